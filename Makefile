@@ -1,0 +1,31 @@
+# switchyard: `make run` serves the demo model, `make test` runs every test.
+GO      ?= go
+ADDR    ?= :8080
+REGISTRY ?= registry
+BIN     := bin/switchyard
+
+# The binary and the tests find onnxruntime through this variable; `make ort`
+# puts the library there.
+ARCH := $(if $(filter aarch64 arm64,$(shell uname -m)),arm64,x64)
+export SWITCHYARD_ORT_LIB ?= $(CURDIR)/.cache/ort/1.24.1/linux-$(ARCH)/libonnxruntime.so.1
+
+.PHONY: all build ort run test vet
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/switchyard
+
+# Fetch onnxruntime once (from the onnxruntime-node npm package) and check its sha256.
+ort:
+	@scripts/fetch-ort.sh
+
+run: build ort
+	$(BIN) demo --registry $(REGISTRY)
+	$(BIN) serve --registry $(REGISTRY) --addr $(ADDR)
+
+vet:
+	$(GO) vet ./...
+
+test: ort vet
+	$(GO) test -race -count=1 ./...

@@ -1,0 +1,113 @@
+// Command switchyard serves ONNX models over HTTP from a registry directory.
+//
+// Usage:
+//
+//	switchyard serve   --registry DIR --addr :8080   run the server
+//	switchyard publish --registry DIR --model NAME --onnx FILE
+//	switchyard demo    --registry DIR                publish the demo fraud model
+//
+// Run `switchyard VERB --help` for each verb's flags. Exit status: 0 on
+// success, 1 on failure, 2 on a usage error.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+	case errors.Is(err, errUsage):
+		os.Exit(2)
+	default:
+		fmt.Fprintln(os.Stderr, "switchyard:", err)
+		os.Exit(1)
+	}
+}
+
+// errUsage is returned when the command line is wrong; the message has
+// already been printed.
+var errUsage = errors.New("usage error")
+
+// verb is one subcommand.
+type verb struct {
+	name, summary string
+	run           func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+}
+
+func verbs() []verb {
+	return []verb{
+		{"serve", "serve the registry's models over HTTP", runServe},
+		{"publish", "add a model version to the registry", runPublish},
+		{"demo", "build and publish the demo fraud-detection model", runDemo},
+	}
+}
+
+// run executes the command line args (without the program name).
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(stdout)
+		if len(args) == 0 {
+			return errUsage
+		}
+		return nil
+	}
+	for _, v := range verbs() {
+		if v.name == args[0] {
+			return v.run(ctx, args[1:], stdout, stderr)
+		}
+	}
+	fmt.Fprintf(stderr, "switchyard: unknown verb %q\n", args[0])
+	usage(stderr)
+	return errUsage
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "switchyard serves ONNX models over HTTP from a registry directory.")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Usage: switchyard VERB [flags]")
+	fmt.Fprintln(w)
+	for _, v := range verbs() {
+		fmt.Fprintf(w, "  %-8s %s\n", v.name, v.summary)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Run 'switchyard VERB --help' for a verb's flags.")
+}
+
+// newFlagSet returns a flag set for a verb that prints its usage to
+// stderr and reports errors instead of exiting.
+func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: switchyard %s %s\n\nFlags:\n", name, synopsis)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseFlags parses args, mapping a bad command line to errUsage.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return errUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(fs.Output(), "switchyard %s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
+		fs.Usage()
+		return errUsage
+	}
+	return nil
+}

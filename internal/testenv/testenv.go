@@ -1,0 +1,40 @@
+// Package testenv gives tests the real things they run against: the
+// onnxruntime library fetched by `make ort`, and registries of models the
+// project builds itself.
+package testenv
+
+import (
+	"fmt"
+	"os"
+	"testing"
+
+	"github.com/switchyard-ml/switchyard/engine"
+	"github.com/switchyard-ml/switchyard/internal/onnx"
+	"github.com/switchyard-ml/switchyard/modelstore"
+)
+
+// Main loads onnxruntime, from $SWITCHYARD_ORT_LIB or the `make ort` cache,
+// then runs the tests. A test binary that cannot load it fails: tests never
+// quietly skip the engine. Call it from TestMain.
+func Main(m *testing.M) {
+	path, err := engine.LocateLibrary(os.Getenv("SWITCHYARD_ORT_LIB"))
+	if err == nil {
+		err = engine.Init(path)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "testenv:", err)
+		os.Exit(1)
+	}
+	os.Exit(m.Run())
+}
+
+// Publish publishes model into the registry at dir under name and returns
+// the version number.
+func Publish(t testing.TB, dir, name string, model *onnx.Model) int {
+	t.Helper()
+	v, err := modelstore.Publish(dir, name, model.Marshal(), modelstore.PublishOptions{CreatedBy: "test"})
+	if err != nil {
+		t.Fatalf("publish %s: %v", name, err)
+	}
+	return v
+}

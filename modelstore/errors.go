@@ -1,0 +1,24 @@
+package modelstore
+
+import "errors"
+
+var (
+	// ErrNotFound is wrapped by Lookup and the load and unload calls when
+	// the model or version does not exist.
+	ErrNotFound = errors.New("modelstore: not found")
+	// ErrNotReady is wrapped by Lookup and Version.Run when the version
+	// exists but cannot serve: it failed to load or has been unloaded.
+	ErrNotReady = errors.New("modelstore: not ready")
+	// ErrManifest is wrapped by ParseManifest when a manifest is malformed
+	// or lacks a required field.
+	ErrManifest = errors.New("modelstore: invalid manifest")
+	// ErrChecksum is wrapped by the loader when model.onnx does not match
+	// the sha256 its manifest records.
+	ErrChecksum = errors.New("modelstore: checksum mismatch")
+	// ErrSignature is wrapped by the loader when the signature a manifest
+	// records disagrees with the model's own.
+	ErrSignature = errors.New("modelstore: signature mismatch")
+	// ErrName is wrapped by Publish when a model name cannot be a URL path
+	// segment.
+	ErrName = errors.New("modelstore: invalid model name")
+)

@@ -1,0 +1,133 @@
+package modelstore
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/switchyard-ml/switchyard/engine"
+)
+
+// PublishOptions describes a version being published.
+type PublishOptions struct {
+	// Description is the model card's free text.
+	Description string
+	// CreatedBy names the publisher.
+	CreatedBy string
+	// Features is the optional named-feature schema.
+	Features []Feature
+	// Lineage records the training run, if known.
+	Lineage *Lineage
+	// Engine configures the session used to check that the model loads.
+	Engine engine.Config
+}
+
+// maxPublishAttempts bounds the retries when concurrent publishers race
+// for the same version number.
+const maxPublishAttempts = 20
+
+// Publish adds model (the bytes of an ONNX file) to the registry at dir as
+// the next version of the named model and returns its number.
+//
+// The model is opened with onnxruntime first, so a file that does not load
+// is refused, and its signature is recorded in the manifest. The version is
+// written into a temporary directory beside the versions, manifest last,
+// synced, and renamed into place: a reader sees all of it or none of it.
+// Concurrent publishers get distinct numbers. Init must have been called.
+func Publish(dir, name string, model []byte, opts PublishOptions) (int, error) {
+	if !ValidName(name) {
+		return 0, fmt.Errorf("%w: %q (use 1-64 of A-Z a-z 0-9 _ . -, starting with a letter or digit)", ErrName, name)
+	}
+	sess, err := engine.New(model, opts.Engine)
+	if err != nil {
+		return 0, fmt.Errorf("publish %s: %w", name, err)
+	}
+	sig := manifestSignature(sess.Signature())
+	sess.Close()
+
+	modelDir := filepath.Join(dir, name)
+	if err := os.MkdirAll(modelDir, 0o755); err != nil {
+		return 0, fmt.Errorf("publish %s: %w", name, err)
+	}
+	tmp, err := os.MkdirTemp(modelDir, ".publish-")
+	if err != nil {
+		return 0, fmt.Errorf("publish %s: %w", name, err)
+	}
+	defer os.RemoveAll(tmp) // a no-op once renamed
+
+	sum := sha256.Sum256(model)
+	m := Manifest{
+		Model:       name,
+		SHA256:      hex.EncodeToString(sum[:]),
+		CreatedAt:   time.Now().UTC().Truncate(time.Second),
+		CreatedBy:   opts.CreatedBy,
+		Description: opts.Description,
+		Signature:   sig,
+		Features:    opts.Features,
+		Lineage:     opts.Lineage,
+	}
+	if err := writeFileSync(filepath.Join(tmp, ModelFile), model); err != nil {
+		return 0, fmt.Errorf("publish %s: %w", name, err)
+	}
+	for range maxPublishAttempts {
+		_, all, err := listVersions(modelDir)
+		if err != nil {
+			return 0, fmt.Errorf("publish %s: %w", name, err)
+		}
+		m.Version = 1
+		if len(all) > 0 {
+			m.Version = all[len(all)-1] + 1
+		}
+		data, err := json.MarshalIndent(&m, "", "  ")
+		if err != nil {
+			return 0, fmt.Errorf("publish %s: %w", name, err)
+		}
+		if err := writeFileSync(filepath.Join(tmp, ManifestFile), append(data, '\n')); err != nil {
+			return 0, fmt.Errorf("publish %s: %w", name, err)
+		}
+		if err := syncDir(tmp); err != nil {
+			return 0, fmt.Errorf("publish %s: %w", name, err)
+		}
+		err = os.Rename(tmp, filepath.Join(modelDir, strconv.Itoa(m.Version)))
+		if err == nil {
+			return m.Version, syncDir(modelDir)
+		}
+		if !errors.Is(err, fs.ErrExist) && !errors.Is(err, errNotEmpty) {
+			return 0, fmt.Errorf("publish %s: %w", name, err)
+		}
+		// Another publisher took this number: try the next one.
+	}
+	return 0, fmt.Errorf("publish %s: gave up after %d attempts to claim a version number", name, maxPublishAttempts)
+}
+
+func writeFileSync(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func syncDir(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Sync()
+}

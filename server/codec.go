@@ -1,0 +1,756 @@
+package server
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/valyala/fastjson"
+
+	"github.com/switchyard-ml/switchyard/engine"
+)
+
+// requestError reports a request the client got wrong: malformed JSON, an
+// unknown input, a bad shape or datatype, a value out of range. The handler
+// answers it with 400 and its message. decodeInferRequest returns no other
+// error type.
+type requestError struct{ msg string }
+
+func (e *requestError) Error() string { return e.msg }
+
+// requestErrorf returns a *requestError with a formatted message.
+func requestErrorf(format string, args ...any) error {
+	return &requestError{msg: fmt.Sprintf(format, args...)}
+}
+
+// inferRequest is a decoded V2 inference request. Its slices are scratch that
+// is reused across requests (pooled by the caller); reset clears it for reuse,
+// keeping capacity. An inferRequest is not safe for concurrent use, and
+// whoever holds it owns every slice in it until reset.
+type inferRequest struct {
+	id      []byte          // the request "id", raw string contents unescaped, or nil when absent
+	inputs  []engine.Tensor // in signature order: inputs[i] belongs to sig.Inputs[i]; Data bytes reused
+	outputs []bool          // outputs[j] true when sig.Outputs[j] is requested; all true when "outputs" is absent
+	timeout time.Duration   // from parameters.timeout (microseconds, as Triton); 0 when absent
+
+	idBuf []byte // backs id, whose capacity survives requests without an id
+	num   []byte // the text of the number being decoded; see numberText
+}
+
+// numberText returns the JSON text of the number v, valid until the next call.
+func (r *inferRequest) numberText(v *fastjson.Value) []byte {
+	r.num = v.MarshalTo(r.num[:0])
+	return r.num
+}
+
+// reset clears r for the next request, keeping the capacity of every slice.
+func (r *inferRequest) reset() {
+	r.id = nil
+	r.idBuf = r.idBuf[:0]
+	all := r.inputs[:cap(r.inputs)]
+	for i := range all {
+		t := &all[i]
+		t.Name = ""
+		t.DType = engine.DTypeInvalid // also marks the input as not yet seen
+		t.Shape = t.Shape[:0]
+		t.Data = t.Data[:0]
+	}
+	r.inputs = r.inputs[:0]
+	r.outputs = r.outputs[:0]
+	r.timeout = 0
+}
+
+// codecParsers holds the parsers of decodeInferRequest. A parser and every
+// value it returned stay valid only until it is put back.
+var codecParsers fastjson.ParserPool
+
+// decodeInferRequest parses body (a V2 JSON request) against sig into r. It
+// uses a pooled fastjson parser and copies every value into r before
+// returning, so nothing refers to body or the parser afterwards. Errors are
+// *requestError; after an error r is reset. It allocates nothing once r and
+// the pooled parser have grown to the size of the request.
+//
+// An "outputs" that is absent, null or empty requests every output; naming an
+// output twice requests it once. Optional fields ("id", "parameters",
+// "outputs", "timeout") that are null count as absent.
+func decodeInferRequest(body []byte, sig *engine.Signature, r *inferRequest) error {
+	r.reset()
+	p := codecParsers.Get()
+	err := decodeParsed(p, body, sig, r)
+	codecParsers.Put(p)
+	if err != nil {
+		r.reset()
+	}
+	return err
+}
+
+func decodeParsed(p *fastjson.Parser, body []byte, sig *engine.Signature, r *inferRequest) error {
+	v, err := p.ParseBytes(body)
+	if err != nil {
+		return requestErrorf("malformed JSON: %v", err)
+	}
+	if v.Type() != fastjson.TypeObject {
+		return requestErrorf("request must be a JSON object, not %s", v.Type())
+	}
+	if err := decodeID(v.Get("id"), r); err != nil {
+		return err
+	}
+	if err := decodeParameters(v.Get("parameters"), r); err != nil {
+		return err
+	}
+	if err := decodeOutputs(v.Get("outputs"), sig, r); err != nil {
+		return err
+	}
+	return decodeInputs(v.Get("inputs"), sig, r)
+}
+
+func isAbsent(v *fastjson.Value) bool { return v == nil || v.Type() == fastjson.TypeNull }
+
+func decodeID(v *fastjson.Value, r *inferRequest) error {
+	if isAbsent(v) {
+		return nil
+	}
+	if v.Type() != fastjson.TypeString {
+		return requestErrorf(`"id" must be a string, not %s`, v.Type())
+	}
+	b, _ := v.StringBytes() // cannot fail: v is a string
+	r.idBuf = append(r.idBuf[:0], b...)
+	if r.idBuf == nil {
+		r.idBuf = []byte{} // "id":"" is present, not absent
+	}
+	r.id = r.idBuf
+	return nil
+}
+
+// maxTimeoutMicros is the largest parameters.timeout that fits a time.Duration.
+const maxTimeoutMicros = math.MaxInt64 / int64(time.Microsecond)
+
+func decodeParameters(v *fastjson.Value, r *inferRequest) error {
+	if isAbsent(v) {
+		return nil
+	}
+	if v.Type() != fastjson.TypeObject {
+		return requestErrorf(`"parameters" must be an object, not %s`, v.Type())
+	}
+	t := v.Get("timeout")
+	if isAbsent(t) {
+		return nil
+	}
+	if t.Type() != fastjson.TypeNumber {
+		return requestErrorf(`parameters.timeout must be an integer number of microseconds, not %s`, t.Type())
+	}
+	raw := r.numberText(t)
+	n, ok := scanNumber(raw)
+	if !ok {
+		return requestErrorf(`parameters.timeout: %s is not a valid JSON number`, string(raw))
+	}
+	us, st := n.int64()
+	switch {
+	case st == numFraction:
+		return requestErrorf(`parameters.timeout must be an integer number of microseconds, not %s`, string(raw))
+	case st == numOutOfRange || us > maxTimeoutMicros:
+		return requestErrorf(`parameters.timeout %s is too large`, string(raw))
+	case us < 0:
+		return requestErrorf(`parameters.timeout must not be negative, got %s`, string(raw))
+	}
+	r.timeout = time.Duration(us) * time.Microsecond
+	return nil
+}
+
+func decodeOutputs(v *fastjson.Value, sig *engine.Signature, r *inferRequest) error {
+	r.outputs = withLen(r.outputs, len(sig.Outputs))
+	all := isAbsent(v)
+	if !all {
+		if v.Type() != fastjson.TypeArray {
+			return requestErrorf(`"outputs" must be an array, not %s`, v.Type())
+		}
+		all = len(v.GetArray()) == 0
+	}
+	for j := range r.outputs {
+		r.outputs[j] = all
+	}
+	if all {
+		return nil
+	}
+	for k, o := range v.GetArray() {
+		if o.Type() != fastjson.TypeObject {
+			return requestErrorf("outputs[%d] must be an object, not %s", k, o.Type())
+		}
+		name, err := nameOf(o, "outputs", k)
+		if err != nil {
+			return err
+		}
+		j := outputIndex(sig, name)
+		if j < 0 {
+			return requestErrorf("unknown output %q; the model's outputs are %s", name, tensorNames(sig.Outputs))
+		}
+		r.outputs[j] = true
+	}
+	return nil
+}
+
+// outputIndex is sig.OutputIndex for a name held as bytes; comparing
+// string(name) this way never allocates.
+func outputIndex(sig *engine.Signature, name []byte) int {
+	for j := range sig.Outputs {
+		if sig.Outputs[j].Name == string(name) {
+			return j
+		}
+	}
+	return -1
+}
+
+// inputIndex is sig.InputIndex for a name held as bytes.
+func inputIndex(sig *engine.Signature, name []byte) int {
+	for i := range sig.Inputs {
+		if sig.Inputs[i].Name == string(name) {
+			return i
+		}
+	}
+	return -1
+}
+
+// nameOf returns the "name" string of the object list[k], valid until the
+// parser is reused.
+func nameOf(o *fastjson.Value, list string, k int) ([]byte, error) {
+	v := o.Get("name")
+	if v == nil {
+		return nil, requestErrorf(`%s[%d]: missing "name"`, list, k)
+	}
+	if v.Type() != fastjson.TypeString {
+		return nil, requestErrorf(`%s[%d]: "name" must be a string, not %s`, list, k, v.Type())
+	}
+	b, _ := v.StringBytes() // cannot fail: v is a string
+	return b, nil
+}
+
+func decodeInputs(v *fastjson.Value, sig *engine.Signature, r *inferRequest) error {
+	if v == nil {
+		return requestErrorf(`missing "inputs"`)
+	}
+	if v.Type() != fastjson.TypeArray {
+		return requestErrorf(`"inputs" must be an array, not %s`, v.Type())
+	}
+	list := v.GetArray()
+	if len(list) == 0 {
+		return requestErrorf(`"inputs" must not be empty`)
+	}
+	r.inputs = withLen(r.inputs, len(sig.Inputs)) // entries are clean: reset ran
+	for k, in := range list {
+		if err := decodeInput(in, k, sig, r); err != nil {
+			return err
+		}
+	}
+	for i := range r.inputs {
+		if r.inputs[i].DType == engine.DTypeInvalid {
+			return requestErrorf("missing input %q", sig.Inputs[i].Name)
+		}
+	}
+	return nil
+}
+
+func decodeInput(v *fastjson.Value, k int, sig *engine.Signature, r *inferRequest) error {
+	if v.Type() != fastjson.TypeObject {
+		return requestErrorf("inputs[%d] must be an object, not %s", k, v.Type())
+	}
+	name, err := nameOf(v, "inputs", k)
+	if err != nil {
+		return err
+	}
+	i := inputIndex(sig, name)
+	if i < 0 {
+		return requestErrorf("unknown input %q; the model's inputs are %s", name, tensorNames(sig.Inputs))
+	}
+	info := &sig.Inputs[i]
+	t := &r.inputs[i]
+	if t.DType != engine.DTypeInvalid {
+		return requestErrorf("input %q appears more than once", info.Name)
+	}
+	if err := checkDType(v.Get("datatype"), info); err != nil {
+		return err
+	}
+	t.Name = info.Name
+	t.DType = info.DType
+
+	var n int
+	t.Shape, n, err = decodeShape(v.Get("shape"), info, t.Shape, r)
+	if err != nil {
+		return err
+	}
+
+	data := v.Get("data")
+	if data == nil {
+		return requestErrorf(`input %q: missing "data"`, info.Name)
+	}
+	if data.Type() != fastjson.TypeArray {
+		return requestErrorf(`input %q: "data" must be an array, not %s`, info.Name, data.Type())
+	}
+	if c := countElements(data); c != n {
+		return requestErrorf(`input %q: "data" holds %d elements, but shape %s needs %d`,
+			info.Name, c, shapeText(t.Shape), n)
+	}
+	d := dataDecoder{req: r, name: info.Name, dt: info.DType, buf: slices.Grow(t.Data[:0], n*info.DType.Size())}
+	err = d.appendArray(data)
+	t.Data = d.buf
+	return err
+}
+
+// otherV2DTypes are the Open Inference Protocol datatypes switchyard does not
+// support, told apart from names the protocol does not define.
+var otherV2DTypes = [...]string{"BYTES", "FP16", "BF16", "INT16", "UINT16", "UINT32", "UINT64"}
+
+func checkDType(v *fastjson.Value, info *engine.TensorInfo) error {
+	if v == nil {
+		return requestErrorf(`input %q: missing "datatype"`, info.Name)
+	}
+	if v.Type() != fastjson.TypeString {
+		return requestErrorf(`input %q: "datatype" must be a string, not %s`, info.Name, v.Type())
+	}
+	b, _ := v.StringBytes() // cannot fail: v is a string
+	dt, ok := engine.ParseDType(string(b))
+	switch {
+	case ok && dt == info.DType:
+		return nil
+	case ok:
+		return requestErrorf("input %q: datatype %s does not match the model's %s", info.Name, dt, info.DType)
+	case slices.Contains(otherV2DTypes[:], string(b)):
+		return requestErrorf("input %q: datatype %s is not supported; supported are %s", info.Name, b, supportedDTypes())
+	}
+	return requestErrorf("input %q: unknown datatype %q; supported are %s", info.Name, b, supportedDTypes())
+}
+
+func supportedDTypes() string {
+	var sb strings.Builder
+	for d := engine.FP32; d <= engine.BOOL; d++ {
+		if sb.Len() > 0 {
+			sb.WriteString(", ")
+		}
+		sb.WriteString(d.String())
+	}
+	return sb.String()
+}
+
+// decodeShape appends the "shape" v to dst[:0], checks it against info and
+// returns it with its number of elements.
+func decodeShape(v *fastjson.Value, info *engine.TensorInfo, dst []int64, r *inferRequest) ([]int64, int, error) {
+	dst = dst[:0]
+	if v == nil {
+		return dst, 0, requestErrorf(`input %q: missing "shape"`, info.Name)
+	}
+	if v.Type() != fastjson.TypeArray {
+		return dst, 0, requestErrorf(`input %q: "shape" must be an array of non-negative integers, not %s`, info.Name, v.Type())
+	}
+	for k, e := range v.GetArray() {
+		if e.Type() != fastjson.TypeNumber {
+			return dst, 0, requestErrorf("input %q: shape[%d] must be a non-negative integer, not %s", info.Name, k, e.Type())
+		}
+		raw := r.numberText(e)
+		num, ok := scanNumber(raw)
+		if !ok {
+			return dst, 0, requestErrorf("input %q: shape[%d] = %s is not a valid JSON number", info.Name, k, string(raw))
+		}
+		d, st := num.int64()
+		if st != numOK || d < 0 {
+			return dst, 0, requestErrorf("input %q: shape[%d] must be a non-negative integer, not %s", info.Name, k, string(raw))
+		}
+		dst = append(dst, d)
+	}
+	if !shapeFits(dst, info.Shape) {
+		return dst, 0, requestErrorf("input %q: shape %s does not match the model's shape %s",
+			info.Name, shapeText(dst), shapeText(info.Shape))
+	}
+	n := int64(1)
+	for _, d := range dst {
+		if d == 0 {
+			return dst, 0, nil
+		}
+	}
+	for _, d := range dst {
+		if n > math.MaxInt/d {
+			return dst, 0, requestErrorf("input %q: shape %s has too many elements", info.Name, shapeText(dst))
+		}
+		n *= d
+	}
+	return dst, int(n), nil
+}
+
+// shapeFits reports whether shape has the model's rank and agrees with every
+// fixed (not -1) dimension of model.
+func shapeFits(shape, model []int64) bool {
+	if len(shape) != len(model) {
+		return false
+	}
+	for i, d := range model {
+		if d >= 0 && shape[i] != d {
+			return false
+		}
+	}
+	return true
+}
+
+// shapeText formats a shape as JSON does, for messages: [-1,3].
+func shapeText(shape []int64) string {
+	var sb strings.Builder
+	sb.WriteByte('[')
+	for i, d := range shape {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		fmt.Fprint(&sb, d)
+	}
+	sb.WriteByte(']')
+	return sb.String()
+}
+
+func tensorNames(infos []engine.TensorInfo) string {
+	var sb strings.Builder
+	for i := range infos {
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		fmt.Fprintf(&sb, "%q", infos[i].Name)
+	}
+	return sb.String()
+}
+
+// countElements returns the number of scalars in v, counting through nested
+// arrays.
+func countElements(v *fastjson.Value) int {
+	if v.Type() != fastjson.TypeArray {
+		return 1
+	}
+	n := 0
+	for _, e := range v.GetArray() {
+		n += countElements(e)
+	}
+	return n
+}
+
+// withLen returns s with length n, keeping its contents and capacity.
+func withLen[T any](s []T, n int) []T {
+	if n <= cap(s) {
+		return s[:n]
+	}
+	return append(s[:cap(s)], make([]T, n-cap(s))...)
+}
+
+// dataDecoder appends the elements of one input's "data" to buf as native
+// little-endian values of type dt.
+type dataDecoder struct {
+	req  *inferRequest // lends its number scratch
+	name string        // the input, for messages
+	dt   engine.DType  // the element type
+	n    int           // elements appended so far: the row-major index of the next
+	buf  []byte
+}
+
+func (d *dataDecoder) appendArray(v *fastjson.Value) error {
+	for _, e := range v.GetArray() {
+		var err error
+		if e.Type() == fastjson.TypeArray {
+			err = d.appendArray(e)
+		} else {
+			err = d.appendElement(e)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (d *dataDecoder) appendElement(v *fastjson.Value) error {
+	switch t := v.Type(); t {
+	case fastjson.TypeNumber:
+		if err := d.appendNumber(d.req.numberText(v)); err != nil {
+			return err
+		}
+	case fastjson.TypeTrue, fastjson.TypeFalse:
+		if d.dt != engine.BOOL {
+			return requestErrorf("input %q: data[%d] is non-numeric (%s)", d.name, d.n, t)
+		}
+		b := byte(0)
+		if t == fastjson.TypeTrue {
+			b = 1
+		}
+		d.buf = append(d.buf, b)
+	default:
+		if d.dt == engine.BOOL {
+			return requestErrorf("input %q: data[%d] is not a boolean or 0/1 (%s)", d.name, d.n, t)
+		}
+		return requestErrorf("input %q: data[%d] is non-numeric (%s)", d.name, d.n, t)
+	}
+	d.n++
+	return nil
+}
+
+// appendNumber appends the number whose JSON text is raw.
+func (d *dataDecoder) appendNumber(raw []byte) error {
+	num, ok := scanNumber(raw)
+	if !ok {
+		return requestErrorf("input %q: data[%d] = %s is not a valid JSON number", d.name, d.n, string(raw))
+	}
+	switch d.dt {
+	case engine.FP32:
+		f, ok := num.float32(raw)
+		if !ok {
+			return d.outOfRange(raw)
+		}
+		d.buf = binary.LittleEndian.AppendUint32(d.buf, math.Float32bits(f))
+		return nil
+	case engine.FP64:
+		f, ok := num.float64(raw)
+		if !ok {
+			return d.outOfRange(raw)
+		}
+		d.buf = binary.LittleEndian.AppendUint64(d.buf, math.Float64bits(f))
+		return nil
+	}
+	i, st := num.int64()
+	if st == numFraction {
+		return requestErrorf("input %q: data[%d] = %s is not an integer, as %s needs", d.name, d.n, string(raw), d.dt)
+	}
+	if st == numOutOfRange {
+		return d.outOfRange(raw)
+	}
+	switch d.dt {
+	case engine.INT64:
+		d.buf = binary.LittleEndian.AppendUint64(d.buf, uint64(i))
+	case engine.INT32:
+		if i < math.MinInt32 || i > math.MaxInt32 {
+			return d.outOfRange(raw)
+		}
+		d.buf = binary.LittleEndian.AppendUint32(d.buf, uint32(int32(i)))
+	case engine.INT8:
+		if i < math.MinInt8 || i > math.MaxInt8 {
+			return d.outOfRange(raw)
+		}
+		d.buf = append(d.buf, byte(int8(i)))
+	case engine.UINT8:
+		if i < 0 || i > math.MaxUint8 {
+			return d.outOfRange(raw)
+		}
+		d.buf = append(d.buf, byte(i))
+	case engine.BOOL:
+		if i != 0 && i != 1 {
+			return requestErrorf("input %q: data[%d] = %s is not a boolean or 0/1", d.name, d.n, string(raw))
+		}
+		d.buf = append(d.buf, byte(i))
+	default:
+		panic(fmt.Sprintf("BUG: input %q has datatype %s", d.name, d.dt))
+	}
+	return nil
+}
+
+func (d *dataDecoder) outOfRange(raw []byte) error {
+	return requestErrorf("input %q: data[%d] = %s is out of range for %s", d.name, d.n, string(raw), d.dt)
+}
+
+// jsonNumber is a JSON number split into decimal parts: unless trunc, its
+// value is mant × 10^exp, negated when neg.
+type jsonNumber struct {
+	mant  uint64 // the first 19 significant digits at most
+	exp   int
+	nd    int  // significant digits in mant
+	neg   bool // the number has a minus sign (it may still be zero)
+	trunc bool // a nonzero digit after the 19th significant one was dropped
+}
+
+// scanNumber parses raw, which must follow the JSON number grammar exactly
+// (RFC 8259, section 6): it rejects what fastjson lets through, such as NaN,
+// Inf, "+1", "01", "1." and ".5".
+func scanNumber(raw []byte) (jsonNumber, bool) {
+	var (
+		mant  uint64
+		exp   int
+		nd    int
+		trunc bool
+		neg   bool
+	)
+	i := 0
+	if i < len(raw) && raw[i] == '-' {
+		neg = true
+		i++
+	}
+	switch {
+	case i < len(raw) && raw[i] == '0':
+		i++
+	case i < len(raw) && '1' <= raw[i] && raw[i] <= '9':
+		for ; i < len(raw); i++ {
+			c := raw[i] - '0'
+			if c > 9 {
+				break
+			}
+			if nd < 19 { // every digit is significant after a leading 1-9
+				mant = mant*10 + uint64(c)
+				nd++
+			} else {
+				exp++ // the dropped digit still scales the integer part
+				trunc = trunc || c != 0
+			}
+		}
+	default:
+		return jsonNumber{}, false
+	}
+	if i < len(raw) && raw[i] == '.' {
+		i++
+		start := i
+		for ; i < len(raw); i++ {
+			c := raw[i] - '0'
+			if c > 9 {
+				break
+			}
+			if nd < 19 {
+				mant = mant*10 + uint64(c)
+				exp--
+				if mant != 0 { // zeros before the first nonzero digit are not significant
+					nd++
+				}
+			} else {
+				trunc = trunc || c != 0
+			}
+		}
+		if i == start {
+			return jsonNumber{}, false
+		}
+	}
+	if i < len(raw) && (raw[i] == 'e' || raw[i] == 'E') {
+		i++
+		eneg := false
+		if i < len(raw) && (raw[i] == '+' || raw[i] == '-') {
+			eneg = raw[i] == '-'
+			i++
+		}
+		start := i
+		e := 0
+		for ; i < len(raw) && isDigit(raw[i]); i++ {
+			if e < 1e6 { // beyond any float's range; stop before e overflows
+				e = e*10 + int(raw[i]-'0')
+			}
+		}
+		if i == start {
+			return jsonNumber{}, false
+		}
+		if eneg {
+			e = -e
+		}
+		exp += e
+	}
+	if i != len(raw) {
+		return jsonNumber{}, false
+	}
+	return jsonNumber{mant: mant, exp: exp, nd: nd, neg: neg, trunc: trunc}, true
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+// float64pow10 are the powers of ten a float64 holds exactly.
+var float64pow10 = [...]float64{
+	1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+}
+
+// exact returns the correctly rounded float64 value of n when one IEEE
+// operation on exact operands yields it (Clinger's fast path): a mantissa of
+// at most 53 bits and a power of ten float64 holds exactly. Such values lie in
+// [1e-22, 2^53·1e22], well inside float32's normal range too.
+func (n *jsonNumber) exact() (float64, bool) {
+	if n.trunc || n.mant > 1<<53 || n.exp < -22 || n.exp > 22 {
+		return 0, false
+	}
+	f := float64(n.mant)
+	if n.exp < 0 {
+		f /= float64pow10[-n.exp]
+	} else {
+		f *= float64pow10[n.exp]
+	}
+	if n.neg {
+		f = -f
+	}
+	return f, true
+}
+
+// float64 returns n rounded to the nearest float64, or false when it is too
+// large for one. raw is n's text.
+func (n *jsonNumber) float64(raw []byte) (float64, bool) {
+	if f, ok := n.exact(); ok {
+		return f, true
+	}
+	// string(raw) of at most 32 bytes stays on the stack.
+	f, err := strconv.ParseFloat(string(raw), 64)
+	return f, err == nil // raw is valid, so the only error is ErrRange with ±Inf
+}
+
+// float32 returns n rounded to the nearest float32, or false when it is too
+// large for one. raw is n's text.
+func (n *jsonNumber) float32(raw []byte) (float32, bool) {
+	// Rounding the exact float64 to float32 rounds twice, which errs only when
+	// the float64 falls exactly halfway between two float32s.
+	if f, ok := n.exact(); ok && math.Float64bits(f)&(1<<29-1) != 1<<28 {
+		return float32(f), true
+	}
+	f, err := strconv.ParseFloat(string(raw), 32)
+	return float32(f), err == nil
+}
+
+// numStatus says whether a jsonNumber is an int64.
+type numStatus uint8
+
+const (
+	numOK         numStatus = iota
+	numFraction             // not an integer
+	numOutOfRange           // an integer beyond int64
+)
+
+// uint64pow10 are the powers of ten a uint64 holds.
+var uint64pow10 = [...]uint64{
+	1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9,
+	1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19,
+}
+
+// int64 returns n's value exactly when it is an integer that fits an int64,
+// whether written as 3, 3.0 or 0.3e1. Otherwise it says numFraction for a
+// number with a fractional part, and numOutOfRange for an integer beyond
+// int64; a number beyond int64 with a fractional part may get either.
+func (n *jsonNumber) int64() (int64, numStatus) {
+	if n.mant == 0 {
+		return 0, numOK // trunc needs a nonzero digit in mant first
+	}
+	if n.trunc { // a nonzero digit below the 19 kept ones, so mant >= 10^18
+		if n.exp > 0 {
+			return 0, numOutOfRange // at least 10^19, whether an integer or not
+		}
+		return 0, numFraction // the dropped digit is after the point
+	}
+	m := n.mant
+	if n.exp < 0 {
+		if -n.exp >= len(uint64pow10) { // m < 10^19 <= 10^-exp
+			return 0, numFraction
+		}
+		p := uint64pow10[-n.exp]
+		if m%p != 0 {
+			return 0, numFraction
+		}
+		m /= p
+	}
+	for e := n.exp; e > 0; e-- {
+		if m > math.MaxUint64/10 {
+			return 0, numOutOfRange
+		}
+		m *= 10
+	}
+	if n.neg {
+		if m > 1<<63 {
+			return 0, numOutOfRange
+		}
+		return -int64(m), numOK // m == 1<<63 wraps to math.MinInt64, as it should
+	}
+	if m > math.MaxInt64 {
+		return 0, numOutOfRange
+	}
+	return int64(m), numOK
+}

@@ -1,0 +1,23 @@
+// Package server is switchyard's HTTP front end on fasthttp: the Open
+// Inference Protocol ("V2") endpoints, health checks for load balancers,
+// the repository API and Prometheus metrics.
+//
+// Handlers translate and hold no business rules: they decode a request,
+// call the model store, and encode the answer. Errors become HTTP statuses
+// in one place (statusOf). Request decoding uses pooled fastjson parsers and
+// copies every value out before the parser is reused; responses are
+// appended into pooled byte slices, so a warm inference request allocates
+// almost nothing.
+//
+// Concurrency: a Server serves each connection on its own goroutine.
+// Nothing a handler keeps outlives the request: per-request scratch comes
+// from a pool and goes back before the handler returns.
+//
+// Usage:
+//
+//	srv, err := server.New(server.Config{}, store, registry)
+//	if err != nil { ... }
+//	go srv.Serve(ln)
+//	...
+//	srv.Shutdown(ctx) // readiness goes false, in-flight requests finish
+package server

@@ -1,0 +1,163 @@
+package server
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"strconv"
+
+	"github.com/switchyard-ml/switchyard/engine"
+)
+
+// appendInferResponse appends the V2 JSON response to dst and returns the
+// extended slice:
+//
+//	{"model_name":"fraud","model_version":"2","id":"...","outputs":[{"name":"probabilities","datatype":"FP32","shape":[1,2],"data":[0.1,0.9]}]}
+//
+// id is omitted when nil. outs[j] is sig.Outputs[j]'s tensor and is written
+// only when selected[j] is true (a nil selected writes them all), in that
+// order. Floats are written as the shortest text that reads back as the same
+// value. It allocates only when dst lacks capacity.
+//
+// An output holding NaN or ±Inf, which JSON cannot carry, or whose Data does
+// not match its shape and datatype, yields an error naming the output and
+// dst truncated to its original length.
+func appendInferResponse(dst []byte, model, version string, id []byte, outs []engine.Tensor, selected []bool) ([]byte, error) {
+	if selected != nil && len(selected) != len(outs) {
+		panic(fmt.Sprintf("BUG: %d outputs but %d selections", len(outs), len(selected)))
+	}
+	start := len(dst)
+	dst = append(dst, `{"model_name":`...)
+	dst = appendJSONString(dst, model)
+	dst = append(dst, `,"model_version":`...)
+	dst = appendJSONString(dst, version)
+	if id != nil {
+		dst = append(dst, `,"id":`...)
+		dst = appendJSONBytes(dst, id)
+	}
+	dst = append(dst, `,"outputs":[`...)
+	first := true
+	for j := range outs {
+		if selected != nil && !selected[j] {
+			continue
+		}
+		if !first {
+			dst = append(dst, ',')
+		}
+		first = false
+		var err error
+		if dst, err = appendOutput(dst, &outs[j]); err != nil {
+			return dst[:start], err
+		}
+	}
+	return append(dst, "]}"...), nil
+}
+
+func appendOutput(dst []byte, t *engine.Tensor) ([]byte, error) {
+	size := t.DType.Size()
+	if size == 0 {
+		return dst, fmt.Errorf("output %q has invalid datatype %d", t.Name, t.DType)
+	}
+	n := engine.Elements(t.Shape)
+	if int64(len(t.Data)) != n*int64(size) {
+		return dst, fmt.Errorf("output %q holds %d bytes, but shape %s of %s needs %d",
+			t.Name, len(t.Data), shapeText(t.Shape), t.DType, n*int64(size))
+	}
+	dst = append(dst, `{"name":`...)
+	dst = appendJSONString(dst, t.Name)
+	dst = append(dst, `,"datatype":"`...)
+	dst = append(dst, t.DType.String()...)
+	dst = append(dst, `","shape":[`...)
+	for i, d := range t.Shape {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = strconv.AppendInt(dst, d, 10)
+	}
+	dst = append(dst, `],"data":[`...)
+	var err error
+	if dst, err = appendData(dst, t); err != nil {
+		return dst, err
+	}
+	return append(dst, "]}"...), nil
+}
+
+// appendData appends t's elements, comma-separated; t.Data has been checked
+// to hold whole elements.
+func appendData(dst []byte, t *engine.Tensor) ([]byte, error) {
+	data := t.Data
+	le := binary.LittleEndian
+	switch t.DType {
+	case engine.FP32:
+		for i := 0; i < len(data); i += 4 {
+			f := math.Float32frombits(le.Uint32(data[i:]))
+			if f != f || f > math.MaxFloat32 || f < -math.MaxFloat32 {
+				return dst, nonFinite(t.Name, float64(f), i/4)
+			}
+			dst = appendSep(dst, i)
+			dst = strconv.AppendFloat(dst, float64(f), 'g', -1, 32)
+		}
+	case engine.FP64:
+		for i := 0; i < len(data); i += 8 {
+			f := math.Float64frombits(le.Uint64(data[i:]))
+			if math.IsNaN(f) || math.IsInf(f, 0) {
+				return dst, nonFinite(t.Name, f, i/8)
+			}
+			dst = appendSep(dst, i)
+			dst = strconv.AppendFloat(dst, f, 'g', -1, 64)
+		}
+	case engine.INT64:
+		for i := 0; i < len(data); i += 8 {
+			dst = appendSep(dst, i)
+			dst = strconv.AppendInt(dst, int64(le.Uint64(data[i:])), 10)
+		}
+	case engine.INT32:
+		for i := 0; i < len(data); i += 4 {
+			dst = appendSep(dst, i)
+			dst = strconv.AppendInt(dst, int64(int32(le.Uint32(data[i:]))), 10)
+		}
+	case engine.INT8:
+		for i, b := range data {
+			dst = appendSep(dst, i)
+			dst = strconv.AppendInt(dst, int64(int8(b)), 10)
+		}
+	case engine.UINT8:
+		for i, b := range data {
+			dst = appendSep(dst, i)
+			dst = strconv.AppendUint(dst, uint64(b), 10)
+		}
+	case engine.BOOL:
+		for i, b := range data {
+			dst = appendSep(dst, i)
+			if b != 0 {
+				dst = append(dst, "true"...)
+			} else {
+				dst = append(dst, "false"...)
+			}
+		}
+	default:
+		panic(fmt.Sprintf("BUG: output %q has datatype %s", t.Name, t.DType))
+	}
+	return dst, nil
+}
+
+// appendSep appends the comma that precedes every element but the first,
+// whose byte offset is 0.
+func appendSep(dst []byte, offset int) []byte {
+	if offset > 0 {
+		dst = append(dst, ',')
+	}
+	return dst
+}
+
+func nonFinite(name string, f float64, i int) error {
+	return fmt.Errorf("output %q holds %v at element %d, which JSON cannot carry", name, f, i)
+}
+
+// appendErrorJSON appends {"error":"..."} carrying msg to dst and returns the
+// extended slice.
+func appendErrorJSON(dst []byte, msg string) []byte {
+	dst = append(dst, `{"error":`...)
+	dst = appendJSONString(dst, msg)
+	return append(dst, '}')
+}

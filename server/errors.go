@@ -1,0 +1,44 @@
+package server
+
+import (
+	"errors"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/switchyard-ml/switchyard/engine"
+	"github.com/switchyard-ml/switchyard/modelstore"
+)
+
+// errNoRoute is returned for a path that names no endpoint.
+var errNoRoute = errors.New("no such endpoint")
+
+// statusOf maps an error to its HTTP status. It is the only such mapping.
+func statusOf(err error) int {
+	var re *requestError
+	switch {
+	case errors.As(err, &re),
+		errors.Is(err, engine.ErrShape),
+		errors.Is(err, engine.ErrDType):
+		return fasthttp.StatusBadRequest
+	case errors.Is(err, modelstore.ErrNotFound), errors.Is(err, errNoRoute):
+		return fasthttp.StatusNotFound
+	case errors.Is(err, modelstore.ErrNotReady):
+		return fasthttp.StatusServiceUnavailable
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		return fasthttp.StatusRequestEntityTooLarge
+	}
+	return fasthttp.StatusInternalServerError
+}
+
+// writeError answers with err's status and {"error": "..."}.
+func writeError(ctx *fasthttp.RequestCtx, err error) int {
+	status := statusOf(err)
+	ctx.Response.Reset()
+	ctx.SetStatusCode(status)
+	ctx.SetContentType(contentTypeJSON)
+	if status == fasthttp.StatusServiceUnavailable {
+		ctx.Response.Header.Set("Retry-After", "1")
+	}
+	ctx.Response.SetBodyRaw(appendErrorJSON(nil, err.Error()))
+	return status
+}

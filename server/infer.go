@@ -1,0 +1,98 @@
+package server
+
+import (
+	"time"
+	"unsafe"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/switchyard-ml/switchyard/engine"
+	"github.com/switchyard-ml/switchyard/modelstore"
+)
+
+// scratch is the per-request working memory of an inference: the decoded
+// request, the output tensors and the response bytes. It comes from
+// Server.scratch and goes back before the handler returns.
+type scratch struct {
+	req  inferRequest
+	outs []engine.Tensor
+	buf  []byte
+}
+
+// maxPooledBytes caps what a pooled scratch keeps, so that one huge request
+// does not pin its buffers for the life of the process.
+const maxPooledBytes = 1 << 20
+
+func (s *Server) getScratch() *scratch {
+	if sc, ok := s.scratch.Get().(*scratch); ok {
+		return sc
+	}
+	return new(scratch)
+}
+
+func (s *Server) putScratch(sc *scratch) {
+	size := cap(sc.buf)
+	for i := range sc.req.inputs {
+		size += cap(sc.req.inputs[i].Data)
+	}
+	for i := range sc.outs {
+		size += cap(sc.outs[i].Data)
+	}
+	if size > maxPooledBytes {
+		return
+	}
+	sc.req.reset()
+	s.scratch.Put(sc)
+}
+
+// infer serves POST /v2/models/{m}[/versions/{v}]/infer.
+func (s *Server) infer(ctx *fasthttp.RequestCtx, r route, start time.Time) {
+	v, err := s.store.Lookup(b2s(r.model), r.version)
+	if err != nil {
+		s.metrics.observe(nil, writeError(ctx, err), time.Since(start))
+		return
+	}
+	sc := s.getScratch()
+	status := s.runInfer(ctx, v, sc)
+	s.putScratch(sc)
+	s.metrics.observe(v, status, time.Since(start))
+}
+
+// runInfer decodes, runs and encodes one request for version v and returns
+// the status it answered with.
+func (s *Server) runInfer(ctx *fasthttp.RequestCtx, v *modelstore.Version, sc *scratch) int {
+	ctx.Response.Header.Set("X-Model-Version", v.Label)
+	if err := decodeInferRequest(ctx.PostBody(), v.Signature, &sc.req); err != nil {
+		return writeVersionError(ctx, v, err)
+	}
+	n := len(v.Signature.Outputs)
+	if cap(sc.outs) < n {
+		sc.outs = make([]engine.Tensor, n)
+	}
+	sc.outs = sc.outs[:n]
+	if err := v.Run(sc.req.inputs, sc.outs); err != nil {
+		return writeVersionError(ctx, v, err)
+	}
+	buf, err := appendInferResponse(sc.buf[:0], v.Model, v.Label, sc.req.id, sc.outs, sc.req.outputs)
+	if err != nil {
+		return writeVersionError(ctx, v, err)
+	}
+	ctx.SetContentType(contentTypeJSON)
+	// Hand the encoded bytes to fasthttp and keep its old body buffer as
+	// the next request's scratch: no copy.
+	sc.buf = ctx.Response.SwapBody(buf)
+	return fasthttp.StatusOK
+}
+
+// writeVersionError is writeError for a request that reached a version: the
+// answer still says which version handled it.
+func writeVersionError(ctx *fasthttp.RequestCtx, v *modelstore.Version, err error) int {
+	status := writeError(ctx, err)
+	ctx.Response.Header.Set("X-Model-Version", v.Label)
+	return status
+}
+
+// b2s views b as a string without copying. The result must not be kept
+// beyond the life of b, nor b modified while it is in use: callers use it
+// only for lookups.
+func b2s(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }

@@ -1,0 +1,137 @@
+package server
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/switchyard-ml/switchyard/engine"
+	"github.com/switchyard-ml/switchyard/modelstore"
+)
+
+// platform is what model metadata reports as the serving backend, as
+// Triton names it.
+const platform = "onnxruntime_onnx"
+
+type tensorMetadata struct {
+	Name     string  `json:"name"`
+	Datatype string  `json:"datatype"`
+	Shape    []int64 `json:"shape"`
+}
+
+type modelMetadata struct {
+	Name     string           `json:"name"`
+	Versions []string         `json:"versions"`
+	Platform string           `json:"platform"`
+	Inputs   []tensorMetadata `json:"inputs"`
+	Outputs  []tensorMetadata `json:"outputs"`
+}
+
+func writeJSON(ctx *fasthttp.RequestCtx, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		writeError(ctx, fmt.Errorf("encode response: %w", err))
+		return
+	}
+	ctx.SetStatusCode(status)
+	ctx.SetContentType(contentTypeJSON)
+	ctx.SetBody(body)
+}
+
+// serverMetadata serves GET /v2.
+func (s *Server) serverMetadata(ctx *fasthttp.RequestCtx) {
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{
+		"name":       "switchyard",
+		"version":    Version,
+		"extensions": []string{"model_repository"},
+	})
+}
+
+// modelMetadata serves GET /v2/models/{m}[/versions/{v}]: the versions of
+// the model that can serve, and the signature of the one asked for (the
+// serving version when none is named).
+func (s *Server) modelMetadata(ctx *fasthttp.RequestCtx, r route) {
+	v, err := s.store.Lookup(string(r.model), r.version)
+	if err != nil {
+		writeError(ctx, err)
+		return
+	}
+	md := modelMetadata{
+		Name:     v.Model,
+		Versions: []string{},
+		Platform: platform,
+		Inputs:   tensorsMetadata(v.Signature.Inputs),
+		Outputs:  tensorsMetadata(v.Signature.Outputs),
+	}
+	if m := s.store.Model(v.Model); m != nil {
+		for _, mv := range m.Versions {
+			if mv.State() == modelstore.Ready {
+				md.Versions = append(md.Versions, mv.Label)
+			}
+		}
+	}
+	ctx.Response.Header.Set("X-Model-Version", v.Label)
+	writeJSON(ctx, fasthttp.StatusOK, md)
+}
+
+func tensorsMetadata(ts []engine.TensorInfo) []tensorMetadata {
+	out := make([]tensorMetadata, len(ts))
+	for i, t := range ts {
+		out[i] = tensorMetadata{Name: t.Name, Datatype: t.DType.String(), Shape: t.Shape}
+	}
+	return out
+}
+
+type indexEntry struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+	State   string `json:"state"`
+	Reason  string `json:"reason,omitempty"`
+}
+
+// repositoryIndex serves POST /v2/repository/index: every version of every
+// model with its state and, for a failed one, the reason. A body of
+// {"ready": true} lists only versions that are ready.
+func (s *Server) repositoryIndex(ctx *fasthttp.RequestCtx) {
+	var q struct {
+		Ready bool `json:"ready"`
+	}
+	if body := ctx.PostBody(); len(body) > 0 {
+		if err := json.Unmarshal(body, &q); err != nil {
+			writeError(ctx, &requestError{msg: "malformed JSON: " + err.Error()})
+			return
+		}
+	}
+	index := []indexEntry{}
+	for _, m := range s.store.Models() {
+		for _, v := range m.Versions {
+			st := v.State()
+			if q.Ready && st != modelstore.Ready {
+				continue
+			}
+			e := indexEntry{Name: m.Name, Version: v.Label, State: st.String()}
+			if v.Err != nil {
+				e.Reason = v.Err.Error()
+			}
+			index = append(index, e)
+		}
+	}
+	writeJSON(ctx, fasthttp.StatusOK, index)
+}
+
+// repositoryLoad serves POST /v2/repository/models/{m}/load and /unload.
+func (s *Server) repositoryLoad(ctx *fasthttp.RequestCtx, r route) {
+	name := string(r.model)
+	var err error
+	if r.kind == routeRepoLoad {
+		err = s.store.LoadModel(name)
+	} else {
+		err = s.store.UnloadModel(name)
+	}
+	if err != nil {
+		writeError(ctx, err)
+		return
+	}
+	writeJSON(ctx, fasthttp.StatusOK, struct{}{})
+}
