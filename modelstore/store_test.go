@@ -127,7 +127,7 @@ func TestLookupErrors(t *testing.T) {
 func TestBrokenVersions(t *testing.T) {
 	dir := t.TempDir()
 	testenv.Publish(t, dir, "m", small(1)) // 1: good
-	for range 5 {                         // 2..6: broken below
+	for range 5 {                          // 2..6: broken below
 		testenv.Publish(t, dir, "m", small(1))
 	}
 	vdir := func(n string) string { return filepath.Join(dir, "m", n) }
