@@ -153,7 +153,7 @@ func (s *Session) Signature() *Signature { return &s.sig }
 // and Shape and fills Data, reusing the capacity of out[j].Data and
 // out[j].Shape. Run keeps no reference to in or out after it returns.
 func (s *Session) Run(in, out []Tensor) error {
-	if err := s.check(in); err != nil {
+	if err := s.Check(in); err != nil {
 		return err
 	}
 	if len(out) != len(s.sig.Outputs) {
@@ -210,8 +210,11 @@ func (s *Session) Run(in, out []Tensor) error {
 	return nil
 }
 
-// check validates in against the signature.
-func (s *Session) check(in []Tensor) error {
+// Check reports whether in would be accepted by Run: one tensor per input,
+// in signature order, of the declared DType, rank and fixed dimensions, with
+// exactly the bytes its shape needs. The error wraps ErrDType or ErrShape
+// and names the input. It does not call into onnxruntime.
+func (s *Session) Check(in []Tensor) error {
 	if len(in) != len(s.sig.Inputs) {
 		return fmt.Errorf("%w: %d inputs given, model has %d", ErrShape, len(in), len(s.sig.Inputs))
 	}

@@ -18,6 +18,9 @@ var (
 	// ErrSignature is wrapped by the loader when the signature a manifest
 	// records disagrees with the model's own.
 	ErrSignature = errors.New("modelstore: signature mismatch")
+	// ErrPolicy is wrapped when a model's policy.yaml cannot be read or
+	// holds an invalid setting; the model's versions fail to load.
+	ErrPolicy = errors.New("modelstore: invalid policy.yaml")
 	// ErrName is wrapped by Publish when a model name cannot be a URL path
 	// segment.
 	ErrName = errors.New("modelstore: invalid model name")

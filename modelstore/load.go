@@ -9,25 +9,60 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/switchyard-ml/switchyard/batcher"
 	"github.com/switchyard-ml/switchyard/engine"
 )
 
-// load reads, checks and opens a version. It always returns a Version: a
-// Ready one, or a Failed one carrying the reason.
-func load(model string, number int, dir string, cfg engine.Config) *Version {
+// loadConfig is what loading a version needs besides its location.
+type loadConfig struct {
+	engine   engine.Config
+	batching Batching
+	metrics  *batcher.Metrics
+	// policyErr, when set, fails the version: its model's policy.yaml is
+	// invalid.
+	policyErr error
+}
+
+// load reads, checks and opens a version and starts its batch queue. It
+// always returns a Version: a Ready one, or a Failed one with the reason.
+func load(model string, number int, dir string, cfg loadConfig) *Version {
 	v := newVersion(model, number, dir)
-	sess, err := v.open(cfg)
+	err := cfg.policyErr
+	if err == nil {
+		err = v.start(cfg)
+	}
 	v.LoadedAt = time.Now()
 	if err != nil {
 		v.Err = fmt.Errorf("load %s/%d: %w", model, number, err)
 		v.state.Store(int32(Failed))
 		return v
 	}
-	v.session = sess
-	v.Signature = sess.Signature()
-	v.WarmUp = sess.WarmUp()
 	v.state.Store(int32(Ready))
 	return v
+}
+
+// start opens the session and the batch queue.
+func (v *Version) start(cfg loadConfig) error {
+	sess, err := v.open(cfg.engine)
+	if err != nil {
+		return err
+	}
+	v.Signature = sess.Signature()
+	v.WarmUp = sess.WarmUp()
+	v.batchable = batchable(v.Signature)
+	v.Batching = cfg.batching
+	if !v.batchable {
+		v.Batching.MaxBatchSize = 1
+	}
+	q, err := batcher.New(v.Batching.Config, &runner{session: sess}, cfg.metrics, v.Model, v.Label)
+	if err != nil {
+		sess.Close()
+		return err
+	}
+	v.Batching.Config = q.Config()
+	v.session, v.queue = sess, q
+	q.Start()
+	return nil
 }
 
 func (v *Version) open(cfg engine.Config) (*engine.Session, error) {

@@ -10,9 +10,11 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 
+	"github.com/switchyard-ml/switchyard/batcher"
 	"github.com/switchyard-ml/switchyard/engine"
 )
 
@@ -22,6 +24,11 @@ type Config struct {
 	Dir string
 	// Engine configures every session the Store opens.
 	Engine engine.Config
+	// Batching is the default batching of every model; a model's
+	// policy.yaml overrides it field by field.
+	Batching Batching
+	// Metrics receives the batch queues' series. Nil records them nowhere.
+	Metrics *batcher.Metrics
 	// Logger receives load and unload events. Nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -154,6 +161,12 @@ func (s *Store) LoadModel(name string) error {
 	if err != nil {
 		return fmt.Errorf("model %q: %w", name, err)
 	}
+	lc := loadConfig{engine: s.cfg.Engine, batching: s.cfg.Batching, metrics: s.cfg.Metrics}
+	if p, err := readPolicy(dir); err != nil {
+		lc.policyErr = err
+	} else {
+		lc.batching = p.Batching.apply(s.cfg.Batching)
+	}
 	old := (*s.models.Load())[name]
 	m := &Model{Name: name}
 	for _, n := range numbers {
@@ -163,7 +176,7 @@ func (s *Store) LoadModel(name string) error {
 				continue
 			}
 		}
-		v := load(name, n, filepath.Join(dir, fmt.Sprint(n)), s.cfg.Engine)
+		v := load(name, n, filepath.Join(dir, strconv.Itoa(n)), lc)
 		if v.Err != nil {
 			s.log.Error("version failed to load", "version", v)
 		} else {

@@ -7,9 +7,11 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/switchyard-ml/switchyard/engine"
@@ -246,5 +248,60 @@ func TestOpenMissingRegistry(t *testing.T) {
 	_, err := modelstore.Open(context.Background(), modelstore.Config{Dir: filepath.Join(t.TempDir(), "absent")})
 	if err == nil {
 		t.Fatal("Open on a missing directory succeeded")
+	}
+}
+
+func fixedModel() *onnx.Model {
+	return (&onnx.Affine{Shape: []onnx.Dim{onnx.DimValue(1), onnx.DimValue(4)}, Scale: 3}).Model()
+}
+
+// TestInferDuringUnload sends requests from many goroutines while the model
+// is unloaded: each one either gets the right answer or ErrNotReady, and
+// none hangs.
+func TestInferDuringUnload(t *testing.T) {
+	dir := t.TempDir()
+	mlp := onnx.RandomMLP(9, onnx.ActivationNone, 3, 16, 2)
+	testenv.Publish(t, dir, "m", mlp.Model())
+	st := openStore(t, dir)
+	v, err := st.Lookup("m", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := []float32{1, 2, 3}
+	want := mlp.Predict(x)
+	var wg sync.WaitGroup
+	var served, refused atomic.Int64
+	for range 16 {
+		wg.Go(func() {
+			r := &modelstore.Request{In: []engine.Tensor{engine.NewTensor("input", []int64{1, 3}, x)}}
+			for range 200 {
+				err := v.Infer(r)
+				if errors.Is(err, modelstore.ErrNotReady) {
+					refused.Add(1)
+					continue
+				}
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				got, _ := engine.Values[float32](&r.Out[0])
+				if math.Abs(float64(got[0]-want[0])) > 1e-5 {
+					t.Errorf("got %v; want %v", got, want)
+					return
+				}
+				served.Add(1)
+			}
+		})
+	}
+	for served.Load() == 0 {
+		runtime.Gosched()
+	}
+	if err := st.UnloadModel("m"); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	t.Logf("served %d, refused %d", served.Load(), refused.Load())
+	if _, err := st.Lookup("m", 0); !errors.Is(err, modelstore.ErrNotReady) {
+		t.Fatalf("after unload Lookup = %v", err)
 	}
 }

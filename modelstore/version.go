@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/switchyard-ml/switchyard/batcher"
 	"github.com/switchyard-ml/switchyard/engine"
 )
 
@@ -58,24 +59,33 @@ type Version struct {
 	LoadedAt time.Time
 	// WarmUp is how long the warm-up run took.
 	WarmUp time.Duration
+	// Batching is the batching configuration the version runs with, after
+	// policy.yaml and the server's defaults. A version without a batch axis
+	// has MaxBatchSize 1.
+	Batching Batching
 
 	state atomic.Int32
-	// mu guards session: Run holds it shared, unload holds it exclusively
-	// while closing, so a session is never closed under a running request.
-	mu      sync.RWMutex
-	session *engine.Session
+	// session, queue and batchable are set by load before the version is
+	// published and never change; the session is closed by unload.
+	session   *engine.Session
+	queue     *batcher.Queue[*Request]
+	batchable bool
+	// mu guards closed: Run holds it shared, unload exclusively while it
+	// closes the session, so a session is never closed under a Run.
+	mu     sync.RWMutex
+	closed bool
 }
 
 // State returns the version's current state.
 func (v *Version) State() State { return State(v.state.Load()) }
 
-// Run runs the version's model; see engine.Session.Run for the contract on
-// in and out. It returns an error wrapping ErrNotReady when the version is
-// not loaded.
+// Run runs the version's model directly, outside the batch queue; see
+// engine.Session.Run for the contract on in and out. It returns an error
+// wrapping ErrNotReady when the version is not loaded.
 func (v *Version) Run(in, out []engine.Tensor) error {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
-	if v.session == nil {
+	if v.session == nil || v.closed {
 		return fmt.Errorf("%s/%d: %w", v.Model, v.Number, ErrNotReady)
 	}
 	return v.session.Run(in, out)
@@ -94,16 +104,19 @@ func (v *Version) LogValue() slog.Value {
 	return slog.GroupValue(attrs...)
 }
 
-// unload closes the session. It waits for runs in progress to finish.
+// unload closes the queue, failing what waits in it, then the session,
+// waiting for runs in progress to finish.
 func (v *Version) unload() {
+	if v.State() != Ready {
+		return
+	}
+	v.state.Store(int32(Unloaded))
+	v.queue.Close()
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if v.session != nil {
+	if !v.closed {
 		v.session.Close()
-		v.session = nil
-	}
-	if v.State() == Ready {
-		v.state.Store(int32(Unloaded))
+		v.closed = true
 	}
 }
 

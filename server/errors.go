@@ -5,6 +5,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/switchyard-ml/switchyard/batcher"
 	"github.com/switchyard-ml/switchyard/engine"
 	"github.com/switchyard-ml/switchyard/modelstore"
 )
@@ -22,8 +23,10 @@ func statusOf(err error) int {
 		return fasthttp.StatusBadRequest
 	case errors.Is(err, modelstore.ErrNotFound), errors.Is(err, errNoRoute):
 		return fasthttp.StatusNotFound
-	case errors.Is(err, modelstore.ErrNotReady):
-		return fasthttp.StatusServiceUnavailable
+	case errors.Is(err, modelstore.ErrNotReady), errors.Is(err, batcher.ErrQueueFull):
+		return fasthttp.StatusServiceUnavailable // writeError adds Retry-After
+	case errors.Is(err, batcher.ErrDeadline):
+		return fasthttp.StatusGatewayTimeout
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
 		return fasthttp.StatusRequestEntityTooLarge
 	}

@@ -1,12 +1,12 @@
 package server
 
 import (
+	"strconv"
 	"time"
 	"unsafe"
 
 	"github.com/valyala/fasthttp"
 
-	"github.com/switchyard-ml/switchyard/engine"
 	"github.com/switchyard-ml/switchyard/modelstore"
 )
 
@@ -14,9 +14,9 @@ import (
 // request, the output tensors and the response bytes. It comes from
 // Server.scratch and goes back before the handler returns.
 type scratch struct {
-	req  inferRequest
-	outs []engine.Tensor
-	buf  []byte
+	req inferRequest
+	run modelstore.Request
+	buf []byte
 }
 
 // maxPooledBytes caps what a pooled scratch keeps, so that one huge request
@@ -35,13 +35,14 @@ func (s *Server) putScratch(sc *scratch) {
 	for i := range sc.req.inputs {
 		size += cap(sc.req.inputs[i].Data)
 	}
-	for i := range sc.outs {
-		size += cap(sc.outs[i].Data)
+	for i := range sc.run.Out {
+		size += cap(sc.run.Out[i].Data)
 	}
 	if size > maxPooledBytes {
 		return
 	}
 	sc.req.reset()
+	sc.run.In = nil
 	s.scratch.Put(sc)
 }
 
@@ -53,27 +54,31 @@ func (s *Server) infer(ctx *fasthttp.RequestCtx, r route, start time.Time) {
 		return
 	}
 	sc := s.getScratch()
-	status := s.runInfer(ctx, v, sc)
+	status := s.runInfer(ctx, v, sc, start)
 	s.putScratch(sc)
 	s.metrics.observe(v, status, time.Since(start))
 }
 
 // runInfer decodes, runs and encodes one request for version v and returns
 // the status it answered with.
-func (s *Server) runInfer(ctx *fasthttp.RequestCtx, v *modelstore.Version, sc *scratch) int {
+func (s *Server) runInfer(ctx *fasthttp.RequestCtx, v *modelstore.Version, sc *scratch, start time.Time) int {
 	ctx.Response.Header.Set("X-Model-Version", v.Label)
 	if err := decodeInferRequest(ctx.PostBody(), v.Signature, &sc.req); err != nil {
 		return writeVersionError(ctx, v, err)
 	}
-	n := len(v.Signature.Outputs)
-	if cap(sc.outs) < n {
-		sc.outs = make([]engine.Tensor, n)
-	}
-	sc.outs = sc.outs[:n]
-	if err := v.Run(sc.req.inputs, sc.outs); err != nil {
+	timeout, err := requestTimeout(ctx, &sc.req, v)
+	if err != nil {
 		return writeVersionError(ctx, v, err)
 	}
-	buf, err := appendInferResponse(sc.buf[:0], v.Model, v.Label, sc.req.id, sc.outs, sc.req.outputs)
+	sc.run.In = sc.req.inputs
+	sc.run.Deadline = time.Time{}
+	if timeout > 0 {
+		sc.run.Deadline = start.Add(timeout)
+	}
+	if err := v.Infer(&sc.run); err != nil {
+		return writeVersionError(ctx, v, err)
+	}
+	buf, err := appendInferResponse(sc.buf[:0], v.Model, v.Label, sc.req.id, sc.run.Out, sc.req.outputs)
 	if err != nil {
 		return writeVersionError(ctx, v, err)
 	}
@@ -82,6 +87,26 @@ func (s *Server) runInfer(ctx *fasthttp.RequestCtx, v *modelstore.Version, sc *s
 	// the next request's scratch: no copy.
 	sc.buf = ctx.Response.SwapBody(buf)
 	return fasthttp.StatusOK
+}
+
+// timeoutHeader carries a request's deadline in milliseconds.
+const timeoutHeader = "X-Request-Timeout-Ms"
+
+// requestTimeout returns how long the request may wait before it runs: the
+// X-Request-Timeout-Ms header, else the V2 parameter "timeout"
+// (microseconds, as Triton), else the model's default; 0 means no limit.
+func requestTimeout(ctx *fasthttp.RequestCtx, req *inferRequest, v *modelstore.Version) (time.Duration, error) {
+	if h := ctx.Request.Header.Peek(timeoutHeader); len(h) > 0 {
+		ms, err := strconv.ParseUint(b2s(h), 10, 32)
+		if err != nil {
+			return 0, requestErrorf("%s: %q is not a whole number of milliseconds", timeoutHeader, h)
+		}
+		return time.Duration(ms) * time.Millisecond, nil
+	}
+	if req.timeout > 0 {
+		return req.timeout, nil
+	}
+	return v.Batching.Timeout, nil
 }
 
 // writeVersionError is writeError for a request that reached a version: the

@@ -15,7 +15,7 @@ type engineFlags struct {
 
 func (e *engineFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&e.ortLib, "ort-lib", os.Getenv("SWITCHYARD_ORT_LIB"),
-		"path of libonnxruntime.so (default $SWITCHYARD_ORT_LIB, else the `make ort` cache)")
+		"path of libonnxruntime.so.1 (default $SWITCHYARD_ORT_LIB, else the cache that make ort fills)")
 	fs.IntVar(&e.cfg.IntraOpThreads, "intra-op-threads", 1, "threads one model run may use inside an operator")
 	fs.IntVar(&e.cfg.InterOpThreads, "inter-op-threads", 1, "threads for running independent operators in parallel")
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/switchyard-ml/switchyard/batcher"
 	"github.com/switchyard-ml/switchyard/modelstore"
 	"github.com/switchyard-ml/switchyard/server"
 )
@@ -26,6 +27,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	var ef engineFlags
 	ef.register(fs)
+	var batching modelstore.Batching
+	fs.IntVar(&batching.MaxBatchSize, "max-batch-size", batcher.DefaultMaxBatchSize, "most rows batched together from concurrent requests; 1 turns batching off")
+	fs.DurationVar(&batching.MaxQueueDelay, "max-queue-delay", 0, "how long a batch may wait for more rows (0: run what is queued at once)")
+	fs.IntVar(&batching.Executors, "executors", 0, "batches of one model version that may run at once (0: one per CPU)")
+	fs.IntVar(&batching.MaxQueueSize, "max-queue-size", batcher.DefaultMaxQueueSize, "rows that may wait per model version before requests get 503")
+	fs.DurationVar(&batching.Timeout, "request-timeout", 0, "default deadline for a request to start running (0: none); 504 past it")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -36,14 +43,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := ef.init(); err != nil {
 		return err
 	}
-	store, err := modelstore.Open(ctx, modelstore.Config{Dir: *registry, Engine: ef.cfg, Logger: log})
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	bm, err := batcher.NewMetrics(reg)
+	if err != nil {
+		return err
+	}
+	store, err := modelstore.Open(ctx, modelstore.Config{Dir: *registry, Engine: ef.cfg, Batching: batching, Metrics: bm, Logger: log})
 	if err != nil {
 		return err
 	}
 	defer store.Close()
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	srv, err := server.New(server.Config{MaxRequestBodySize: *maxBody, Logger: log}, store, reg)
 	if err != nil {
 		return err
