@@ -96,15 +96,15 @@ func counter(t *testing.T, reg *prometheus.Registry, name string) float64 {
 // answers.
 func TestQueueFullAnswers503(t *testing.T) {
 	ts, reg := startHeavy(t, "batching:\n  max_queue_size: 1\n  max_batch_size: 1\n")
+	long, one := heavyBody(1024), heavyBody(1)
+	longDone := make(chan response, 1)
+	go func() { longDone <- ts.do(t, "POST", "/v2/models/heavy/infer", long) }()
+	waitForBatch(t, reg, 1) // the executor is busy with the long request
 	var wg sync.WaitGroup
-	statuses := make([]int, 12)
+	statuses := make([]int, 11)
 	for i := range statuses {
 		wg.Go(func() {
-			rows := 1
-			if i == 0 {
-				rows = 256 // keeps the executor busy while the others arrive
-			}
-			r := ts.do(t, "POST", "/v2/models/heavy/infer", heavyBody(rows))
+			r := ts.do(t, "POST", "/v2/models/heavy/infer", one)
 			statuses[i] = r.status
 			switch r.status {
 			case 200:
@@ -116,11 +116,11 @@ func TestQueueFullAnswers503(t *testing.T) {
 				t.Errorf("status %d: %s", r.status, r.body)
 			}
 		})
-		if i == 0 {
-			time.Sleep(5 * time.Millisecond) // let the long request go first
-		}
 	}
 	wg.Wait()
+	if r := <-longDone; r.status != 200 {
+		t.Fatalf("long request = %d", r.status)
+	}
 	n503 := 0
 	for _, s := range statuses {
 		if s == 503 {
@@ -134,8 +134,19 @@ func TestQueueFullAnswers503(t *testing.T) {
 		t.Fatalf("rejected counter = %v; want %d", got, n503)
 	}
 	// The server recovers: a request now gets its answer.
-	got := ts.infer(t, "/v2/models/heavy/infer", heavyBody(1))
+	got := ts.infer(t, "/v2/models/heavy/infer", one)
 	closeTo(t, "after 503s", got.Outputs[0].Data, heavyMLP.Predict(rows0(256)))
+}
+
+// waitForBatch waits until at least n batches have started running.
+func waitForBatch(t *testing.T, reg *prometheus.Registry, n float64) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); counter(t, reg, "switchyard_batch_rows") < n; {
+		if time.Now().After(deadline) {
+			t.Fatalf("no batch started within 30s")
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
 }
 
 // TestDeadlineAnswers504WithoutRunning sends requests whose deadline passes
@@ -153,10 +164,11 @@ func TestDeadlineAnswers504WithoutRunning(t *testing.T) {
 		t.Fatalf("after one expired request: %v timed out, %v batches run; want 1 and 0", timedOut, ran)
 	}
 	// The header form, behind a long batch.
+	long, one := heavyBody(1024), heavyBody(1)
 	done := make(chan response, 1)
-	go func() { done <- ts.do(t, "POST", "/v2/models/heavy/infer", heavyBody(256)) }()
-	time.Sleep(5 * time.Millisecond)
-	req, _ := http.NewRequest("POST", ts.url+"/v2/models/heavy/infer", strings.NewReader(heavyBody(1)))
+	go func() { done <- ts.do(t, "POST", "/v2/models/heavy/infer", long) }()
+	waitForBatch(t, reg, 1)
+	req, _ := http.NewRequest("POST", ts.url+"/v2/models/heavy/infer", strings.NewReader(one))
 	req.Header.Set("X-Request-Timeout-Ms", "1")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -166,8 +178,8 @@ func TestDeadlineAnswers504WithoutRunning(t *testing.T) {
 	if long := <-done; long.status != 200 {
 		t.Fatalf("long request = %d", long.status)
 	}
-	// Usually the 1 ms passes while the long batch runs; on a machine fast
-	// enough to finish it first, the request runs and succeeds.
+	// The 1 ms passes while the long batch runs, unless the machine is fast
+	// enough to finish 1024 rows first; then the request runs and succeeds.
 	timedOut, ran := counter(t, reg, "switchyard_queue_timeouts_total"), counter(t, reg, "switchyard_batch_rows")
 	switch resp.StatusCode {
 	case 504:

@@ -31,9 +31,9 @@ func (s *Server) getScratch() *scratch {
 }
 
 func (s *Server) putScratch(sc *scratch) {
-	size := cap(sc.buf)
-	for i := range sc.req.inputs {
-		size += cap(sc.req.inputs[i].Data)
+	size := cap(sc.buf) + cap(sc.req.idBuf) + cap(sc.req.num)
+	for _, in := range sc.req.inputs[:cap(sc.req.inputs)] {
+		size += cap(in.Data)
 	}
 	for i := range sc.run.Out {
 		size += cap(sc.run.Out[i].Data)

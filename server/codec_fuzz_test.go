@@ -1,0 +1,261 @@
+package server
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"math"
+	"math/big"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/switchyard-ml/switchyard/engine"
+)
+
+// codecFuzzSigs are the models fuzzed requests are decoded against: one with
+// an input "x" of each datatype and two dynamic dimensions, and the fraud
+// model of codecSig with a second input.
+func codecFuzzSigs() []*engine.Signature {
+	var sigs []*engine.Signature
+	for dt := engine.FP32; dt <= engine.BOOL; dt++ {
+		sigs = append(sigs, &engine.Signature{
+			Inputs:  []engine.TensorInfo{{Name: "x", DType: dt, Shape: []int64{-1, -1}}},
+			Outputs: []engine.TensorInfo{{Name: "y", DType: engine.FP32, Shape: []int64{-1}}},
+		})
+	}
+	fraud := codecSig()
+	fraud.Inputs = append(fraud.Inputs, engine.TensorInfo{Name: "mask", DType: engine.BOOL, Shape: []int64{-1}})
+	return append(sigs, fraud)
+}
+
+var codecFuzzSeeds = []string{
+	`{"inputs":[{"name":"x","shape":[2,3],"datatype":"FP32","data":[1,2,3,4.5,-5e-1,6]}]}`,
+	`{"inputs":[{"name":"x","shape":[2,2],"datatype":"FP64","data":[[0.1,1e300],[5e-324,-0]]}]}`,
+	`{"id":"a\u00e9\"","inputs":[{"name":"x","shape":[1,3],"datatype":"INT64","data":[-9223372036854775808,9223372036854775807,1e3]}]}`,
+	`{"inputs":[{"name":"x","shape":[3,1],"datatype":"INT32","data":[[-2147483648],[2147483647],[0]]}]}`,
+	`{"inputs":[{"name":"x","shape":[1,2],"datatype":"INT8","data":[-128,127]}],"parameters":{"timeout":100}}`,
+	`{"inputs":[{"name":"x","shape":[1,2],"datatype":"UINT8","data":[0,255]}],"outputs":[{"name":"y"}]}`,
+	`{"inputs":[{"name":"x","shape":[2,2],"datatype":"BOOL","data":[true,false,1,0]}]}`,
+	`{"inputs":[{"name":"x","shape":[0,5],"datatype":"FP32","data":[]}]}`,
+	`{"id":"42","inputs":[{"name":"input","shape":[1,3],"datatype":"FP32","data":[[0.1,0.2,0.3]]},
+		{"name":"mask","shape":[2],"datatype":"BOOL","data":[true,false]}],"outputs":[{"name":"probabilities"}]}`,
+	`{"id":"","inputs":[{"name":"x","shape":[1,3],"datatype":"INT64","data":[10,0,0]}]}`,
+}
+
+// codecFuzzBadSeeds are requests every model rejects.
+var codecFuzzBadSeeds = []string{
+	`{"inputs":[{"name":"x","shape":[1,3],"datatype":"FP32","data":[1,NaN,3]}]}`,
+	`{"inputs":[{"name":"x","shape":[1,1],"datatype":"FP32","data":[3.4028236e38]}]}`,
+	`{"inputs":[{"name":"x","shape":[1,2],"datatype":"INT8","data":[-128,128]}]}`,
+}
+
+// TestCodecFuzzSeeds checks that the good seeds decode against some model, so
+// that the fuzzer starts from requests that reach the encoder.
+func TestCodecFuzzSeeds(t *testing.T) {
+	sigs := codecFuzzSigs()
+	f := func(body string, want bool) {
+		t.Helper()
+		var r inferRequest
+		ok := false
+		for _, sig := range sigs {
+			ok = ok || decodeInferRequest([]byte(body), sig, &r) == nil
+		}
+		if ok != want {
+			t.Fatalf("decodeInferRequest(%s) succeeds for some model: %t; want %t", body, ok, want)
+		}
+	}
+	for _, s := range codecFuzzSeeds {
+		f(s, true)
+	}
+	for _, s := range codecFuzzBadSeeds {
+		f(s, false)
+	}
+}
+
+func FuzzDecodeInferRequest(f *testing.F) {
+	for _, s := range slices.Concat(codecFuzzSeeds, codecFuzzBadSeeds) {
+		f.Add([]byte(s))
+	}
+	sigs := codecFuzzSigs()
+	var used inferRequest // decoded into before, so it holds leftovers
+	f.Fuzz(func(t *testing.T, body []byte) {
+		for _, sig := range sigs {
+			var fresh inferRequest
+			err := decodeInferRequest(body, sig, &fresh)
+			err2 := decodeInferRequest(body, sig, &used)
+			if (err == nil) != (err2 == nil) || err != nil && err.Error() != err2.Error() {
+				t.Fatalf("decodeInferRequest(%q) = %v into a new request but %v into a used one", body, err, err2)
+			}
+			if err != nil {
+				var re *requestError
+				if !errors.As(err, &re) {
+					t.Fatalf("decodeInferRequest(%q) = %v (%T); want a *requestError", body, err, err)
+				}
+				continue
+			}
+			if !bytes.Equal(fresh.id, used.id) || (fresh.id == nil) != (used.id == nil) ||
+				!slices.Equal(fresh.outputs, used.outputs) || fresh.timeout != used.timeout {
+				t.Fatalf("decodeInferRequest(%q) differs between a new request and a used one", body)
+			}
+			checkTensors(t, "new vs used request", used.inputs, fresh.inputs)
+			checkDecoded(t, body, sig, &fresh)
+			checkReencoded(t, body, &fresh)
+		}
+	})
+}
+
+// checkDecoded checks r against the invariants decodeInferRequest promises.
+func checkDecoded(t *testing.T, body []byte, sig *engine.Signature, r *inferRequest) {
+	t.Helper()
+	if len(r.inputs) != len(sig.Inputs) || len(r.outputs) != len(sig.Outputs) || r.timeout < 0 {
+		t.Fatalf("decodeInferRequest(%q) = %d inputs, %d outputs, timeout %v", body, len(r.inputs), len(r.outputs), r.timeout)
+	}
+	for i := range r.inputs {
+		in, info := &r.inputs[i], &sig.Inputs[i]
+		if in.Name != info.Name || in.DType != info.DType || !engine.ShapeFits(in.Shape, info.Shape) ||
+			int64(len(in.Data)) != engine.Elements(in.Shape)*int64(in.DType.Size()) {
+			t.Fatalf("decodeInferRequest(%q): input %d = {%q %s %v, %d bytes} against %+v",
+				body, i, in.Name, in.DType, in.Shape, len(in.Data), *info)
+		}
+		if in.DType == engine.BOOL && bytes.ContainsFunc(in.Data, func(r rune) bool { return r > 1 }) {
+			t.Fatalf("decodeInferRequest(%q): BOOL input %q = % x", body, in.Name, in.Data)
+		}
+	}
+}
+
+// checkReencoded writes r's inputs as a response and reads it back with
+// encoding/json: the values must survive.
+func checkReencoded(t *testing.T, body []byte, r *inferRequest) {
+	t.Helper()
+	buf, err := appendInferResponse(nil, "m", "1", r.id, r.inputs, nil)
+	if err != nil {
+		t.Fatalf("decodeInferRequest(%q) decoded values appendInferResponse rejects: %v", body, err)
+	}
+	var resp struct {
+		ID      *string `json:"id"`
+		Outputs []struct {
+			Name     string            `json:"name"`
+			Datatype string            `json:"datatype"`
+			Shape    []int64           `json:"shape"`
+			Data     []json.RawMessage `json:"data"`
+		} `json:"outputs"`
+	}
+	if err := json.Unmarshal(buf, &resp); err != nil {
+		t.Fatalf("response %s to %q is not JSON: %v", buf, body, err)
+	}
+	if (resp.ID != nil) != (r.id != nil) || r.id != nil && utf8.Valid(r.id) && *resp.ID != string(r.id) {
+		t.Fatalf("id %q came back as %v", r.id, resp.ID)
+	}
+	if len(resp.Outputs) != len(r.inputs) {
+		t.Fatalf("response %s has %d outputs; want %d", buf, len(resp.Outputs), len(r.inputs))
+	}
+	for i, out := range resp.Outputs {
+		in := &r.inputs[i]
+		if out.Name != in.Name || out.Datatype != in.DType.String() || !slices.Equal(out.Shape, in.Shape) ||
+			len(out.Data) != int(engine.Elements(in.Shape)) {
+			t.Fatalf("response %s: output %d does not match input %q %s %v", buf, i, in.Name, in.DType, in.Shape)
+		}
+		size := in.DType.Size()
+		for k, raw := range out.Data {
+			if got, want := fuzzElement(t, in.DType, string(raw)), in.Data[k*size:(k+1)*size]; !bytes.Equal(got, want) {
+				t.Fatalf("%s element %d: %s reads back as % x; decoded as % x (request %q)", in.Name, k, raw, got, want, body)
+			}
+		}
+	}
+}
+
+// fuzzElement parses one JSON element with the standard library into the
+// engine's bytes.
+func fuzzElement(t *testing.T, dt engine.DType, s string) []byte {
+	t.Helper()
+	le := binary.LittleEndian
+	var err error
+	var b []byte
+	switch dt {
+	case engine.FP32:
+		var f float64
+		f, err = strconv.ParseFloat(s, 32)
+		b = le.AppendUint32(nil, math.Float32bits(float32(f)))
+	case engine.FP64:
+		var f float64
+		f, err = strconv.ParseFloat(s, 64)
+		b = le.AppendUint64(nil, math.Float64bits(f))
+	case engine.BOOL:
+		var v bool
+		err = json.Unmarshal([]byte(s), &v)
+		if v {
+			b = []byte{1}
+		} else {
+			b = []byte{0}
+		}
+	default:
+		var v int64
+		v, err = strconv.ParseInt(s, 10, 64)
+		b = le.AppendUint64(nil, uint64(v))[:dt.Size()]
+	}
+	if err != nil {
+		t.Fatalf("%s element %s does not parse: %v", dt, s, err)
+	}
+	return b
+}
+
+// FuzzScanNumber checks scanNumber and the conversions against the JSON
+// grammar (as encoding/json checks it), strconv and math/big.
+func FuzzScanNumber(f *testing.F) {
+	for _, s := range []string{
+		"0", "-0", "1", "-1", "0.5", "1e10", "1E-10", "1.5e+300", "123456789012345678901234567890",
+		"0.000000000000000000000000000001", "3.4028235e38", "3.4028236e38", "1e-46", "16777217",
+		"9223372036854775807", "-9223372036854775808", "9223372036854775808", "1.00000005960464477539062500001",
+		"1e", "01", "+1", ".5", "1.", "NaN", "-Inf", "1e400", "4.9e-324", "12345678901234567890e-1",
+		"10000000000000000001e-1", "10000000000000000000.5",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		raw := []byte(s)
+		n, ok := scanNumber(raw)
+		isNumber := len(s) > 0 && (s[0] == '-' || '0' <= s[0] && s[0] <= '9') &&
+			strings.TrimSpace(s) == s && json.Valid(raw)
+		if ok != isNumber {
+			t.Fatalf("scanNumber(%q) ok = %t; encoding/json says %t", s, ok, isNumber)
+		}
+		if !ok {
+			return
+		}
+		f64, ok64 := n.float64(raw)
+		w64, err := strconv.ParseFloat(s, 64)
+		if ok64 != (err == nil) || ok64 && math.Float64bits(f64) != math.Float64bits(w64) {
+			t.Fatalf("float64(%q) = %v, %t; strconv says %v, %v", s, f64, ok64, w64, err)
+		}
+		f32, ok32 := n.float32(raw)
+		w32, err := strconv.ParseFloat(s, 32)
+		if ok32 != (err == nil) || ok32 && math.Float32bits(f32) != math.Float32bits(float32(w32)) {
+			t.Fatalf("float32(%q) = %v, %t; strconv says %v, %v", s, f32, ok32, w32, err)
+		}
+		if n.exp < -400 || n.exp > 400 {
+			return // math/big would build a huge power of ten
+		}
+		i, st := n.int64()
+		var exact big.Rat
+		if _, ok := exact.SetString(s); !ok {
+			t.Fatalf("math/big cannot parse %q", s)
+		}
+		switch {
+		case !exact.IsInt():
+			huge := new(big.Int).Quo(exact.Num(), exact.Denom()) // truncated toward zero
+			if st != numFraction && (st != numOutOfRange || huge.IsInt64()) {
+				t.Fatalf("int64(%q) = %d, %d; want numFraction", s, i, st)
+			}
+		case !exact.Num().IsInt64():
+			if st != numOutOfRange {
+				t.Fatalf("int64(%q) = %d, %d; want numOutOfRange", s, i, st)
+			}
+		case st != numOK || i != exact.Num().Int64():
+			t.Fatalf("int64(%q) = %d, %d; want %d", s, i, st, exact.Num().Int64())
+		}
+	})
+}
