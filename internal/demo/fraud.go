@@ -25,8 +25,8 @@ type Fraud struct {
 	Eval *Dataset
 	// Accuracy is the model's accuracy on Eval at threshold 0.5.
 	Accuracy float64
-	// Sample is a held-out fraudulent transaction that the model flags, for
-	// a first request.
+	// Sample is the held-out fraudulent transaction the model is surest
+	// of, for a first request.
 	Sample []float32
 }
 
@@ -44,13 +44,14 @@ func BuildFraud(seed uint64) (*Fraud, error) {
 	lr := c.LogReg()
 	f := &Fraud{Seed: seed, LogReg: lr, Model: lr.Model().Marshal(), Eval: eval}
 	x := eval.Float32()
-	labels, _ := lr.Predict(x)
-	correct := 0
+	labels, probs := lr.Predict(x)
+	correct, best := 0, -1.0
 	for i, l := range labels {
 		if int(l) == eval.Y[i] {
 			correct++
 		}
-		if f.Sample == nil && eval.Y[i] == 1 && l == 1 {
+		if p := float64(probs[2*i+1]); eval.Y[i] == 1 && p > best {
+			best = p
 			f.Sample = x[i*NumFeatures : (i+1)*NumFeatures : (i+1)*NumFeatures]
 		}
 	}
