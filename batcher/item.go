@@ -1,6 +1,9 @@
 package batcher
 
-import "time"
+import (
+	"sync/atomic"
+	"time"
+)
 
 // Item is one request waiting in a Queue. The zero value is ready to use;
 // an Item may be reused for another request once Wait has returned.
@@ -21,20 +24,19 @@ type Item[P any] struct {
 
 	enqueued time.Time
 	err      error
-	done     chan struct{}
+	// finished is set once the item has run or failed.
+	finished atomic.Bool
+	// handoff, set before a send on done, tells the owner to take over
+	// the sender's executor slot and run the item instead of returning.
+	handoff atomic.Bool
+	// done receives one value per finish or hand-off.
+	done chan struct{}
 }
 
-// Wait blocks until the item has run or failed and returns its error: nil,
-// ErrDeadline, ErrClosed, or what the Runner returned for its batch. It
-// must be called exactly once after each successful Enqueue.
-func (it *Item[P]) Wait() error {
-	<-it.done
-	return it.err
-}
-
-// finish records the item's outcome and wakes its Wait.
+// finish records the item's outcome and wakes its owner.
 func (it *Item[P]) finish(err error) {
 	it.err = err
+	it.finished.Store(true)
 	it.done <- struct{}{}
 }
 

@@ -10,37 +10,51 @@ import (
 
 // Runner runs one formed batch and fills in each item's outputs. A loaded
 // model version implements it with its engine session; batcher never
-// imports engine. Run may be called concurrently, once per executor.
+// imports engine. Run may be called concurrently, up to Executors at once.
 type Runner[P any] interface {
 	Run(ctx context.Context, b *Batch[P]) error
 }
 
-// Queue is the bounded queue of one model version and the executors that
-// drain it.
+// Queue is the bounded queue of one model version.
 //
-// Enqueue is safe for concurrent use and never blocks. Start and Close are
-// each called once, by the queue's owner.
+// There are no executor goroutines: the goroutines calling Do run the
+// batches themselves. A caller that finds one of the Executors slots free
+// becomes a leader: it runs what is queued, its own item included, batch
+// after batch until its own item is done, then hands the slot to the owner
+// of the next queued item, which carries on. A lone request therefore runs
+// on its caller's goroutine with no hand-off at all, and under load the
+// requests that queue while the slots are busy run together.
+//
+// Do is safe for concurrent use and never blocks admission. Close is
+// called once, by the queue's owner.
 type Queue[P any] struct {
 	cfg     Config
 	runner  Runner[P]
 	metrics *versionMetrics
 
 	items chan *Item[P]
-	// rows counts the rows queued and not yet taken by an executor.
+	// rows counts the rows queued and not yet taken for a batch.
 	rows atomic.Int64
+	// active counts the slots held by leaders, at most cfg.Executors.
+	active atomic.Int32
+	// closing is set by Close; leaders stop at their next batch.
+	closing atomic.Bool
+	// spareAt is the queued rows at which a second leader starts.
+	spareAt int64
 
-	// mu makes Close wait out Enqueues in progress, so that no item slips
+	// mu makes Close wait out enqueues in progress, so that no item slips
 	// into the channel after it has been drained.
 	mu     sync.RWMutex
 	closed bool
 
 	ctx    context.Context // cancelled by Close; passed to the Runner
 	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	// batches pools *Batch values, one per leader at a time.
+	batches sync.Pool
 }
 
-// New returns a stopped queue for one model version. m may be nil for no
-// metrics; otherwise the queue's series carry the model and version labels.
+// New returns a queue for one model version. m may be nil for no metrics;
+// otherwise the queue's series carry the model and version labels.
 func New[P any](cfg Config, r Runner[P], m *Metrics, model, version string) (*Queue[P], error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
@@ -56,27 +70,40 @@ func New[P any](cfg Config, r Runner[P], m *Metrics, model, version string) (*Qu
 		metrics: m.forVersion(model, version),
 		// Every item carries at least one row, so a channel with room for
 		// MaxQueueSize items never blocks a send that the row count admits.
-		items:  make(chan *Item[P], cfg.MaxQueueSize),
-		ctx:    ctx,
-		cancel: cancel,
+		items:   make(chan *Item[P], cfg.MaxQueueSize),
+		spareAt: int64(max(1, cfg.MaxBatchSize/2)),
+		ctx:     ctx,
+		cancel:  cancel,
 	}, nil
 }
 
 // Config returns the queue's settings with defaults filled in.
 func (q *Queue[P]) Config() Config { return q.cfg }
 
-// Start launches the executors.
-func (q *Queue[P]) Start() {
-	for range q.cfg.Executors {
-		q.wg.Go(q.execute)
+// Do queues it and returns once it has run or failed: nil, ErrQueueFull or
+// ErrClosed at once when it cannot be queued, ErrDeadline when its
+// deadline passed before it could run, or what the Runner returned for its
+// batch. While Do runs, the batcher and the Runner own it.Payload.
+func (q *Queue[P]) Do(it *Item[P]) error {
+	if err := q.enqueue(it); err != nil {
+		return err
+	}
+	if q.acquire() {
+		q.lead(it, nil)
+	}
+	for {
+		<-it.done
+		if !it.handoff.Load() {
+			return it.err
+		}
+		// A leader handed us its slot, and our item is next in line.
+		it.handoff.Store(false)
+		q.lead(it, it)
 	}
 }
 
-// Enqueue adds it to the queue without blocking. It fails with
-// ErrQueueFull when the queue has no room for it.Rows more rows, and with
-// ErrClosed once Close has begun. After a nil return the caller must call
-// it.Wait.
-func (q *Queue[P]) Enqueue(it *Item[P]) error {
+// enqueue admits it without blocking.
+func (q *Queue[P]) enqueue(it *Item[P]) error {
 	if it.Rows < 1 {
 		return fmt.Errorf("batcher: item with %d rows", it.Rows)
 	}
@@ -84,6 +111,8 @@ func (q *Queue[P]) Enqueue(it *Item[P]) error {
 		it.done = make(chan struct{}, 1)
 	}
 	it.err = nil
+	it.handoff.Store(false)
+	it.finished.Store(false)
 	it.enqueued = time.Now()
 	q.mu.RLock()
 	defer q.mu.RUnlock()
@@ -109,62 +138,104 @@ func (q *Queue[P]) Enqueue(it *Item[P]) error {
 	}
 }
 
-// Close stops the queue: Enqueue fails from now on, batches running finish,
-// and items still queued fail with ErrClosed. When Close returns the Runner
-// is no longer in use.
-func (q *Queue[P]) Close() {
-	q.mu.Lock()
-	if q.closed {
-		q.mu.Unlock()
-		return
-	}
-	q.closed = true
-	q.mu.Unlock()
-	q.cancel()
-	q.wg.Wait()
+// acquire takes an executor slot if one is free and worth taking. The first
+// slot always is: a request that finds no batch running runs at once.
+// Another slot is taken only once half a batch is waiting: while a batch
+// runs, requests gather in the queue and then run together, which costs
+// far less than running each alone on the next core, and the next core
+// joins in when the backlog shows that one is not keeping up.
+func (q *Queue[P]) acquire() bool {
 	for {
-		select {
-		case it := <-q.items:
-			q.rows.Add(int64(-it.Rows))
-			it.finish(ErrClosed)
-		default:
-			q.metrics.depth.Set(0)
-			q.metrics.delete()
-			return
+		n := q.active.Load()
+		if n >= int32(q.cfg.Executors) || n > 0 && q.rows.Load() < q.spareAt {
+			return false
+		}
+		if q.active.CompareAndSwap(n, n+1) {
+			return true
 		}
 	}
 }
 
-// execute is one executor: it forms batches and runs them until Close.
-func (q *Queue[P]) execute() {
-	b := &Batch[P]{}
-	var timer *time.Timer // reused across batches, only when waiting is allowed
-	var carry *Item[P]    // an item taken that did not fit the last batch
+// lead runs batches while holding a slot, starting with first if it is
+// not nil, until own is finished; then it hands the slot to the owner of
+// the next queued item, or releases it when nothing is queued.
+func (q *Queue[P]) lead(own, first *Item[P]) {
+	b, _ := q.batches.Get().(*Batch[P])
+	if b == nil {
+		b = &Batch[P]{}
+	}
+	defer q.batches.Put(b)
+	// pending are items received that start the next batches: first, an
+	// item that did not fit the last batch, and own when another leader
+	// hands it back to us.
+	var pending [3]*Item[P]
+	np := 0
+	if first != nil {
+		pending[np], np = first, np+1
+	}
 	for {
-		if q.ctx.Err() != nil {
-			if carry != nil {
-				q.rows.Add(int64(-carry.Rows))
-				carry.finish(ErrClosed)
+		if own.handoff.Load() {
+			// Another leader took own from the queue and handed it to us
+			// with its slot while we were leading: we need only one slot.
+			<-own.done
+			own.handoff.Store(false)
+			q.active.Add(-1)
+			pending[np], np = own, np+1
+		}
+		var next *Item[P]
+		if np > 0 {
+			next = pending[0]
+			copy(pending[:], pending[1:np])
+			np--
+			pending[np] = nil
+		}
+		if q.closing.Load() {
+			if next != nil {
+				q.fail(next, ErrClosed)
 			}
+			for _, it := range pending[:np] {
+				q.fail(it, ErrClosed)
+			}
+			q.active.Add(-1)
 			return
 		}
-		first := carry
-		carry = nil
-		if first == nil {
+		if next == nil {
 			select {
-			case first = <-q.items:
-			case <-q.ctx.Done():
-				return
+			case next = <-q.items:
+			default:
 			}
 		}
-		if !q.take(first, time.Now()) {
+		if next == nil {
+			q.active.Add(-1)
+			// An item queued between the receive and the release found
+			// every slot taken: take one back for it.
+			if q.rows.Load() == 0 || !q.acquire() {
+				return
+			}
 			continue
 		}
-		b.Items = append(b.Items[:0], first)
-		b.Rows = first.Rows
-		carry, timer = q.fill(b, timer)
-		q.run(b)
+		if own.finished.Load() && next != own && np == 0 {
+			next.handoff.Store(true)
+			next.done <- struct{}{} // its owner leads from here, with our slot
+			return
+		}
+		now := time.Now()
+		if !q.take(next, now) {
+			continue
+		}
+		b.Items = append(b.Items[:0], next)
+		b.Rows = next.Rows
+		if carry := q.fill(b); carry != nil {
+			pending[np], np = carry, np+1
+		}
+		q.run(b, now)
 	}
+}
+
+// fail finishes a queued item that will not run.
+func (q *Queue[P]) fail(it *Item[P], err error) {
+	q.rows.Add(int64(-it.Rows))
+	it.finish(err)
 }
 
 // take accounts for an item leaving the queue and reports whether it may
@@ -180,25 +251,26 @@ func (q *Queue[P]) take(it *Item[P], now time.Time) bool {
 	return true
 }
 
-// fill adds waiting compatible items to b, up to MaxBatchSize rows,
-// waiting for more only when MaxQueueDelay allows it. It returns an item it
-// took that does not fit b, to start the next batch with.
-func (q *Queue[P]) fill(b *Batch[P], timer *time.Timer) (carry *Item[P], _ *time.Timer) {
+// fill adds queued compatible items to b, up to MaxBatchSize rows, waiting
+// for more only when MaxQueueDelay allows it. It returns an item it
+// received that does not fit b, to start the next batch with.
+func (q *Queue[P]) fill(b *Batch[P]) (carry *Item[P]) {
 	first := b.Items[0]
 	max := q.cfg.MaxBatchSize
-	if first.Rows >= max {
-		return nil, timer
-	}
-	waitUntil := first.enqueued.Add(q.cfg.MaxQueueDelay)
-	target := q.cfg.target()
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
 	for b.Rows < max {
 		var it *Item[P]
 		select {
 		case it = <-q.items:
 		default:
-			wait := time.Until(waitUntil)
-			if q.cfg.MaxQueueDelay == 0 || b.Rows >= target || wait <= 0 {
-				return nil, timer
+			wait := time.Until(first.enqueued.Add(q.cfg.MaxQueueDelay))
+			if q.cfg.MaxQueueDelay == 0 || b.Rows >= q.cfg.target() || wait <= 0 {
+				return nil
 			}
 			if timer == nil {
 				timer = time.NewTimer(wait)
@@ -207,34 +279,59 @@ func (q *Queue[P]) fill(b *Batch[P], timer *time.Timer) (carry *Item[P], _ *time
 			}
 			select {
 			case it = <-q.items:
-				timer.Stop()
 			case <-timer.C:
-				return nil, timer
+				return nil
 			case <-q.ctx.Done():
-				timer.Stop()
-				return nil, timer
+				return nil
 			}
 		}
 		if it.Key != first.Key || b.Rows+it.Rows > max {
-			return it, timer
+			return it
 		}
 		if q.take(it, time.Now()) {
 			b.Items = append(b.Items, it)
 			b.Rows += it.Rows
 		}
 	}
-	return nil, timer
+	return nil
 }
 
-// run runs one batch and finishes its items.
-func (q *Queue[P]) run(b *Batch[P]) {
+// run runs one batch that started forming at start and finishes its items.
+func (q *Queue[P]) run(b *Batch[P], start time.Time) {
 	q.metrics.depth.Set(float64(q.rows.Load()))
 	q.metrics.batchRows.Observe(float64(b.Rows))
-	start := time.Now()
 	err := q.runner.Run(q.ctx, b)
 	q.metrics.computeTime.Observe(time.Since(start).Seconds())
 	for i, it := range b.Items {
 		it.finish(err)
 		b.Items[i] = nil // drop the reference: the caller owns the item again
+	}
+}
+
+// Close stops the queue: Do fails with ErrClosed from now on, batches
+// running finish, and items still queued fail with ErrClosed. When Close
+// returns the Runner is no longer in use.
+func (q *Queue[P]) Close() {
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		return
+	}
+	q.closed = true
+	q.closing.Store(true)
+	q.mu.Unlock()
+	q.cancel()
+	for q.active.Load() > 0 {
+		time.Sleep(50 * time.Microsecond) // leaders stop after their current batch
+	}
+	for {
+		select {
+		case it := <-q.items:
+			q.fail(it, ErrClosed)
+		default:
+			q.metrics.depth.Set(0)
+			q.metrics.delete()
+			return
+		}
 	}
 }

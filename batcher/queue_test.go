@@ -66,9 +66,18 @@ func newQueue(t *testing.T, cfg Config, r Runner[*req]) *Queue[*req] {
 	if err != nil {
 		t.Fatal(err)
 	}
-	q.Start()
 	t.Cleanup(q.Close)
 	return q
+}
+
+// async calls q.Do(it) on a new goroutine and, inside a synctest bubble,
+// waits until that goroutine is queued or running. The result arrives on
+// the returned channel.
+func async(q *Queue[*req], it *Item[*req]) chan error {
+	errc := make(chan error, 1)
+	go func() { errc <- q.Do(it) }()
+	synctest.Wait()
+	return errc
 }
 
 func item(rows int, key uint64) *Item[*req] {
@@ -85,10 +94,7 @@ func TestLoneItemRunsAtOnce(t *testing.T) {
 		q := newQueue(t, Config{MaxBatchSize: 8, Executors: 1}, d)
 		start := time.Now()
 		it := item(3, 0)
-		if err := q.Enqueue(it); err != nil {
-			t.Fatal(err)
-		}
-		if err := it.Wait(); err != nil {
+		if err := q.Do(it); err != nil {
 			t.Fatal(err)
 		}
 		if waited := time.Since(start); waited != 0 {
@@ -100,33 +106,31 @@ func TestLoneItemRunsAtOnce(t *testing.T) {
 	})
 }
 
-// TestBatchesFormFromWaitingItems holds the only executor busy, queues
-// items, and checks how the next batches are formed.
+// TestBatchesFormFromWaitingItems holds the only executor slot busy,
+// queues items, and checks how the next batches are formed.
 func TestBatchesFormFromWaitingItems(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		d := &doubler{gate: make(chan struct{})}
 		q := newQueue(t, Config{MaxBatchSize: 8, Executors: 1}, d)
 		blocker := item(1, 0)
-		q.Enqueue(blocker)
-		synctest.Wait() // the executor is now inside Run, holding blocker
+		blocked := async(q, blocker) // its caller leads, and waits in Run
 		items := []*Item[*req]{
 			item(3, 0), item(2, 0), item(2, 7), item(4, 0), item(1, 0), item(9, 0), item(1, 0),
 		}
+		var errs []chan error
 		for _, it := range items {
-			if err := q.Enqueue(it); err != nil {
-				t.Fatal(err)
-			}
+			errs = append(errs, async(q, it))
 		}
 		go func() {
 			for range 6 { // one per batch below
 				d.gate <- struct{}{}
 			}
 		}()
-		if err := blocker.Wait(); err != nil {
+		if err := <-blocked; err != nil {
 			t.Fatal(err)
 		}
-		for _, it := range items {
-			if err := it.Wait(); err != nil {
+		for i, it := range items {
+			if err := <-errs[i]; err != nil {
 				t.Fatal(err)
 			}
 			if len(it.Payload.out) != it.Rows || it.Payload.out[it.Rows-1] != 2*it.Rows {
@@ -146,29 +150,27 @@ func TestMaxQueueDelayWaitsForMore(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		d := &doubler{}
 		q := newQueue(t, Config{MaxBatchSize: 8, MaxQueueDelay: 10 * time.Millisecond, PreferredBatchSizes: []int{4}, Executors: 1}, d)
-		first, second, third := item(1, 0), item(2, 0), item(1, 0)
 		start := time.Now()
-		q.Enqueue(first)
+		first := async(q, item(1, 0)) // leads, waits for more rows
 		time.Sleep(4 * time.Millisecond)
-		q.Enqueue(second)
-		first.Wait()
-		second.Wait()
+		second := async(q, item(2, 0))
+		if err := errors.Join(<-first, <-second); err != nil {
+			t.Fatal(err)
+		}
 		if got := time.Since(start); got != 10*time.Millisecond {
 			t.Fatalf("batch ran after %v; want the full 10ms delay (3 rows < preferred 4)", got)
 		}
 		// Reaching the preferred size runs at once.
 		start = time.Now()
-		a, b := item(2, 0), item(2, 0)
-		q.Enqueue(a)
-		q.Enqueue(b)
-		a.Wait()
-		b.Wait()
+		a := async(q, item(2, 0))
+		b := async(q, item(2, 0))
+		if err := errors.Join(<-a, <-b); err != nil {
+			t.Fatal(err)
+		}
 		if got := time.Since(start); got != 0 {
 			t.Fatalf("a batch at the preferred size waited %v", got)
 		}
-		q.Enqueue(third)
-		third.Wait()
-		want := [][]int{{1, 2}, {2, 2}, {1}}
+		want := [][]int{{1, 2}, {2, 2}}
 		if got := d.runs(); !slices.EqualFunc(got, want, slices.Equal) {
 			t.Fatalf("batches = %v; want %v", got, want)
 		}
@@ -179,38 +181,24 @@ func TestQueueFull(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		d := &doubler{gate: make(chan struct{})}
 		q := newQueue(t, Config{MaxBatchSize: 4, MaxQueueSize: 5, Executors: 1}, d)
-		busy := item(1, 0)
-		q.Enqueue(busy)
-		synctest.Wait()
-		a, b := item(3, 0), item(2, 0)
-		if err := q.Enqueue(a); err != nil {
-			t.Fatal(err)
-		}
-		if err := q.Enqueue(b); err != nil {
-			t.Fatal(err)
-		}
-		if err := q.Enqueue(item(1, 0)); !errors.Is(err, ErrQueueFull) {
-			t.Fatalf("Enqueue into a full queue = %v; want ErrQueueFull", err)
+		busy := async(q, item(1, 0))
+		a, b := async(q, item(3, 0)), async(q, item(2, 0))
+		if err := q.Do(item(1, 0)); !errors.Is(err, ErrQueueFull) {
+			t.Fatalf("Do on a full queue = %v; want ErrQueueFull", err)
 		}
 		go func() {
 			for range 3 {
 				d.gate <- struct{}{}
 			}
 		}()
-		for _, it := range []*Item[*req]{busy, a, b} {
-			if err := it.Wait(); err != nil {
-				t.Fatal(err)
-			}
+		if err := errors.Join(<-busy, <-a, <-b); err != nil {
+			t.Fatal(err)
 		}
 		// Room again: a request larger than the whole queue is admitted
 		// when the queue is empty.
 		d.gate = nil
-		big := item(7, 0)
-		if err := q.Enqueue(big); err != nil {
-			t.Fatalf("Enqueue of 7 rows into an empty queue of 5 = %v", err)
-		}
-		if err := big.Wait(); err != nil {
-			t.Fatal(err)
+		if err := q.Do(item(7, 0)); err != nil {
+			t.Fatalf("Do of 7 rows on an empty queue of 5 = %v", err)
 		}
 	})
 }
@@ -219,28 +207,28 @@ func TestDeadlinePassedIsNotRun(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		d := &doubler{gate: make(chan struct{})}
 		q := newQueue(t, Config{MaxBatchSize: 4, Executors: 1}, d)
-		busy := item(1, 0)
-		q.Enqueue(busy)
-		synctest.Wait()
+		busy := async(q, item(1, 0))
 		late := item(2, 0)
 		late.Deadline = time.Now().Add(5 * time.Millisecond)
 		ok := item(1, 0)
 		ok.Deadline = time.Now().Add(time.Hour)
-		q.Enqueue(late)
-		q.Enqueue(ok)
-		time.Sleep(10 * time.Millisecond) // the executor is still busy
+		lateErr, okErr := async(q, late), async(q, ok)
+		time.Sleep(10 * time.Millisecond) // the slot is still busy
 		go func() {
 			for range 2 {
 				d.gate <- struct{}{}
 			}
 		}()
-		if err := late.Wait(); !errors.Is(err, ErrDeadline) {
+		if err := <-busy; err != nil {
+			t.Fatal(err)
+		}
+		if err := <-lateErr; !errors.Is(err, ErrDeadline) {
 			t.Fatalf("expired item = %v; want ErrDeadline", err)
 		}
 		if late.Payload.out != nil {
 			t.Fatal("the expired item was run")
 		}
-		if err := ok.Wait(); err != nil {
+		if err := <-okErr; err != nil {
 			t.Fatal(err)
 		}
 		want := [][]int{{1}, {1}}
@@ -257,11 +245,8 @@ func TestCloseFailsQueuedItems(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		q.Start()
-		running, queued := item(1, 0), item(1, 0)
-		q.Enqueue(running)
-		synctest.Wait()
-		q.Enqueue(queued)
+		running := async(q, item(1, 0))
+		queued := async(q, item(1, 0))
 		closed := make(chan struct{})
 		go func() { q.Close(); close(closed) }()
 		synctest.Wait()
@@ -272,14 +257,14 @@ func TestCloseFailsQueuedItems(t *testing.T) {
 		}
 		d.gate <- struct{}{}
 		<-closed
-		if err := running.Wait(); err != nil {
+		if err := <-running; err != nil {
 			t.Fatalf("the running item = %v; want it finished", err)
 		}
-		if err := queued.Wait(); !errors.Is(err, ErrClosed) {
+		if err := <-queued; !errors.Is(err, ErrClosed) {
 			t.Fatalf("the queued item = %v; want ErrClosed", err)
 		}
-		if err := q.Enqueue(item(1, 0)); !errors.Is(err, ErrClosed) {
-			t.Fatalf("Enqueue after Close = %v; want ErrClosed", err)
+		if err := q.Do(item(1, 0)); !errors.Is(err, ErrClosed) {
+			t.Fatalf("Do after Close = %v; want ErrClosed", err)
 		}
 		if d.running.Load() != 0 {
 			t.Fatal("the runner is still in use after Close")
@@ -304,18 +289,26 @@ func TestConfigRefusesBadSettings(t *testing.T) {
 // TestManyGoroutines drives a queue from many goroutines at once (run it
 // with the race detector) and checks every answer.
 func TestManyGoroutines(t *testing.T) {
+	for _, cfg := range []Config{
+		{MaxBatchSize: 16, Executors: 2},
+		{MaxBatchSize: 1, Executors: 2},
+		{MaxBatchSize: 8, Executors: 1},
+		{MaxBatchSize: 4, Executors: 3, MaxQueueDelay: 50 * time.Microsecond},
+	} {
+		cfg.MaxQueueSize = 1 << 16
+		manyGoroutines(t, cfg)
+	}
+}
+
+func manyGoroutines(t *testing.T, cfg Config) {
 	d := &doubler{}
-	q := newQueue(t, Config{MaxBatchSize: 16, Executors: 2, MaxQueueSize: 1 << 16}, d)
+	q := newQueue(t, cfg, d)
 	var wg sync.WaitGroup
 	for g := range 32 {
 		wg.Go(func() {
 			for i := range 200 {
 				it := item(1+(g+i)%4, uint64(g%2))
-				if err := q.Enqueue(it); err != nil {
-					t.Error(err)
-					return
-				}
-				if err := it.Wait(); err != nil {
+				if err := q.Do(it); err != nil {
 					t.Error(err)
 					return
 				}
@@ -336,4 +329,63 @@ func TestManyGoroutines(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestSecondSlotWaitsForBacklog checks that a second batch starts only once
+// half a batch is queued behind the running one.
+func TestSecondSlotWaitsForBacklog(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		d := &doubler{gate: make(chan struct{})}
+		q := newQueue(t, Config{MaxBatchSize: 4, Executors: 2}, d)
+		first := async(q, item(1, 0))
+		if n := d.running.Load(); n != 1 {
+			t.Fatalf("%d batches running; want 1", n)
+		}
+		second := async(q, item(1, 0))
+		if n := d.running.Load(); n != 1 {
+			t.Fatalf("one queued row started a second batch (%d running)", n)
+		}
+		third := async(q, item(1, 0))
+		if n := d.running.Load(); n != 2 {
+			t.Fatalf("two queued rows (half of max_batch_size 4) left %d batches running; want 2", n)
+		}
+		go func() {
+			for range 2 {
+				d.gate <- struct{}{}
+			}
+		}()
+		if err := errors.Join(<-first, <-second, <-third); err != nil {
+			t.Fatal(err)
+		}
+		// The two batches finish in either order.
+		got := d.runs()
+		slices.SortFunc(got, func(a, b []int) int { return len(a) - len(b) })
+		if want := [][]int{{1}, {1, 1}}; !slices.EqualFunc(got, want, slices.Equal) {
+			t.Fatalf("batches = %v; want %v", got, want)
+		}
+	})
+}
+
+// TestBatchingOffRunsConcurrently checks that with MaxBatchSize 1 every
+// slot runs a request of its own as soon as one is queued.
+func TestBatchingOffRunsConcurrently(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		d := &doubler{gate: make(chan struct{})}
+		q := newQueue(t, Config{MaxBatchSize: 1, Executors: 2}, d)
+		a, b, c := async(q, item(1, 0)), async(q, item(1, 0)), async(q, item(1, 0))
+		if n := d.running.Load(); n != 2 {
+			t.Fatalf("%d requests running; want 2, one per slot", n)
+		}
+		go func() {
+			for range 3 {
+				d.gate <- struct{}{}
+			}
+		}()
+		if err := errors.Join(<-a, <-b, <-c); err != nil {
+			t.Fatal(err)
+		}
+		if got := d.runs(); len(got) != 3 {
+			t.Fatalf("batches = %v; want three of one", got)
+		}
+	})
 }

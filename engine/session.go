@@ -63,6 +63,13 @@ func New(model []byte, cfg Config) (*Session, error) {
 	if err := opts.SetInterOpNumThreads(max(cfg.InterOpThreads, 1)); err != nil {
 		return nil, fmt.Errorf("engine: inter-op threads: %w", err)
 	}
+	// Threads of onnxruntime's pools spin while waiting for work by
+	// default, which steals the cores the HTTP side needs.
+	for _, key := range []string{"session.intra_op.allow_spinning", "session.inter_op.allow_spinning"} {
+		if err := opts.AddSessionConfigEntry(key, "0"); err != nil {
+			return nil, fmt.Errorf("engine: %s: %w", key, err)
+		}
+	}
 
 	ins, outs, err := ort.GetInputOutputInfoWithONNXData(model)
 	if err != nil {

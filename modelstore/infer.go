@@ -51,10 +51,7 @@ func (v *Version) Infer(r *Request) error {
 		}
 		it.Rows, it.Key = int(rows), key
 	}
-	err := v.queue.Enqueue(it)
-	if err == nil {
-		err = it.Wait()
-	}
+	err := v.queue.Do(it)
 	it.Payload = nil
 	if errors.Is(err, batcher.ErrClosed) {
 		return fmt.Errorf("%s/%d: %w", v.Model, v.Number, ErrNotReady)

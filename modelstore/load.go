@@ -61,7 +61,6 @@ func (v *Version) start(cfg loadConfig) error {
 	}
 	v.Batching.Config = q.Config()
 	v.session, v.queue = sess, q
-	q.Start()
 	return nil
 }
 

@@ -50,6 +50,7 @@ func verbs() []verb {
 		{"serve", "serve the registry's models over HTTP", runServe},
 		{"publish", "add a model version to the registry", runPublish},
 		{"demo", "build and publish the demo fraud-detection model", runDemo},
+		{"bench", "drive load and compare switchyard with the machine's limits", runBench},
 	}
 }
 

@@ -1,0 +1,354 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"time"
+
+	"github.com/switchyard-ml/switchyard/engine"
+	"github.com/switchyard-ml/switchyard/internal/onnx"
+	"github.com/switchyard-ml/switchyard/modelstore"
+)
+
+// Defaults of CompareConfig.
+const (
+	// DefaultPhaseDuration is the measured time of each load phase.
+	DefaultPhaseDuration = 5 * time.Second
+	// DefaultPhaseWarmup is the unmeasured load before each phase.
+	DefaultPhaseWarmup = time.Second
+	// DefaultConnections is the many-connection count of the load phases.
+	DefaultConnections = 64
+	// MaxBatchSize is the --max-batch-size of the server with batching on.
+	MaxBatchSize = 256
+)
+
+// The servers a Phase measures.
+const (
+	// ServerFloor is the HTTP floor, ServeFloor in a child process.
+	ServerFloor = "floor"
+	// ServerSwitchyard is `switchyard serve` in a child process.
+	ServerSwitchyard = "switchyard"
+)
+
+// The models Compare builds and serves.
+const (
+	// SmallModel is RandomMLP 30-64-2 with softmax: HTTP and JSON dominate
+	// its cost.
+	SmallModel = "small"
+	// HeavyModel is RandomMLP 256-1024-1024-1024-2 with softmax: the model
+	// dominates its cost, so batching pays.
+	HeavyModel = "heavy"
+)
+
+// CompareConfig configures Compare. The zero value runs the full
+// comparison with the defaults below.
+type CompareConfig struct {
+	// Binary is the switchyard executable started for the floor and the
+	// servers. Empty means os.Executable(), which is right when the caller
+	// is switchyard itself.
+	Binary string
+	// Dir is where the temporary registry is made (and removed). Empty
+	// means os.TempDir().
+	Dir string
+	// Duration is the measured time of each load phase. 0 means
+	// DefaultPhaseDuration.
+	Duration time.Duration
+	// Warmup precedes each load phase. 0 means DefaultPhaseWarmup; a
+	// negative value means none.
+	Warmup time.Duration
+	// BatchDuration is how long each in-process batch size runs. 0 means
+	// the smaller of Duration and one second.
+	BatchDuration time.Duration
+	// BatchSizes are the in-process batch sizes. Nil means
+	// DefaultBatchSizes().
+	BatchSizes []int
+	// Connections is the many-connection count of the load phases (each
+	// phase is also run with one connection). 0 means DefaultConnections.
+	Connections int
+	// Concurrency is the number of goroutines sharing the in-process
+	// session. 0 means runtime.NumCPU().
+	Concurrency int
+	// Engine configures the in-process sessions and is passed to the
+	// servers as --intra-op-threads and --inter-op-threads, so both run
+	// the model alike.
+	Engine engine.Config
+	// ORTLib, if set, is passed to the servers as --ort-lib. Otherwise
+	// they find onnxruntime as this process did, through the inherited
+	// environment or the `make ort` cache.
+	ORTLib string
+	// Progress, if not nil, gets one line per phase as it ends.
+	Progress io.Writer
+	// ChildStderr, if not nil, gets the child processes' stderr.
+	ChildStderr io.Writer
+}
+
+// Phase is one load phase of a comparison.
+type Phase struct {
+	// Server is ServerFloor or ServerSwitchyard.
+	Server string `json:"server"`
+	// Model is the model queried; empty for the floor.
+	Model string `json:"model,omitempty"`
+	// MaxBatchSize is the server's --max-batch-size; 0 for the floor.
+	MaxBatchSize int `json:"max_batch_size,omitempty"`
+	// Result is what the load generator measured.
+	Result *Result `json:"result"`
+	// ClientCPU and ServerCPU are the CPU cores that the load generator
+	// (this process) and the server used on average over the phase,
+	// warm-up included: CPU time over wall time, to about 1%. They are 0
+	// when unknown (outside Linux). Client and server share the machine,
+	// so their sum shows how close it was to saturation.
+	ClientCPU float64 `json:"client_cpu"`
+	ServerCPU float64 `json:"server_cpu"`
+}
+
+// Label names the phase in tables, such as "switchyard heavy batch≤256".
+func (p *Phase) Label() string {
+	if p.Server == ServerFloor {
+		return "floor (bare fasthttp)"
+	}
+	if p.MaxBatchSize <= 1 {
+		return p.Server + " " + p.Model + " batching off"
+	}
+	return p.Server + " " + p.Model + " batch≤" + strconv.Itoa(p.MaxBatchSize)
+}
+
+// Report is the outcome of Compare: every measurement and the goals the
+// issue sets, judged. It is a plain value; its JSON encoding is the
+// machine-readable report.
+type Report struct {
+	// Time is when the comparison started.
+	Time time.Time `json:"time"`
+	// GoVersion, OS, Arch, CPUs and ORTVersion describe the machine and
+	// build.
+	GoVersion  string `json:"go_version"`
+	OS         string `json:"os"`
+	Arch       string `json:"arch"`
+	CPUs       int    `json:"cpus"`
+	ORTVersion string `json:"ort_version"`
+	// Duration, Warmup, BatchDuration and Connections repeat the
+	// configuration after defaults.
+	Duration      time.Duration `json:"duration_ns"`
+	Warmup        time.Duration `json:"warmup_ns"`
+	BatchDuration time.Duration `json:"batch_duration_ns"`
+	Connections   int           `json:"connections"`
+	// Phases are the load phases in the order run.
+	Phases []Phase `json:"phases"`
+	// InProcess holds onnxruntime's own throughput, one entry per model.
+	InProcess []*InProcessResult `json:"in_process"`
+	// Goals are the targets, judged.
+	Goals []Goal `json:"goals"`
+}
+
+// benchModel is a model the comparison serves.
+type benchModel struct {
+	name string
+	mlp  *onnx.MLP
+	body []byte // a one-row inference request
+}
+
+// compareModels builds the comparison's models from fixed seeds, so every
+// run serves the same bytes.
+func compareModels() []benchModel {
+	ms := []benchModel{
+		{name: SmallModel, mlp: onnx.RandomMLP(1, onnx.ActivationSoftmax, 30, 64, 2)},
+		{name: HeavyModel, mlp: onnx.RandomMLP(2, onnx.ActivationSoftmax, 256, 1024, 1024, 1024, 2)},
+	}
+	for i := range ms {
+		ms[i].body = InferBody("input", 1, ms[i].mlp.Features(), uint64(i+1))
+	}
+	return ms
+}
+
+// Compare measures, one phase after another: the HTTP floor (a child
+// `bench --serve-floor`), onnxruntime in this process at each batch size,
+// then switchyard (a child `serve`) with batching off and on, each load
+// phase with Connections connections and with one. It builds the small
+// and heavy models itself and publishes them into a temporary registry.
+// engine.Init must have been called.
+//
+// Children listen on 127.0.0.1 only and are stopped (SIGTERM, then waited
+// for) before Compare returns, whatever happens. An error means the
+// comparison could not be run; a goal that is missed is not an error.
+func Compare(ctx context.Context, cfg CompareConfig) (*Report, error) {
+	if err := cfg.setDefaults(); err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp(cfg.Dir, "switchyard-bench-")
+	if err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	registry := filepath.Join(dir, "registry")
+	models := compareModels()
+	for _, m := range models {
+		_, err := modelstore.Publish(registry, m.name, m.mlp.Model().Marshal(), modelstore.PublishOptions{
+			Description: "switchyard bench: random MLP",
+			CreatedBy:   "switchyard bench",
+			Engine:      cfg.Engine,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("bench: %w", err)
+		}
+	}
+	rep := &Report{
+		Time:          time.Now().UTC(),
+		GoVersion:     runtime.Version(),
+		OS:            runtime.GOOS,
+		Arch:          runtime.GOARCH,
+		CPUs:          runtime.NumCPU(),
+		ORTVersion:    engine.ORTVersion,
+		Duration:      cfg.Duration,
+		Warmup:        max(cfg.Warmup, 0),
+		BatchDuration: cfg.BatchDuration,
+		Connections:   cfg.Connections,
+	}
+	conns := []int{cfg.Connections, 1}
+	if cfg.Connections == 1 {
+		conns = conns[:1]
+	}
+
+	// (a) The floor, answering requests shaped like the small model's.
+	floor := []string{"bench", "--serve-floor", "127.0.0.1:0"}
+	err = cfg.withChild(ctx, "floor", floor, "floor listening on ", func(ch *child) error {
+		for _, c := range conns {
+			p := Phase{Server: ServerFloor}
+			if err := cfg.load(ctx, rep, &p, ch, SmallModel, models[0].body, c); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	// (b) onnxruntime alone.
+	for i, m := range models {
+		r, err := InProcess(ctx, InProcessConfig{
+			Name:        m.name,
+			Model:       m.mlp.Model().Marshal(),
+			Engine:      cfg.Engine,
+			BatchSizes:  cfg.BatchSizes,
+			Duration:    cfg.BatchDuration,
+			Concurrency: cfg.Concurrency,
+			Seed:        uint64(i + 1),
+		})
+		if err != nil {
+			return nil, err
+		}
+		rep.InProcess = append(rep.InProcess, r)
+		cfg.progress("in-process %-6s best %8.0f rows/s at batch %d\n", m.name, r.Best.RowsPerSec, r.Best.BatchSize)
+	}
+
+	// (c), (d) switchyard with batching off, then on.
+	for _, maxBatch := range []int{1, MaxBatchSize} {
+		args := []string{"serve", "--registry", registry, "--addr", "127.0.0.1:0",
+			"--max-batch-size", strconv.Itoa(maxBatch), "--log-level", "warn", "--shutdown-timeout", "10s",
+			"--intra-op-threads", strconv.Itoa(max(cfg.Engine.IntraOpThreads, 1)),
+			"--inter-op-threads", strconv.Itoa(max(cfg.Engine.InterOpThreads, 1))}
+		if cfg.ORTLib != "" {
+			args = append(args, "--ort-lib", cfg.ORTLib)
+		}
+		name := "switchyard --max-batch-size " + strconv.Itoa(maxBatch)
+		err := cfg.withChild(ctx, name, args, "switchyard listening on ", func(ch *child) error {
+			for _, m := range models {
+				for _, c := range conns {
+					p := Phase{Server: ServerSwitchyard, Model: m.name, MaxBatchSize: maxBatch}
+					if err := cfg.load(ctx, rep, &p, ch, m.name, m.body, c); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	rep.Goals = judge(rep)
+	return rep, nil
+}
+
+func (cfg *CompareConfig) setDefaults() error {
+	if cfg.Duration < 0 || cfg.BatchDuration < 0 || cfg.Connections < 0 || cfg.Concurrency < 0 {
+		return errors.New("bench: compare: negative duration, batch duration, connections or concurrency")
+	}
+	if cfg.Binary == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("bench: compare: find the switchyard binary: %w", err)
+		}
+		cfg.Binary = exe
+	}
+	if cfg.Duration == 0 {
+		cfg.Duration = DefaultPhaseDuration
+	}
+	if cfg.Warmup == 0 {
+		cfg.Warmup = DefaultPhaseWarmup
+	}
+	if cfg.BatchDuration == 0 {
+		cfg.BatchDuration = min(cfg.Duration, time.Second)
+	}
+	if cfg.Connections == 0 {
+		cfg.Connections = DefaultConnections
+	}
+	if cfg.Concurrency == 0 {
+		cfg.Concurrency = runtime.NumCPU()
+	}
+	return nil
+}
+
+// withChild starts a child process, runs fn with it and stops it,
+// whatever fn returns.
+func (cfg *CompareConfig) withChild(ctx context.Context, name string, args []string, prefix string, fn func(*child) error) error {
+	c, err := startChild(ctx, name, cfg.Binary, args, prefix, cfg.ChildStderr)
+	if err != nil {
+		return err
+	}
+	err = fn(c)
+	return errors.Join(err, c.stop())
+}
+
+// load runs one closed-loop load phase of one-row requests against the
+// model's infer path on the child server ch, and appends it to rep.
+func (cfg *CompareConfig) load(ctx context.Context, rep *Report, p *Phase, ch *child, model string, body []byte, conns int) error {
+	self := os.Getpid()
+	start := time.Now()
+	client0, cerr0 := processCPU(self)
+	server0, serr0 := processCPU(ch.cmd.Process.Pid)
+	r, err := Run(ctx, Config{
+		URL:            "http://" + ch.addr + "/v2/models/" + model + "/infer",
+		Body:           body,
+		Connections:    conns,
+		Warmup:         max(cfg.Warmup, 0),
+		Duration:       cfg.Duration,
+		RowsPerRequest: 1,
+	})
+	if err != nil {
+		return err
+	}
+	wall := time.Since(start).Seconds()
+	if client1, err := processCPU(self); err == nil && cerr0 == nil {
+		p.ClientCPU = (client1 - client0).Seconds() / wall
+	}
+	if server1, err := processCPU(ch.cmd.Process.Pid); err == nil && serr0 == nil {
+		p.ServerCPU = (server1 - server0).Seconds() / wall
+	}
+	p.Result = r
+	rep.Phases = append(rep.Phases, *p)
+	cfg.progress("%-32s %3d conns %9.0f req/s  p50 %9s  p99 %9s  errors %d  cpu %.2f+%.2f\n",
+		p.Label(), conns, r.RequestsPerSec, formatDuration(r.Latency.P50), formatDuration(r.Latency.P99), r.Errors, p.ClientCPU, p.ServerCPU)
+	return nil
+}
+
+func (cfg *CompareConfig) progress(format string, args ...any) {
+	if cfg.Progress != nil {
+		fmt.Fprintf(cfg.Progress, format, args...)
+	}
+}

@@ -1,0 +1,127 @@
+package bench
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// WriteText writes r as a fixed-width block for people to read.
+func (r *Result) WriteText(w io.Writer) error {
+	bw := bufio.NewWriter(w)
+	mode := fmt.Sprintf("closed loop, %d connections", r.Connections)
+	if r.Mode == "open" {
+		mode = fmt.Sprintf("open loop at %.0f req/s, %d connections", r.Rate, r.Connections)
+	}
+	fmt.Fprintf(bw, "%-12s %s\n", "url", r.URL)
+	fmt.Fprintf(bw, "%-12s %s\n", "mode", mode)
+	fmt.Fprintf(bw, "%-12s %d in %.2f s: %d ok, %d errors%s\n", "requests", r.Requests, r.Seconds, r.OK, r.Errors, r.errorDetail())
+	if r.Unsent > 0 {
+		fmt.Fprintf(bw, "%-12s %d due but never sent: the connections could not keep up with the rate\n", "unsent", r.Unsent)
+	}
+	fmt.Fprintf(bw, "%-12s %.1f req/s, %.1f rows/s (%d rows per request)\n", "throughput", r.RequestsPerSec, r.RowsPerSec, r.RowsPerRequest)
+	l := &r.Latency
+	fmt.Fprintf(bw, "%-12s %9s %9s %9s %9s %9s %9s\n", "latency", "p50", "p90", "p99", "p99.9", "max", "mean")
+	fmt.Fprintf(bw, "%-12s %9s %9s %9s %9s %9s %9s\n", "", formatDuration(l.P50), formatDuration(l.P90),
+		formatDuration(l.P99), formatDuration(l.P999), formatDuration(l.Max), formatDuration(l.Mean))
+	if d := r.SendDelay; d != nil {
+		fmt.Fprintf(bw, "%-12s %9s %9s %9s %9s %9s %9s  (due to sent, included above)\n", "send delay", formatDuration(d.P50),
+			formatDuration(d.P90), formatDuration(d.P99), formatDuration(d.P999), formatDuration(d.Max), formatDuration(d.Mean))
+	}
+	if r.FirstError != "" {
+		fmt.Fprintf(bw, "%-12s %s\n", "first error", r.FirstError)
+	}
+	return bw.Flush()
+}
+
+// errorDetail lists the errors by status, such as " (503: 12, transport: 1)".
+func (r *Result) errorDetail() string {
+	var parts []string
+	for _, s := range slices.Sorted(maps.Keys(r.Status)) {
+		if s != 200 {
+			parts = append(parts, fmt.Sprintf("%d: %d", s, r.Status[s]))
+		}
+	}
+	if r.TransportErrors > 0 {
+		parts = append(parts, fmt.Sprintf("transport: %d", r.TransportErrors))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(parts, ", ") + ")"
+}
+
+// WriteText writes the report as three fixed-width tables for people to
+// read: the load phases, onnxruntime in-process, and the goals.
+func (r *Report) WriteText(w io.Writer) error {
+	bw := bufio.NewWriter(w)
+	fmt.Fprintf(bw, "switchyard bench --compare: %s %s/%s, %d CPUs, onnxruntime %s\n", r.GoVersion, r.OS, r.Arch, r.CPUs, r.ORTVersion)
+	fmt.Fprintf(bw, "load phases of %v after %v warm-up; in-process %v per batch size\n\n", r.Duration, r.Warmup, r.BatchDuration)
+
+	fmt.Fprintf(bw, "%-32s %5s %10s %10s %9s %9s %7s %7s %7s\n", "load (one row per request)", "conns", "req/s", "rows/s",
+		"p50", "p99", "errors", "cli cpu", "srv cpu")
+	for i := range r.Phases {
+		p := &r.Phases[i]
+		res := p.Result
+		fmt.Fprintf(bw, "%-32s %5d %10.0f %10.0f %9s %9s %7d %7.2f %7.2f\n", p.Label(), res.Connections, res.RequestsPerSec,
+			res.RowsPerSec, formatDuration(res.Latency.P50), formatDuration(res.Latency.P99), res.Errors, p.ClientCPU, p.ServerCPU)
+	}
+	fmt.Fprintf(bw, "(cpu: cores used by the load generator and by the server; they share %d)\n", r.CPUs)
+
+	for _, ip := range r.InProcess {
+		fmt.Fprintf(bw, "\n%-32s %5s %10s %10s %9s\n",
+			fmt.Sprintf("in-process %s, %d goroutines", ip.Model, ip.Concurrency), "batch", "runs", "rows/s", "mean run")
+		for _, b := range ip.Batches {
+			best := ""
+			if b.BatchSize == ip.Best.BatchSize {
+				best = "  best"
+			}
+			fmt.Fprintf(bw, "%-32s %5d %10d %10.0f %9s%s\n", "", b.BatchSize, b.Runs, b.RowsPerSec, formatDuration(b.MeanRun), best)
+		}
+	}
+
+	fmt.Fprintf(bw, "\n%-60s %9s %10s %6s\n", "goal", "value", "target", "result")
+	for _, g := range r.Goals {
+		verdict := "MISS"
+		if g.Pass {
+			verdict = "PASS"
+		}
+		value := formatFloat(g.Value) + g.Unit
+		if g.Missing {
+			value = "n/a"
+		}
+		fmt.Fprintf(bw, "%-60s %9s %10s %6s\n", g.Name, value, g.Op+" "+formatFloat(g.Target)+g.Unit, verdict)
+	}
+	return bw.Flush()
+}
+
+// formatFloat writes v with two decimals, or none once it is large.
+func formatFloat(v float64) string {
+	if v >= 100 || v <= -100 {
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	}
+	return strconv.FormatFloat(v, 'f', 2, 64)
+}
+
+// formatDuration writes d with three or four significant digits in the
+// unit that suits it, such as "85.3µs", "1.27ms" or "2.50s".
+func formatDuration(d time.Duration) string {
+	switch {
+	case d == 0:
+		return "0"
+	case d < 10*time.Microsecond:
+		return fmt.Sprintf("%.2fµs", float64(d)/float64(time.Microsecond))
+	case d < time.Millisecond:
+		return fmt.Sprintf("%.1fµs", float64(d)/float64(time.Microsecond))
+	case d < 100*time.Millisecond:
+		return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond))
+	case d < time.Second:
+		return fmt.Sprintf("%.1fms", float64(d)/float64(time.Millisecond))
+	}
+	return fmt.Sprintf("%.2fs", d.Seconds())
+}

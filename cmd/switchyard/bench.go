@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"time"
+
+	"github.com/switchyard-ml/switchyard/bench"
+)
+
+// The smoke comparison: phases just long enough to prove the harness
+// works end to end.
+const (
+	smokeDuration      = 300 * time.Millisecond
+	smokeWarmup        = 100 * time.Millisecond
+	smokeBatchDuration = 100 * time.Millisecond
+)
+
+// runBench is the bench verb. It has three modes: a load run against a
+// URL, the comparison suite (--compare) and the HTTP floor
+// (--serve-floor). It exits 0 whether or not the comparison's goals are
+// met; only a harness failure is an error.
+func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("bench", "--url URL [--body FILE] [-c 64] [--duration 10s] [--rate R] | --compare [--smoke] | --serve-floor ADDR", stderr)
+	target := fs.String("url", "", "drive load at this http:// URL, e.g. http://127.0.0.1:8080/v2/models/fraud/infer")
+	bodyFile := fs.String("body", "", "file holding the request body, POSTed as application/json (with --serve-floor: the answer)")
+	bodyJSON := fs.String("body-json", "", "the request body itself, instead of --body")
+	var conns int
+	fs.IntVar(&conns, "c", bench.DefaultConnections, "shorthand for --connections")
+	fs.IntVar(&conns, "connections", bench.DefaultConnections, "connections, each sending one request at a time")
+	duration := fs.Duration("duration", 0, "measured time of the run (default 10s), or of each phase with --compare (default 5s)")
+	warmup := fs.Duration("warmup", time.Second, "unmeasured load before the measured time")
+	rate := fs.Float64("rate", 0, "requests per second: open loop, latency counted from each request's due time (0: closed loop)")
+	rows := fs.Int("rows", 1, "rows per request, to report rows/s")
+	requests := fs.Int64("requests", 0, "stop after this many measured requests (0: no limit)")
+	timeout := fs.Duration("timeout", bench.DefaultTimeout, "bound on one request")
+	jsonPath := fs.String("json", "", "also write the results as JSON to this file")
+	compare := fs.Bool("compare", false, "compare switchyard with the HTTP floor and onnxruntime in-process, starting this binary as child processes on 127.0.0.1")
+	smoke := fs.Bool("smoke", false, "with --compare: very short phases and few batch sizes, to check that the harness works")
+	binary := fs.String("binary", "", "with --compare: the switchyard binary to start (default: this executable)")
+	floorAddr := fs.String("serve-floor", "", "serve on `ADDR` a bare fasthttp server answering a constant body, the HTTP floor the comparisons measure against, until SIGTERM")
+	var ef engineFlags
+	ef.register(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+
+	modes := 0
+	for _, on := range []bool{*target != "", *compare, *floorAddr != ""} {
+		if on {
+			modes++
+		}
+	}
+	if modes != 1 {
+		fmt.Fprintln(stderr, "switchyard bench: give exactly one of --url, --compare and --serve-floor")
+		fs.Usage()
+		return errUsage
+	}
+	if *bodyFile != "" && *bodyJSON != "" {
+		fmt.Fprintln(stderr, "switchyard bench: give --body or --body-json, not both")
+		return errUsage
+	}
+	var body []byte
+	switch {
+	case *bodyFile != "":
+		b, err := os.ReadFile(*bodyFile)
+		if err != nil {
+			return err
+		}
+		body = b
+	case *bodyJSON != "":
+		body = []byte(*bodyJSON)
+	}
+
+	switch {
+	case *floorAddr != "":
+		if body == nil {
+			body = []byte(bench.FloorBody)
+		}
+		ln, err := net.Listen("tcp", *floorAddr)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "floor listening on %s\n", ln.Addr())
+		return bench.ServeFloor(ctx, ln, body)
+
+	case *compare:
+		cfg := bench.CompareConfig{
+			Binary:      *binary,
+			Duration:    *duration,
+			Warmup:      *warmup,
+			Connections: conns,
+			Engine:      ef.cfg,
+			ORTLib:      ef.ortLib,
+			Progress:    stderr,
+		}
+		if *smoke {
+			if !set["duration"] {
+				cfg.Duration = smokeDuration
+			}
+			if !set["warmup"] {
+				cfg.Warmup = smokeWarmup
+			}
+			cfg.BatchDuration = min(cfg.Duration, smokeBatchDuration)
+			cfg.BatchSizes = []int{1, 16, 256}
+		}
+		if cfg.Warmup == 0 {
+			cfg.Warmup = -1 // --warmup 0: none, not the default
+		}
+		if err := ef.init(); err != nil {
+			return err
+		}
+		rep, err := bench.Compare(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		if err := writeJSON(*jsonPath, rep); err != nil {
+			return err
+		}
+		return rep.WriteText(stdout)
+
+	default:
+		if *duration == 0 {
+			*duration = 10 * time.Second
+		}
+		res, err := bench.Run(ctx, bench.Config{
+			URL:            *target,
+			Body:           body,
+			Connections:    conns,
+			Rate:           *rate,
+			Warmup:         *warmup,
+			Duration:       *duration,
+			MaxRequests:    *requests,
+			RowsPerRequest: *rows,
+			Timeout:        *timeout,
+		})
+		if res == nil {
+			return err
+		}
+		// Interrupted: still show what was measured, then the error.
+		if werr := writeJSON(*jsonPath, res); werr != nil {
+			return werr
+		}
+		if werr := res.WriteText(stdout); werr != nil {
+			return werr
+		}
+		return err
+	}
+}
+
+// writeJSON writes v, indented, to the file at path; an empty path writes
+// nothing.
+func writeJSON(path string, v any) error {
+	if path == "" {
+		return nil
+	}
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode results: %w", err)
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}

@@ -1,0 +1,67 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/valyala/fasthttp"
+
+	"github.com/switchyard-ml/switchyard/batcher"
+	"github.com/switchyard-ml/switchyard/internal/testenv"
+	"github.com/switchyard-ml/switchyard/modelstore"
+)
+
+// newBenchServer serves the 30-64-2 test MLP without a listener: the
+// benchmarks call the root handler directly, so they measure switchyard's
+// own work (routing, decoding, the batch queue, onnxruntime, encoding,
+// metrics) and not the kernel's TCP.
+func newBenchServer(b *testing.B) *Server {
+	b.Helper()
+	dir := b.TempDir()
+	testenv.Publish(b, dir, "mlp", testMLP.Model())
+	reg := prometheus.NewRegistry()
+	bm, err := batcher.NewMetrics(reg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	quiet := slog.New(slog.DiscardHandler)
+	store, err := modelstore.Open(context.Background(), modelstore.Config{Dir: dir, Logger: quiet, Metrics: bm})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(store.Close)
+	srv, err := New(Config{Logger: quiet}, store, reg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return srv
+}
+
+func benchmarkInfer(b *testing.B, rows int) {
+	srv := newBenchServer(b)
+	body := []byte(requestJSON("input", "FP32", []int64{int64(rows), 30}, rows0(rows*30)))
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		var ctx fasthttp.RequestCtx
+		ctx.Request.Header.SetMethod("POST")
+		ctx.Request.SetRequestURI("/v2/models/mlp/infer")
+		ctx.Request.SetBody(body)
+		for pb.Next() {
+			ctx.Response.Reset()
+			srv.handle(&ctx)
+			if ctx.Response.StatusCode() != 200 {
+				b.Fatalf("status %d: %s", ctx.Response.StatusCode(), ctx.Response.Body())
+			}
+		}
+	})
+}
+
+// BenchmarkInfer measures one inference request through the handler.
+func BenchmarkInfer(b *testing.B) {
+	b.Run("rows=1", func(b *testing.B) { benchmarkInfer(b, 1) })
+	b.Run("rows=64", func(b *testing.B) { benchmarkInfer(b, 64) })
+}
+
