@@ -64,4 +64,3 @@ func BenchmarkInfer(b *testing.B) {
 	b.Run("rows=1", func(b *testing.B) { benchmarkInfer(b, 1) })
 	b.Run("rows=64", func(b *testing.B) { benchmarkInfer(b, 64) })
 }
-
