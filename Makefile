@@ -9,7 +9,7 @@ BIN     := bin/switchyard
 ARCH := $(if $(filter aarch64 arm64,$(shell uname -m)),arm64,x64)
 export SWITCHYARD_ORT_LIB ?= $(CURDIR)/.cache/ort/1.24.1/linux-$(ARCH)/libonnxruntime.so.1
 
-.PHONY: all build ort run test vet
+.PHONY: all build ort run test vet bench bench-smoke
 
 all: build
 
@@ -29,3 +29,14 @@ vet:
 
 test: ort vet
 	$(GO) test -race -count=1 ./...
+	$(MAKE) --no-print-directory bench-smoke
+
+# The comparison of README's Benchmarks section: switchyard against the HTTP
+# floor and onnxruntime in-process, in one run (about two minutes).
+bench: build ort
+	$(BIN) bench --compare --json bench.json
+	$(GO) test -run '^$$' -bench . -benchtime 2s ./server ./batcher ./engine
+
+# A few seconds of the same, to prove the harness works; no speed is asserted.
+bench-smoke: build ort
+	$(BIN) bench --compare --smoke

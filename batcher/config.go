@@ -37,8 +37,9 @@ type Config struct {
 	MaxQueueSize int
 }
 
-// withDefaults validates c and fills in the zero fields.
-func (c Config) withDefaults() (Config, error) {
+// WithDefaults validates c and returns it with its zero fields filled in,
+// as New will use it.
+func (c Config) WithDefaults() (Config, error) {
 	if c.MaxBatchSize < 0 || c.MaxQueueDelay < 0 || c.Executors < 0 || c.MaxQueueSize < 0 {
 		return c, fmt.Errorf("batcher: negative setting in %+v", c)
 	}

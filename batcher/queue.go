@@ -56,7 +56,7 @@ type Queue[P any] struct {
 // New returns a queue for one model version. m may be nil for no metrics;
 // otherwise the queue's series carry the model and version labels.
 func New[P any](cfg Config, r Runner[P], m *Metrics, model, version string) (*Queue[P], error) {
-	cfg, err := cfg.withDefaults()
+	cfg, err := cfg.WithDefaults()
 	if err != nil {
 		return nil, err
 	}
@@ -76,9 +76,6 @@ func New[P any](cfg Config, r Runner[P], m *Metrics, model, version string) (*Qu
 		cancel:  cancel,
 	}, nil
 }
-
-// Config returns the queue's settings with defaults filled in.
-func (q *Queue[P]) Config() Config { return q.cfg }
 
 // Do queues it and returns once it has run or failed: nil, ErrQueueFull or
 // ErrClosed at once when it cannot be queued, ErrDeadline when its

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"hash/maphash"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/switchyard-ml/switchyard/batcher"
@@ -96,54 +95,65 @@ func batchable(sig *engine.Signature) bool {
 }
 
 // runner runs a version's batches: it implements batcher.Runner.
+//
+// Each batch runs through an engine.Binding for its shape, kept for the
+// next batch of the same shape, so a warm batch creates no onnxruntime
+// values and allocates no buffers. Bindings live in gathers, one per
+// executor slot: the batcher never runs more batches at once than it has
+// slots, so taking a gather from the free list never waits.
 type runner struct {
 	session *engine.Session
-	// gathers pools the concatenated tensors of multi-request batches.
-	gathers sync.Pool
+	free    chan *gather
 }
 
-// gather holds one batch's concatenated inputs and outputs.
+// gather is one executor slot's bindings, by batch shape.
 type gather struct {
-	in, out []engine.Tensor
+	bindings map[bindingKey]*engine.Binding
+	shapes   [][]int64
 }
 
-// maxPooledGather caps the bytes a pooled gather keeps.
-const maxPooledGather = 64 << 20
+type bindingKey struct {
+	rows int
+	key  uint64 // the batcher's key: the inputs' other dimensions
+}
 
-// Run runs b. A batch of one request runs on the request's own tensors; a
-// larger one concatenates the rows of every input, runs once, and copies
-// each request's rows of every output back into it.
+// maxBindings bounds the shapes a gather keeps bindings for; past it, one
+// is dropped for each new shape.
+const maxBindings = 32
+
+func newRunner(s *engine.Session, executors int) *runner {
+	r := &runner{session: s, free: make(chan *gather, executors)}
+	for range executors {
+		r.free <- &gather{bindings: map[bindingKey]*engine.Binding{}}
+	}
+	return r
+}
+
+// Run runs b: it copies every request's rows of every input into the
+// binding, runs once, and copies each request's rows of every output back.
 func (r *runner) Run(_ context.Context, b *batcher.Batch[*Request]) error {
-	if len(b.Items) == 1 {
-		p := b.Items[0].Payload
-		return r.session.Run(p.In, p.Out)
-	}
-	g, _ := r.gathers.Get().(*gather)
-	if g == nil {
-		sig := r.session.Signature()
-		g = &gather{in: make([]engine.Tensor, len(sig.Inputs)), out: make([]engine.Tensor, len(sig.Outputs))}
-	}
-	defer r.putGather(g)
-
-	first := b.Items[0].Payload
-	for i := range g.in {
-		t, f := &g.in[i], &first.In[i]
-		t.Name, t.DType = f.Name, f.DType
-		t.Shape = append(append(t.Shape[:0], int64(b.Rows)), f.Shape[1:]...)
-		t.Data = t.Data[:0]
-		for _, it := range b.Items {
-			in := &it.Payload.In[i]
-			if !slices.Equal(in.Shape[1:], f.Shape[1:]) {
-				return fmt.Errorf("BUG: batch mixes shapes %v and %v of input %q", in.Shape, f.Shape, f.Name)
-			}
-			t.Data = append(t.Data, in.Data...)
-		}
-	}
-	if err := r.session.Run(g.in, g.out); err != nil {
+	g := <-r.free
+	defer func() { r.free <- g }()
+	first := b.Items[0]
+	bind, err := g.binding(r.session, b.Rows, first)
+	if err != nil {
 		return err
 	}
-	for j := range g.out {
-		o := &g.out[j]
+	for i := range bind.In {
+		dst := bind.In[i].Data[:0]
+		for _, it := range b.Items {
+			in := &it.Payload.In[i]
+			if !slices.Equal(in.Shape[1:], first.Payload.In[i].Shape[1:]) {
+				return fmt.Errorf("BUG: batch mixes shapes %v and %v of input %q", in.Shape, first.Payload.In[i].Shape, in.Name)
+			}
+			dst = append(dst, in.Data...)
+		}
+	}
+	if err := bind.Run(); err != nil {
+		return err
+	}
+	for j := range bind.Out {
+		o := &bind.Out[j]
 		if len(o.Shape) == 0 || o.Shape[0] != int64(b.Rows) {
 			return fmt.Errorf("output %q has shape %v for a batch of %d rows: the model has no batch axis", o.Name, o.Shape, b.Rows)
 		}
@@ -161,14 +171,38 @@ func (r *runner) Run(_ context.Context, b *batcher.Batch[*Request]) error {
 	return nil
 }
 
-func (r *runner) putGather(g *gather) {
-	size := 0
-	for _, ts := range [][]engine.Tensor{g.in, g.out} {
-		for i := range ts {
-			size += cap(ts[i].Data)
+// binding returns the binding for a batch of rows rows shaped like first.
+func (g *gather) binding(s *engine.Session, rows int, first *batcher.Item[*Request]) (*engine.Binding, error) {
+	k := bindingKey{rows: rows, key: first.Key}
+	if b := g.bindings[k]; b != nil {
+		return b, nil
+	}
+	if len(g.bindings) >= maxBindings {
+		for old, b := range g.bindings {
+			b.Close()
+			delete(g.bindings, old)
+			break
 		}
 	}
-	if size <= maxPooledGather {
-		r.gathers.Put(g)
+	g.shapes = g.shapes[:0]
+	for _, in := range first.Payload.In {
+		g.shapes = append(g.shapes, append([]int64{int64(rows)}, in.Shape[1:]...))
+	}
+	b, err := s.Bind(g.shapes)
+	if err != nil {
+		return nil, err
+	}
+	g.bindings[k] = b
+	return b, nil
+}
+
+// close releases every binding. The batch queue must be closed first.
+func (r *runner) close() {
+	for range cap(r.free) {
+		g := <-r.free
+		for k, b := range g.bindings {
+			b.Close()
+			delete(g.bindings, k)
+		}
 	}
 }

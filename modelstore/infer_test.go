@@ -36,7 +36,8 @@ func TestBatchedEqualsAlone(t *testing.T) {
 			}
 			defer sess.Close()
 			r := rand.New(rand.NewPCG(1, 2))
-			run := &runner{session: sess}
+			run := newRunner(sess, 1)
+			defer run.close()
 			b := &batcher.Batch[*Request]{}
 			for _, rows := range []int{1, 3, 1, 7, 2} {
 				req := request(t, r, rows, 6)

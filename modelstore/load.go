@@ -54,13 +54,19 @@ func (v *Version) start(cfg loadConfig) error {
 	if !v.batchable {
 		v.Batching.MaxBatchSize = 1
 	}
-	q, err := batcher.New(v.Batching.Config, &runner{session: sess}, cfg.metrics, v.Model, v.Label)
+	qcfg, err := v.Batching.Config.WithDefaults()
 	if err != nil {
 		sess.Close()
 		return err
 	}
-	v.Batching.Config = q.Config()
-	v.session, v.queue = sess, q
+	r := newRunner(sess, qcfg.Executors)
+	q, err := batcher.New(qcfg, r, cfg.metrics, v.Model, v.Label)
+	if err != nil {
+		sess.Close()
+		return err
+	}
+	v.Batching.Config = qcfg
+	v.session, v.queue, v.runner = sess, q, r
 	return nil
 }
 

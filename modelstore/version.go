@@ -69,6 +69,7 @@ type Version struct {
 	// published and never change; the session is closed by unload.
 	session   *engine.Session
 	queue     *batcher.Queue[*Request]
+	runner    *runner
 	batchable bool
 	// mu guards closed: Run holds it shared, unload exclusively while it
 	// closes the session, so a session is never closed under a Run.
@@ -112,6 +113,7 @@ func (v *Version) unload() {
 	}
 	v.state.Store(int32(Unloaded))
 	v.queue.Close()
+	v.runner.close()
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if !v.closed {

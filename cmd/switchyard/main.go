@@ -5,6 +5,7 @@
 //	switchyard serve   --registry DIR --addr :8080   run the server
 //	switchyard publish --registry DIR --model NAME --onnx FILE
 //	switchyard demo    --registry DIR                publish the demo fraud model
+//	switchyard bench   --url URL | --compare         drive load; compare with the machine's limits
 //
 // Run `switchyard VERB --help` for each verb's flags. Exit status: 0 on
 // success, 1 on failure, 2 on a usage error.

@@ -1,0 +1,113 @@
+package engine
+
+import (
+	"fmt"
+
+	ort "github.com/yalue/onnxruntime_go"
+)
+
+// Binding is a set of input and output tensors of fixed shapes whose
+// onnxruntime values are created once and reused by every Run, so that a
+// caller running the same shapes again and again (a batcher's batches)
+// pays neither for creating values nor for allocating buffers per run.
+//
+// A Binding is not safe for concurrent use; several Bindings of one
+// Session may run at once. It must be closed before its Session.
+type Binding struct {
+	// In holds one tensor per input, in signature order, with the shapes
+	// given to Bind. Callers copy input bytes into In[i].Data and must not
+	// reslice or replace it: onnxruntime reads that very memory.
+	In []Tensor
+	// Out holds one tensor per output after Run, valid until the next Run.
+	Out []Tensor
+
+	s       *Session
+	inVals  []ort.Value
+	outVals []ort.Value
+	// runVals is the output slice handed to onnxruntime, which fills in
+	// the outputs it allocates itself.
+	runVals []ort.Value
+}
+
+// Bind returns a Binding for inputs of the given shapes, one per input in
+// signature order. The shapes must fit the signature (see Check); the
+// error wraps ErrShape otherwise.
+func (s *Session) Bind(shapes [][]int64) (*Binding, error) {
+	if len(shapes) != len(s.sig.Inputs) {
+		return nil, fmt.Errorf("%w: %d shapes for %d inputs", ErrShape, len(shapes), len(s.sig.Inputs))
+	}
+	b := &Binding{
+		s:       s,
+		In:      make([]Tensor, len(shapes)),
+		Out:     make([]Tensor, len(s.sig.Outputs)),
+		inVals:  make([]ort.Value, len(shapes)),
+		outVals: make([]ort.Value, len(s.sig.Outputs)),
+		runVals: make([]ort.Value, len(s.sig.Outputs)),
+	}
+	for i, info := range s.sig.Inputs {
+		shape := append([]int64(nil), shapes[i]...)
+		b.In[i] = Tensor{Name: info.Name, DType: info.DType, Shape: shape,
+			Data: make([]byte, Elements(shape)*int64(info.DType.Size()))}
+	}
+	if err := s.Check(b.In); err != nil {
+		return nil, err
+	}
+	for i := range b.In {
+		t := &b.In[i]
+		v, err := ort.NewCustomDataTensor(ort.Shape(t.Shape), t.Data, toORT(t.DType))
+		if err != nil {
+			b.Close()
+			return nil, fmt.Errorf("engine: input %q: %w", t.Name, err)
+		}
+		b.inVals[i] = v
+	}
+	for j, info := range s.sig.Outputs {
+		o := &b.Out[j]
+		o.Name, o.DType = info.Name, info.DType
+		if !s.prealloc[j] {
+			continue
+		}
+		o.Shape = append([]int64{shapes[0][0]}, info.Shape[1:]...)
+		o.Data = make([]byte, Elements(o.Shape)*int64(o.DType.Size()))
+		v, err := ort.NewCustomDataTensor(ort.Shape(o.Shape), o.Data, toORT(o.DType))
+		if err != nil {
+			b.Close()
+			return nil, fmt.Errorf("engine: output %q: %w", o.Name, err)
+		}
+		b.outVals[j] = v
+	}
+	return b, nil
+}
+
+// Run runs the model on b.In and leaves the outputs in b.Out.
+func (b *Binding) Run() error {
+	copy(b.runVals, b.outVals)
+	err := b.s.sess.Run(b.inVals, b.runVals)
+	for j, v := range b.runVals {
+		if b.outVals[j] == nil && v != nil {
+			// onnxruntime sized this output itself: copy it out.
+			if err == nil {
+				err = copyOut(&b.Out[j], v)
+			}
+			v.Destroy()
+		}
+		b.runVals[j] = nil
+	}
+	if err != nil {
+		return fmt.Errorf("engine: run: %w", err)
+	}
+	return nil
+}
+
+// Close releases the Binding's onnxruntime values. It must not be used
+// again.
+func (b *Binding) Close() {
+	for _, vs := range [][]ort.Value{b.inVals, b.outVals} {
+		for i, v := range vs {
+			if v != nil {
+				v.Destroy()
+				vs[i] = nil
+			}
+		}
+	}
+}

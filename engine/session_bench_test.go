@@ -1,0 +1,33 @@
+package engine_test
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/switchyard-ml/switchyard/engine"
+	"github.com/switchyard-ml/switchyard/internal/onnx"
+)
+
+// BenchmarkRun measures one call into onnxruntime for the 30-64-2 MLP at a
+// few batch sizes, with output buffers reused across calls.
+func BenchmarkRun(b *testing.B) {
+	mlp := onnx.RandomMLP(1, onnx.ActivationSoftmax, 30, 64, 2)
+	s, err := engine.New(mlp.Model().Marshal(), engine.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	for _, rows := range []int{1, 16, 256} {
+		b.Run(fmt.Sprintf("rows=%d", rows), func(b *testing.B) {
+			in := []engine.Tensor{engine.NewTensor("input", []int64{int64(rows), 30}, randRows(1, rows*30))}
+			out := make([]engine.Tensor, 1)
+			b.SetBytes(int64(len(in[0].Data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := s.Run(in, out); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
