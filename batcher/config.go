@@ -30,9 +30,10 @@ type Config struct {
 	// and MaxBatchSize.
 	PreferredBatchSizes []int
 	// Executors is how many batches of this queue may run at once. 0 means
-	// one per CPU (GOMAXPROCS).
+	// one per CPU (GOMAXPROCS). The first runs whenever anything is queued;
+	// each further one joins once MaxBatchSize/2 rows are waiting.
 	Executors int
-	// MaxQueueSize is the most rows that may wait; beyond it Enqueue fails
+	// MaxQueueSize is the most rows that may wait; beyond it Do fails
 	// with ErrQueueFull. 0 means DefaultMaxQueueSize.
 	MaxQueueSize int
 }

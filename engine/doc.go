@@ -11,15 +11,23 @@
 // can pool and concatenate them without knowing element types.
 //
 // Concurrency: Init must be called once before any Session is opened. A
-// Session's Run is safe for concurrent use; Close must not overlap any Run.
+// Session's Run is safe for concurrent use; a Binding is used by one
+// goroutine at a time. Close must not overlap any Run, and every Binding
+// must be closed before its Session.
 //
 // Usage:
 //
 //	if err := engine.Init(libPath); err != nil { ... }
-//	s, err := engine.Open("model.onnx", engine.Config{IntraOpThreads: 1})
+//	s, err := engine.Open("model.onnx", engine.Config{IntraOpThreads: 1}) // loads and warms up
 //	if err != nil { ... }
 //	defer s.Close()
-//	if _, err := s.Warm(); err != nil { ... }
 //	out := make([]engine.Tensor, len(s.Signature().Outputs))
 //	err = s.Run(in, out) // in: one Tensor per input, in signature order
+//
+// A caller that runs the same shapes many times binds them once instead:
+//
+//	b, err := s.Bind([][]int64{{16, 30}}) // one shape per input
+//	defer b.Close()
+//	copy(b.In[0].Data, rows)
+//	err = b.Run() // outputs in b.Out
 package engine
