@@ -39,8 +39,12 @@ type Queue[P any] struct {
 	active atomic.Int32
 	// closing is set by Close; leaders stop at their next batch.
 	closing atomic.Bool
-	// spareAt is the queued rows at which a second leader starts.
+	// spareAt is the queued rows at which a further leader starts while
+	// batches are slow.
 	spareAt int64
+	// runTime is a moving average of how long a batch runs, in
+	// nanoseconds; updated without a lock, it is a hint, not a measure.
+	runTime atomic.Int64
 
 	// mu makes Close wait out enqueues in progress, so that no item slips
 	// into the channel after it has been drained.
@@ -137,14 +141,16 @@ func (q *Queue[P]) enqueue(it *Item[P]) error {
 
 // acquire takes an executor slot if one is free and worth taking. The first
 // slot always is: a request that finds no batch running runs at once.
-// Another slot is taken only once half a batch is waiting: while a batch
-// runs, requests gather in the queue and then run together, which costs
-// far less than running each alone on the next core, and the next core
-// joins in when the backlog shows that one is not keeping up.
+// Another slot is taken at once too while batches are quick, since then
+// waiting for the running one would cost as much as running alone. When
+// batches are slow, another slot is taken only once half a batch is
+// waiting: requests gather behind the running batch and then run together,
+// which costs far less than running each alone on the next core, and the
+// next core joins in when the backlog shows that one is not keeping up.
 func (q *Queue[P]) acquire() bool {
 	for {
 		n := q.active.Load()
-		if n >= int32(q.cfg.Executors) || n > 0 && q.rows.Load() < q.spareAt {
+		if n >= int32(q.cfg.Executors) || n > 0 && q.rows.Load() < q.spareRows() {
 			return false
 		}
 		if q.active.CompareAndSwap(n, n+1) {
@@ -235,6 +241,20 @@ func (q *Queue[P]) fail(it *Item[P], err error) {
 	it.finish(err)
 }
 
+// quickBatch is the run time under which a batch counts as quick: about
+// what parking a request and handing it over to another goroutine costs,
+// a few times over.
+const quickBatch = 25 * time.Microsecond
+
+// spareRows is the queued rows at which a further slot joins the running
+// ones.
+func (q *Queue[P]) spareRows() int64 {
+	if time.Duration(q.runTime.Load()) < quickBatch {
+		return 1
+	}
+	return q.spareAt
+}
+
 // take accounts for an item leaving the queue and reports whether it may
 // run; an expired item is failed with ErrDeadline instead.
 func (q *Queue[P]) take(it *Item[P], now time.Time) bool {
@@ -298,7 +318,9 @@ func (q *Queue[P]) run(b *Batch[P], start time.Time) {
 	q.metrics.depth.Set(float64(q.rows.Load()))
 	q.metrics.batchRows.Observe(float64(b.Rows))
 	err := q.runner.Run(q.ctx, b)
-	q.metrics.computeTime.Observe(time.Since(start).Seconds())
+	d := time.Since(start)
+	q.metrics.computeTime.Observe(d.Seconds())
+	q.runTime.Store((7*q.runTime.Load() + int64(d)) / 8)
 	for i, it := range b.Items {
 		it.finish(err)
 		b.Items[i] = nil // drop the reference: the caller owns the item again

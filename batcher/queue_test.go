@@ -23,6 +23,7 @@ type doubler struct {
 	batches [][]int // the row count of each item, per batch run
 	keys    [][]uint64
 	gate    chan struct{}
+	delay   time.Duration // how long each Run takes
 	running atomic.Int32
 }
 
@@ -32,6 +33,7 @@ func (d *doubler) Run(_ context.Context, b *Batch[*req]) error {
 	if d.gate != nil {
 		<-d.gate
 	}
+	time.Sleep(d.delay)
 	var rows []int
 	var keys []uint64
 	total := 0
@@ -331,23 +333,25 @@ func manyGoroutines(t *testing.T, cfg Config) {
 	}
 }
 
-// TestSecondSlotWaitsForBacklog checks that a second batch starts only once
-// half a batch is queued behind the running one.
+// TestSecondSlotWaitsForBacklog checks that while batches are slow a
+// second batch starts only once half a batch is queued behind the running
+// one.
 func TestSecondSlotWaitsForBacklog(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		d := &doubler{gate: make(chan struct{})}
+		d := &doubler{delay: time.Millisecond}
 		q := newQueue(t, Config{MaxBatchSize: 4, Executors: 2}, d)
-		first := async(q, item(1, 0))
-		if n := d.running.Load(); n != 1 {
-			t.Fatalf("%d batches running; want 1", n)
+		if err := q.Do(item(1, 0)); err != nil { // teaches the queue that batches are slow
+			t.Fatal(err)
 		}
+		d.gate = make(chan struct{})
+		first := async(q, item(1, 0))
 		second := async(q, item(1, 0))
 		if n := d.running.Load(); n != 1 {
-			t.Fatalf("one queued row started a second batch (%d running)", n)
+			t.Errorf("one queued row behind a slow batch started another (%d running)", n)
 		}
 		third := async(q, item(1, 0))
 		if n := d.running.Load(); n != 2 {
-			t.Fatalf("two queued rows (half of max_batch_size 4) left %d batches running; want 2", n)
+			t.Errorf("two queued rows (half of max_batch_size 4) left %d batches running; want 2", n)
 		}
 		go func() {
 			for range 2 {
@@ -358,10 +362,31 @@ func TestSecondSlotWaitsForBacklog(t *testing.T) {
 			t.Fatal(err)
 		}
 		// The two batches finish in either order.
-		got := d.runs()
+		got := d.runs()[1:]
 		slices.SortFunc(got, func(a, b []int) int { return len(a) - len(b) })
 		if want := [][]int{{1}, {1, 1}}; !slices.EqualFunc(got, want, slices.Equal) {
 			t.Fatalf("batches = %v; want %v", got, want)
+		}
+	})
+}
+
+// TestQuickBatchesUseEverySlot checks that while batches are quick a queued
+// request starts a batch on a free slot at once rather than wait.
+func TestQuickBatchesUseEverySlot(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		d := &doubler{gate: make(chan struct{})}
+		q := newQueue(t, Config{MaxBatchSize: 4, Executors: 2}, d)
+		a, b := async(q, item(1, 0)), async(q, item(1, 0))
+		if n := d.running.Load(); n != 2 {
+			t.Errorf("%d batches running; want 2, one per slot", n)
+		}
+		go func() {
+			for range 2 {
+				d.gate <- struct{}{}
+			}
+		}()
+		if err := errors.Join(<-a, <-b); err != nil {
+			t.Fatal(err)
 		}
 	})
 }
