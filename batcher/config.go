@@ -31,7 +31,8 @@ type Config struct {
 	PreferredBatchSizes []int
 	// Executors is how many batches of this queue may run at once. 0 means
 	// one per CPU (GOMAXPROCS). The first runs whenever anything is queued;
-	// each further one joins once MaxBatchSize/2 rows are waiting.
+	// each further one joins at once while batches are quick, and once
+	// min(MaxBatchSize/2, 16) rows are waiting while they are slow.
 	Executors int
 	// MaxQueueSize is the most rows that may wait; beyond it Do fails
 	// with ErrQueueFull. 0 means DefaultMaxQueueSize.

@@ -40,7 +40,7 @@ type Queue[P any] struct {
 	// closing is set by Close; leaders stop at their next batch.
 	closing atomic.Bool
 	// spareAt is the queued rows at which a further leader starts while
-	// batches are slow.
+	// batches are slow: half a batch, at most spareCap.
 	spareAt int64
 	// runTime is a moving average of how long a batch runs, in
 	// nanoseconds; updated without a lock, it is a hint, not a measure.
@@ -75,7 +75,7 @@ func New[P any](cfg Config, r Runner[P], m *Metrics, model, version string) (*Qu
 		// Every item carries at least one row, so a channel with room for
 		// MaxQueueSize items never blocks a send that the row count admits.
 		items:   make(chan *Item[P], cfg.MaxQueueSize),
-		spareAt: int64(max(1, cfg.MaxBatchSize/2)),
+		spareAt: int64(max(1, min(cfg.MaxBatchSize/2, spareCap))),
 		ctx:     ctx,
 		cancel:  cancel,
 	}, nil
@@ -143,8 +143,9 @@ func (q *Queue[P]) enqueue(it *Item[P]) error {
 // slot always is: a request that finds no batch running runs at once.
 // Another slot is taken at once too while batches are quick, since then
 // waiting for the running one would cost as much as running alone. When
-// batches are slow, another slot is taken only once half a batch is
-// waiting: requests gather behind the running batch and then run together,
+// batches are slow, another slot is taken only once half a batch (at most
+// 16 rows, which onnxruntime already runs near its best rate) is waiting:
+// requests gather behind the running batch and then run together,
 // which costs far less than running each alone on the next core, and the
 // next core joins in when the backlog shows that one is not keeping up.
 func (q *Queue[P]) acquire() bool {
@@ -240,6 +241,11 @@ func (q *Queue[P]) fail(it *Item[P], err error) {
 	q.rows.Add(int64(-it.Rows))
 	it.finish(err)
 }
+
+// spareCap bounds the backlog that makes a further slot join slow batches:
+// batches of 16 rows already run near onnxruntime's best rate per row, and
+// a larger bound could not be reached by as few concurrent clients.
+const spareCap = 16
 
 // quickBatch is the run time under which a batch counts as quick: about
 // what parking a request and handing it over to another goroutine costs,
