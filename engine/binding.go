@@ -36,40 +36,52 @@ func (s *Session) Bind(shapes [][]int64) (*Binding, error) {
 	if len(shapes) != len(s.sig.Inputs) {
 		return nil, fmt.Errorf("%w: %d shapes for %d inputs", ErrShape, len(shapes), len(s.sig.Inputs))
 	}
-	b := &Binding{
-		s:       s,
-		In:      make([]Tensor, len(shapes)),
-		Out:     make([]Tensor, len(s.sig.Outputs)),
-		inVals:  make([]ort.Value, len(shapes)),
-		outVals: make([]ort.Value, len(s.sig.Outputs)),
-		runVals: make([]ort.Value, len(s.sig.Outputs)),
-	}
+	in := make([]Tensor, len(shapes))
 	for i, info := range s.sig.Inputs {
 		shape := append([]int64(nil), shapes[i]...)
-		b.In[i] = Tensor{Name: info.Name, DType: info.DType, Shape: shape,
+		in[i] = Tensor{Name: info.Name, DType: info.DType, Shape: shape,
 			Data: make([]byte, Elements(shape)*int64(info.DType.Size()))}
 	}
-	if err := s.Check(b.In); err != nil {
+	if err := s.Check(in); err != nil {
 		return nil, err
 	}
-	for i := range b.In {
-		t := &b.In[i]
-		v, err := ort.NewCustomDataTensor(ort.Shape(t.Shape), t.Data, toORT(t.DType))
+	out := make([]Tensor, len(s.sig.Outputs))
+	for j, info := range s.sig.Outputs {
+		if s.prealloc[j] {
+			out[j].Shape = append([]int64{shapes[0][0]}, info.Shape[1:]...)
+			out[j].Data = make([]byte, Elements(out[j].Shape)*int64(info.DType.Size()))
+		}
+	}
+	return s.wrap(in, out)
+}
+
+// wrap makes a Binding over tensors the caller provides: in, checked
+// against the signature, and out, whose preallocated outputs already have
+// their shape and buffer. It names the outputs and creates the values.
+func (s *Session) wrap(in, out []Tensor) (*Binding, error) {
+	b := &Binding{
+		s:       s,
+		In:      in,
+		Out:     out,
+		inVals:  make([]ort.Value, len(in)),
+		outVals: make([]ort.Value, len(out)),
+		runVals: make([]ort.Value, len(out)),
+	}
+	for i := range in {
+		v, err := newValue(&in[i])
 		if err != nil {
 			b.Close()
-			return nil, fmt.Errorf("engine: input %q: %w", t.Name, err)
+			return nil, fmt.Errorf("engine: input %q: %w", in[i].Name, err)
 		}
 		b.inVals[i] = v
 	}
 	for j, info := range s.sig.Outputs {
-		o := &b.Out[j]
+		o := &out[j]
 		o.Name, o.DType = info.Name, info.DType
 		if !s.prealloc[j] {
 			continue
 		}
-		o.Shape = append([]int64{shapes[0][0]}, info.Shape[1:]...)
-		o.Data = make([]byte, Elements(o.Shape)*int64(o.DType.Size()))
-		v, err := ort.NewCustomDataTensor(ort.Shape(o.Shape), o.Data, toORT(o.DType))
+		v, err := newValue(o)
 		if err != nil {
 			b.Close()
 			return nil, fmt.Errorf("engine: output %q: %w", o.Name, err)
@@ -77,6 +89,11 @@ func (s *Session) Bind(shapes [][]int64) (*Binding, error) {
 		b.outVals[j] = v
 	}
 	return b, nil
+}
+
+// newValue creates an onnxruntime value over t's memory.
+func newValue(t *Tensor) (ort.Value, error) {
+	return ort.NewCustomDataTensor(ort.Shape(t.Shape), t.Data, toORT(t.DType))
 }
 
 // Run runs the model on b.In and leaves the outputs in b.Out.

@@ -166,55 +166,20 @@ func (s *Session) Run(in, out []Tensor) error {
 	if len(out) != len(s.sig.Outputs) {
 		return fmt.Errorf("engine: run: %d output slots for %d outputs", len(out), len(s.sig.Outputs))
 	}
-	inVals := make([]ort.Value, len(in))
-	outVals := make([]ort.Value, len(out))
-	defer func() {
-		for _, v := range inVals {
-			if v != nil {
-				v.Destroy()
-			}
-		}
-		for _, v := range outVals {
-			if v != nil {
-				v.Destroy()
-			}
-		}
-	}()
-	for i := range in {
-		v, err := ort.NewCustomDataTensor(ort.Shape(in[i].Shape), in[i].Data, toORT(in[i].DType))
-		if err != nil {
-			return fmt.Errorf("engine: input %q: %w", in[i].Name, err)
-		}
-		inVals[i] = v
-	}
 	for j := range out {
-		info := &s.sig.Outputs[j]
 		o := &out[j]
-		o.Name, o.DType = info.Name, info.DType
-		if !s.prealloc[j] {
-			o.Shape, o.Data = o.Shape[:0], o.Data[:0]
-			continue
-		}
-		o.Shape = append(o.Shape[:0], in[0].Shape[0])
-		o.Shape = append(o.Shape, info.Shape[1:]...)
-		o.Data = grow(o.Data[:0], int(Elements(o.Shape))*o.DType.Size())
-		v, err := ort.NewCustomDataTensor(ort.Shape(o.Shape), o.Data, toORT(o.DType))
-		if err != nil {
-			return fmt.Errorf("engine: output %q: %w", o.Name, err)
-		}
-		outVals[j] = v
-	}
-	if err := s.sess.Run(inVals, outVals); err != nil {
-		return fmt.Errorf("engine: run: %w", err)
-	}
-	for j := range out {
-		if !s.prealloc[j] {
-			if err := copyOut(&out[j], outVals[j]); err != nil {
-				return err
-			}
+		o.Shape, o.Data = o.Shape[:0], o.Data[:0]
+		if s.prealloc[j] {
+			o.Shape = append(append(o.Shape, in[0].Shape[0]), s.sig.Outputs[j].Shape[1:]...)
+			o.Data = grow(o.Data, int(Elements(o.Shape))*s.sig.Outputs[j].DType.Size())
 		}
 	}
-	return nil
+	b, err := s.wrap(in, out)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	return b.Run()
 }
 
 // Check reports whether in would be accepted by Run: one tensor per input,
