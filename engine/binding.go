@@ -59,13 +59,14 @@ func (s *Session) Bind(shapes [][]int64) (*Binding, error) {
 // against the signature, and out, whose preallocated outputs already have
 // their shape and buffer. It names the outputs and creates the values.
 func (s *Session) wrap(in, out []Tensor) (*Binding, error) {
+	vals := make([]ort.Value, len(in)+2*len(out))
 	b := &Binding{
 		s:       s,
 		In:      in,
 		Out:     out,
-		inVals:  make([]ort.Value, len(in)),
-		outVals: make([]ort.Value, len(out)),
-		runVals: make([]ort.Value, len(out)),
+		inVals:  vals[:len(in):len(in)],
+		outVals: vals[len(in) : len(in)+len(out) : len(in)+len(out)],
+		runVals: vals[len(in)+len(out):],
 	}
 	for i := range in {
 		v, err := newValue(&in[i])
