@@ -31,3 +31,31 @@ func BenchmarkRun(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkBindingRun measures a batch's call into onnxruntime through a
+// reused Binding, as the batcher makes it.
+func BenchmarkBindingRun(b *testing.B) {
+	mlp := onnx.RandomMLP(1, onnx.ActivationSoftmax, 30, 64, 2)
+	s, err := engine.New(mlp.Model().Marshal(), engine.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	for _, rows := range []int{1, 16, 256} {
+		b.Run(fmt.Sprintf("rows=%d", rows), func(b *testing.B) {
+			bind, err := s.Bind([][]int64{{int64(rows), 30}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer bind.Close()
+			copy(bind.In[0].Data, engine.NewTensor("input", []int64{int64(rows), 30}, randRows(1, rows*30)).Data)
+			b.SetBytes(int64(len(bind.In[0].Data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := bind.Run(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
