@@ -21,7 +21,7 @@ ort:
 	@scripts/fetch-ort.sh
 
 run: build ort
-	$(BIN) demo --registry $(REGISTRY)
+	$(BIN) demo --registry $(REGISTRY) --addr $(ADDR)
 	$(BIN) serve --registry $(REGISTRY) --addr $(ADDR)
 
 vet:

@@ -129,6 +129,7 @@ func (s *Server) repositoryLoad(ctx *fasthttp.RequestCtx, r route) {
 	} else {
 		err = s.store.UnloadModel(name)
 	}
+	s.metrics.forget()
 	if err != nil {
 		writeError(ctx, err)
 		return

@@ -76,3 +76,20 @@ func (m *metrics) observe(v *modelstore.Version, status int, d time.Duration) {
 	m.requests.WithLabelValues(model, version, code).Inc()
 	m.latency.WithLabelValues(model, version, code).Observe(d.Seconds())
 }
+
+// forget drops the series and cached children of versions that no longer
+// serve, so that unloading and reloading models does not grow the metrics
+// without bound. It runs off the hot path, after the repository API has
+// changed what is loaded.
+func (m *metrics) forget() {
+	m.ok.Range(func(k, _ any) bool {
+		v := k.(*modelstore.Version)
+		if v.State() != modelstore.Ready {
+			m.ok.Delete(k)
+			labels := prometheus.Labels{"model": v.Model, "version": v.Label}
+			m.requests.DeletePartialMatch(labels)
+			m.latency.DeletePartialMatch(labels)
+		}
+		return true
+	})
+}

@@ -366,8 +366,12 @@ func TestMetadataAndHealth(t *testing.T) {
 
 	// Unloading a model makes it not ready, but not the server; loading
 	// brings it back.
+	ts.infer(t, "/v2/models/mlp/infer", requestJSON("input", "FP32", []int64{1, 30}, rows(1, 30)))
 	if r := ts.do(t, "POST", "/v2/repository/models/mlp/unload", ""); r.status != 200 {
 		t.Fatalf("unload = %d %s", r.status, r.body)
+	}
+	if r := ts.do(t, "GET", "/metrics", ""); strings.Contains(string(r.body), `model="mlp",status="200"`) {
+		t.Error("/metrics still reports the unloaded version's requests")
 	}
 	f("/v2/models/mlp/ready", 400, `{"ready":false}`)
 	f("/readyz", 200, "ok\n")
