@@ -36,8 +36,9 @@ type inferRequest struct {
 	outputs []bool          // outputs[j] true when sig.Outputs[j] is requested; all true when "outputs" is absent
 	timeout time.Duration   // from parameters.timeout (microseconds, as Triton); 0 when absent
 
-	idBuf []byte // backs id, whose capacity survives requests without an id
-	num   []byte // the text of the number being decoded; see numberText
+	idBuf    []byte  // backs id, whose capacity survives requests without an id
+	num      []byte  // the text of the number being decoded; see numberText
+	shapeBuf []int64 // fastDecode's scratch for a shape before its input is known
 }
 
 // numberText returns the JSON text of the number v, valid until the next call.
@@ -77,6 +78,10 @@ var codecParsers fastjson.ParserPool
 // output twice requests it once. Optional fields ("id", "parameters",
 // "outputs", "timeout") that are null count as absent.
 func decodeInferRequest(body []byte, sig *engine.Signature, r *inferRequest) error {
+	r.reset()
+	if fastDecode(body, sig, r) {
+		return nil
+	}
 	r.reset()
 	p := codecParsers.Get()
 	err := decodeParsed(p, body, sig, r)
@@ -479,6 +484,11 @@ func (d *dataDecoder) appendNumber(raw []byte) error {
 	if !ok {
 		return requestErrorf("input %q: data[%d] = %s is not a valid JSON number", d.name, d.n, string(raw))
 	}
+	return d.appendScanned(num, raw)
+}
+
+// appendScanned appends num, scanned from the JSON text raw.
+func (d *dataDecoder) appendScanned(num jsonNumber, raw []byte) error {
 	switch d.dt {
 	case engine.FP32:
 		f, ok := num.float32(raw)

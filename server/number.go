@@ -19,6 +19,13 @@ type jsonNumber struct {
 // (RFC 8259, section 6): it rejects what fastjson lets through, such as NaN,
 // Inf, "+1", "01", "1." and ".5".
 func scanNumber(raw []byte) (jsonNumber, bool) {
+	n, end, ok := scanNumberPrefix(raw)
+	return n, ok && end == len(raw)
+}
+
+// scanNumberPrefix parses the JSON number at the start of raw and returns
+// it with the length of its text; whatever follows is left to the caller.
+func scanNumberPrefix(raw []byte) (jsonNumber, int, bool) {
 	var (
 		mant  uint64
 		exp   int
@@ -49,7 +56,7 @@ func scanNumber(raw []byte) (jsonNumber, bool) {
 			}
 		}
 	default:
-		return jsonNumber{}, false
+		return jsonNumber{}, 0, false
 	}
 	if i < len(raw) && raw[i] == '.' {
 		i++
@@ -70,7 +77,7 @@ func scanNumber(raw []byte) (jsonNumber, bool) {
 			}
 		}
 		if i == start {
-			return jsonNumber{}, false
+			return jsonNumber{}, 0, false
 		}
 	}
 	if i < len(raw) && (raw[i] == 'e' || raw[i] == 'E') {
@@ -88,17 +95,14 @@ func scanNumber(raw []byte) (jsonNumber, bool) {
 			}
 		}
 		if i == start {
-			return jsonNumber{}, false
+			return jsonNumber{}, 0, false
 		}
 		if eneg {
 			e = -e
 		}
 		exp += e
 	}
-	if i != len(raw) {
-		return jsonNumber{}, false
-	}
-	return jsonNumber{mant: mant, exp: exp, nd: nd, neg: neg, trunc: trunc}, true
+	return jsonNumber{mant: mant, exp: exp, nd: nd, neg: neg, trunc: trunc}, i, true
 }
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
