@@ -27,9 +27,9 @@ run: build ort
 vet:
 	$(GO) vet ./...
 
-test: ort vet
+# The benchmark smoke run goes first so that go test's summary closes the output.
+test: ort vet bench-smoke
 	$(GO) test -race -count=1 ./...
-	$(MAKE) --no-print-directory bench-smoke
 
 # The comparison of README's Benchmarks section: switchyard against the HTTP
 # floor and onnxruntime in-process, in one run (about two minutes).
