@@ -8,16 +8,25 @@ import (
 	"github.com/switchyard-ml/switchyard/internal/onnx"
 )
 
-// BenchmarkRun measures one call into onnxruntime for the 30-64-2 MLP at a
-// few batch sizes, with output buffers reused across calls.
-func BenchmarkRun(b *testing.B) {
-	mlp := onnx.RandomMLP(1, onnx.ActivationSoftmax, 30, 64, 2)
-	s, err := engine.New(mlp.Model().Marshal(), engine.Config{})
+// benchRows are the batch sizes the engine benchmarks run.
+var benchRows = []int{1, 16, 256}
+
+// benchSession opens the 30-64-2 MLP for a benchmark.
+func benchSession(b *testing.B) *engine.Session {
+	b.Helper()
+	s, err := engine.New(onnx.RandomMLP(1, onnx.ActivationSoftmax, 30, 64, 2).Model().Marshal(), engine.Config{})
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer s.Close()
-	for _, rows := range []int{1, 16, 256} {
+	b.Cleanup(func() { s.Close() })
+	return s
+}
+
+// BenchmarkRun measures one call into onnxruntime for the 30-64-2 MLP at a
+// few batch sizes, with output buffers reused across calls.
+func BenchmarkRun(b *testing.B) {
+	s := benchSession(b)
+	for _, rows := range benchRows {
 		b.Run(fmt.Sprintf("rows=%d", rows), func(b *testing.B) {
 			in := []engine.Tensor{engine.NewTensor("input", []int64{int64(rows), 30}, randRows(1, rows*30))}
 			out := make([]engine.Tensor, 1)
@@ -35,13 +44,8 @@ func BenchmarkRun(b *testing.B) {
 // BenchmarkBindingRun measures a batch's call into onnxruntime through a
 // reused Binding, as the batcher makes it.
 func BenchmarkBindingRun(b *testing.B) {
-	mlp := onnx.RandomMLP(1, onnx.ActivationSoftmax, 30, 64, 2)
-	s, err := engine.New(mlp.Model().Marshal(), engine.Config{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	for _, rows := range []int{1, 16, 256} {
+	s := benchSession(b)
+	for _, rows := range benchRows {
 		b.Run(fmt.Sprintf("rows=%d", rows), func(b *testing.B) {
 			bind, err := s.Bind([][]int64{{int64(rows), 30}})
 			if err != nil {

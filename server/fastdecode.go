@@ -19,15 +19,12 @@ func fastDecode(body []byte, sig *engine.Signature, r *inferRequest) bool {
 	}
 	seenInputs, seenID := false, false
 	for first := true; ; first = false {
-		if s.byte('}') {
+		key, done, ok := s.member(first)
+		if !ok {
+			return false
+		}
+		if done {
 			break
-		}
-		if !first && !s.byte(',') {
-			return false
-		}
-		key, ok := s.string()
-		if !ok || !s.byte(':') {
-			return false
 		}
 		switch string(key) {
 		case "inputs":
@@ -106,15 +103,12 @@ func fastInput(s *scanner, sig *engine.Signature, r *inferRequest) bool {
 		seenDatatype bool
 	)
 	for first := true; ; first = false {
-		if s.byte('}') {
+		key, done, ok := s.member(first)
+		if !ok {
+			return false
+		}
+		if done {
 			break
-		}
-		if !first && !s.byte(',') {
-			return false
-		}
-		key, ok := s.string()
-		if !ok || !s.byte(':') {
-			return false
 		}
 		switch string(key) {
 		case "name":
@@ -271,6 +265,20 @@ func (s *scanner) byte(c byte) bool {
 		return true
 	}
 	return false
+}
+
+// member reads the key and colon of an object's next member, the object's
+// '{' having been read; first says whether it is the first member. At the
+// closing '}' it reports done.
+func (s *scanner) member(first bool) (key []byte, done, ok bool) {
+	if s.byte('}') {
+		return nil, true, true
+	}
+	if !first && !s.byte(',') {
+		return nil, false, false
+	}
+	key, ok = s.string()
+	return key, false, ok && s.byte(':')
 }
 
 // literal consumes lit (true or false) if it comes next.
