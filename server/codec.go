@@ -34,6 +34,7 @@ type inferRequest struct {
 	id      []byte          // the request "id", raw string contents unescaped, or nil when absent
 	inputs  []engine.Tensor // in signature order: inputs[i] belongs to sig.Inputs[i]; Data bytes reused
 	outputs []bool          // outputs[j] true when sig.Outputs[j] is requested; all true when "outputs" is absent
+	binary  []bool          // binary[j] true when sig.Outputs[j] is to be sent as binary data; empty when none is
 	timeout time.Duration   // from parameters.timeout (microseconds, as Triton); 0 when absent
 
 	idBuf    []byte  // backs id, whose capacity survives requests without an id
@@ -61,6 +62,7 @@ func (r *inferRequest) reset() {
 	}
 	r.inputs = r.inputs[:0]
 	r.outputs = r.outputs[:0]
+	r.binary = r.binary[:0]
 	r.timeout = 0
 }
 
@@ -68,23 +70,30 @@ func (r *inferRequest) reset() {
 // value it returned stay valid only until it is put back.
 var codecParsers fastjson.ParserPool
 
-// decodeInferRequest parses body (a V2 JSON request) against sig into r. It
-// uses a pooled fastjson parser and copies every value into r before
-// returning, so nothing refers to body or the parser afterwards. Errors are
-// *requestError; after an error r is reset. It allocates nothing once r and
-// the pooled parser have grown to the size of the request.
+// decodeInferRequest parses body (a V2 JSON request) against sig into r.
+// binaryPart is the binary section that followed the JSON (see splitBody),
+// nil or empty when there was none: the inputs that declare binary_data_size
+// take their bytes from it in the order of "inputs", and together they must
+// take all of it. It uses a pooled fastjson parser and copies every value
+// into r before returning, so nothing refers to body, binaryPart or the
+// parser afterwards. Errors are *requestError; after an error r is reset. It
+// allocates nothing once r and the pooled parser have grown to the size of
+// the request.
 //
 // An "outputs" that is absent, null or empty requests every output; naming an
 // output twice requests it once. Optional fields ("id", "parameters",
-// "outputs", "timeout") that are null count as absent.
-func decodeInferRequest(body []byte, sig *engine.Signature, r *inferRequest) error {
+// "outputs", "timeout", "binary_data_size", "binary_data",
+// "binary_data_output") that are null count as absent.
+func decodeInferRequest(body, binaryPart []byte, sig *engine.Signature, r *inferRequest) error {
 	r.reset()
-	if fastDecode(body, sig, r) {
+	// The fast path declines every "parameters", so it never sees a
+	// request that asks for binary data in or out.
+	if len(binaryPart) == 0 && fastDecode(body, sig, r) {
 		return nil
 	}
 	r.reset()
 	p := codecParsers.Get()
-	err := decodeParsed(p, body, sig, r)
+	err := decodeParsed(p, body, binaryPart, sig, r)
 	codecParsers.Put(p)
 	if err != nil {
 		r.reset()
@@ -92,7 +101,10 @@ func decodeInferRequest(body []byte, sig *engine.Signature, r *inferRequest) err
 	return err
 }
 
-func decodeParsed(p *fastjson.Parser, body []byte, sig *engine.Signature, r *inferRequest) error {
+// decodeParsed is decodeInferRequest without the fast path: it parses body
+// with p, which the caller owns, and leaves r in an unspecified state on
+// error.
+func decodeParsed(p *fastjson.Parser, body, binaryPart []byte, sig *engine.Signature, r *inferRequest) error {
 	v, err := p.ParseBytes(body)
 	if err != nil {
 		return requestErrorf("malformed JSON: %v", err)
@@ -103,13 +115,15 @@ func decodeParsed(p *fastjson.Parser, body []byte, sig *engine.Signature, r *inf
 	if err := decodeID(v.Get("id"), r); err != nil {
 		return err
 	}
-	if err := decodeParameters(v.Get("parameters"), r); err != nil {
+	binaryOutput, err := decodeParameters(v.Get("parameters"), r)
+	if err != nil {
 		return err
 	}
-	if err := decodeOutputs(v.Get("outputs"), sig, r); err != nil {
+	if err := decodeOutputs(v.Get("outputs"), sig, binaryOutput, r); err != nil {
 		return err
 	}
-	return decodeInputs(v.Get("inputs"), sig, r)
+	bin := newBinarySection(binaryPart)
+	return decodeInputs(v.Get("inputs"), sig, r, &bin)
 }
 
 func isAbsent(v *fastjson.Value) bool { return v == nil || v.Type() == fastjson.TypeNull }
@@ -133,14 +147,25 @@ func decodeID(v *fastjson.Value, r *inferRequest) error {
 // maxTimeoutMicros is the largest parameters.timeout that fits a time.Duration.
 const maxTimeoutMicros = math.MaxInt64 / int64(time.Microsecond)
 
-func decodeParameters(v *fastjson.Value, r *inferRequest) error {
+// decodeParameters decodes the request's "parameters" v: the timeout into r,
+// and binary_data_output, which it returns.
+func decodeParameters(v *fastjson.Value, r *inferRequest) (binaryOutput bool, err error) {
 	if isAbsent(v) {
-		return nil
+		return false, nil
 	}
 	if v.Type() != fastjson.TypeObject {
-		return requestErrorf(`"parameters" must be an object, not %s`, v.Type())
+		return false, requestErrorf(`"parameters" must be an object, not %s`, v.Type())
 	}
-	t := v.Get("timeout")
+	b := v.Get("binary_data_output")
+	binaryOutput, ok := boolParameter(b, false)
+	if !ok {
+		return false, requestErrorf("parameters.binary_data_output must be a boolean, not %s", b.Type())
+	}
+	return binaryOutput, decodeTimeout(v.Get("timeout"), r)
+}
+
+// decodeTimeout decodes parameters.timeout t into r.
+func decodeTimeout(t *fastjson.Value, r *inferRequest) error {
 	if isAbsent(t) {
 		return nil
 	}
@@ -165,8 +190,12 @@ func decodeParameters(v *fastjson.Value, r *inferRequest) error {
 	return nil
 }
 
-func decodeOutputs(v *fastjson.Value, sig *engine.Signature, r *inferRequest) error {
+// decodeOutputs decodes "outputs" v into r.outputs and r.binary;
+// binaryOutput is the request's binary_data_output, which every output that
+// does not say otherwise follows.
+func decodeOutputs(v *fastjson.Value, sig *engine.Signature, binaryOutput bool, r *inferRequest) error {
 	r.outputs = withLen(r.outputs, len(sig.Outputs))
+	r.binary = withLen(r.binary, len(sig.Outputs))
 	all := isAbsent(v)
 	if !all {
 		if v.Type() != fastjson.TypeArray {
@@ -176,11 +205,22 @@ func decodeOutputs(v *fastjson.Value, sig *engine.Signature, r *inferRequest) er
 	}
 	for j := range r.outputs {
 		r.outputs[j] = all
+		r.binary[j] = all && binaryOutput
 	}
-	if all {
-		return nil
+	if !all {
+		if err := decodeOutputList(v.GetArray(), sig, binaryOutput, r); err != nil {
+			return err
+		}
 	}
-	for k, o := range v.GetArray() {
+	if !slices.Contains(r.binary, true) {
+		r.binary = r.binary[:0]
+	}
+	return nil
+}
+
+// decodeOutputList marks the outputs the "outputs" entries list requests.
+func decodeOutputList(list []*fastjson.Value, sig *engine.Signature, binaryOutput bool, r *inferRequest) error {
+	for k, o := range list {
 		if o.Type() != fastjson.TypeObject {
 			return requestErrorf("outputs[%d] must be an object, not %s", k, o.Type())
 		}
@@ -192,7 +232,15 @@ func decodeOutputs(v *fastjson.Value, sig *engine.Signature, r *inferRequest) er
 		if j < 0 {
 			return requestErrorf("unknown output %q; the model's outputs are %s", name, tensorNames(sig.Outputs))
 		}
+		binary, err := outputBinary(o, name, binaryOutput)
+		if err != nil {
+			return err
+		}
+		if r.outputs[j] && r.binary[j] != binary {
+			return requestErrorf("output %q is requested twice, once as binary data and once as JSON", name)
+		}
 		r.outputs[j] = true
+		r.binary[j] = binary
 	}
 	return nil
 }
@@ -232,7 +280,8 @@ func nameOf(o *fastjson.Value, list string, k int) ([]byte, error) {
 	return b, nil
 }
 
-func decodeInputs(v *fastjson.Value, sig *engine.Signature, r *inferRequest) error {
+// decodeInputs decodes "inputs" v into r.inputs, taking binary data from bin.
+func decodeInputs(v *fastjson.Value, sig *engine.Signature, r *inferRequest, bin *binarySection) error {
 	if v == nil {
 		return requestErrorf(`missing "inputs"`)
 	}
@@ -245,7 +294,7 @@ func decodeInputs(v *fastjson.Value, sig *engine.Signature, r *inferRequest) err
 	}
 	r.inputs = withLen(r.inputs, len(sig.Inputs)) // entries are clean: reset ran
 	for k, in := range list {
-		if err := decodeInput(in, k, sig, r); err != nil {
+		if err := decodeInput(in, k, sig, r, bin); err != nil {
 			return err
 		}
 	}
@@ -254,10 +303,13 @@ func decodeInputs(v *fastjson.Value, sig *engine.Signature, r *inferRequest) err
 			return requestErrorf("missing input %q", sig.Inputs[i].Name)
 		}
 	}
-	return nil
+	return bin.finish()
 }
 
-func decodeInput(v *fastjson.Value, k int, sig *engine.Signature, r *inferRequest) error {
+// decodeInput decodes inputs[k], v, into its place in r.inputs. Its data is
+// the JSON "data" or, when it declares binary_data_size, the next bytes of
+// bin.
+func decodeInput(v *fastjson.Value, k int, sig *engine.Signature, r *inferRequest, bin *binarySection) error {
 	if v.Type() != fastjson.TypeObject {
 		return requestErrorf("inputs[%d] must be an object, not %s", k, v.Type())
 	}
@@ -286,7 +338,17 @@ func decodeInput(v *fastjson.Value, k int, sig *engine.Signature, r *inferReques
 		return err
 	}
 
+	size, binary, err := binaryDataSize(v.Get("parameters"), info, r)
+	if err != nil {
+		return err
+	}
 	data := v.Get("data")
+	if binary {
+		if !isAbsent(data) {
+			return requestErrorf(`input %q: has both "data" and parameters.binary_data_size; binary data must come without "data"`, info.Name)
+		}
+		return copyBinaryInput(t, n, size, bin)
+	}
 	if data == nil {
 		return requestErrorf(`input %q: missing "data"`, info.Name)
 	}

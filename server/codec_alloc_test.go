@@ -12,12 +12,12 @@ func TestDecodeInferRequestAllocs(t *testing.T) {
 	f := func(sig *engine.Signature, body string) {
 		t.Helper()
 		var r inferRequest
-		if err := decodeInferRequest([]byte(body), sig, &r); err != nil { // warm up r and the parser
+		if err := decodeInferRequest([]byte(body), nil, sig, &r); err != nil { // warm up r and the parser
 			t.Fatalf("decodeInferRequest(%s) = %v", body, err)
 		}
 		b := []byte(body)
 		n := testing.AllocsPerRun(100, func() {
-			if err := decodeInferRequest(b, sig, &r); err != nil {
+			if err := decodeInferRequest(b, nil, sig, &r); err != nil {
 				panic(err)
 			}
 		})
@@ -59,12 +59,65 @@ func TestAppendInferResponseAllocs(t *testing.T) {
 	buf := make([]byte, 0, 4096)
 	n := testing.AllocsPerRun(100, func() {
 		var err error
-		if buf, err = appendInferResponse(buf[:0], "fraud", "2", id, outs, selected); err != nil {
+		if buf, err = appendInferResponse(buf[:0], "fraud", "2", id, outs, selected, nil); err != nil {
 			panic(err)
 		}
 		buf = appendErrorJSON(buf[:0], `unknown input "x"; the model's inputs are "input"`)
 	})
 	if n != 0 {
 		t.Fatalf("appendInferResponse into a buffer with capacity: %v allocations; want 0", n)
+	}
+}
+
+// TestDecodeBinaryRequestAllocs decodes a request whose inputs travel as
+// binary data, mixed with a JSON one, and that asks for binary outputs.
+func TestDecodeBinaryRequestAllocs(t *testing.T) {
+	sig := codecAllTypesSig()
+	tensors := typedTensors()
+	var bb binaryBuilder
+	for i, tensor := range tensors {
+		if i == 3 {
+			bb.json(tensor)
+		} else {
+			bb.binary(tensor)
+		}
+	}
+	body, header := bb.request(`"id":"a-request-id","parameters":{"binary_data_output":true},` +
+		`"outputs":[{"name":"out","parameters":{"binary_data":true}}]`)
+	var r inferRequest
+	if err := decodeBody(body, header, sig, &r); err != nil { // warm up r and the parser
+		t.Fatalf("decodeInferRequest(%q) = %v", body, err)
+	}
+	n := testing.AllocsPerRun(100, func() {
+		if err := decodeBody(body, header, sig, &r); err != nil {
+			panic(err)
+		}
+	})
+	if n != 0 {
+		t.Fatalf("decodeInferRequest(%q) of binary data into a warm request: %v allocations; want 0", body, n)
+	}
+}
+
+// TestAppendBinaryResponseAllocs encodes a response with binary outputs and
+// a JSON one, and appends the binary data.
+func TestAppendBinaryResponseAllocs(t *testing.T) {
+	outs := []engine.Tensor{
+		codecTensor("label", []int64{2}, []int64{0, 1}),
+		codecTensor("probabilities", []int64{2, 2}, []float32{0.9, 0.1, 0.25, 0.75}),
+		codecTensor("mask", []int64{2}, []bool{true, false}),
+	}
+	selected := []bool{true, true, true}
+	binary := []bool{true, false, true}
+	id := []byte("6f1c2b9e-8d4a-4f7e-b3a1-2c5d9e0f7a18")
+	buf := make([]byte, 0, 4096)
+	n := testing.AllocsPerRun(100, func() {
+		var err error
+		if buf, err = appendInferResponse(buf[:0], "fraud", "2", id, outs, selected, binary); err != nil {
+			panic(err)
+		}
+		buf = appendBinaryOutputs(buf, outs, selected, binary)
+	})
+	if n != 0 {
+		t.Fatalf("appendInferResponse with binary outputs into a buffer with capacity: %v allocations; want 0", n)
 	}
 }

@@ -66,13 +66,13 @@ func BenchmarkDecodeInferRequest(b *testing.B) {
 			sig := codecBenchSig()
 			body := codecBenchRequest(bc.rows, bc.digits17)
 			var r inferRequest
-			if err := decodeInferRequest(body, sig, &r); err != nil {
+			if err := decodeInferRequest(body, nil, sig, &r); err != nil {
 				b.Fatal(err)
 			}
 			b.SetBytes(int64(len(body)))
 			b.ReportAllocs()
 			for b.Loop() {
-				if err := decodeInferRequest(body, sig, &r); err != nil {
+				if err := decodeInferRequest(body, nil, sig, &r); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -92,14 +92,14 @@ func BenchmarkAppendInferResponse(b *testing.B) {
 			outs := []engine.Tensor{codecTensor("probabilities", []int64{int64(rows), 2}, probs)}
 			id := []byte("6f1c2b9e-8d4a-4f7e-b3a1-2c5d9e0f7a18")
 			selected := []bool{true}
-			buf, err := appendInferResponse(nil, "fraud", "2", id, outs, selected)
+			buf, err := appendInferResponse(nil, "fraud", "2", id, outs, selected, nil)
 			if err != nil {
 				b.Fatal(err)
 			}
 			b.SetBytes(int64(len(buf)))
 			b.ReportAllocs()
 			for b.Loop() {
-				buf, err = appendInferResponse(buf[:0], "fraud", "2", id, outs, selected)
+				buf, err = appendInferResponse(buf[:0], "fraud", "2", id, outs, selected, nil)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -118,10 +118,51 @@ func BenchmarkDecodeInferRequestParallel(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		var r inferRequest
 		for pb.Next() {
-			if err := decodeInferRequest(body, sig, &r); err != nil {
+			if err := decodeInferRequest(body, nil, sig, &r); err != nil {
 				b.Error(err)
 				return
 			}
 		}
 	})
+}
+
+// BenchmarkDecodeBinaryRequest decodes 64 rows of 256 FP32 features sent as
+// binary data and, for comparison, the same rows as JSON (shortest float32
+// form). Bytes per second count the whole body.
+func BenchmarkDecodeBinaryRequest(b *testing.B) {
+	const rows, cols = 64, 256
+	sig := &engine.Signature{
+		Inputs:  []engine.TensorInfo{{Name: "input", DType: engine.FP32, Shape: []int64{-1, cols}}},
+		Outputs: []engine.TensorInfo{{Name: "output", DType: engine.FP32, Shape: []int64{-1, 2}}},
+	}
+	rng := rand.New(rand.NewPCG(rows, cols))
+	x := make([]float32, rows*cols)
+	for i := range x {
+		x[i] = float32(rng.NormFloat64())
+	}
+	in := codecTensor("input", []int64{rows, cols}, x)
+	jsonBody, _ := new(binaryBuilder).json(in).request("")
+	binBody, header := new(binaryBuilder).binary(in).request("")
+	for _, bc := range []struct {
+		name   string
+		body   []byte
+		header string
+	}{
+		{"json", jsonBody, ""},
+		{"binary", binBody, header},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			var r inferRequest
+			if err := decodeBody(bc.body, bc.header, sig, &r); err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(int64(len(bc.body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := decodeBody(bc.body, bc.header, sig, &r); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

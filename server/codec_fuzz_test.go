@@ -62,7 +62,7 @@ func TestCodecFuzzSeeds(t *testing.T) {
 		var r inferRequest
 		ok := false
 		for _, sig := range sigs {
-			ok = ok || decodeInferRequest([]byte(body), sig, &r) == nil
+			ok = ok || decodeInferRequest([]byte(body), nil, sig, &r) == nil
 		}
 		if ok != want {
 			t.Fatalf("decodeInferRequest(%s) succeeds for some model: %t; want %t", body, ok, want)
@@ -85,8 +85,8 @@ func FuzzDecodeInferRequest(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		for _, sig := range sigs {
 			var fresh inferRequest
-			err := decodeInferRequest(body, sig, &fresh)
-			err2 := decodeInferRequest(body, sig, &used)
+			err := decodeInferRequest(body, nil, sig, &fresh)
+			err2 := decodeInferRequest(body, nil, sig, &used)
 			if (err == nil) != (err2 == nil) || err != nil && err.Error() != err2.Error() {
 				t.Fatalf("decodeInferRequest(%q) = %v into a new request but %v into a used one", body, err, err2)
 			}
@@ -131,7 +131,7 @@ func checkDecoded(t *testing.T, body []byte, sig *engine.Signature, r *inferRequ
 // encoding/json: the values must survive.
 func checkReencoded(t *testing.T, body []byte, r *inferRequest) {
 	t.Helper()
-	buf, err := appendInferResponse(nil, "m", "1", r.id, r.inputs, nil)
+	buf, err := appendInferResponse(nil, "m", "1", r.id, r.inputs, nil, nil)
 	if err != nil {
 		t.Fatalf("decodeInferRequest(%q) decoded values appendInferResponse rejects: %v", body, err)
 	}
@@ -258,4 +258,138 @@ func FuzzScanNumber(f *testing.F) {
 			t.Fatalf("int64(%q) = %d, %d; want %d", s, i, st, exact.Num().Int64())
 		}
 	})
+}
+
+// codecFuzzBinarySeeds returns requests with binary data, each with its
+// Inference-Header-Content-Length: the good seeds that decode against some
+// model, rewritten with every input in binary and with inputs alternately
+// binary and JSON, and a few broken ones.
+func codecFuzzBinarySeeds(t testing.TB) (headers []string, bodies [][]byte) {
+	add := func(body []byte, header string) {
+		headers = append(headers, header)
+		bodies = append(bodies, body)
+	}
+	for _, s := range codecFuzzSeeds {
+		for _, sig := range codecFuzzSigs() {
+			var r inferRequest
+			if decodeInferRequest([]byte(s), nil, sig, &r) != nil {
+				continue
+			}
+			var all, mixed binaryBuilder
+			for i, in := range r.inputs {
+				all.binary(in)
+				if i%2 == 0 {
+					mixed.binary(in)
+				} else {
+					mixed.json(in)
+				}
+			}
+			add(all.request(`"parameters":{"binary_data_output":true}`))
+			add(mixed.request(`"outputs":[{"name":"y","parameters":{"binary_data":true}}]`))
+		}
+	}
+	x := codecTensor("x", []int64{1, 2}, []float32{1, float32(math.NaN())})
+	body, header := new(binaryBuilder).binary(x).request("")
+	add(body, header)
+	add(body[:len(body)-1], header)
+	add(append(slices.Clone(body), 0), header)
+	add(body, "1000")
+	add(body, "")
+	body, header = new(binaryBuilder).raw(`{"name":"x","datatype":"BOOL","shape":[1,2],"parameters":{"binary_data_size":2}}`, []byte{1, 2}).request("")
+	add(body, header)
+	if len(headers) < 10 {
+		t.Fatalf("only %d binary seeds", len(headers))
+	}
+	return headers, bodies
+}
+
+// FuzzDecodeBinaryRequest splits a body at its Inference-Header-Content-Length
+// and decodes it: nothing may panic, errors must be *requestError, a used
+// request must decode as a new one does, and whatever decodes must survive
+// being written back as binary data, in a request and in a response.
+func FuzzDecodeBinaryRequest(f *testing.F) {
+	headers, bodies := codecFuzzBinarySeeds(f)
+	for i := range headers {
+		f.Add(headers[i], bodies[i])
+	}
+	sigs := codecFuzzSigs()
+	var used inferRequest // decoded into before, so it holds leftovers
+	f.Fuzz(func(t *testing.T, header string, body []byte) {
+		for _, sig := range sigs {
+			var fresh inferRequest
+			err := decodeBody(body, header, sig, &fresh)
+			err2 := decodeBody(body, header, sig, &used)
+			if (err == nil) != (err2 == nil) || err != nil && err.Error() != err2.Error() {
+				t.Fatalf("decodeInferRequest(%q, header %q) = %v into a new request but %v into a used one", body, header, err, err2)
+			}
+			if err != nil {
+				var re *requestError
+				if !errors.As(err, &re) {
+					t.Fatalf("decodeInferRequest(%q, header %q) = %v (%T); want a *requestError", body, header, err, err)
+				}
+				continue
+			}
+			if diff := sameRequest(&fresh, &used); diff != "" || !slices.Equal(fresh.binary, used.binary) {
+				t.Fatalf("decodeInferRequest(%q, header %q) differs between a new request and a used one: %s", body, header, diff)
+			}
+			if len(fresh.binary) != 0 && (len(fresh.binary) != len(sig.Outputs) || !slices.Contains(fresh.binary, true)) {
+				t.Fatalf("decodeInferRequest(%q, header %q): binary %v for %d outputs", body, header, fresh.binary, len(sig.Outputs))
+			}
+			checkDecoded(t, body, sig, &fresh)
+			checkBinaryRoundTrip(t, body, sig, &fresh)
+		}
+	})
+}
+
+// checkBinaryRoundTrip writes r's inputs back as a binary request and as a
+// response with binary outputs, and reads both back.
+func checkBinaryRoundTrip(t *testing.T, body []byte, sig *engine.Signature, r *inferRequest) {
+	t.Helper()
+	var bb binaryBuilder
+	for _, in := range r.inputs {
+		bb.binary(in)
+	}
+	again, header := bb.request("")
+	var back inferRequest
+	if err := decodeBody(again, header, sig, &back); err != nil {
+		t.Fatalf("request %q decoded, but its inputs in binary, %q, do not: %v", body, again, err)
+	}
+	checkTensors(t, "inputs written back in binary", back.inputs, r.inputs)
+
+	binary := make([]bool, len(r.inputs))
+	for i := range binary {
+		binary[i] = true
+	}
+	buf, err := appendInferResponse(nil, "m", "1", r.id, r.inputs, nil, binary)
+	if err != nil {
+		t.Fatalf("decodeInferRequest(%q) decoded inputs appendInferResponse rejects in binary: %v", body, err)
+	}
+	jsonLen := len(buf)
+	buf = appendBinaryOutputs(buf, r.inputs, nil, binary)
+	var resp struct {
+		Outputs []struct {
+			Name       string          `json:"name"`
+			Shape      []int64         `json:"shape"`
+			Data       json.RawMessage `json:"data"`
+			Parameters struct {
+				BinaryDataSize int `json:"binary_data_size"`
+			} `json:"parameters"`
+		} `json:"outputs"`
+	}
+	if err := json.Unmarshal(buf[:jsonLen], &resp); err != nil {
+		t.Fatalf("binary response %q to %q: %v", buf, body, err)
+	}
+	rest := buf[jsonLen:]
+	for i, out := range resp.Outputs {
+		in := &r.inputs[i]
+		size := out.Parameters.BinaryDataSize
+		if out.Name != in.Name || !slices.Equal(out.Shape, in.Shape) || out.Data != nil || size > len(rest) ||
+			!bytes.Equal(rest[:size], in.Data) {
+			t.Fatalf("binary response %q: output %d does not carry input %q of %d bytes", buf, i, in.Name, len(in.Data))
+		}
+		rest = rest[size:]
+	}
+	if len(resp.Outputs) != len(r.inputs) || len(rest) != 0 {
+		t.Fatalf("binary response %q: %d outputs and %d bytes left; want %d and 0", buf, len(resp.Outputs), len(rest), len(r.inputs))
+	}
 }

@@ -118,12 +118,12 @@ func TestDecodeInferRequestSuccess(t *testing.T) {
 	var r inferRequest // shared: each decode must leave nothing behind for the next
 	f := func(sig *engine.Signature, body string, want wantRequest) {
 		t.Helper()
-		if err := decodeInferRequest([]byte(body), sig, &r); err != nil {
+		if err := decodeInferRequest([]byte(body), nil, sig, &r); err != nil {
 			t.Fatalf("decodeInferRequest(%s) = %v; want success", body, err)
 		}
 		checkRequest(t, body, &r, want)
 		var fresh inferRequest // and one without capacity to reuse
-		if err := decodeInferRequest([]byte(body), sig, &fresh); err != nil {
+		if err := decodeInferRequest([]byte(body), nil, sig, &fresh); err != nil {
 			t.Fatalf("decodeInferRequest(%s) into a new request = %v; want success", body, err)
 		}
 		checkRequest(t, body, &fresh, want)
@@ -189,7 +189,7 @@ func TestDecodeInferRequestSuccess(t *testing.T) {
 
 	// Output selection, id, timeout and fields the codec ignores.
 	f(sig, `{"id":"req-\"7\"\n\u00e9","unknown":{"x":[1]},"parameters":{"timeout":2500,"priority":1},
-		"inputs":[{"name":"input","shape":[1,3],"datatype":"FP32","parameters":{"binary_data_size":12},"data":[1,2,3]}],
+		"inputs":[{"name":"input","shape":[1,3],"datatype":"FP32","parameters":{"content_type":"np"},"data":[1,2,3]}],
 		"outputs":[{"name":"probabilities","parameters":{"binary_data":false}}]}`, wantRequest{
 		id:      ptr("req-\"7\"\né"),
 		inputs:  []engine.Tensor{codecTensor("input", []int64{1, 3}, []float32{1, 2, 3})},
@@ -228,7 +228,7 @@ func TestDecodeInferRequestCopies(t *testing.T) {
 	sig := codecSig()
 	body := []byte(`{"id":"first","inputs":[{"name":"input","shape":[1,3],"datatype":"FP32","data":[1,2,3]}]}`)
 	var r inferRequest
-	if err := decodeInferRequest(body, sig, &r); err != nil {
+	if err := decodeInferRequest(body, nil, sig, &r); err != nil {
 		t.Fatal(err)
 	}
 	for i := range body {
@@ -237,7 +237,7 @@ func TestDecodeInferRequestCopies(t *testing.T) {
 	// Reuse the pooled parser for another request.
 	var r2 inferRequest
 	other := `{"id":"other","inputs":[{"name":"input","shape":[1,3],"datatype":"FP32","data":[7,8,9]}]}`
-	if err := decodeInferRequest([]byte(other), sig, &r2); err != nil {
+	if err := decodeInferRequest([]byte(other), nil, sig, &r2); err != nil {
 		t.Fatal(err)
 	}
 	checkRequest(t, "first request, after its body was overwritten", &r, wantRequest{
@@ -257,7 +257,7 @@ func TestDecodeInferRequestFailure(t *testing.T) {
 	}
 	fsig := func(sig *engine.Signature, body, want string) {
 		t.Helper()
-		err := decodeInferRequest([]byte(body), sig, &r)
+		err := decodeInferRequest([]byte(body), nil, sig, &r)
 		var re *requestError
 		if !errors.As(err, &re) {
 			t.Fatalf("decodeInferRequest(%s) = %v (%T); want a *requestError", body, err, err)
@@ -269,7 +269,7 @@ func TestDecodeInferRequestFailure(t *testing.T) {
 		if r.id != nil || len(r.inputs) != 0 || len(r.outputs) != 0 || r.timeout != 0 {
 			t.Fatalf("after decodeInferRequest(%s) failed, r = %+v; want it reset", body, r)
 		}
-		if err := decodeInferRequest([]byte(good), codecSig(), &r); err != nil {
+		if err := decodeInferRequest([]byte(good), nil, codecSig(), &r); err != nil {
 			t.Fatalf("decodeInferRequest(%s) after a failure = %v", good, err)
 		}
 		checkRequest(t, good, &r, goodWant)
@@ -438,7 +438,7 @@ func TestDecodeInferRequestFailure(t *testing.T) {
 func TestInferRequestReset(t *testing.T) {
 	var r inferRequest
 	body := `{"id":"x","parameters":{"timeout":5},"inputs":[{"name":"input","datatype":"FP32","shape":[1,3],"data":[1,2,3]}]}`
-	if err := decodeInferRequest([]byte(body), codecSig(), &r); err != nil {
+	if err := decodeInferRequest([]byte(body), nil, codecSig(), &r); err != nil {
 		t.Fatal(err)
 	}
 	data := r.inputs[0].Data

@@ -19,12 +19,23 @@ import (
 // order. Floats are written as the shortest text that reads back as the same
 // value. It allocates only when dst lacks capacity.
 //
-// An output holding NaN or ±Inf, which JSON cannot carry, or whose Data does
-// not match its shape and datatype, yields an error naming the output and
-// dst truncated to its original length.
-func appendInferResponse(dst []byte, model, version string, id []byte, outs []engine.Tensor, selected []bool) ([]byte, error) {
+// binary is empty when every output is written as JSON, as above. Otherwise
+// it holds one flag per output, and an output whose flag is set is written
+// without "data" but with its size,
+//
+//	{"name":"probabilities","datatype":"FP32","shape":[1,2],"parameters":{"binary_data_size":8}}
+//
+// and its bytes are for appendBinaryOutputs to append after the JSON.
+//
+// An output written as JSON that holds NaN or ±Inf, which JSON cannot carry,
+// or any output whose Data does not match its shape and datatype, yields an
+// error naming the output and dst truncated to its original length.
+func appendInferResponse(dst []byte, model, version string, id []byte, outs []engine.Tensor, selected, binary []bool) ([]byte, error) {
 	if selected != nil && len(selected) != len(outs) {
 		panic(fmt.Sprintf("BUG: %d outputs but %d selections", len(outs), len(selected)))
+	}
+	if len(binary) != 0 && len(binary) != len(outs) {
+		panic(fmt.Sprintf("BUG: %d outputs but %d binary flags", len(outs), len(binary)))
 	}
 	start := len(dst)
 	dst = append(dst, `{"model_name":`...)
@@ -46,14 +57,16 @@ func appendInferResponse(dst []byte, model, version string, id []byte, outs []en
 		}
 		first = false
 		var err error
-		if dst, err = appendOutput(dst, &outs[j]); err != nil {
+		if dst, err = appendOutput(dst, &outs[j], len(binary) != 0 && binary[j]); err != nil {
 			return dst[:start], err
 		}
 	}
 	return append(dst, "]}"...), nil
 }
 
-func appendOutput(dst []byte, t *engine.Tensor) ([]byte, error) {
+// appendOutput appends one output object, with its data as JSON or, when
+// binary is set, only the size of its binary data.
+func appendOutput(dst []byte, t *engine.Tensor, binary bool) ([]byte, error) {
 	size := t.DType.Size()
 	if size == 0 {
 		return dst, fmt.Errorf("output %q has invalid datatype %d", t.Name, t.DType)
@@ -74,7 +87,13 @@ func appendOutput(dst []byte, t *engine.Tensor) ([]byte, error) {
 		}
 		dst = strconv.AppendInt(dst, d, 10)
 	}
-	dst = append(dst, `],"data":[`...)
+	dst = append(dst, "],"...)
+	if binary {
+		dst = append(dst, `"parameters":{"binary_data_size":`...)
+		dst = strconv.AppendInt(dst, int64(len(t.Data)), 10)
+		return append(dst, "}}"...), nil
+	}
+	dst = append(dst, `"data":[`...)
 	var err error
 	if dst, err = appendData(dst, t); err != nil {
 		return dst, err

@@ -16,7 +16,7 @@ func TestAppendInferResponseSuccess(t *testing.T) {
 	f := func(id []byte, outs []engine.Tensor, selected []bool, want string) {
 		t.Helper()
 		prefix := []byte("prefix:")
-		got, err := appendInferResponse(prefix, "fraud", "2", id, outs, selected)
+		got, err := appendInferResponse(prefix, "fraud", "2", id, outs, selected, nil)
 		if err != nil {
 			t.Fatalf("appendInferResponse(%q, %v) = %v; want success", id, selected, err)
 		}
@@ -86,7 +86,7 @@ func TestAppendInferResponseFailure(t *testing.T) {
 	f := func(out engine.Tensor, want string) {
 		t.Helper()
 		dst := append(make([]byte, 0, 256), "kept"...)
-		got, err := appendInferResponse(dst, "fraud", "2", []byte("id"), []engine.Tensor{out}, []bool{true})
+		got, err := appendInferResponse(dst, "fraud", "2", []byte("id"), []engine.Tensor{out}, []bool{true}, nil)
 		if err == nil {
 			t.Fatalf("appendInferResponse(%+v) = %s, nil; want an error", out, got)
 		}
@@ -123,7 +123,7 @@ func TestAppendInferResponseRoundTrip(t *testing.T) {
 		f64[i] = rng.NormFloat64() * math.Pow(10, float64(rng.IntN(600)-300))
 	}
 	outs := []engine.Tensor{codecTensor("a", []int64{8, 8}, f32), codecTensor("b", []int64{64}, f64)}
-	buf, err := appendInferResponse(nil, "m\u2028", "1", []byte("\xff"), outs, nil)
+	buf, err := appendInferResponse(nil, "m\u2028", "1", []byte("\xff"), outs, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

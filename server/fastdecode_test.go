@@ -13,7 +13,7 @@ func decodeFull(body []byte, sig *engine.Signature, r *inferRequest) error {
 	r.reset()
 	p := codecParsers.Get()
 	defer codecParsers.Put(p)
-	return decodeParsed(p, body, sig, r)
+	return decodeParsed(p, body, nil, sig, r)
 }
 
 // sameRequest reports how two decoded requests differ, or "".

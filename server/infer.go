@@ -63,7 +63,11 @@ func (s *Server) infer(ctx *fasthttp.RequestCtx, r route, start time.Time) {
 // the status it answered with.
 func (s *Server) runInfer(ctx *fasthttp.RequestCtx, v *modelstore.Version, sc *scratch, start time.Time) int {
 	ctx.Response.Header.Set("X-Model-Version", v.Label)
-	if err := decodeInferRequest(ctx.PostBody(), v.Signature, &sc.req); err != nil {
+	body, binaryPart, err := splitBody(ctx.Request.Header.Peek(binaryHeader), ctx.PostBody())
+	if err != nil {
+		return writeVersionError(ctx, v, err)
+	}
+	if err := decodeInferRequest(body, binaryPart, v.Signature, &sc.req); err != nil {
 		return writeVersionError(ctx, v, err)
 	}
 	timeout, err := requestTimeout(ctx, &sc.req, v)
@@ -78,11 +82,18 @@ func (s *Server) runInfer(ctx *fasthttp.RequestCtx, v *modelstore.Version, sc *s
 	if err := v.Infer(&sc.run); err != nil {
 		return writeVersionError(ctx, v, err)
 	}
-	buf, err := appendInferResponse(sc.buf[:0], v.Model, v.Label, sc.req.id, sc.run.Out, sc.req.outputs)
+	buf, err := appendInferResponse(sc.buf[:0], v.Model, v.Label, sc.req.id, sc.run.Out, sc.req.outputs, sc.req.binary)
 	if err != nil {
 		return writeVersionError(ctx, v, err)
 	}
-	ctx.SetContentType(contentTypeJSON)
+	if len(sc.req.binary) == 0 {
+		ctx.SetContentType(contentTypeJSON)
+	} else {
+		var n [20]byte
+		ctx.Response.Header.SetBytesV(binaryHeader, strconv.AppendInt(n[:0], int64(len(buf)), 10))
+		ctx.SetContentType(contentTypeBinary)
+		buf = appendBinaryOutputs(buf, sc.run.Out, sc.req.outputs, sc.req.binary)
+	}
 	// Hand the encoded bytes to fasthttp and keep its old body buffer as
 	// the next request's scratch: no copy.
 	sc.buf = ctx.Response.SwapBody(buf)

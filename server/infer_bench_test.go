@@ -39,9 +39,17 @@ func newBenchServer(b *testing.B) *Server {
 	return srv
 }
 
-func benchmarkInfer(b *testing.B, rows int) {
+// benchmarkInfer sends rows rows of 30 features, as JSON or, with binary,
+// as binary data both ways.
+func benchmarkInfer(b *testing.B, rows int, binary bool) {
 	srv := newBenchServer(b)
-	body := []byte(requestJSON("input", "FP32", []int64{int64(rows), 30}, rows0(rows*30)))
+	x := rows0(rows * 30)
+	body := []byte(requestJSON("input", "FP32", []int64{int64(rows), 30}, x))
+	header := ""
+	if binary {
+		in := codecTensor("input", []int64{int64(rows), 30}, x)
+		body, header = new(binaryBuilder).binary(in).request(`"parameters":{"binary_data_output":true}`)
+	}
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
@@ -49,6 +57,9 @@ func benchmarkInfer(b *testing.B, rows int) {
 		ctx.Request.Header.SetMethod("POST")
 		ctx.Request.SetRequestURI("/v2/models/mlp/infer")
 		ctx.Request.SetBody(body)
+		if header != "" {
+			ctx.Request.Header.Set(binaryHeader, header)
+		}
 		for pb.Next() {
 			ctx.Response.Reset()
 			srv.handle(&ctx)
@@ -61,6 +72,8 @@ func benchmarkInfer(b *testing.B, rows int) {
 
 // BenchmarkInfer measures one inference request through the handler.
 func BenchmarkInfer(b *testing.B) {
-	b.Run("rows=1", func(b *testing.B) { benchmarkInfer(b, 1) })
-	b.Run("rows=64", func(b *testing.B) { benchmarkInfer(b, 64) })
+	b.Run("rows=1", func(b *testing.B) { benchmarkInfer(b, 1, false) })
+	b.Run("rows=64", func(b *testing.B) { benchmarkInfer(b, 64, false) })
+	b.Run("rows=1/binary", func(b *testing.B) { benchmarkInfer(b, 1, true) })
+	b.Run("rows=64/binary", func(b *testing.B) { benchmarkInfer(b, 64, true) })
 }

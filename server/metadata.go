@@ -44,7 +44,7 @@ func (s *Server) serverMetadata(ctx *fasthttp.RequestCtx) {
 	writeJSON(ctx, fasthttp.StatusOK, map[string]any{
 		"name":       "switchyard",
 		"version":    Version,
-		"extensions": []string{"model_repository"},
+		"extensions": []string{"model_repository", "binary_tensor_data"},
 	})
 }
 

@@ -346,7 +346,8 @@ func TestMetadataAndHealth(t *testing.T) {
 	if r := ts.do(t, "GET", "/v2/models/forest/versions/1", ""); r.status != 200 || !strings.Contains(string(r.body), `"label"`) {
 		t.Fatalf("version metadata = %d %s", r.status, r.body)
 	}
-	if r := ts.do(t, "GET", "/v2", ""); r.status != 200 || !strings.Contains(string(r.body), `"switchyard"`) {
+	if r := ts.do(t, "GET", "/v2", ""); r.status != 200 || !strings.Contains(string(r.body), `"switchyard"`) ||
+		!strings.Contains(string(r.body), `"binary_tensor_data"`) {
 		t.Fatalf("server metadata = %d %s", r.status, r.body)
 	}
 	f := func(path string, status int, body string) {
