@@ -26,12 +26,18 @@ const (
 	DefaultConnections = 64
 	// MaxBatchSize is the --max-batch-size of the server with batching on.
 	MaxBatchSize = 256
+	// BinaryRows is the rows per request of the heavy model's binary
+	// phases.
+	BinaryRows = 64
 )
 
 // The servers a Phase measures.
 const (
 	// ServerFloor is the HTTP floor, ServeFloor in a child process.
 	ServerFloor = "floor"
+	// ServerFloorModel is the floor that also runs the small model once
+	// per request (FloorConfig.Model).
+	ServerFloorModel = "floor+onnxruntime"
 	// ServerSwitchyard is `switchyard serve` in a child process.
 	ServerSwitchyard = "switchyard"
 )
@@ -90,12 +96,15 @@ type CompareConfig struct {
 
 // Phase is one load phase of a comparison.
 type Phase struct {
-	// Server is ServerFloor or ServerSwitchyard.
+	// Server is ServerFloor, ServerFloorModel or ServerSwitchyard.
 	Server string `json:"server"`
 	// Model is the model queried; empty for the floor.
 	Model string `json:"model,omitempty"`
 	// MaxBatchSize is the server's --max-batch-size; 0 for the floor.
 	MaxBatchSize int `json:"max_batch_size,omitempty"`
+	// Binary reports requests in the binary tensor data extension, with
+	// binary outputs; otherwise they are JSON.
+	Binary bool `json:"binary,omitempty"`
 	// Result is what the load generator measured.
 	Result *Result `json:"result"`
 	// ClientCPU and ServerCPU are the CPU cores that the load generator
@@ -107,15 +116,23 @@ type Phase struct {
 	ServerCPU float64 `json:"server_cpu"`
 }
 
-// Label names the phase in tables, such as "switchyard heavy batch≤256".
+// Label names the phase in tables, such as "switchyard heavy batch≤256",
+// with " binary" for binary requests.
 func (p *Phase) Label() string {
-	if p.Server == ServerFloor {
+	switch p.Server {
+	case ServerFloor:
 		return "floor (bare fasthttp)"
+	case ServerFloorModel:
+		return "floor + onnxruntime " + p.Model
 	}
+	l := p.Server + " " + p.Model + " batch≤" + strconv.Itoa(p.MaxBatchSize)
 	if p.MaxBatchSize <= 1 {
-		return p.Server + " " + p.Model + " batching off"
+		l = p.Server + " " + p.Model + " batching off"
 	}
-	return p.Server + " " + p.Model + " batch≤" + strconv.Itoa(p.MaxBatchSize)
+	if p.Binary {
+		l += " binary"
+	}
+	return l
 }
 
 // Report is the outcome of Compare: every measurement and the goals the
@@ -143,13 +160,19 @@ type Report struct {
 	InProcess []*InProcessResult `json:"in_process"`
 	// Goals are the targets, judged.
 	Goals []Goal `json:"goals"`
+	// Ratios are further comparisons that explain the goals.
+	Ratios []Ratio `json:"ratios"`
 }
 
 // benchModel is a model the comparison serves.
 type benchModel struct {
 	name string
 	mlp  *onnx.MLP
-	body []byte // a one-row inference request
+	body []byte // a one-row JSON inference request
+	// binary, if not nil, is a BinaryRows-row request in the binary tensor
+	// data extension, whose JSON header is binaryJSON bytes long.
+	binary     []byte
+	binaryJSON int
 }
 
 // compareModels builds the comparison's models from fixed seeds, so every
@@ -162,6 +185,8 @@ func compareModels() []benchModel {
 	for i := range ms {
 		ms[i].body = InferBody("input", 1, ms[i].mlp.Features(), uint64(i+1))
 	}
+	heavy := &ms[1]
+	heavy.binary, heavy.binaryJSON = InferBinaryBody("input", BinaryRows, heavy.mlp.Features(), 2)
 	return ms
 }
 
@@ -213,16 +238,31 @@ func Compare(ctx context.Context, cfg CompareConfig) (*Report, error) {
 		conns = conns[:1]
 	}
 
-	// (a) The floor, answering requests shaped like the small model's.
+	// (a) The floor, answering requests shaped like the small model's;
+	// then the floor that also runs the small model once per request.
+	small, heavy := &models[0], &models[1]
 	floor := []string{"bench", "--serve-floor", "127.0.0.1:0"}
 	err = cfg.withChild(ctx, "floor", floor, "floor listening on ", func(ch *child) error {
 		for _, c := range conns {
 			p := Phase{Server: ServerFloor}
-			if err := cfg.load(ctx, rep, &p, ch, SmallModel, models[0].body, c); err != nil {
+			if err := cfg.load(ctx, rep, &p, ch, small.jsonLoad(), c); err != nil {
 				return err
 			}
 		}
 		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	smallFile := filepath.Join(dir, "small.onnx")
+	if err := os.WriteFile(smallFile, small.mlp.Model().Marshal(), 0o644); err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	floorModel := append(floor, "--floor-model", smallFile)
+	floorModel = append(floorModel, cfg.engineArgs()...)
+	err = cfg.withChild(ctx, "floor+onnxruntime", floorModel, "floor listening on ", func(ch *child) error {
+		p := Phase{Server: ServerFloorModel, Model: small.name}
+		return cfg.load(ctx, rep, &p, ch, small.jsonLoad(), cfg.Connections)
 	})
 	if err != nil {
 		return nil, err
@@ -246,32 +286,31 @@ func Compare(ctx context.Context, cfg CompareConfig) (*Report, error) {
 		cfg.progress("in-process %-6s best %8.0f rows/s at batch %d\n", m.name, r.Best.RowsPerSec, r.Best.BatchSize)
 	}
 
-	// (c), (d) switchyard with batching off, then on.
+	// (c), (d) switchyard with batching off, then on: one-row JSON
+	// requests to both models, then BinaryRows-row binary requests to the
+	// heavy one.
 	for _, maxBatch := range []int{1, MaxBatchSize} {
 		args := []string{"serve", "--registry", registry, "--addr", "127.0.0.1:0",
-			"--max-batch-size", strconv.Itoa(maxBatch), "--log-level", "warn", "--shutdown-timeout", "10s",
-			"--intra-op-threads", strconv.Itoa(max(cfg.Engine.IntraOpThreads, 1)),
-			"--inter-op-threads", strconv.Itoa(max(cfg.Engine.InterOpThreads, 1))}
-		if cfg.ORTLib != "" {
-			args = append(args, "--ort-lib", cfg.ORTLib)
-		}
+			"--max-batch-size", strconv.Itoa(maxBatch), "--log-level", "warn", "--shutdown-timeout", "10s"}
+		args = append(args, cfg.engineArgs()...)
 		name := "switchyard --max-batch-size " + strconv.Itoa(maxBatch)
 		err := cfg.withChild(ctx, name, args, "switchyard listening on ", func(ch *child) error {
 			for _, m := range models {
 				for _, c := range conns {
 					p := Phase{Server: ServerSwitchyard, Model: m.name, MaxBatchSize: maxBatch}
-					if err := cfg.load(ctx, rep, &p, ch, m.name, m.body, c); err != nil {
+					if err := cfg.load(ctx, rep, &p, ch, m.jsonLoad(), c); err != nil {
 						return err
 					}
 				}
 			}
-			return nil
+			p := Phase{Server: ServerSwitchyard, Model: heavy.name, MaxBatchSize: maxBatch, Binary: true}
+			return cfg.load(ctx, rep, &p, ch, heavy.binaryLoad(), cfg.Connections)
 		})
 		if err != nil {
 			return nil, err
 		}
 	}
-	rep.Goals = judge(rep)
+	rep.Goals, rep.Ratios = judge(rep)
 	return rep, nil
 }
 
@@ -315,20 +354,51 @@ func (cfg *CompareConfig) withChild(ctx context.Context, name string, args []str
 	return errors.Join(err, c.stop())
 }
 
-// load runs one closed-loop load phase of one-row requests against the
+// loadSpec is what a load phase sends.
+type loadSpec struct {
+	model  string
+	body   []byte
+	rows   int
+	header map[string]string
+}
+
+// jsonLoad is one-row JSON requests to m.
+func (m *benchModel) jsonLoad() loadSpec {
+	return loadSpec{model: m.name, body: m.body, rows: 1}
+}
+
+// binaryLoad is m's BinaryRows-row binary requests.
+func (m *benchModel) binaryLoad() loadSpec {
+	return loadSpec{model: m.name, body: m.binary, rows: BinaryRows,
+		header: map[string]string{BinaryHeader: strconv.Itoa(m.binaryJSON)}}
+}
+
+// engineArgs are the flags that make a child run models as the in-process
+// measurement does.
+func (cfg *CompareConfig) engineArgs() []string {
+	args := []string{"--intra-op-threads", strconv.Itoa(max(cfg.Engine.IntraOpThreads, 1)),
+		"--inter-op-threads", strconv.Itoa(max(cfg.Engine.InterOpThreads, 1))}
+	if cfg.ORTLib != "" {
+		args = append(args, "--ort-lib", cfg.ORTLib)
+	}
+	return args
+}
+
+// load runs one closed-loop load phase of spec's requests against its
 // model's infer path on the child server ch, and appends it to rep.
-func (cfg *CompareConfig) load(ctx context.Context, rep *Report, p *Phase, ch *child, model string, body []byte, conns int) error {
+func (cfg *CompareConfig) load(ctx context.Context, rep *Report, p *Phase, ch *child, spec loadSpec, conns int) error {
 	self := os.Getpid()
 	start := time.Now()
 	client0, cerr0 := processCPU(self)
 	server0, serr0 := processCPU(ch.cmd.Process.Pid)
 	r, err := Run(ctx, Config{
-		URL:            "http://" + ch.addr + "/v2/models/" + model + "/infer",
-		Body:           body,
+		URL:            "http://" + ch.addr + "/v2/models/" + spec.model + "/infer",
+		Body:           spec.body,
+		Header:         spec.header,
 		Connections:    conns,
 		Warmup:         max(cfg.Warmup, 0),
 		Duration:       cfg.Duration,
-		RowsPerRequest: 1,
+		RowsPerRequest: spec.rows,
 	})
 	if err != nil {
 		return err
@@ -342,8 +412,8 @@ func (cfg *CompareConfig) load(ctx context.Context, rep *Report, p *Phase, ch *c
 	}
 	p.Result = r
 	rep.Phases = append(rep.Phases, *p)
-	cfg.progress("%-32s %3d conns %9.0f req/s  p50 %9s  p99 %9s  errors %d  cpu %.2f+%.2f\n",
-		p.Label(), conns, r.RequestsPerSec, formatDuration(r.Latency.P50), formatDuration(r.Latency.P99), r.Errors, p.ClientCPU, p.ServerCPU)
+	cfg.progress("%-36s %3d conns %9.0f rows/s  p50 %9s  p99 %9s  errors %d  cpu %.2f+%.2f\n",
+		p.Label(), conns, r.RowsPerSec, formatDuration(r.Latency.P50), formatDuration(r.Latency.P99), r.Errors, p.ClientCPU, p.ServerCPU)
 	return nil
 }
 

@@ -4,20 +4,49 @@ import (
 	"context"
 	"encoding/json"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/switchyard-ml/switchyard/internal/onnx"
 )
 
 func TestServeFloor(t *testing.T) {
+	t.Run("plain", func(t *testing.T) { testServeFloor(t, FloorConfig{}) })
+	t.Run("model", func(t *testing.T) { testServeFloor(t, FloorConfig{Model: compareModels()[0].mlp.Model().Marshal()}) })
+}
+
+// TestServeFloorBadModel checks that a model the floor cannot run stops it
+// at once with an error, and closes the listener.
+func TestServeFloorBadModel(t *testing.T) {
+	for name, model := range map[string][]byte{
+		"not onnx":      []byte("not a model"),
+		"no batch axis": (&onnx.Affine{Shape: []onnx.Dim{onnx.DimValue(1), onnx.DimValue(4)}, Scale: 2}).Model().Marshal(),
+	} {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = ServeFloor(context.Background(), ln, FloorConfig{Model: model})
+		if err == nil || !strings.Contains(err.Error(), "floor model") {
+			t.Errorf("%s: ServeFloor = %v; want a floor model error", name, err)
+		}
+		if _, aerr := ln.Accept(); aerr == nil {
+			t.Errorf("%s: the listener is still open", name)
+		}
+	}
+}
+
+func testServeFloor(t *testing.T, cfg FloorConfig) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- ServeFloor(ctx, ln, []byte(FloorBody)) }()
+	go func() { done <- ServeFloor(ctx, ln, cfg) }()
 
 	f := func(method, path, body string) {
 		t.Helper()

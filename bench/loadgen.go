@@ -28,6 +28,9 @@ type Config struct {
 	// ContentType is the request's Content-Type. Empty means
 	// application/json.
 	ContentType string
+	// Header holds further request headers, by name, such as
+	// BinaryHeader for a request in the binary tensor data extension.
+	Header map[string]string
 	// Connections is the number of TCP connections, each with its own
 	// worker goroutine sending one request at a time. 0 means 1.
 	Connections int
@@ -255,6 +258,9 @@ func (g *generator) work(ctx context.Context, t *tally) {
 	if g.cfg.Body != nil {
 		req.Header.SetContentType(g.cfg.ContentType)
 		req.SetBodyRaw(g.cfg.Body) // read-only for the whole run
+	}
+	for name, value := range g.cfg.Header {
+		req.Header.Set(name, value)
 	}
 	t.lat = make([]time.Duration, 0, 1024)
 	if g.cfg.Rate > 0 {

@@ -18,8 +18,8 @@ type testServer struct {
 	url string
 	// requests counts every request; bad those that were not the POST of
 	// body that the load generator should send; unavailable those
-	// answered 503.
-	requests, bad, unavailable atomic.Int64
+	// answered 503; binary those that carried BinaryHeader: 7.
+	requests, bad, unavailable, binary atomic.Int64
 }
 
 // startServer serves on 127.0.0.1 until the test ends. Every third request
@@ -36,6 +36,9 @@ func startServer(t *testing.T, body []byte, flaky bool) *testServer {
 		if !rc.IsPost() || !bytes.Equal(rc.PostBody(), body) || string(rc.Request.Header.ContentType()) != "application/json" ||
 			string(rc.Path()) != "/v2/models/m/infer" {
 			ts.bad.Add(1)
+		}
+		if string(rc.Request.Header.Peek(BinaryHeader)) == "7" {
+			ts.binary.Add(1)
 		}
 		if flaky && n%3 == 0 {
 			ts.unavailable.Add(1)
@@ -75,6 +78,20 @@ func TestRunClosedLoop(t *testing.T) {
 	}
 	if r.Seconds < 0.3 || r.RequestsPerSec <= 0 || r.RowsPerSec != 3*r.RequestsPerSec {
 		t.Fatalf("Run = %v s, %v req/s, %v rows/s; want >= 0.3 s and 3 rows per request", r.Seconds, r.RequestsPerSec, r.RowsPerSec)
+	}
+}
+
+func TestRunSendsHeaders(t *testing.T) {
+	body := InferBody("input", 1, 4, 1)
+	ts := startServer(t, body, false)
+	r, err := Run(context.Background(), Config{URL: ts.url, Body: body, Connections: 2, Duration: 100 * time.Millisecond,
+		Header: map[string]string{BinaryHeader: "7"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.OK == 0 || ts.binary.Load() != ts.requests.Load() || ts.bad.Load() != 0 {
+		t.Fatalf("%d requests ok; the server saw %d, %d with the header, %d not the configured POST",
+			r.OK, ts.requests.Load(), ts.binary.Load(), ts.bad.Load())
 	}
 }
 

@@ -56,21 +56,23 @@ func (r *Result) errorDetail() string {
 	return " (" + strings.Join(parts, ", ") + ")"
 }
 
-// WriteText writes the report as three fixed-width tables for people to
-// read: the load phases, onnxruntime in-process, and the goals.
+// WriteText writes the report as fixed-width tables for people to read:
+// the load phases, onnxruntime in-process, the goals and the ratios.
 func (r *Report) WriteText(w io.Writer) error {
 	bw := bufio.NewWriter(w)
 	fmt.Fprintf(bw, "switchyard bench --compare: %s %s/%s, %d CPUs, onnxruntime %s\n", r.GoVersion, r.OS, r.Arch, r.CPUs, r.ORTVersion)
 	fmt.Fprintf(bw, "load phases of %v after %v warm-up; in-process %v per batch size\n\n", r.Duration, r.Warmup, r.BatchDuration)
 
-	fmt.Fprintf(bw, "%-32s %5s %10s %10s %9s %9s %7s %7s %7s\n", "load (one row per request)", "conns", "req/s", "rows/s",
+	fmt.Fprintf(bw, "%-36s %5s %4s %10s %10s %9s %9s %7s %7s %7s\n", "load", "conns", "rows", "req/s", "rows/s",
 		"p50", "p99", "errors", "cli cpu", "srv cpu")
 	for i := range r.Phases {
 		p := &r.Phases[i]
 		res := p.Result
-		fmt.Fprintf(bw, "%-32s %5d %10.0f %10.0f %9s %9s %7d %7.2f %7.2f\n", p.Label(), res.Connections, res.RequestsPerSec,
-			res.RowsPerSec, formatDuration(res.Latency.P50), formatDuration(res.Latency.P99), res.Errors, p.ClientCPU, p.ServerCPU)
+		fmt.Fprintf(bw, "%-36s %5d %4d %10.0f %10.0f %9s %9s %7d %7.2f %7.2f\n", p.Label(), res.Connections, res.RowsPerRequest,
+			res.RequestsPerSec, res.RowsPerSec, formatDuration(res.Latency.P50), formatDuration(res.Latency.P99), res.Errors,
+			p.ClientCPU, p.ServerCPU)
 	}
+	fmt.Fprintf(bw, "(rows: rows per request; binary: the binary tensor data extension, else JSON)\n")
 	fmt.Fprintf(bw, "(cpu: cores used by the load generator and by the server; they share %d)\n", r.CPUs)
 
 	for _, ip := range r.InProcess {
@@ -96,6 +98,15 @@ func (r *Report) WriteText(w io.Writer) error {
 			value = "n/a"
 		}
 		fmt.Fprintf(bw, "%-60s %9s %10s %6s\n", g.Name, value, g.Op+" "+formatFloat(g.Target)+g.Unit, verdict)
+	}
+
+	fmt.Fprintf(bw, "\n%-60s %9s\n", "ratio (no target: where the time goes)", "value")
+	for _, rt := range r.Ratios {
+		value := formatFloat(rt.Value)
+		if rt.Missing {
+			value = "n/a"
+		}
+		fmt.Fprintf(bw, "%-60s %9s\n", rt.Name, value)
 	}
 	return bw.Flush()
 }

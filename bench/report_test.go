@@ -39,24 +39,18 @@ func TestResultWriteText(t *testing.T) {
 }
 
 func TestReportWriteText(t *testing.T) {
-	rep := &Report{
-		Connections: 64,
-		Phases: []Phase{
-			phase(ServerFloor, "", 0, 64, 50000, 40*time.Microsecond),
-			phase(ServerSwitchyard, HeavyModel, 1, 64, 4000, time.Millisecond),
-			phase(ServerSwitchyard, HeavyModel, MaxBatchSize, 64, 9000, time.Millisecond),
-		},
-		InProcess: []*InProcessResult{{Model: HeavyModel, Concurrency: 2,
-			Batches: []BatchResult{{BatchSize: 1, RowsPerSec: 8000}, {BatchSize: 256, RowsPerSec: 18000}},
-			Best:    BatchResult{BatchSize: 256, RowsPerSec: 18000}}},
-	}
-	rep.Goals = judge(rep)
+	rep := measured{floor: 50000, floorModel: 40000, heavyOn: 9000, heavyOff: 4000, heavyBinary: 17000, best: 18000}.report()
+	rep.InProcess = []*InProcessResult{{Model: HeavyModel, Concurrency: 2,
+		Batches: []BatchResult{{BatchSize: 1, RowsPerSec: 8000}, {BatchSize: 256, RowsPerSec: 18000}},
+		Best:    BatchResult{BatchSize: 256, RowsPerSec: 18000}}}
+	rep.Goals, rep.Ratios = judge(rep)
 	var b strings.Builder
 	if err := rep.WriteText(&b); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"floor (bare fasthttp)", "switchyard heavy batching off", "switchyard heavy batch≤256",
-		"in-process heavy, 2 goroutines", "18000", "best", "n/a", "0.50", ">= 0.90", "2.25", "MISS", "PASS"} {
+	for _, want := range []string{"floor (bare fasthttp)", "floor + onnxruntime small", "switchyard heavy batching off",
+		"switchyard heavy batch≤256", "switchyard heavy batch≤256 binary", "in-process heavy, 2 goroutines", "18000", "best",
+		"n/a", "0.94", ">= 0.90", "2.25", "MISS", "PASS", "floor+onnxruntime req/s ÷ floor req/s", "0.80", "0.50"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("WriteText lacks %q:\n%s", want, b.String())
 		}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/switchyard-ml/switchyard/bench"
@@ -26,7 +27,7 @@ const (
 // (--serve-floor). It exits 0 whether or not the comparison's goals are
 // met; only a harness failure is an error.
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("bench", "--url URL [--body FILE] [-c 64] [--duration 10s] [--rate R] | --compare [--smoke] | --serve-floor ADDR", stderr)
+	fs := newFlagSet("bench", "--url URL [--body FILE] [-H 'Name: value'] [-c 64] [--duration 10s] [--rate R] | --compare [--smoke] | --serve-floor ADDR [--floor-model FILE]", stderr)
 	target := fs.String("url", "", "drive load at this http:// URL, e.g. http://127.0.0.1:8080/v2/models/fraud/infer")
 	bodyFile := fs.String("body", "", "file holding the request body, POSTed as application/json (with --serve-floor: the answer)")
 	bodyJSON := fs.String("body-json", "", "the request body itself, instead of --body")
@@ -44,6 +45,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	smoke := fs.Bool("smoke", false, "with --compare: very short phases and few batch sizes, to check that the harness works")
 	binary := fs.String("binary", "", "with --compare: the switchyard binary to start (default: this executable)")
 	floorAddr := fs.String("serve-floor", "", "serve on `ADDR` a bare fasthttp server answering a constant body, the HTTP floor the comparisons measure against, until SIGTERM")
+	floorModel := fs.String("floor-model", "", "with --serve-floor: run this ONNX `FILE` once per request, on one row, before answering")
+	var headers headerFlag
+	fs.Var(&headers, "H", "with --url: add the request header `'Name: value'` (repeatable), e.g. -H 'Inference-Header-Content-Length: 93' for a binary request")
 	var ef engineFlags
 	ef.register(fs)
 	if err := parseFlags(fs, args); err != nil {
@@ -81,15 +85,23 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 	switch {
 	case *floorAddr != "":
-		if body == nil {
-			body = []byte(bench.FloorBody)
+		cfg := bench.FloorConfig{Body: body, Engine: ef.cfg}
+		if *floorModel != "" {
+			if err := ef.init(); err != nil {
+				return err
+			}
+			m, err := os.ReadFile(*floorModel)
+			if err != nil {
+				return err
+			}
+			cfg.Model = m
 		}
 		ln, err := net.Listen("tcp", *floorAddr)
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "floor listening on %s\n", ln.Addr())
-		return bench.ServeFloor(ctx, ln, body)
+		return bench.ServeFloor(ctx, ln, cfg)
 
 	case *compare:
 		cfg := bench.CompareConfig{
@@ -140,6 +152,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			MaxRequests:    *requests,
 			RowsPerRequest: *rows,
 			Timeout:        *timeout,
+			Header:         headers.m,
 		})
 		if res == nil {
 			return err
@@ -166,4 +179,22 @@ func writeJSON(path string, v any) error {
 		return fmt.Errorf("encode results: %w", err)
 	}
 	return os.WriteFile(path, append(b, '\n'), 0o644)
+}
+
+// headerFlag collects repeated -H 'Name: value' flags.
+type headerFlag struct{ m map[string]string }
+
+func (h *headerFlag) String() string { return "" }
+
+func (h *headerFlag) Set(s string) error {
+	name, value, ok := strings.Cut(s, ":")
+	name = strings.TrimSpace(name)
+	if !ok || name == "" {
+		return fmt.Errorf("header %q: want 'Name: value'", s)
+	}
+	if h.m == nil {
+		h.m = map[string]string{}
+	}
+	h.m[name] = strings.TrimSpace(value)
+	return nil
 }

@@ -33,6 +33,8 @@ func TestBenchUsage(t *testing.T) {
 	f("--serve-floor", "127.0.0.1:0", "--compare")
 	f("--url", "http://127.0.0.1:1/", "--body", "x", "--body-json", "{}")
 	f("--url", "http://127.0.0.1:1/", "extra")
+	f("--url", "http://127.0.0.1:1/", "-H", "no colon")
+	f("--url", "http://127.0.0.1:1/", "-H", ": no name")
 }
 
 // serveFloor runs `switchyard bench --serve-floor` in this process and
@@ -123,7 +125,7 @@ func TestBenchCompareSmoke(t *testing.T) {
 		t.Fatalf("bench --compare --smoke = %v\n%s", err, out)
 	}
 	for _, want := range []string{"floor (bare fasthttp)", "switchyard small batching off", "switchyard heavy batch≤256",
-		"in-process heavy", "goal", "÷ floor req/s"} {
+		"in-process heavy", "goal", "÷ floor req/s", "floor + onnxruntime small", "switchyard heavy batch≤256 binary", "ratio"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
@@ -136,10 +138,12 @@ func TestBenchCompareSmoke(t *testing.T) {
 	if err := json.Unmarshal(data, &rep); err != nil {
 		t.Fatal(err)
 	}
-	// Floor at 64 and 1 connections, then 2 models × 64 and 1 connections
-	// for each of batching off and on.
-	if len(rep.Phases) != 10 || len(rep.InProcess) != 2 || len(rep.Goals) != 4 {
-		t.Fatalf("report has %d phases, %d in-process results, %d goals; want 10, 2, 4\n%s", len(rep.Phases), len(rep.InProcess), len(rep.Goals), out)
+	// Floor at 64 and 1 connections, the floor with onnxruntime at 64,
+	// then for each of batching off and on 2 models × 64 and 1 connections
+	// and the heavy model's binary requests at 64.
+	if len(rep.Phases) != 13 || len(rep.InProcess) != 2 || len(rep.Goals) != 4 || len(rep.Ratios) != 4 {
+		t.Fatalf("report has %d phases, %d in-process results, %d goals, %d ratios; want 13, 2, 4, 4\n%s",
+			len(rep.Phases), len(rep.InProcess), len(rep.Goals), len(rep.Ratios), out)
 	}
 	for _, p := range rep.Phases {
 		if r := p.Result; r.OK == 0 || r.Errors != 0 {
@@ -149,6 +153,11 @@ func TestBenchCompareSmoke(t *testing.T) {
 	for _, ip := range rep.InProcess {
 		if len(ip.Batches) != 3 || ip.Best.RowsPerSec <= 0 {
 			t.Errorf("in-process %s = %+v; want 3 batch sizes measured", ip.Model, ip)
+		}
+	}
+	for _, r := range rep.Ratios {
+		if r.Missing {
+			t.Errorf("ratio %q lacks a measurement", r.Name)
 		}
 	}
 	for _, g := range rep.Goals {
