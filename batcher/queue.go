@@ -87,10 +87,27 @@ func New[P any](cfg Config, r Runner[P], m *Metrics, model, version string) (*Qu
 // deadline passed before it could run, or what the Runner returned for its
 // batch. While Do runs, the batcher and the Runner own it.Payload.
 func (q *Queue[P]) Do(it *Item[P]) error {
+	if it.Rows < 1 {
+		return fmt.Errorf("batcher: item with %d rows", it.Rows)
+	}
+	if it.done == nil {
+		it.done = make(chan struct{}, 1)
+	}
+	it.err = nil
+	it.handoff.Store(false)
+	it.finished.Store(false)
+	if q.cfg.MaxQueueDelay == 0 && q.rows.Load() == 0 && q.acquire(int64(it.Rows)) {
+		// Nothing is waiting, a slot is free and no batch may wait for
+		// more rows: run it now, without going through the queue, then
+		// lead whatever queued meanwhile.
+		q.runAlone(it)
+		q.lead(it, nil)
+		return it.err
+	}
 	if err := q.enqueue(it); err != nil {
 		return err
 	}
-	if q.acquire() {
+	if q.acquire(0) {
 		q.lead(it, nil)
 	}
 	for {
@@ -104,17 +121,32 @@ func (q *Queue[P]) Do(it *Item[P]) error {
 	}
 }
 
+// runAlone runs it as a batch of its own on the slot the caller holds,
+// and records its outcome without waking anyone: the caller is its
+// owner. It never queued, so its queue time is 0.
+func (q *Queue[P]) runAlone(it *Item[P]) {
+	now := time.Now()
+	it.enqueued = now
+	q.metrics.queueTime.Observe(0)
+	switch {
+	case q.closing.Load():
+		it.err = ErrClosed
+	case it.expired(now):
+		q.metrics.timedOut.Inc()
+		it.err = ErrDeadline
+	default:
+		b := q.getBatch()
+		b.Items = append(b.Items[:0], it)
+		b.Rows = it.Rows
+		it.err = q.run(b, now)
+		b.Items[0] = nil
+		q.batches.Put(b)
+	}
+	it.finished.Store(true)
+}
+
 // enqueue admits it without blocking.
 func (q *Queue[P]) enqueue(it *Item[P]) error {
-	if it.Rows < 1 {
-		return fmt.Errorf("batcher: item with %d rows", it.Rows)
-	}
-	if it.done == nil {
-		it.done = make(chan struct{}, 1)
-	}
-	it.err = nil
-	it.handoff.Store(false)
-	it.finished.Store(false)
 	it.enqueued = time.Now()
 	q.mu.RLock()
 	defer q.mu.RUnlock()
@@ -140,19 +172,21 @@ func (q *Queue[P]) enqueue(it *Item[P]) error {
 	}
 }
 
-// acquire takes an executor slot if one is free and worth taking. The first
-// slot always is: a request that finds no batch running runs at once.
-// Another slot is taken at once too while batches are quick, since then
-// waiting for the running one would cost as much as running alone. When
-// batches are slow, another slot is taken only once half a batch (at most
-// 16 rows, which onnxruntime already runs near its best rate) is waiting:
-// requests gather behind the running batch and then run together,
-// which costs far less than running each alone on the next core, and the
-// next core joins in when the backlog shows that one is not keeping up.
-func (q *Queue[P]) acquire() bool {
+// acquire takes an executor slot if one is free and worth taking for the
+// rows queued plus extra, the rows of an item its caller has not queued.
+// The first slot always is: a request that finds no batch running runs at
+// once. Another slot is taken at once too while batches are quick, since
+// then waiting for the running one would cost as much as running alone.
+// When batches are slow, another slot is taken only once half a batch (at
+// most 16 rows, which onnxruntime already runs near its best rate) is
+// waiting: requests gather behind the running batch and then run
+// together, which costs far less than running each alone on the next
+// core, and the next core joins in when the backlog shows that one is not
+// keeping up.
+func (q *Queue[P]) acquire(extra int64) bool {
 	for {
 		n := q.active.Load()
-		if n >= int32(q.cfg.Executors) || n > 0 && q.rows.Load() < q.spareRows() {
+		if n >= int32(q.cfg.Executors) || n > 0 && q.rows.Load()+extra < q.spareRows() {
 			return false
 		}
 		if q.active.CompareAndSwap(n, n+1) {
@@ -165,10 +199,7 @@ func (q *Queue[P]) acquire() bool {
 // not nil, until own is finished; then it hands the slot to the owner of
 // the next queued item, or releases it when nothing is queued.
 func (q *Queue[P]) lead(own, first *Item[P]) {
-	b, _ := q.batches.Get().(*Batch[P])
-	if b == nil {
-		b = &Batch[P]{}
-	}
+	b := q.getBatch()
 	defer q.batches.Put(b)
 	// pending are items received that start the next batches: first, an
 	// item that did not fit the last batch, and own when another leader
@@ -214,7 +245,7 @@ func (q *Queue[P]) lead(own, first *Item[P]) {
 			q.active.Add(-1)
 			// An item queued between the receive and the release found
 			// every slot taken: take one back for it.
-			if q.rows.Load() == 0 || !q.acquire() {
+			if q.rows.Load() == 0 || !q.acquire(0) {
 				return
 			}
 			continue
@@ -238,8 +269,21 @@ func (q *Queue[P]) lead(own, first *Item[P]) {
 		if carry := q.fill(b); carry != nil {
 			pending[np], np = carry, np+1
 		}
-		q.run(b, now)
+		q.metrics.depth.Set(float64(q.rows.Load()))
+		err := q.run(b, now)
+		for i, it := range b.Items {
+			it.finish(err)
+			b.Items[i] = nil // drop the reference: the caller owns the item again
+		}
 	}
+}
+
+// getBatch returns a pooled, empty batch.
+func (q *Queue[P]) getBatch() *Batch[P] {
+	if b, ok := q.batches.Get().(*Batch[P]); ok {
+		return b
+	}
+	return &Batch[P]{}
 }
 
 // fail finishes a queued item that will not run.
@@ -325,18 +369,15 @@ func (q *Queue[P]) fill(b *Batch[P]) (carry *Item[P]) {
 	return nil
 }
 
-// run runs one batch that started forming at start and finishes its items.
-func (q *Queue[P]) run(b *Batch[P], start time.Time) {
-	q.metrics.depth.Set(float64(q.rows.Load()))
+// run runs one batch that started forming at start and returns the
+// Runner's error; finishing the items is the caller's.
+func (q *Queue[P]) run(b *Batch[P], start time.Time) error {
 	q.metrics.batchRows.Observe(float64(b.Rows))
 	err := q.runner.Run(q.ctx, b)
 	d := time.Since(start)
 	q.metrics.computeTime.Observe(d.Seconds())
 	q.runTime.Store((7*q.runTime.Load() + int64(d)) / 8)
-	for i, it := range b.Items {
-		it.finish(err)
-		b.Items[i] = nil // drop the reference: the caller owns the item again
-	}
+	return err
 }
 
 // Close stops the queue: Do fails with ErrClosed from now on, batches

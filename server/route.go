@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"strconv"
-	"time"
 
 	"github.com/valyala/fasthttp"
 )
@@ -146,7 +145,7 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	}
 	switch r.kind {
 	case routeInfer:
-		s.infer(ctx, r, time.Now())
+		s.infer(ctx, r, ctx.Time()) // fasthttp read the clock as the request arrived
 	case routeLive, routeHealthz:
 		s.live(ctx, r.kind == routeHealthz)
 	case routeReady, routeReadyz:
