@@ -1,6 +1,9 @@
 package server
 
 import (
+	"encoding/binary"
+	"math"
+
 	"github.com/switchyard-ml/switchyard/engine"
 )
 
@@ -204,26 +207,40 @@ func fastArray(d *dataDecoder, s *scanner, depth int) bool {
 	}
 	for {
 		s.space()
-		switch {
-		case s.i < len(s.b) && s.b[s.i] == '[':
+		if s.i >= len(s.b) {
+			return false
+		}
+		switch s.b[s.i] {
+		case '[':
 			if !fastArray(d, s, depth+1) {
 				return false
 			}
-		case s.literal("true"):
+		case 't', 'f':
+			v := byte(0)
+			switch {
+			case s.literal("true"):
+				v = 1
+			case !s.literal("false"):
+				return false
+			}
 			if d.dt != engine.BOOL {
 				return false
 			}
-			d.buf = append(d.buf, 1)
-			d.n++
-		case s.literal("false"):
-			if d.dt != engine.BOOL {
-				return false
-			}
-			d.buf = append(d.buf, 0)
+			d.buf = append(d.buf, v)
 			d.n++
 		default:
 			num, end, ok := scanNumberPrefix(s.b[s.i:])
-			if !ok || d.appendScanned(num, s.b[s.i:s.i+end]) != nil {
+			if !ok {
+				return false
+			}
+			raw := s.b[s.i : s.i+end]
+			if d.dt == engine.FP32 { // the common case, as appendScanned does it
+				f, ok := num.float32(raw)
+				if !ok {
+					return false
+				}
+				d.buf = binary.LittleEndian.AppendUint32(d.buf, math.Float32bits(f))
+			} else if d.appendScanned(num, raw) != nil {
 				return false
 			}
 			s.i += end

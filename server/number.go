@@ -1,7 +1,9 @@
 package server
 
 import (
+	"encoding/binary"
 	"math"
+	"math/bits"
 	"strconv"
 )
 
@@ -42,6 +44,17 @@ func scanNumberPrefix(raw []byte) (jsonNumber, int, bool) {
 	case i < len(raw) && raw[i] == '0':
 		i++
 	case i < len(raw) && '1' <= raw[i] && raw[i] <= '9':
+		// Every digit is significant after a leading 1-9: take them 8 at a
+		// time while they surely fit in the 19 kept, then one by one.
+		for nd <= 19-8 && len(raw)-i >= 8 {
+			v, k := digits8(raw[i:])
+			mant = mant*uint64pow10[k] + v
+			nd += k
+			i += k
+			if k < 8 {
+				break
+			}
+		}
 		for ; i < len(raw); i++ {
 			c := raw[i] - '0'
 			if c > 9 {
@@ -61,6 +74,23 @@ func scanNumberPrefix(raw []byte) (jsonNumber, int, bool) {
 	if i < len(raw) && raw[i] == '.' {
 		i++
 		start := i
+		if mant == 0 { // zeros before the first nonzero digit are not significant
+			for ; i < len(raw) && raw[i] == '0'; i++ {
+				exp--
+			}
+		}
+		// Now mant != 0 or the next digit, if any, is nonzero: every digit
+		// is significant, as in the integer part.
+		for nd <= 19-8 && len(raw)-i >= 8 {
+			v, k := digits8(raw[i:])
+			mant = mant*uint64pow10[k] + v
+			exp -= k
+			nd += k
+			i += k
+			if k < 8 {
+				break
+			}
+		}
 		for ; i < len(raw); i++ {
 			c := raw[i] - '0'
 			if c > 9 {
@@ -107,6 +137,33 @@ func scanNumberPrefix(raw []byte) (jsonNumber, int, bool) {
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
+// digits8 looks at the first 8 bytes of b, which must have them, and returns
+// how many of those come before the first byte that is not a digit (k, 0 to
+// 8) and the value of those k digits (v < 10^k), with a few word operations
+// instead of a loop (SWAR, as in simdjson and fast_float).
+func digits8(b []byte) (v uint64, k int) {
+	w := binary.LittleEndian.Uint64(b) // b[0] in the low byte
+	x := w ^ 0x3030303030303030        // each digit byte becomes 0 to 9
+	// A byte of x above 9 gets its top bit set by adding 0x76 (0x0A+0x76 =
+	// 0x80), unless it had the top bit already, which the OR keeps. Adding
+	// can carry out of a byte only from one with its top bit set, so into
+	// bytes after the first non-digit, which do not matter.
+	nondigit := ((x + 0x7676767676767676) | x) & 0x8080808080808080
+	k = bits.TrailingZeros64(nondigit) / 8 // 8 when all are digits
+	if k == 0 {
+		return 0, 0
+	}
+	// Shift the k digits to the top bytes: the bytes shifted in are 0, so
+	// they read as leading zeros of an 8-digit number.
+	x <<= 64 - 8*uint(k)
+	// Combine adjacent digits into 2-, then 4-, then 8-digit numbers; byte
+	// 0 holds the most significant digit.
+	x = (x*10 + x>>8) & 0x00FF00FF00FF00FF     // pairs, 0 to 99, in 16-bit lanes
+	x = (x*100 + x>>16) & 0x0000FFFF0000FFFF   // quads, 0 to 9999, in 32-bit lanes
+	x = (x*10000 + x>>32) & 0x00000000FFFFFFFF // all 8
+	return x, k
+}
+
 // float64pow10 are the powers of ten a float64 holds exactly.
 var float64pow10 = [...]float64{
 	1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
@@ -144,13 +201,44 @@ func (n *jsonNumber) float64(raw []byte) (float64, bool) {
 	return f, err == nil // raw is valid, so the only error is ErrRange with ±Inf
 }
 
+// float64pow10neg are the negative powers of ten, each rounded to the
+// nearest float64.
+var float64pow10neg = [...]float64{
+	1e-0, 1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9, 1e-10, 1e-11,
+	1e-12, 1e-13, 1e-14, 1e-15, 1e-16, 1e-17, 1e-18, 1e-19, 1e-20, 1e-21, 1e-22,
+}
+
 // float32 returns n rounded to the nearest float32, or false when it is too
 // large for one. raw is n's text.
 func (n *jsonNumber) float32(raw []byte) (float32, bool) {
-	// Rounding the exact float64 to float32 rounds twice, which errs only when
-	// the float64 falls exactly halfway between two float32s.
-	if f, ok := n.exact(); ok && math.Float64bits(f)&(1<<29-1) != 1<<28 {
-		return float32(f), true
+	if n.exp >= -22 && n.exp <= 22 {
+		// f is n's value x up to four relative errors, each below 2^-53 and
+		// one far below: rounding mant to a float64, rounding 10^exp (for
+		// exp < 0, multiplying being much faster than dividing), rounding
+		// the product, and the digits after the 19th that trunc dropped
+		// (under 1e-18 < 2^-59, mant being at least 1e18 then). So
+		// |f-x| < 3.02·2^-53·x, under 3.02 ulps of x's binade and 6.04 of
+		// the binade below: at most 7 float64s lie between x and f.
+		// float32(f) is float32(x) unless a float32 halfway point, which is
+		// a float64 with the low 29 bits 1<<28, lies between them (or is x
+		// or f); then f's low 29 bits are within 7 of 1<<28 and strconv
+		// decides. x >= 1e-22 is far above float32's subnormals.
+		f := float64(n.mant)
+		if n.exp < 0 {
+			f *= float64pow10neg[-n.exp]
+		} else {
+			f *= float64pow10[n.exp]
+		}
+		const half, margin = 1 << 28, 16
+		// The overflow threshold, halfway between MaxFloat32 and 2^128, is a
+		// halfway point too: f is below it just when x is.
+		if low := math.Float64bits(f) & (1<<29 - 1); low-(half-margin) > 2*margin && f < 0x1.ffffffp127 {
+			f32 := float32(f)
+			if n.neg {
+				f32 = -f32
+			}
+			return f32, true
+		}
 	}
 	f, err := strconv.ParseFloat(string(raw), 32)
 	return float32(f), err == nil
