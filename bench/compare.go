@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"time"
 
@@ -24,6 +26,8 @@ const (
 	DefaultPhaseWarmup = time.Second
 	// DefaultConnections is the many-connection count of the load phases.
 	DefaultConnections = 64
+	// DefaultRounds is how many times Compare runs every phase.
+	DefaultRounds = 3
 	// MaxBatchSize is the --max-batch-size of the server with batching on.
 	MaxBatchSize = 256
 	// BinaryRows is the rows per request of the heavy model's binary
@@ -80,6 +84,11 @@ type CompareConfig struct {
 	// Concurrency is the number of goroutines sharing the in-process
 	// session. 0 means runtime.NumCPU().
 	Concurrency int
+	// Rounds is how many times every phase runs, one round after another;
+	// the report gives each phase's median round, which keeps a passing
+	// spell of noise on the shared machine out of the ratios. 0 means
+	// DefaultRounds.
+	Rounds int
 	// Engine configures the in-process sessions and is passed to the
 	// servers as --intra-op-threads and --inter-op-threads, so both run
 	// the model alike.
@@ -114,6 +123,9 @@ type Phase struct {
 	// so their sum shows how close it was to saturation.
 	ClientCPU float64 `json:"client_cpu"`
 	ServerCPU float64 `json:"server_cpu"`
+	// RoundRowsPerSec holds the rows per second of every round, in the
+	// order run; Result is the median one's.
+	RoundRowsPerSec []float64 `json:"round_rows_per_sec,omitempty"`
 }
 
 // Label names the phase in tables, such as "switchyard heavy batch≤256",
@@ -148,13 +160,14 @@ type Report struct {
 	Arch       string `json:"arch"`
 	CPUs       int    `json:"cpus"`
 	ORTVersion string `json:"ort_version"`
-	// Duration, Warmup, BatchDuration and Connections repeat the
+	// Duration, Warmup, BatchDuration, Connections and Rounds repeat the
 	// configuration after defaults.
 	Duration      time.Duration `json:"duration_ns"`
 	Warmup        time.Duration `json:"warmup_ns"`
 	BatchDuration time.Duration `json:"batch_duration_ns"`
 	Connections   int           `json:"connections"`
-	// Phases are the load phases in the order run.
+	Rounds        int           `json:"rounds"`
+	// Phases are the load phases in the order run, each its median round.
 	Phases []Phase `json:"phases"`
 	// InProcess holds onnxruntime's own throughput, one entry per model.
 	InProcess []*InProcessResult `json:"in_process"`
@@ -191,11 +204,14 @@ func compareModels() []benchModel {
 }
 
 // Compare measures, one phase after another: the HTTP floor (a child
-// `bench --serve-floor`), onnxruntime in this process at each batch size,
-// then switchyard (a child `serve`) with batching off and on, each load
-// phase with Connections connections and with one. It builds the small
-// and heavy models itself and publishes them into a temporary registry.
-// engine.Init must have been called.
+// `bench --serve-floor`) and the floor that also runs the small model,
+// onnxruntime in this process at each batch size, then switchyard (a child
+// `serve`) with batching off and on, with one-row JSON requests over
+// Connections connections and over one, and with BinaryRows-row binary
+// requests to the heavy model. It runs all of that Rounds times and
+// reports each phase's median round. It builds the small and heavy models
+// itself and publishes them into a temporary registry. engine.Init must
+// have been called.
 //
 // Children listen on 127.0.0.1 only and are stopped (SIGTERM, then waited
 // for) before Compare returns, whatever happens. An error means the
@@ -232,7 +248,27 @@ func Compare(ctx context.Context, cfg CompareConfig) (*Report, error) {
 		Warmup:        max(cfg.Warmup, 0),
 		BatchDuration: cfg.BatchDuration,
 		Connections:   cfg.Connections,
+		Rounds:        cfg.Rounds,
 	}
+	rounds := make([]*Report, cfg.Rounds)
+	for i := range rounds {
+		rounds[i] = &Report{}
+		if cfg.Rounds > 1 {
+			cfg.progress("round %d of %d\n", i+1, cfg.Rounds)
+		}
+		if err := cfg.round(ctx, rounds[i], registry, dir, models); err != nil {
+			return nil, err
+		}
+	}
+	rep.Phases, rep.InProcess = medians(rounds)
+	rep.Goals, rep.Ratios = judge(rep)
+	return rep, nil
+}
+
+// round runs every phase of the comparison once, in order, into rep: the
+// floors, onnxruntime in-process, then switchyard with batching off and
+// on.
+func (cfg *CompareConfig) round(ctx context.Context, rep *Report, registry, dir string, models []benchModel) error {
 	conns := []int{cfg.Connections, 1}
 	if cfg.Connections == 1 {
 		conns = conns[:1]
@@ -242,7 +278,7 @@ func Compare(ctx context.Context, cfg CompareConfig) (*Report, error) {
 	// then the floor that also runs the small model once per request.
 	small, heavy := &models[0], &models[1]
 	floor := []string{"bench", "--serve-floor", "127.0.0.1:0"}
-	err = cfg.withChild(ctx, "floor", floor, "floor listening on ", func(ch *child) error {
+	err := cfg.withChild(ctx, "floor", floor, "floor listening on ", func(ch *child) error {
 		for _, c := range conns {
 			p := Phase{Server: ServerFloor}
 			if err := cfg.load(ctx, rep, &p, ch, small.jsonLoad(), c); err != nil {
@@ -252,11 +288,11 @@ func Compare(ctx context.Context, cfg CompareConfig) (*Report, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	smallFile := filepath.Join(dir, "small.onnx")
 	if err := os.WriteFile(smallFile, small.mlp.Model().Marshal(), 0o644); err != nil {
-		return nil, fmt.Errorf("bench: %w", err)
+		return fmt.Errorf("bench: %w", err)
 	}
 	floorModel := append(floor, "--floor-model", smallFile)
 	floorModel = append(floorModel, cfg.engineArgs()...)
@@ -265,7 +301,7 @@ func Compare(ctx context.Context, cfg CompareConfig) (*Report, error) {
 		return cfg.load(ctx, rep, &p, ch, small.jsonLoad(), cfg.Connections)
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
 
 	// (b) onnxruntime alone.
@@ -280,7 +316,7 @@ func Compare(ctx context.Context, cfg CompareConfig) (*Report, error) {
 			Seed:        uint64(i + 1),
 		})
 		if err != nil {
-			return nil, err
+			return err
 		}
 		rep.InProcess = append(rep.InProcess, r)
 		cfg.progress("in-process %-6s best %8.0f rows/s at batch %d\n", m.name, r.Best.RowsPerSec, r.Best.BatchSize)
@@ -307,16 +343,55 @@ func Compare(ctx context.Context, cfg CompareConfig) (*Report, error) {
 			return cfg.load(ctx, rep, &p, ch, heavy.binaryLoad(), cfg.Connections)
 		})
 		if err != nil {
-			return nil, err
+			return err
 		}
 	}
-	rep.Goals, rep.Ratios = judge(rep)
-	return rep, nil
+	return nil
+}
+
+// medians merges the rounds of a comparison, which ran the same phases in
+// the same order: each phase is the round's result with the median rows
+// per second (the lower middle one for an even count), and each model's
+// onnxruntime result the round's with the median best rows per second.
+// Every round's figure is kept in Phase.RoundRowsPerSec and
+// InProcessResult.RoundBest.
+func medians(rounds []*Report) ([]Phase, []*InProcessResult) {
+	first := rounds[0]
+	phases := make([]Phase, len(first.Phases))
+	for i := range phases {
+		all := make([]Phase, len(rounds))
+		for r, rep := range rounds {
+			all[r] = rep.Phases[i]
+		}
+		slices.SortStableFunc(all, func(a, b Phase) int { return cmp.Compare(a.Result.RowsPerSec, b.Result.RowsPerSec) })
+		phases[i] = all[(len(all)-1)/2]
+		phases[i].RoundRowsPerSec = nil
+		for _, rep := range rounds {
+			phases[i].RoundRowsPerSec = append(phases[i].RoundRowsPerSec, rep.Phases[i].Result.RowsPerSec)
+		}
+	}
+	inproc := make([]*InProcessResult, len(first.InProcess))
+	for i := range inproc {
+		all := make([]*InProcessResult, len(rounds))
+		var bests []float64
+		for r, rep := range rounds {
+			all[r] = rep.InProcess[i]
+			bests = append(bests, rep.InProcess[i].Best.RowsPerSec)
+		}
+		slices.SortStableFunc(all, func(a, b *InProcessResult) int { return cmp.Compare(a.Best.RowsPerSec, b.Best.RowsPerSec) })
+		m := *all[(len(all)-1)/2]
+		m.RoundBest = bests
+		inproc[i] = &m
+	}
+	return phases, inproc
 }
 
 func (cfg *CompareConfig) setDefaults() error {
-	if cfg.Duration < 0 || cfg.BatchDuration < 0 || cfg.Connections < 0 || cfg.Concurrency < 0 {
-		return errors.New("bench: compare: negative duration, batch duration, connections or concurrency")
+	if cfg.Duration < 0 || cfg.BatchDuration < 0 || cfg.Connections < 0 || cfg.Concurrency < 0 || cfg.Rounds < 0 {
+		return errors.New("bench: compare: negative duration, batch duration, connections, concurrency or rounds")
+	}
+	if cfg.Rounds == 0 {
+		cfg.Rounds = DefaultRounds
 	}
 	if cfg.Binary == "" {
 		exe, err := os.Executable()

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"math"
+	"slices"
 	"testing"
 	"time"
 )
@@ -104,4 +105,35 @@ func TestJudge(t *testing.T) {
 			{Op: ">=", Target: 2, Missing: true},
 		},
 		[]Ratio{{Missing: true}, {Missing: true}, {Missing: true}, {Missing: true}})
+}
+
+func TestMedians(t *testing.T) {
+	round := func(floor, heavy, best float64) *Report {
+		return &Report{
+			Phases: []Phase{
+				phase(ServerFloor, "", 0, 64, floor, time.Duration(floor)),
+				phase(ServerSwitchyard, HeavyModel, MaxBatchSize, 64, heavy, time.Duration(heavy)),
+			},
+			InProcess: []*InProcessResult{{Model: HeavyModel, Best: BatchResult{BatchSize: int(best), RowsPerSec: best}}},
+		}
+	}
+	phases, inproc := medians([]*Report{round(300, 20, 90), round(100, 30, 70), round(200, 10, 80)})
+	if len(phases) != 2 || len(inproc) != 1 {
+		t.Fatalf("medians = %d phases, %d in-process; want 2, 1", len(phases), len(inproc))
+	}
+	// Each phase is its median round, whole: its latency comes with it.
+	if r := phases[0].Result; r.RowsPerSec != 200 || r.Latency.P50 != 200 || !slices.Equal(phases[0].RoundRowsPerSec, []float64{300, 100, 200}) {
+		t.Errorf("floor = %v rows/s, p50 %v, rounds %v; want 200, 200, [300 100 200]", r.RowsPerSec, r.Latency.P50, phases[0].RoundRowsPerSec)
+	}
+	if r := phases[1].Result; r.RowsPerSec != 20 || phases[1].Model != HeavyModel || !slices.Equal(phases[1].RoundRowsPerSec, []float64{20, 30, 10}) {
+		t.Errorf("heavy = %v rows/s, model %q, rounds %v; want 20, heavy, [20 30 10]", r.RowsPerSec, phases[1].Model, phases[1].RoundRowsPerSec)
+	}
+	if ip := inproc[0]; ip.Best.RowsPerSec != 80 || ip.Best.BatchSize != 80 || !slices.Equal(ip.RoundBest, []float64{90, 70, 80}) {
+		t.Errorf("in-process = best %v at %d, rounds %v; want 80 at 80, [90 70 80]", ip.Best.RowsPerSec, ip.Best.BatchSize, ip.RoundBest)
+	}
+	// Two rounds: the lower one.
+	phases, _ = medians([]*Report{round(300, 20, 90), round(100, 30, 70)})
+	if phases[0].Result.RowsPerSec != 100 || phases[1].Result.RowsPerSec != 20 {
+		t.Errorf("two rounds: floor %v, heavy %v; want the lower of each, 100 and 20", phases[0].Result.RowsPerSec, phases[1].Result.RowsPerSec)
+	}
 }

@@ -69,6 +69,10 @@ type InProcessResult struct {
 	Batches []BatchResult `json:"batches"`
 	// Best is the batch size with the most rows per second.
 	Best BatchResult `json:"best"`
+	// RoundBest, in a comparison of several rounds, holds every round's
+	// best rows per second, in the order run; the rest is the median
+	// round's.
+	RoundBest []float64 `json:"round_best,omitempty"`
 }
 
 // InProcess loads cfg.Model into one engine session and, for each batch

@@ -61,16 +61,20 @@ func (r *Result) errorDetail() string {
 func (r *Report) WriteText(w io.Writer) error {
 	bw := bufio.NewWriter(w)
 	fmt.Fprintf(bw, "switchyard bench --compare: %s %s/%s, %d CPUs, onnxruntime %s\n", r.GoVersion, r.OS, r.Arch, r.CPUs, r.ORTVersion)
-	fmt.Fprintf(bw, "load phases of %v after %v warm-up; in-process %v per batch size\n\n", r.Duration, r.Warmup, r.BatchDuration)
+	fmt.Fprintf(bw, "load phases of %v after %v warm-up; in-process %v per batch size", r.Duration, r.Warmup, r.BatchDuration)
+	if r.Rounds > 1 {
+		fmt.Fprintf(bw, "; every figure is the median of %d rounds", r.Rounds)
+	}
+	fmt.Fprintf(bw, "\n\n")
 
-	fmt.Fprintf(bw, "%-36s %5s %4s %10s %10s %9s %9s %7s %7s %7s\n", "load", "conns", "rows", "req/s", "rows/s",
-		"p50", "p99", "errors", "cli cpu", "srv cpu")
+	fmt.Fprintf(bw, "%-36s %5s %4s %10s %10s %9s %9s %7s %7s %7s  %s\n", "load", "conns", "rows", "req/s", "rows/s",
+		"p50", "p99", "errors", "cli cpu", "srv cpu", roundsHeader(r.Rounds))
 	for i := range r.Phases {
 		p := &r.Phases[i]
 		res := p.Result
-		fmt.Fprintf(bw, "%-36s %5d %4d %10.0f %10.0f %9s %9s %7d %7.2f %7.2f\n", p.Label(), res.Connections, res.RowsPerRequest,
+		fmt.Fprintf(bw, "%-36s %5d %4d %10.0f %10.0f %9s %9s %7d %7.2f %7.2f  %s\n", p.Label(), res.Connections, res.RowsPerRequest,
 			res.RequestsPerSec, res.RowsPerSec, formatDuration(res.Latency.P50), formatDuration(res.Latency.P99), res.Errors,
-			p.ClientCPU, p.ServerCPU)
+			p.ClientCPU, p.ServerCPU, formatRounds(p.RoundRowsPerSec))
 	}
 	fmt.Fprintf(bw, "(rows: rows per request; binary: the binary tensor data extension, else JSON)\n")
 	fmt.Fprintf(bw, "(cpu: cores used by the load generator and by the server; they share %d)\n", r.CPUs)
@@ -78,6 +82,9 @@ func (r *Report) WriteText(w io.Writer) error {
 	for _, ip := range r.InProcess {
 		fmt.Fprintf(bw, "\n%-32s %5s %10s %10s %9s\n",
 			fmt.Sprintf("in-process %s, %d goroutines", ip.Model, ip.Concurrency), "batch", "runs", "rows/s", "mean run")
+		if len(ip.RoundBest) > 1 {
+			fmt.Fprintf(bw, "%-32s best rows/s by round: %s; the median round:\n", "", formatRounds(ip.RoundBest))
+		}
 		for _, b := range ip.Batches {
 			best := ""
 			if b.BatchSize == ip.Best.BatchSize {
@@ -109,6 +116,27 @@ func (r *Report) WriteText(w io.Writer) error {
 		fmt.Fprintf(bw, "%-60s %9s\n", rt.Name, value)
 	}
 	return bw.Flush()
+}
+
+// roundsHeader heads the column of figures by round, if there are several.
+func roundsHeader(rounds int) string {
+	if rounds > 1 {
+		return "rows/s by round"
+	}
+	return ""
+}
+
+// formatRounds writes figures of every round, such as "66.2k 70.1k
+// 58.3k", or nothing for a single round.
+func formatRounds(v []float64) string {
+	if len(v) < 2 {
+		return ""
+	}
+	parts := make([]string, len(v))
+	for i, x := range v {
+		parts[i] = strconv.FormatFloat(x/1000, 'f', 1, 64) + "k"
+	}
+	return strings.Join(parts, " ")
 }
 
 // formatFloat writes v with two decimals, or none once it is large.

@@ -27,7 +27,7 @@ const (
 // (--serve-floor). It exits 0 whether or not the comparison's goals are
 // met; only a harness failure is an error.
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("bench", "--url URL [--body FILE] [-H 'Name: value'] [-c 64] [--duration 10s] [--rate R] | --compare [--smoke] | --serve-floor ADDR [--floor-model FILE]", stderr)
+	fs := newFlagSet("bench", "--url URL [--body FILE] [-H 'Name: value'] [-c 64] [--duration 10s] [--rate R] | --compare [--rounds 3] [--smoke] | --serve-floor ADDR [--floor-model FILE]", stderr)
 	target := fs.String("url", "", "drive load at this http:// URL, e.g. http://127.0.0.1:8080/v2/models/fraud/infer")
 	bodyFile := fs.String("body", "", "file holding the request body, POSTed as application/json (with --serve-floor: the answer)")
 	bodyJSON := fs.String("body-json", "", "the request body itself, instead of --body")
@@ -43,6 +43,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	jsonPath := fs.String("json", "", "also write the results as JSON to this file")
 	compare := fs.Bool("compare", false, "compare switchyard with the HTTP floor and onnxruntime in-process, starting this binary as child processes on 127.0.0.1")
 	smoke := fs.Bool("smoke", false, "with --compare: very short phases and few batch sizes, to check that the harness works")
+	rounds := fs.Int("rounds", bench.DefaultRounds, "with --compare: run every phase this many times and report the median round")
 	binary := fs.String("binary", "", "with --compare: the switchyard binary to start (default: this executable)")
 	floorAddr := fs.String("serve-floor", "", "serve on `ADDR` a bare fasthttp server answering a constant body, the HTTP floor the comparisons measure against, until SIGTERM")
 	floorModel := fs.String("floor-model", "", "with --serve-floor: run this ONNX `FILE` once per request, on one row, before answering")
@@ -109,6 +110,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			Duration:    *duration,
 			Warmup:      *warmup,
 			Connections: conns,
+			Rounds:      *rounds,
 			Engine:      ef.cfg,
 			ORTLib:      ef.ortLib,
 			Progress:    stderr,
@@ -122,6 +124,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			}
 			cfg.BatchDuration = min(cfg.Duration, smokeBatchDuration)
 			cfg.BatchSizes = []int{1, 16, 256}
+			if !set["rounds"] {
+				cfg.Rounds = 1
+			}
 		}
 		if cfg.Warmup == 0 {
 			cfg.Warmup = -1 // --warmup 0: none, not the default
