@@ -128,20 +128,6 @@ func jsonFloats(t *testing.T, data json.RawMessage) []float64 {
 	return x
 }
 
-// closeToJSON checks binary float32s against the same output sent as JSON,
-// within 1e-6.
-func closeToJSON(t *testing.T, what string, got []float32, want []float64) {
-	t.Helper()
-	if len(got) != len(want) {
-		t.Fatalf("%s: %d values; want %d", what, len(got), len(want))
-	}
-	for i := range got {
-		if math.Abs(float64(got[i])-want[i]) > 1e-6 {
-			t.Fatalf("%s[%d] = %v; want %v (within 1e-6)", what, i, got[i], want[i])
-		}
-	}
-}
-
 // TestBinaryInferMatchesJSON sends the same rows as JSON and as binary data,
 // asking for the answer in JSON and in binary, and checks that all agree
 // with each other and with the model's reference.
@@ -165,7 +151,7 @@ func TestBinaryInferMatchesJSON(t *testing.T) {
 		closeTo(t, "JSON request, JSON answer vs reference", wantProbs, testMLP.Predict(x))
 
 		got := ts.inferBinary(t, mlp, binBody, header, false)
-		closeToJSON(t, "binary request, JSON answer vs JSON request", float32sOf(jsonFloats(t, got[0].Data)), wantProbs)
+		within(t, "binary request, JSON answer vs JSON request", float32sOf(jsonFloats(t, got[0].Data)), wantProbs, 1e-6)
 		for _, c := range []struct {
 			what   string
 			body   []byte
@@ -180,7 +166,7 @@ func TestBinaryInferMatchesJSON(t *testing.T) {
 				o.Parameters.BinaryDataSize == nil || *o.Parameters.BinaryDataSize != int64(n*2*4) {
 				t.Fatalf("%s = %+v", c.what, got)
 			}
-			closeToJSON(t, c.what+" vs JSON answer", float32s(t, o.Binary), wantProbs)
+			within(t, c.what+" vs JSON answer", float32s(t, o.Binary), wantProbs, 1e-6)
 		}
 	}
 

@@ -180,12 +180,19 @@ func rows(seed uint64, n int) []float32 {
 
 func closeTo(t *testing.T, what string, got []float64, want []float32) {
 	t.Helper()
+	within(t, what, got, want, 1e-5)
+}
+
+// within checks that got and want have the same length and agree within
+// tol, element by element.
+func within[G, W float32 | float64](t *testing.T, what string, got []G, want []W, tol float64) {
+	t.Helper()
 	if len(got) != len(want) {
 		t.Fatalf("%s: %d values, want %d", what, len(got), len(want))
 	}
 	for i := range got {
-		if math.Abs(got[i]-float64(want[i])) > 1e-5 {
-			t.Fatalf("%s[%d] = %v, want %v (within 1e-5)", what, i, got[i], want[i])
+		if math.Abs(float64(got[i])-float64(want[i])) > tol {
+			t.Fatalf("%s[%d] = %v, want %v (within %g)", what, i, got[i], want[i], tol)
 		}
 	}
 }
