@@ -46,15 +46,7 @@ func scanNumberPrefix(raw []byte) (jsonNumber, int, bool) {
 	case i < len(raw) && '1' <= raw[i] && raw[i] <= '9':
 		// Every digit is significant after a leading 1-9: take them 8 at a
 		// time while they surely fit in the 19 kept, then one by one.
-		for nd <= 19-8 && len(raw)-i >= 8 {
-			v, k := digits8(raw[i:])
-			mant = mant*uint64pow10[k] + v
-			nd += k
-			i += k
-			if k < 8 {
-				break
-			}
-		}
+		mant, nd, i = digitRuns(raw, i, mant, nd)
 		for ; i < len(raw); i++ {
 			c := raw[i] - '0'
 			if c > 9 {
@@ -81,16 +73,9 @@ func scanNumberPrefix(raw []byte) (jsonNumber, int, bool) {
 		}
 		// Now mant != 0 or the next digit, if any, is nonzero: every digit
 		// is significant, as in the integer part.
-		for nd <= 19-8 && len(raw)-i >= 8 {
-			v, k := digits8(raw[i:])
-			mant = mant*uint64pow10[k] + v
-			exp -= k
-			nd += k
-			i += k
-			if k < 8 {
-				break
-			}
-		}
+		from := i
+		mant, nd, i = digitRuns(raw, i, mant, nd)
+		exp -= i - from
 		for ; i < len(raw); i++ {
 			c := raw[i] - '0'
 			if c > 9 {
@@ -136,6 +121,23 @@ func scanNumberPrefix(raw []byte) (jsonNumber, int, bool) {
 }
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+// digitRuns adds the significant digits at raw[i:] to mant, 8 at a time
+// while they surely fit in the 19 kept and 8 bytes are left, and returns
+// mant, the count of significant digits nd and the index i after them; the
+// caller takes whatever digits remain one by one.
+func digitRuns(raw []byte, i int, mant uint64, nd int) (uint64, int, int) {
+	for nd <= 19-8 && len(raw)-i >= 8 {
+		v, k := digits8(raw[i:])
+		mant = mant*uint64pow10[k] + v
+		nd += k
+		i += k
+		if k < 8 {
+			break
+		}
+	}
+	return mant, nd, i
+}
 
 // digits8 looks at the first 8 bytes of b, which must have them, and returns
 // how many of those come before the first byte that is not a digit (k, 0 to
