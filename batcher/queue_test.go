@@ -240,6 +240,28 @@ func TestDeadlinePassedIsNotRun(t *testing.T) {
 	})
 }
 
+// TestLoneExpiredItemIsNotRun checks the path of an item that finds the
+// queue empty and a slot free: its deadline still holds.
+func TestLoneExpiredItemIsNotRun(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		d := &doubler{}
+		q := newQueue(t, Config{MaxBatchSize: 4, Executors: 1}, d)
+		late := item(2, 0)
+		late.Deadline = time.Now().Add(-time.Millisecond)
+		if err := q.Do(late); !errors.Is(err, ErrDeadline) {
+			t.Fatalf("expired lone item = %v; want ErrDeadline", err)
+		}
+		if late.Payload.out != nil || len(d.runs()) != 0 {
+			t.Fatalf("the expired item was run: out %v, batches %v", late.Payload.out, d.runs())
+		}
+		// The slot was given back: the next item runs.
+		next := item(1, 0)
+		if err := q.Do(next); err != nil || !slices.Equal(next.Payload.out, []int{2}) {
+			t.Fatalf("next item = %v, out %v", err, next.Payload.out)
+		}
+	})
+}
+
 func TestCloseFailsQueuedItems(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		d := &doubler{gate: make(chan struct{})}
