@@ -294,8 +294,7 @@ func (cfg *CompareConfig) round(ctx context.Context, rep *Report, registry, dir 
 	if err := os.WriteFile(smallFile, small.mlp.Model().Marshal(), 0o644); err != nil {
 		return fmt.Errorf("bench: %w", err)
 	}
-	floorModel := append(floor, "--floor-model", smallFile)
-	floorModel = append(floorModel, cfg.engineArgs()...)
+	floorModel := slices.Concat(floor, []string{"--floor-model", smallFile}, cfg.engineArgs())
 	err = cfg.withChild(ctx, "floor+onnxruntime", floorModel, "floor listening on ", func(ch *child) error {
 		p := Phase{Server: ServerFloorModel, Model: small.name}
 		return cfg.load(ctx, rep, &p, ch, small.jsonLoad(), cfg.Connections)
