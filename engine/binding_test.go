@@ -7,6 +7,7 @@ import (
 
 	"github.com/switchyard-ml/switchyard/engine"
 	"github.com/switchyard-ml/switchyard/internal/onnx"
+	"github.com/switchyard-ml/switchyard/internal/testenv"
 )
 
 // TestBindingMatchesRun runs a binding several times with new data and
@@ -29,7 +30,7 @@ func TestBindingMatchesRun(t *testing.T) {
 			}
 			defer b.Close()
 			for round := range 3 {
-				x := randRows(uint64(round), int(engine.Elements(m.shape)))
+				x := testenv.Rows(uint64(round), int(engine.Elements(m.shape)))
 				in := engine.NewTensor("input", m.shape, x)
 				copy(b.In[0].Data, in.Data)
 				if err := b.Run(); err != nil {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/switchyard-ml/switchyard/engine"
 	"github.com/switchyard-ml/switchyard/internal/onnx"
+	"github.com/switchyard-ml/switchyard/internal/testenv"
 )
 
 // benchRows are the batch sizes the engine benchmarks run.
@@ -28,7 +29,7 @@ func BenchmarkRun(b *testing.B) {
 	s := benchSession(b)
 	for _, rows := range benchRows {
 		b.Run(fmt.Sprintf("rows=%d", rows), func(b *testing.B) {
-			in := []engine.Tensor{engine.NewTensor("input", []int64{int64(rows), 30}, randRows(1, rows*30))}
+			in := []engine.Tensor{engine.NewTensor("input", []int64{int64(rows), 30}, testenv.Rows(1, rows*30))}
 			out := make([]engine.Tensor, 1)
 			b.SetBytes(int64(len(in[0].Data)))
 			b.ReportAllocs()
@@ -52,7 +53,7 @@ func BenchmarkBindingRun(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer bind.Close()
-			copy(bind.In[0].Data, engine.NewTensor("input", []int64{int64(rows), 30}, randRows(1, rows*30)).Data)
+			copy(bind.In[0].Data, engine.NewTensor("input", []int64{int64(rows), 30}, testenv.Rows(1, rows*30)).Data)
 			b.SetBytes(int64(len(bind.In[0].Data)))
 			b.ReportAllocs()
 			for b.Loop() {

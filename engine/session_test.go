@@ -25,15 +25,6 @@ func open(t *testing.T, m *onnx.Model) *engine.Session {
 	return s
 }
 
-func randRows(seed uint64, n int) []float32 {
-	r := rand.New(rand.NewPCG(seed, 1))
-	x := make([]float32, n)
-	for i := range x {
-		x[i] = float32(r.NormFloat64())
-	}
-	return x
-}
-
 func run(t *testing.T, s *engine.Session, in ...engine.Tensor) []engine.Tensor {
 	t.Helper()
 	out := make([]engine.Tensor, len(s.Signature().Outputs))
@@ -75,7 +66,7 @@ func TestMLPMatchesReference(t *testing.T) {
 		t.Fatalf("outputs = %+v; want one FP32 [-1 2]", sig.Outputs)
 	}
 	for _, n := range []int{1, 7, 64} {
-		x := randRows(uint64(n), n*30)
+		x := testenv.Rows(uint64(n), n*30)
 		out := run(t, s, engine.NewTensor("input", []int64{int64(n), 30}, x))
 		if !slices.Equal(out[0].Shape, []int64{int64(n), 2}) {
 			t.Fatalf("n=%d: output shape %v", n, out[0].Shape)
@@ -106,7 +97,7 @@ func TestLogRegAndForestMatchReference(t *testing.T) {
 				t.Fatalf("outputs = %+v; want label INT64 [-1], probabilities FP32 [-1 2]", outs)
 			}
 			for _, n := range []int{1, 9} {
-				x := randRows(uint64(n+100), n*c.features)
+				x := testenv.Rows(uint64(n+100), n*c.features)
 				out := run(t, s, engine.NewTensor("input", []int64{int64(n), int64(c.features)}, x))
 				labels, probs := c.predict(x)
 				if got := values[int64](t, &out[0]); !slices.Equal(got, labels) {
@@ -241,7 +232,7 @@ func TestConcurrentRuns(t *testing.T) {
 			out := make([]engine.Tensor, 1)
 			for i := range 50 {
 				n := 1 + (g+i)%5
-				x := randRows(uint64(g*1000+i), n*8)
+				x := testenv.Rows(uint64(g*1000+i), n*8)
 				if err := s.Run([]engine.Tensor{engine.NewTensor("input", []int64{int64(n), 8}, x)}, out); err != nil {
 					errs <- err
 					return
@@ -270,7 +261,7 @@ func TestOutputsSizedByRuntime(t *testing.T) {
 	a := &onnx.Affine{Shape: []onnx.Dim{onnx.DimParam("N"), onnx.DimParam("M")}, Scale: -1, Offset: 0.5}
 	s := open(t, a.Model())
 	for _, shape := range [][]int64{{2, 5}, {3, 1}} {
-		x := randRows(uint64(shape[1]), int(shape[0]*shape[1]))
+		x := testenv.Rows(uint64(shape[1]), int(shape[0]*shape[1]))
 		out := run(t, s, engine.NewTensor("input", shape, x))
 		if !slices.Equal(out[0].Shape, shape) {
 			t.Fatalf("output shape %v; want %v", out[0].Shape, shape)

@@ -64,7 +64,7 @@ func heavyBody(rows int) string {
 	return requestJSON("input", "FP32", []int64{int64(rows), 256}, rows0(rows*256))
 }
 
-func rows0(n int) []float32 { return rows(uint64(n), n) }
+func rows0(n int) []float32 { return testenv.Rows(uint64(n), n) }
 
 // counter returns the value of a counter or a histogram's count in reg.
 func counter(t *testing.T, reg *prometheus.Registry, name string) float64 {
@@ -208,7 +208,7 @@ func TestConcurrentMixedRows(t *testing.T) {
 		wg.Go(func() {
 			for i := range 15 {
 				n := 1 + (g+i)%4
-				x := rows(uint64(g*100+i), n*30)
+				x := testenv.Rows(uint64(g*100+i), n*30)
 				r := ts.do(t, "POST", "/v2/models/mlp/infer", requestJSON("input", "FP32", []int64{int64(n), 30}, x))
 				var out inferResponse
 				if r.status != 200 || json.Unmarshal(r.body, &out) != nil {

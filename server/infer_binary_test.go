@@ -15,6 +15,7 @@ import (
 
 	"github.com/switchyard-ml/switchyard/engine"
 	"github.com/switchyard-ml/switchyard/internal/onnx"
+	"github.com/switchyard-ml/switchyard/internal/testenv"
 )
 
 // post sends body to path with the Inference-Header-Content-Length header
@@ -135,7 +136,7 @@ func TestBinaryInferMatchesJSON(t *testing.T) {
 	ts := startServer(t, Config{})
 	const mlp = "/v2/models/mlp/infer"
 	for _, n := range []int{1, 5} {
-		x := rows(uint64(n), n*30)
+		x := testenv.Rows(uint64(n), n*30)
 		in := codecTensor("input", []int64{int64(n), 30}, x)
 		jsonBody, _ := new(binaryBuilder).json(in).request("")
 		binBody, header := new(binaryBuilder).binary(in).request("")
@@ -171,7 +172,7 @@ func TestBinaryInferMatchesJSON(t *testing.T) {
 	}
 
 	// Two outputs, one binary and one JSON, from a binary request.
-	x := rows(60, 3*6)
+	x := testenv.Rows(60, 3*6)
 	in := codecTensor("input", []int64{3, 6}, x)
 	body, header := new(binaryBuilder).binary(in).request(
 		`"outputs":[{"name":"label","parameters":{"binary_data":true}},{"name":"probabilities"}]`)
@@ -279,7 +280,7 @@ func TestBinaryOutputCarriesNaN(t *testing.T) {
 func TestBinaryBadRequests(t *testing.T) {
 	ts := startServer(t, Config{})
 	const infer = "/v2/models/mlp/infer"
-	x := rows(9, 2*30)
+	x := testenv.Rows(9, 2*30)
 	in := codecTensor("input", []int64{2, 30}, x)
 	good, goodHeader := new(binaryBuilder).binary(in).request(`"parameters":{"binary_data_output":true}`)
 	f := func(body []byte, header, want string) {

@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"math"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"strings"
@@ -169,15 +168,6 @@ func ones(n int) []any {
 	return s
 }
 
-func rows(seed uint64, n int) []float32 {
-	r := rand.New(rand.NewPCG(seed, 2))
-	x := make([]float32, n)
-	for i := range x {
-		x[i] = float32(r.NormFloat64())
-	}
-	return x
-}
-
 func closeTo(t *testing.T, what string, got []float64, want []float32) {
 	t.Helper()
 	within(t, what, got, want, 1e-5)
@@ -216,7 +206,7 @@ func TestInferMatchesEngineAndReference(t *testing.T) {
 	ts := startServer(t, Config{})
 	for _, n := range []int{1, 5} {
 		// MLP.
-		x := rows(uint64(n), n*30)
+		x := testenv.Rows(uint64(n), n*30)
 		got := ts.infer(t, "/v2/models/mlp/infer", requestJSON("input", "FP32", []int64{int64(n), 30}, x))
 		direct := ts.engineRun(t, "mlp", engine.NewTensor("input", []int64{int64(n), 30}, x))
 		want, _ := engine.Values[float32](&direct[0])
@@ -228,7 +218,7 @@ func TestInferMatchesEngineAndReference(t *testing.T) {
 		closeTo(t, "mlp via HTTP vs reference", got.Outputs[0].Data, testMLP.Predict(x))
 
 		// Tree ensemble: label INT64 [N], probabilities FP32 [N,2].
-		x = rows(uint64(n+50), n*6)
+		x = testenv.Rows(uint64(n+50), n*6)
 		got = ts.infer(t, "/v2/models/forest/infer", requestJSON("input", "FP32", []int64{int64(n), 6}, x))
 		direct = ts.engineRun(t, "forest", engine.NewTensor("input", []int64{int64(n), 6}, x))
 		labels, _ := engine.Values[int64](&direct[0])
@@ -250,7 +240,7 @@ func TestInferMatchesEngineAndReference(t *testing.T) {
 
 func TestInferProtocolFeatures(t *testing.T) {
 	ts := startServer(t, Config{})
-	x := rows(7, 2*6)
+	x := testenv.Rows(7, 2*6)
 	nested := [][]float32{x[:6], x[6:]}
 	body := `{"id":"req-\"7\"","parameters":{"priority":1},"outputs":[{"name":"probabilities"}],` +
 		strings.TrimPrefix(requestJSON("input", "FP32", []int64{2, 6}, nested), "{")
@@ -292,7 +282,7 @@ func TestInferProtocolFeatures(t *testing.T) {
 // server still answers a good request correctly.
 func TestBadRequests(t *testing.T) {
 	ts := startServer(t, Config{MaxRequestBodySize: 64 << 10})
-	x := rows(1, 30)
+	x := testenv.Rows(1, 30)
 	good := requestJSON("input", "FP32", []int64{1, 30}, x)
 	f := func(method, path, body string, status int, want string) {
 		t.Helper()
@@ -374,7 +364,7 @@ func TestMetadataAndHealth(t *testing.T) {
 
 	// Unloading a model makes it not ready, but not the server; loading
 	// brings it back.
-	ts.infer(t, "/v2/models/mlp/infer", requestJSON("input", "FP32", []int64{1, 30}, rows(1, 30)))
+	ts.infer(t, "/v2/models/mlp/infer", requestJSON("input", "FP32", []int64{1, 30}, testenv.Rows(1, 30)))
 	if r := ts.do(t, "POST", "/v2/repository/models/mlp/unload", ""); r.status != 200 {
 		t.Fatalf("unload = %d %s", r.status, r.body)
 	}
@@ -383,7 +373,7 @@ func TestMetadataAndHealth(t *testing.T) {
 	}
 	f("/v2/models/mlp/ready", 400, `{"ready":false}`)
 	f("/readyz", 200, "ok\n")
-	if r := ts.do(t, "POST", "/v2/models/mlp/infer", requestJSON("input", "FP32", []int64{1, 30}, rows(1, 30))); r.status != 503 || r.header.Get("Retry-After") == "" {
+	if r := ts.do(t, "POST", "/v2/models/mlp/infer", requestJSON("input", "FP32", []int64{1, 30}, testenv.Rows(1, 30))); r.status != 503 || r.header.Get("Retry-After") == "" {
 		t.Fatalf("infer on an unloaded model = %d %v %s; want 503 with Retry-After", r.status, r.header, r.body)
 	}
 	r = ts.do(t, "POST", "/v2/repository/index", "")
@@ -404,7 +394,7 @@ func TestMetadataAndHealth(t *testing.T) {
 
 func TestMetrics(t *testing.T) {
 	ts := startServer(t, Config{})
-	ts.infer(t, "/v2/models/mlp/infer", requestJSON("input", "FP32", []int64{1, 30}, rows(1, 30)))
+	ts.infer(t, "/v2/models/mlp/infer", requestJSON("input", "FP32", []int64{1, 30}, testenv.Rows(1, 30)))
 	ts.do(t, "POST", "/v2/models/mlp/infer", `{`)
 	ts.do(t, "POST", "/v2/models/nope/infer", `{}`)
 	r := ts.do(t, "GET", "/metrics", "")
@@ -444,7 +434,7 @@ func TestShutdownFinishesRequestsInFlight(t *testing.T) {
 	go func() { served <- srv.Serve(ln) }()
 
 	const n = 256
-	x := rows(3, n*512)
+	x := testenv.Rows(3, n*512)
 	body := requestJSON("input", "FP32", []int64{n, 512}, x)
 	type result struct {
 		status int

@@ -5,6 +5,7 @@ package testenv
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"testing"
 
@@ -37,4 +38,15 @@ func Publish(t testing.TB, dir, name string, model *onnx.Model) int {
 		t.Fatalf("publish %s: %v", name, err)
 	}
 	return v
+}
+
+// Rows returns n values drawn from a standard normal distribution by a
+// generator seeded with seed: test inputs that are the same on every run.
+func Rows(seed uint64, n int) []float32 {
+	r := rand.New(rand.NewPCG(seed, 1))
+	x := make([]float32, n)
+	for i := range x {
+		x[i] = float32(r.NormFloat64())
+	}
+	return x
 }
