@@ -2,6 +2,7 @@ package batcher
 
 import (
 	"fmt"
+	"log/slog"
 	"runtime"
 	"slices"
 	"time"
@@ -37,6 +38,9 @@ type Config struct {
 	// MaxQueueSize is the most rows that may wait; beyond it Do fails
 	// with ErrQueueFull. 0 means DefaultMaxQueueSize.
 	MaxQueueSize int
+	// Logger receives the panic and stack of a Runner that panicked. Nil
+	// means slog.Default().
+	Logger *slog.Logger
 }
 
 // WithDefaults validates c and returns it with its zero fields filled in,

@@ -29,7 +29,7 @@
 // Usage:
 //
 //	q, err := batcher.New(cfg, runner, metrics, "fraud", "2")
-//	defer q.Close()
+//	defer q.Close(ctx) // bounded: a hung run cannot hold it for ever
 //	it.Payload, it.Rows, it.Key = req, rows, key
 //	err = q.Do(&it) // 503 for ErrQueueFull, 504 for ErrDeadline
 package batcher

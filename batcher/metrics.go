@@ -12,12 +12,13 @@ type Metrics struct {
 	depth       *prometheus.GaugeVec
 	rejected    *prometheus.CounterVec
 	timedOut    *prometheus.CounterVec
+	panics      *prometheus.CounterVec
 }
 
 // NewMetrics creates the batcher's series and registers them with reg.
 func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	m := newMetrics()
-	for _, c := range []prometheus.Collector{m.batchRows, m.queueTime, m.computeTime, m.depth, m.rejected, m.timedOut} {
+	for _, c := range []prometheus.Collector{m.batchRows, m.queueTime, m.computeTime, m.depth, m.rejected, m.timedOut, m.panics} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -56,6 +57,10 @@ func newMetrics() *Metrics {
 			Name: "switchyard_queue_timeouts_total",
 			Help: "Requests whose deadline passed before they ran (answered 504, not run).",
 		}, labels),
+		panics: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchyard_batch_panics_total",
+			Help: "Batches whose model run panicked; their requests were answered 500 and the version serves on.",
+		}, labels),
 	}
 }
 
@@ -65,7 +70,7 @@ type versionMetrics struct {
 	model, version                    string
 	batchRows, queueTime, computeTime prometheus.Observer
 	depth                             prometheus.Gauge
-	rejected, timedOut                prometheus.Counter
+	rejected, timedOut, panics        prometheus.Counter
 }
 
 // forVersion resolves the children for one queue. A nil m gives series
@@ -82,6 +87,7 @@ func (m *Metrics) forVersion(model, version string) *versionMetrics {
 		depth:       m.depth.WithLabelValues(model, version),
 		rejected:    m.rejected.WithLabelValues(model, version),
 		timedOut:    m.timedOut.WithLabelValues(model, version),
+		panics:      m.panics.WithLabelValues(model, version),
 	}
 }
 
@@ -95,4 +101,5 @@ func (v *versionMetrics) delete() {
 	m.depth.DeleteLabelValues(v.model, v.version)
 	m.rejected.DeleteLabelValues(v.model, v.version)
 	m.timedOut.DeleteLabelValues(v.model, v.version)
+	m.panics.DeleteLabelValues(v.model, v.version)
 }

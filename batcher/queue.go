@@ -3,7 +3,9 @@ package batcher
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"runtime"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,6 +34,7 @@ type Queue[P any] struct {
 	cfg     Config
 	runner  Runner[P]
 	metrics *versionMetrics
+	log     *slog.Logger
 
 	items chan *Item[P]
 	// rows counts the rows queued and not yet taken for a batch.
@@ -51,6 +54,12 @@ type Queue[P any] struct {
 	// into the channel after it has been drained.
 	mu     sync.RWMutex
 	closed bool
+	// idle is closed once the queue is closing and no slot is held: from
+	// then on no batch runs.
+	idle     chan struct{}
+	idleOnce sync.Once
+	// cleanup removes the queue's series once, after the last batch.
+	cleanup sync.Once
 
 	ctx    context.Context // cancelled by Close; passed to the Runner
 	cancel context.CancelFunc
@@ -69,10 +78,16 @@ func New[P any](cfg Config, r Runner[P], m *Metrics, model, version string) (*Qu
 		return nil, fmt.Errorf("batcher: nil runner")
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
 	return &Queue[P]{
 		cfg:     cfg,
 		runner:  r,
 		metrics: m.forVersion(model, version),
+		log:     log.With("model", model, "version", version),
+		idle:    make(chan struct{}),
 		// Every item carries at least one row, so a channel with room for
 		// MaxQueueSize items never blocks a send that the row count admits.
 		items:   make(chan *Item[P], cfg.MaxQueueSize),
@@ -215,7 +230,7 @@ func (q *Queue[P]) lead(own, first *Item[P]) {
 			// with its slot while we were leading: we need only one slot.
 			<-own.done
 			own.handoff.Store(false)
-			q.active.Add(-1)
+			q.release()
 			pending[np], np = own, np+1
 		}
 		var next *Item[P]
@@ -232,7 +247,7 @@ func (q *Queue[P]) lead(own, first *Item[P]) {
 			for _, it := range pending[:np] {
 				q.fail(it, ErrClosed)
 			}
-			q.active.Add(-1)
+			q.release()
 			return
 		}
 		if next == nil {
@@ -242,7 +257,7 @@ func (q *Queue[P]) lead(own, first *Item[P]) {
 			}
 		}
 		if next == nil {
-			q.active.Add(-1)
+			q.release()
 			// An item queued between the receive and the release found
 			// every slot taken: take one back for it.
 			if q.rows.Load() == 0 || !q.acquire(0) {
@@ -369,40 +384,78 @@ func (q *Queue[P]) fill(b *Batch[P]) (carry *Item[P]) {
 	return nil
 }
 
+// release gives back an executor slot. The last slot given back after
+// Close tells Close that no batch runs any more.
+func (q *Queue[P]) release() {
+	if q.active.Add(-1) == 0 && q.closing.Load() {
+		q.markIdle()
+	}
+}
+
 // run runs one batch that started forming at start and returns the
-// Runner's error; finishing the items is the caller's.
-func (q *Queue[P]) run(b *Batch[P], start time.Time) error {
+// Runner's error; finishing the items is the caller's. A Runner that
+// panics fails its batch with ErrPanic: the panic is recovered here, where
+// the slot is owned, so the slot goes back and the queue keeps serving.
+func (q *Queue[P]) run(b *Batch[P], start time.Time) (err error) {
 	q.metrics.batchRows.Observe(float64(b.Rows))
-	err := q.runner.Run(q.ctx, b)
+	defer func() {
+		if p := recover(); p != nil {
+			q.metrics.panics.Inc()
+			q.log.Error("batch runner panicked; its batch failed, the queue serves on",
+				"panic", fmt.Sprint(p), "rows", b.Rows, "stack", string(debug.Stack()))
+			err = fmt.Errorf("%w: %v", ErrPanic, p)
+		}
+	}()
+	err = q.runner.Run(q.ctx, b)
 	d := time.Since(start)
 	q.metrics.computeTime.Observe(d.Seconds())
 	q.runTime.Store((7*q.runTime.Load() + int64(d)) / 8)
 	return err
 }
 
-// Close stops the queue: Do fails with ErrClosed from now on, batches
-// running finish, and items still queued fail with ErrClosed. When Close
-// returns the Runner is no longer in use.
-func (q *Queue[P]) Close() {
+// Close stops the queue: Do fails with ErrClosed from now on, items still
+// queued fail with ErrClosed, and batches already running finish. Close
+// waits for them until ctx is done. It returns nil once the Runner is no
+// longer in use, or an error wrapping ctx's when a batch is still running
+// then; the caller must not release what the Runner uses until a later
+// Close returns nil. Close may be called more than once.
+func (q *Queue[P]) Close(ctx context.Context) error {
 	q.mu.Lock()
-	if q.closed {
-		q.mu.Unlock()
-		return
+	if !q.closed {
+		q.closed = true
+		q.closing.Store(true)
+		q.cancel()
+		if q.active.Load() == 0 {
+			q.markIdle()
+		}
 	}
-	q.closed = true
-	q.closing.Store(true)
 	q.mu.Unlock()
-	q.cancel()
-	for q.active.Load() > 0 {
-		time.Sleep(50 * time.Microsecond) // leaders stop after their current batch
+	// Leaders fail what they hold as they stop; what is left in the
+	// channel may have no leader to take it.
+	q.drainItems()
+	select {
+	case <-q.idle:
+	case <-ctx.Done():
+		return fmt.Errorf("batcher: close: a batch is still running: %w", ctx.Err())
 	}
+	q.drainItems()
+	q.cleanup.Do(func() {
+		q.metrics.depth.Set(0)
+		q.metrics.delete()
+	})
+	return nil
+}
+
+// markIdle tells Close that no slot is held and none will run a batch.
+func (q *Queue[P]) markIdle() { q.idleOnce.Do(func() { close(q.idle) }) }
+
+// drainItems fails every item left in the channel.
+func (q *Queue[P]) drainItems() {
 	for {
 		select {
 		case it := <-q.items:
 			q.fail(it, ErrClosed)
 		default:
-			q.metrics.depth.Set(0)
-			q.metrics.delete()
 			return
 		}
 	}

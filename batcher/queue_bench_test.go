@@ -17,7 +17,7 @@ func BenchmarkDo(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer q.Close()
+	defer q.Close(context.Background())
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		it := &Item[*req]{Payload: &req{}, Rows: 1}

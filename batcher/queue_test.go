@@ -3,12 +3,17 @@ package batcher
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // req is a test payload: Run doubles each input row into its output.
@@ -68,7 +73,11 @@ func newQueue(t *testing.T, cfg Config, r Runner[*req]) *Queue[*req] {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(q.Close)
+	t.Cleanup(func() {
+		if err := q.Close(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
 	return q
 }
 
@@ -272,7 +281,7 @@ func TestCloseFailsQueuedItems(t *testing.T) {
 		running := async(q, item(1, 0))
 		queued := async(q, item(1, 0))
 		closed := make(chan struct{})
-		go func() { q.Close(); close(closed) }()
+		go func() { q.Close(context.Background()); close(closed) }()
 		synctest.Wait()
 		select {
 		case <-closed:
@@ -433,6 +442,117 @@ func TestBatchingOffRunsConcurrently(t *testing.T) {
 		}
 		if got := d.runs(); len(got) != 3 {
 			t.Fatalf("batches = %v; want three of one", got)
+		}
+	})
+}
+
+// panicker panics in the batches it is told to, and doubles rows in the
+// others.
+type panicker struct {
+	doubler
+	panics atomic.Int32 // how many of the next runs panic
+}
+
+func (p *panicker) Run(ctx context.Context, b *Batch[*req]) error {
+	if p.panics.Add(-1) >= 0 {
+		panic("runner exploded")
+	}
+	return p.doubler.Run(ctx, b)
+}
+
+// TestRunnerPanicFailsOnlyItsBatch checks that a Runner's panic fails its
+// batch with ErrPanic, is counted, and gives the executor slot back: with
+// one slot, a leaked slot would leave the next Do blocked for ever, which
+// synctest reports as a deadlock.
+func TestRunnerPanicFailsOnlyItsBatch(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := &panicker{}
+		p.panics.Store(1)
+		m := newMetrics()
+		q, err := New[*req](Config{MaxBatchSize: 8, Executors: 1, Logger: slog.New(slog.DiscardHandler)}, p, m, "m", "1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer q.Close(context.Background())
+		// Do is called the way the server calls it: a recover around the
+		// handler would hide a panic that escaped the queue.
+		do := func(it *Item[*req]) (err error) {
+			defer func() {
+				if r := recover(); r != nil {
+					err = fmt.Errorf("panic escaped Do: %v", r)
+				}
+			}()
+			return q.Do(it)
+		}
+		if err := do(item(2, 0)); !errors.Is(err, ErrPanic) || !strings.Contains(err.Error(), "runner exploded") {
+			t.Fatalf("Do with a panicking runner = %v; want ErrPanic naming the panic", err)
+		}
+		if n := testutil.ToFloat64(m.panics.WithLabelValues("m", "1")); n != 1 {
+			t.Fatalf("switchyard_batch_panics_total = %v; want 1", n)
+		}
+		for i := range 3 {
+			it := item(2, 0)
+			if err := do(it); err != nil || !slices.Equal(it.Payload.out, []int{2, 4}) {
+				t.Fatalf("Do %d after the panic = %v, out %v; want the version serving", i, err, it.Payload.out)
+			}
+		}
+	})
+}
+
+// TestPanicInSharedBatchFailsEveryItem checks that the other requests of
+// a batch that panicked get ErrPanic too, instead of waiting for ever.
+func TestPanicInSharedBatchFailsEveryItem(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := &panicker{}
+		p.gate = make(chan struct{})
+		q, err := New[*req](Config{MaxBatchSize: 8, Executors: 1, Logger: slog.New(slog.DiscardHandler)}, p, nil, "m", "1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer q.Close(context.Background())
+		first := async(q, item(1, 0)) // leads, waits at the gate
+		a, b := async(q, item(1, 0)), async(q, item(1, 0))
+		p.panics.Store(1) // the batch of a and b panics
+		p.gate <- struct{}{}
+		if err := <-first; err != nil {
+			t.Fatalf("first = %v", err)
+		}
+		for _, c := range []chan error{a, b} {
+			if err := <-c; !errors.Is(err, ErrPanic) {
+				t.Fatalf("item of the panicking batch = %v; want ErrPanic", err)
+			}
+		}
+		close(p.gate)
+		if err := q.Do(item(1, 0)); err != nil {
+			t.Fatalf("Do after the panic = %v", err)
+		}
+	})
+}
+
+// TestCloseIsBoundedByItsContext checks that a hung run cannot make Close
+// wait for ever, and that a later Close returns once the run ends.
+func TestCloseIsBoundedByItsContext(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		d := &doubler{gate: make(chan struct{})}
+		q, err := New[*req](Config{MaxBatchSize: 1, Executors: 1}, d, nil, "m", "1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		running := async(q, item(1, 0))
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		if err := q.Close(ctx); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Close with a hung run = %v; want DeadlineExceeded", err)
+		}
+		d.gate <- struct{}{}
+		if err := <-running; err != nil {
+			t.Fatalf("the running item = %v", err)
+		}
+		if err := q.Close(context.Background()); err != nil {
+			t.Fatalf("Close after the run ended = %v", err)
+		}
+		if d.running.Load() != 0 {
+			t.Fatal("the runner is still in use after Close")
 		}
 	})
 }

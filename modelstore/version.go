@@ -1,6 +1,7 @@
 package modelstore
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -112,7 +113,7 @@ func (v *Version) unload() {
 		return
 	}
 	v.state.Store(int32(Unloaded))
-	v.queue.Close()
+	v.queue.Close(context.Background())
 	v.runner.close()
 	v.mu.Lock()
 	defer v.mu.Unlock()
