@@ -53,7 +53,7 @@ func Publish(dir, name string, model []byte, opts PublishOptions) (int, error) {
 	sess.Close()
 
 	modelDir := filepath.Join(dir, name)
-	if err := os.MkdirAll(modelDir, 0o755); err != nil {
+	if err := os.MkdirAll(modelDir, versionDirMode); err != nil {
 		return 0, fmt.Errorf("publish %s: %w", name, err)
 	}
 	tmp, err := os.MkdirTemp(modelDir, ".publish-")
@@ -61,6 +61,11 @@ func Publish(dir, name string, model []byte, opts PublishOptions) (int, error) {
 		return 0, fmt.Errorf("publish %s: %w", name, err)
 	}
 	defer os.RemoveAll(tmp) // a no-op once renamed
+	// MkdirTemp makes the directory 0700; a server running as another user
+	// (a container, a pod) must be able to read the version.
+	if err := os.Chmod(tmp, versionDirMode); err != nil {
+		return 0, fmt.Errorf("publish %s: %w", name, err)
+	}
 
 	sum := sha256.Sum256(model)
 	m := Manifest{
@@ -107,9 +112,20 @@ func Publish(dir, name string, model []byte, opts PublishOptions) (int, error) {
 	return 0, fmt.Errorf("publish %s: gave up after %d attempts to claim a version number", name, maxPublishAttempts)
 }
 
+// Modes of what Publish writes, whatever the umask: readable by everyone,
+// so that a server running as another user can load the version.
+const (
+	versionDirMode  = 0o755
+	versionFileMode = 0o644
+)
+
 func writeFileSync(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, versionFileMode)
 	if err != nil {
+		return err
+	}
+	if err := f.Chmod(versionFileMode); err != nil { // the umask may have cleared bits
+		f.Close()
 		return err
 	}
 	if _, err := f.Write(data); err != nil {
