@@ -6,8 +6,9 @@ var (
 	// ErrNotFound is wrapped by Lookup and the load and unload calls when
 	// the model or version does not exist.
 	ErrNotFound = errors.New("modelstore: not found")
-	// ErrNotReady is wrapped by Lookup and Version.Run when the version
-	// exists but cannot serve: it failed to load or has been unloaded.
+	// ErrNotReady is wrapped by Lookup, Version.Infer and Version.Run when
+	// the version exists but cannot serve: it failed, is loading, or has
+	// been drained or unloaded.
 	ErrNotReady = errors.New("modelstore: not ready")
 	// ErrManifest is wrapped by ParseManifest when a manifest is malformed
 	// or lacks a required field.
@@ -19,9 +20,13 @@ var (
 	// records disagrees with the model's own.
 	ErrSignature = errors.New("modelstore: signature mismatch")
 	// ErrPolicy is wrapped when a model's policy.yaml cannot be read or
-	// holds an invalid setting; the model's versions fail to load.
+	// holds an invalid setting. The last good policy stays in force; a
+	// model that never had one cannot load its versions.
 	ErrPolicy = errors.New("modelstore: invalid policy.yaml")
 	// ErrName is wrapped by Publish when a model name cannot be a URL path
 	// segment.
 	ErrName = errors.New("modelstore: invalid model name")
+	// ErrClosed is returned by Rescan, Load and Unload once the Store is
+	// closed.
+	ErrClosed = errors.New("modelstore: store closed")
 )

@@ -30,9 +30,13 @@ type Request struct {
 // Infer runs r through the version's batch queue: its rows may run
 // together with other requests' and come back split by row. It checks the
 // inputs first, so a bad request never reaches, let alone fails, a batch.
-// It fails with ErrNotReady once the version is unloaded, and with
-// batcher.ErrQueueFull or batcher.ErrDeadline under overload.
+// It fails with ErrNotReady when the version is not Ready or Draining (the
+// caller should hold it with Acquire), and with batcher.ErrQueueFull or
+// batcher.ErrDeadline under overload.
 func (v *Version) Infer(r *Request) error {
+	if st := v.State(); st != Ready && st != Draining {
+		return fmt.Errorf("%s/%d is %s: %w", v.Model, v.Number, st, ErrNotReady)
+	}
 	if err := v.session.Check(r.In); err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
@@ -18,27 +19,23 @@ type loadConfig struct {
 	engine   engine.Config
 	batching Batching
 	metrics  *batcher.Metrics
-	// policyErr, when set, fails the version: its model's policy.yaml is
-	// invalid.
-	policyErr error
+	log      *slog.Logger
 }
 
-// load reads, checks and opens a version and starts its batch queue. It
-// always returns a Version: a Ready one, or a Failed one with the reason.
-func load(model string, number int, dir string, cfg loadConfig) *Version {
-	v := newVersion(model, number, dir)
-	err := cfg.policyErr
-	if err == nil {
-		err = v.start(cfg)
-	}
+// load reads, checks and opens v and starts its batch queue, measuring
+// what it costs in resident memory. It runs on a loader goroutine while v
+// is Loading, so nothing else reads v's fields yet; the error, if any,
+// carries the version.
+func (v *Version) load(cfg loadConfig) error {
+	start, before := time.Now(), residentBytes()
+	err := v.start(cfg)
 	v.LoadedAt = time.Now()
+	v.loadTook = v.LoadedAt.Sub(start)
 	if err != nil {
-		v.Err = fmt.Errorf("load %s/%d: %w", model, number, err)
-		v.state.Store(int32(Failed))
-		return v
+		return fmt.Errorf("load %s/%d: %w", v.Model, v.Number, err)
 	}
-	v.state.Store(int32(Ready))
-	return v
+	v.Cost = max(residentBytes()-before, v.Cost)
+	return nil
 }
 
 // start opens the session and the batch queue.
@@ -54,7 +51,9 @@ func (v *Version) start(cfg loadConfig) error {
 	if !v.batchable {
 		v.Batching.MaxBatchSize = 1
 	}
-	qcfg, err := v.Batching.Config.WithDefaults()
+	qcfg := v.Batching.Config
+	qcfg.Logger = cfg.log
+	qcfg, err = qcfg.WithDefaults()
 	if err != nil {
 		sess.Close()
 		return err
@@ -90,6 +89,7 @@ func (v *Version) open(cfg engine.Config) (*engine.Session, error) {
 	if err != nil {
 		return nil, err
 	}
+	v.Cost = int64(len(model))
 	sum := sha256.Sum256(model)
 	want, _ := hex.DecodeString(m.SHA256) // validated by ParseManifest
 	if !bytes.Equal(sum[:], want) {

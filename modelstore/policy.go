@@ -18,17 +18,30 @@ import (
 const PolicyFile = "policy.yaml"
 
 // Policy is a model's policy.yaml. Blocks other issues will define (gate,
-// rollout, cache, drift) are accepted and not yet read; unknown keys are
-// refused, so that a typo does not silently leave a default in force.
+// cache, drift) are accepted and not yet read; unknown keys are refused,
+// so that a typo does not silently leave a default in force.
 type Policy struct {
 	// Batching overrides the server's batching defaults for this model.
 	Batching BatchingPolicy `yaml:"batching"`
+	// Rollout says how new versions reach traffic.
+	Rollout RolloutPolicy `yaml:"rollout"`
 
-	Gate    yaml.Node `yaml:"gate"`
-	Rollout yaml.Node `yaml:"rollout"`
-	Cache   yaml.Node `yaml:"cache"`
-	Drift   yaml.Node `yaml:"drift"`
+	Gate  yaml.Node `yaml:"gate"`
+	Cache yaml.Node `yaml:"cache"`
+	Drift yaml.Node `yaml:"drift"`
 }
+
+// RolloutPolicy is the rollout block of policy.yaml. A field left out
+// keeps the server's default.
+type RolloutPolicy struct {
+	// KeepPrevious is how many ready versions below the stable one stay
+	// loaded for an instant rollback.
+	KeepPrevious *int `yaml:"keep_previous"`
+}
+
+// maxKeepPrevious bounds keep_previous, to refuse a value that is surely a
+// mistake.
+const maxKeepPrevious = 16
 
 // BatchingPolicy is the batching block of policy.yaml. A field left out
 // keeps the server's default.
@@ -82,6 +95,9 @@ func ParsePolicy(data []byte) (*Policy, error) {
 	}
 	if err := p.Batching.validate(); err != nil {
 		return nil, fmt.Errorf("%w: batching: %w", ErrPolicy, err)
+	}
+	if k := p.Rollout.KeepPrevious; k != nil && (*k < 0 || *k > maxKeepPrevious) {
+		return nil, fmt.Errorf("%w: rollout: keep_previous %d: must be between 0 and %d", ErrPolicy, *k, maxKeepPrevious)
 	}
 	return &p, nil
 }
@@ -141,15 +157,66 @@ type Batching struct {
 	Timeout time.Duration
 }
 
-// readPolicy reads a model directory's policy.yaml; a missing file is an
-// empty policy.
-func readPolicy(modelDir string) (*Policy, error) {
-	data, err := os.ReadFile(filepath.Join(modelDir, PolicyFile))
+// policyState is what the reconciler knows of a model's policy.yaml.
+type policyState struct {
+	raw  []byte // the file as last read, to notice edits
+	read bool
+	// lastGood is the policy in force; nil until one has been valid.
+	lastGood *Policy
+	// err is why the file as last read was refused; nil when it was not.
+	err error
+	// batching and keep are the settings in force: lastGood over the
+	// server's defaults.
+	batching Batching
+	keep     int
+}
+
+// readPolicy reads the model's policy.yaml if it changed since the last
+// pass. A valid edit takes effect: settings read per request or per pass
+// (timeout, keep_previous) at once, batching for versions loaded from now
+// on. An invalid edit is refused with a message naming the key, and the
+// last good policy stays in force; a model that never had a valid one
+// cannot load its versions.
+func (s *Store) readPolicy(m *model) {
+	data, err := os.ReadFile(filepath.Join(m.dir, PolicyFile))
 	if errors.Is(err, os.ErrNotExist) {
-		return &Policy{}, nil
+		data, err = nil, nil
+	}
+	if err == nil && m.policy.read && bytes.Equal(data, m.policy.raw) {
+		return
+	}
+	m.policy.raw, m.policy.read = data, true
+	p := &Policy{}
+	if err != nil {
+		err = fmt.Errorf("%w: %w", ErrPolicy, err)
+	} else if len(data) > 0 {
+		p, err = ParsePolicy(data)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrPolicy, err)
+		m.policy.err = err
+		if m.policy.lastGood != nil {
+			s.log.Error("policy.yaml refused; the last good policy stays in force", "model", m.name, "error", err)
+		} else {
+			s.log.Error("policy.yaml invalid; the model's versions cannot load until it is fixed", "model", m.name, "error", err)
+		}
+		return
 	}
-	return ParsePolicy(data)
+	first := m.policy.lastGood == nil && m.policy.err == nil
+	m.policy.lastGood, m.policy.err = p, nil
+	m.policy.batching = p.Batching.apply(s.cfg.Batching)
+	m.policy.keep = s.cfg.KeepPrevious
+	if k := p.Rollout.KeepPrevious; k != nil {
+		m.policy.keep = *k
+	}
+	m.live.timeout.Store(int64(m.policy.batching.Timeout))
+	if !first {
+		s.log.Info("policy.yaml applied: timeout and keep_previous take effect now, batching for versions loaded from now on",
+			"model", m.name, "keep_previous", m.policy.keep, "timeout", m.policy.batching.Timeout)
+	}
+	for _, v := range m.versions {
+		if v.policyFailure && v.State() == Failed {
+			v.policyFailure = false
+			s.transition(v, Unloaded, "policy.yaml is valid again")
+		}
+	}
 }

@@ -101,8 +101,8 @@ func TestPolicyAppliesAtLoad(t *testing.T) {
 		t.Fatalf("plain batching = %+v, %v; want the defaults", plain.Batching, err)
 	}
 	v := st.Model("broken").Version(1)
-	if v.State() != modelstore.Failed || !errors.Is(v.Err, modelstore.ErrPolicy) || !strings.Contains(v.Err.Error(), "max_batch_size -3") {
-		t.Fatalf("broken = %s, %v; want FAILED naming max_batch_size", v.State(), v.Err)
+	if v.State() != modelstore.Failed || !strings.Contains(v.Reason(), modelstore.ErrPolicy.Error()) || !strings.Contains(v.Reason(), "max_batch_size -3") {
+		t.Fatalf("broken = %s, %q; want FAILED naming max_batch_size", v.State(), v.Reason())
 	}
 }
 

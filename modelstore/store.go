@@ -8,17 +8,26 @@ import (
 	"log/slog"
 	"maps"
 	"os"
-	"path/filepath"
 	"slices"
-	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/switchyard-ml/switchyard/batcher"
 	"github.com/switchyard-ml/switchyard/engine"
+	"github.com/switchyard-ml/switchyard/rollout"
 )
 
-// Config configures a Store.
+// Defaults of Config.
+const (
+	DefaultKeepPrevious   = 1
+	DefaultRescanInterval = 30 * time.Second
+	DefaultDebounce       = 100 * time.Millisecond
+	DefaultDrainTimeout   = 30 * time.Second
+)
+
+// Config configures a Store. The zero value of every field but Dir is
+// valid: see each field for what its zero means.
 type Config struct {
 	// Dir is the registry directory. Required.
 	Dir string
@@ -27,80 +36,161 @@ type Config struct {
 	// Batching is the default batching of every model; a model's
 	// policy.yaml overrides it field by field.
 	Batching Batching
-	// Metrics receives the batch queues' series. Nil records them nowhere.
-	Metrics *batcher.Metrics
-	// Logger receives load and unload events. Nil means slog.Default().
+	// KeepPrevious is how many ready versions below the stable one stay
+	// loaded for an instant rollback, unless a model's policy.yaml says
+	// otherwise. 0 means DefaultKeepPrevious; negative means none.
+	KeepPrevious int
+	// MemoryBudget bounds the resident memory that loaded versions may
+	// take, in bytes. A version that would not fit fails with the numbers
+	// in its reason; what serves is never unloaded to make room. 0 means
+	// no bound.
+	MemoryBudget int64
+	// RescanInterval is how often the whole registry is rescanned, for
+	// events the watcher missed and for network filesystems. 0 means
+	// DefaultRescanInterval; negative means never.
+	RescanInterval time.Duration
+	// Debounce is how long the watcher gathers filesystem events before
+	// the reconciler acts on them. 0 means DefaultDebounce.
+	Debounce time.Duration
+	// DrainTimeout bounds how long a version leaving service waits for
+	// the requests that hold it; past it the version is closed anyway, or
+	// leaked if a batch is still running. 0 means DefaultDrainTimeout.
+	DrainTimeout time.Duration
+	// Gate judges each loaded version before it may serve. Nil passes
+	// every version straight through Gating.
+	Gate Gate
+	// Metrics receives the store's series; BatchMetrics the batch queues'.
+	// Nil records them nowhere.
+	Metrics      *Metrics
+	BatchMetrics *batcher.Metrics
+	// Logger receives lifecycle events. Nil means slog.Default().
 	Logger *slog.Logger
 }
 
-// Model is one model directory of the registry as loaded.
+// Gate judges a loaded version before it may take traffic. The Store calls
+// Check on a goroutine of its own while candidate is Gating, with the
+// model's stable version to compare against (nil when none serves). A nil
+// error lets candidate become Ready; an error fails it, with the error as
+// its reason. Check must honour ctx, which is cancelled when the Store
+// closes.
+type Gate interface {
+	Check(ctx context.Context, candidate, stable *Version) error
+}
+
+// Model is a model directory as the Store last reconciled it. It is a
+// snapshot that never changes; the states of its versions do.
 type Model struct {
 	// Name is the model's name.
 	Name string
-	// Versions lists the complete versions found, ascending, whatever their
-	// state. The slice is shared and must not be modified.
+	// Versions lists the versions on disk or still in memory, ascending,
+	// whatever their state. The slice must not be modified.
 	Versions []*Version
-}
-
-// Serving returns the version that answers requests that name no version:
-// the highest Ready one, or nil when none is ready.
-func (m *Model) Serving() *Version {
-	for _, v := range slices.Backward(m.Versions) {
-		if v.State() == Ready {
-			return v
-		}
-	}
-	return nil
+	// Stable is the version that takes the model's traffic, or nil.
+	Stable *Version
 }
 
 // Version returns the version numbered n, or nil.
 func (m *Model) Version(n int) *Version {
-	for _, v := range m.Versions {
-		if v.Number == n {
-			return v
-		}
+	i, ok := slices.BinarySearchFunc(m.Versions, n, func(v *Version, n int) int { return cmp.Compare(v.Number, n) })
+	if !ok {
+		return nil
 	}
-	return nil
+	return m.Versions[i]
 }
 
-// Store holds the loaded models of one registry directory.
+// Store holds the models of one registry directory and owns their
+// lifecycle.
 //
-// Lookup, Model and Models read an immutable snapshot and are safe for
-// concurrent use without locks. LoadModel, UnloadModel and Close are
-// serialised with each other.
+// One reconciler goroutine, started by Open and ended by Close, owns the
+// version map and makes every transition; the watcher, the rescan timer
+// and the methods below only signal it. Loading, gating and draining run
+// on goroutines of their own and report back to it, so nothing a request
+// needs waits on them. Readers (the request path) use Table, Lookup,
+// Model and Models, which read immutable snapshots without locks.
 type Store struct {
-	cfg Config
-	log *slog.Logger
-	// mu serialises the writers of models; readers never take it.
-	mu     sync.Mutex
-	models atomic.Pointer[map[string]*Model]
+	cfg     Config
+	log     *slog.Logger
+	metrics *Metrics
+
+	router rollout.Router[*Version]
+	snap   atomic.Pointer[map[string]*Model]
+	events hub
+
+	commands chan command
+	changed  chan []string
+	outcomes chan outcome
+	cancel   context.CancelFunc // ends the reconciler and the watcher
+	done     chan struct{}      // closed when both have ended
+	// work tracks the load, gate and drain goroutines.
+	work sync.WaitGroup
+
+	// Owned by the reconciler goroutine (run); Close reads them after it
+	// has ended.
+	models  map[string]*model
+	loading *Version
+	waiters []waiter
 }
 
-// Open scans the registry and loads every complete version of every model.
-// A version that fails to load is kept, Failed, with its reason; only an
-// unreadable registry directory makes Open fail.
+// Open starts the Store on the registry at cfg.Dir: it scans it, loads
+// what should serve, and returns once that first pass has settled (every
+// version it started to load is Ready or Failed) or ctx is done. From then
+// on it watches the registry until Close. Only an unreadable registry
+// directory, a bad Config or ctx make Open fail.
 func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if cfg.Dir == "" {
 		return nil, errors.New("modelstore: no registry directory")
 	}
-	s := &Store{cfg: cfg, log: cfg.Logger}
+	if _, err := os.ReadDir(cfg.Dir); err != nil {
+		return nil, fmt.Errorf("modelstore: read registry: %w", err)
+	}
+	if cfg.MemoryBudget < 0 {
+		return nil, fmt.Errorf("modelstore: negative memory budget %d", cfg.MemoryBudget)
+	}
+	if cfg.KeepPrevious == 0 {
+		cfg.KeepPrevious = DefaultKeepPrevious
+	}
+	if cfg.KeepPrevious < 0 {
+		cfg.KeepPrevious = 0
+	}
+	if cfg.RescanInterval == 0 {
+		cfg.RescanInterval = DefaultRescanInterval
+	}
+	if cfg.Debounce <= 0 {
+		cfg.Debounce = DefaultDebounce
+	}
+	if cfg.DrainTimeout <= 0 {
+		cfg.DrainTimeout = DefaultDrainTimeout
+	}
+	s := &Store{
+		cfg:      cfg,
+		log:      cfg.Logger,
+		metrics:  cfg.Metrics,
+		commands: make(chan command),
+		changed:  make(chan []string, 1),
+		outcomes: make(chan outcome),
+		done:     make(chan struct{}),
+		models:   map[string]*model{},
+	}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
-	empty := map[string]*Model{}
-	s.models.Store(&empty)
-	names, err := listModels(cfg.Dir)
-	if err != nil {
-		return nil, fmt.Errorf("modelstore: %w", err)
+	if s.metrics == nil {
+		s.metrics = newMetrics()
 	}
-	for _, name := range names {
-		if err := ctx.Err(); err != nil {
-			s.Close()
-			return nil, err
-		}
-		if err := s.LoadModel(name); err != nil {
-			s.log.Error("load model", "model", name, "error", err)
-		}
+	s.events.dropped = s.metrics.eventsDropped.Inc
+	empty := map[string]*Model{}
+	s.snap.Store(&empty)
+	runCtx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	w := s.startWatcher(runCtx)
+	go func() {
+		defer close(s.done)
+		s.run(runCtx)
+		w.wait()
+	}()
+	if err := s.Rescan(ctx); err != nil {
+		s.Close()
+		return nil, err
 	}
 	return s, nil
 }
@@ -108,126 +198,140 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 // Dir returns the registry directory.
 func (s *Store) Dir() string { return s.cfg.Dir }
 
-// Lookup returns the version numbered version of model, or its serving
-// version when version is 0. It fails with an error wrapping ErrNotFound
-// when either does not exist and ErrNotReady when the version cannot serve.
+// Table returns the live routing table: per model, the version that takes
+// its traffic and the ready versions a request may name. It is read-only.
+func (s *Store) Table() *rollout.Table[*Version] { return s.router.Table() }
+
+// Lookup returns the version that serves model's requests that name no
+// version (version 0) or the ready version numbered version. It fails
+// with an error wrapping ErrNotFound when the model or version does not
+// exist and ErrNotReady, with the version's state and reason, when it
+// cannot serve. It does not hold the version: see Version.Acquire.
 func (s *Store) Lookup(model string, version int) (*Version, error) {
-	m := (*s.models.Load())[model]
+	rt := s.Table().Route(model)
+	var v *Version
+	var ok bool
+	if version == 0 {
+		v, ok = rt.Pick()
+	} else {
+		v, ok = rt.Version(version)
+	}
+	if ok {
+		return v, nil
+	}
+	return nil, s.notServing(model, version)
+}
+
+// notServing explains why the table routes no request to model's version
+// (0: to the model).
+func (s *Store) notServing(model string, version int) error {
+	m := s.Model(model)
 	if m == nil {
-		return nil, fmt.Errorf("model %q: %w", model, ErrNotFound)
+		return fmt.Errorf("model %q: %w", model, ErrNotFound)
 	}
 	if version == 0 {
-		if v := m.Serving(); v != nil {
-			return v, nil
+		for _, v := range slices.Backward(m.Versions) {
+			if v.State() == Failed {
+				return fmt.Errorf("model %q has no ready version (version %d failed: %s): %w", model, v.Number, v.Reason(), ErrNotReady)
+			}
 		}
-		return nil, fmt.Errorf("model %q has no ready version: %w", model, ErrNotReady)
+		return fmt.Errorf("model %q has no ready version: %w", model, ErrNotReady)
 	}
 	v := m.Version(version)
 	if v == nil {
-		return nil, fmt.Errorf("model %q version %d: %w", model, version, ErrNotFound)
+		return fmt.Errorf("model %q version %d: %w", model, version, ErrNotFound)
 	}
-	if v.State() != Ready {
-		return nil, fmt.Errorf("model %q version %d is %s: %w", model, version, v.State(), ErrNotReady)
+	msg := fmt.Sprintf("model %q version %d is %s", model, version, v.State())
+	if r := v.Reason(); r != "" {
+		msg += ": " + r
 	}
-	return v, nil
+	return fmt.Errorf("%s: %w", msg, ErrNotReady)
 }
 
 // Model returns the named model, or nil.
-func (s *Store) Model(name string) *Model { return (*s.models.Load())[name] }
+func (s *Store) Model(name string) *Model { return (*s.snap.Load())[name] }
 
 // Models returns every known model, sorted by name.
 func (s *Store) Models() []*Model {
-	snap := *s.models.Load()
-	out := slices.Collect(maps.Values(snap))
+	out := slices.Collect(maps.Values(*s.snap.Load()))
 	slices.SortFunc(out, func(a, b *Model) int { return cmp.Compare(a.Name, b.Name) })
 	return out
 }
 
-// LoadModel scans the model's directory and loads each complete version
-// that is not already Ready, keeping the ones that are. It fails with an
-// error wrapping ErrNotFound when the directory does not exist; versions
-// that fail to load are recorded, not returned as errors.
-func (s *Store) LoadModel(name string) error {
-	if !ValidName(name) {
-		return fmt.Errorf("%w: %q", ErrNotFound, name)
+// Subscribe returns a subscription to every lifecycle event from now on,
+// buffered for buffer events. The caller must drain C promptly and Close
+// the subscription when done; a full buffer drops events.
+func (s *Store) Subscribe(buffer int) *Subscription { return s.events.subscribe(buffer) }
+
+// Rescan asks the reconciler to compare the whole registry with what is
+// loaded and act, and waits until that has settled or ctx is done. It does
+// not retry Failed versions.
+func (s *Store) Rescan(ctx context.Context) error { return s.ask(ctx, command{op: opRescan}) }
+
+// Load asks the reconciler to rescan the named model, retry its Failed
+// versions and load what should serve, even after Unload, and waits until
+// nothing of the model is loading or ctx is done. It fails with an error
+// wrapping ErrNotFound when the model's directory does not exist. A
+// version that fails to load is not an error of Load: its state and
+// reason say so.
+func (s *Store) Load(ctx context.Context, name string) error {
+	return s.ask(ctx, command{op: opLoad, model: name})
+}
+
+// Unload asks the reconciler to drain and unload every version of the
+// named model and keep it unloaded until Load, and waits until that is
+// done or ctx is done. It fails with an error wrapping ErrNotFound for an
+// unknown model.
+func (s *Store) Unload(ctx context.Context, name string) error {
+	return s.ask(ctx, command{op: opUnload, model: name})
+}
+
+// ask hands c to the reconciler and waits for its answer.
+func (s *Store) ask(ctx context.Context, c command) error {
+	c.done = make(chan error, 1)
+	select {
+	case s.commands <- c:
+	case <-s.done:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	dir := filepath.Join(s.cfg.Dir, name)
-	if _, err := os.Stat(dir); err != nil {
-		return fmt.Errorf("model %q: %w", name, ErrNotFound)
+	select {
+	case err := <-c.done:
+		return err
+	case <-s.done:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
 	}
-	numbers, _, err := listVersions(dir)
-	if err != nil {
-		return fmt.Errorf("model %q: %w", name, err)
-	}
-	lc := loadConfig{engine: s.cfg.Engine, batching: s.cfg.Batching, metrics: s.cfg.Metrics}
-	if p, err := readPolicy(dir); err != nil {
-		lc.policyErr = err
-	} else {
-		lc.batching = p.Batching.apply(s.cfg.Batching)
-	}
-	old := (*s.models.Load())[name]
-	m := &Model{Name: name}
-	for _, n := range numbers {
-		if old != nil {
-			if v := old.Version(n); v != nil && v.State() == Ready {
-				m.Versions = append(m.Versions, v)
+}
+
+// Close stops watching, waits for loads, gates and drains in progress,
+// then drains and unloads every version, each within DrainTimeout, and
+// closes every subscription. The Store must not be used afterwards; Close
+// may be called more than once.
+func (s *Store) Close() {
+	s.cancel()
+	<-s.done
+	s.work.Wait()
+	var wg sync.WaitGroup
+	for _, m := range s.models {
+		for _, v := range m.versions {
+			if !v.State().loaded() {
 				continue
 			}
-		}
-		v := load(name, n, filepath.Join(dir, strconv.Itoa(n)), lc)
-		if v.Err != nil {
-			s.log.Error("version failed to load", "version", v)
-		} else {
-			s.log.Info("version loaded", "version", v, "warmup", v.WarmUp)
-		}
-		m.Versions = append(m.Versions, v)
-	}
-	s.publish(name, m)
-	// Versions that vanished from disk are closed once no longer visible.
-	if old != nil {
-		for _, v := range old.Versions {
-			if m.Version(v.Number) != v {
-				v.unload()
-			}
+			wg.Go(func() {
+				v.setState(Draining, "the server is shutting down")
+				ctx, cancel := context.WithTimeout(context.Background(), s.cfg.DrainTimeout)
+				defer cancel()
+				if err := v.drain(ctx); err != nil {
+					s.log.Error("version not closed cleanly", "version", v, "error", err)
+				}
+				v.setState(Unloaded, "the server is shutting down")
+			})
 		}
 	}
-	return nil
-}
-
-// UnloadModel closes every session of the model, waiting for runs in
-// progress. The model stays listed with its versions Unloaded until it is
-// loaded again.
-func (s *Store) UnloadModel(name string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	m := (*s.models.Load())[name]
-	if m == nil {
-		return fmt.Errorf("model %q: %w", name, ErrNotFound)
-	}
-	for _, v := range m.Versions {
-		v.unload()
-	}
-	s.log.Info("model unloaded", "model", name)
-	return nil
-}
-
-// Close unloads every model. The Store must not be used afterwards.
-func (s *Store) Close() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, m := range *s.models.Load() {
-		for _, v := range m.Versions {
-			v.unload()
-		}
-	}
-}
-
-// publish replaces the snapshot with one where name maps to m. Callers hold
-// s.mu.
-func (s *Store) publish(name string, m *Model) {
-	next := maps.Clone(*s.models.Load())
-	next[name] = m
-	s.models.Store(&next)
+	wg.Wait()
+	s.models = map[string]*model{}
+	s.events.close()
 }

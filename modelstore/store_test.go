@@ -75,15 +75,15 @@ func TestPublishThenServeHighestVersion(t *testing.T) {
 	// A third version appears on disk; LoadModel picks it up and keeps
 	// the loaded ones as they are.
 	testenv.Publish(t, dir, "fraud", small(3))
-	if err := st.LoadModel("fraud"); err != nil {
+	if err := st.Load(context.Background(), "fraud"); err != nil {
 		t.Fatal(err)
 	}
 	v3, err := st.Lookup("fraud", 0)
 	if err != nil || v3.Number != 3 {
-		t.Fatalf("after LoadModel, serving = %v, %v; want version 3", v3, err)
+		t.Fatalf("after Load, serving = %v, %v; want version 3", v3, err)
 	}
 	if again, _ := st.Lookup("fraud", 2); again != v {
-		t.Fatal("LoadModel reloaded a version that was already ready")
+		t.Fatal("Load reloaded a version that was already ready")
 	}
 }
 
@@ -99,22 +99,23 @@ func TestLookupErrors(t *testing.T) {
 	}
 	f("nope", 0, modelstore.ErrNotFound)
 	f("fraud", 2, modelstore.ErrNotFound)
-	if err := st.UnloadModel("fraud"); err != nil {
+	ctx := context.Background()
+	if err := st.Unload(ctx, "fraud"); err != nil {
 		t.Fatal(err)
 	}
 	f("fraud", 0, modelstore.ErrNotReady)
 	f("fraud", 1, modelstore.ErrNotReady)
-	if err := st.UnloadModel("nope"); !errors.Is(err, modelstore.ErrNotFound) {
-		t.Errorf("UnloadModel(nope) = %v; want ErrNotFound", err)
+	if err := st.Unload(ctx, "nope"); !errors.Is(err, modelstore.ErrNotFound) {
+		t.Errorf("Unload(nope) = %v; want ErrNotFound", err)
 	}
-	if err := st.LoadModel("nope"); !errors.Is(err, modelstore.ErrNotFound) {
-		t.Errorf("LoadModel(nope) = %v; want ErrNotFound", err)
+	if err := st.Load(ctx, "nope"); !errors.Is(err, modelstore.ErrNotFound) {
+		t.Errorf("Load(nope) = %v; want ErrNotFound", err)
 	}
-	if err := st.LoadModel("../etc"); !errors.Is(err, modelstore.ErrNotFound) {
-		t.Errorf("LoadModel(../etc) = %v; want ErrNotFound", err)
+	if err := st.Load(ctx, "../etc"); !errors.Is(err, modelstore.ErrNotFound) {
+		t.Errorf("Load(../etc) = %v; want ErrNotFound", err)
 	}
 	// Loading again brings it back.
-	if err := st.LoadModel("fraud"); err != nil {
+	if err := st.Load(ctx, "fraud"); err != nil {
 		t.Fatal(err)
 	}
 	v, err := st.Lookup("fraud", 0)
@@ -172,15 +173,15 @@ func TestBrokenVersions(t *testing.T) {
 	wantErr := map[int]error{2: modelstore.ErrChecksum, 3: modelstore.ErrManifest, 4: modelstore.ErrSignature, 5: modelstore.ErrManifest, 6: modelstore.ErrManifest}
 	for n, want := range wantErr {
 		v := m.Version(n)
-		if v.State() != modelstore.Failed || !errors.Is(v.Err, want) {
-			t.Errorf("version %d: state %s, err %v; want FAILED with %v", n, v.State(), v.Err, want)
+		if v.State() != modelstore.Failed || !strings.Contains(v.Reason(), want.Error()) {
+			t.Errorf("version %d: state %s, reason %q; want FAILED with %v", n, v.State(), v.Reason(), want)
 		}
 		if _, err := st.Lookup("m", n); !errors.Is(err, modelstore.ErrNotReady) {
 			t.Errorf("Lookup(m, %d) = %v; want ErrNotReady", n, err)
 		}
 	}
-	if !strings.Contains(m.Version(3).Err.Error(), "missing required field sha256") {
-		t.Errorf("version 3 error %q does not name the missing field", m.Version(3).Err)
+	if !strings.Contains(m.Version(3).Reason(), "missing required field sha256") {
+		t.Errorf("version 3 reason %q does not name the missing field", m.Version(3).Reason())
 	}
 	v, err := st.Lookup("m", 0)
 	if err != nil || v.Number != 1 {
@@ -255,10 +256,12 @@ func fixedModel() *onnx.Model {
 	return (&onnx.Affine{Shape: []onnx.Dim{onnx.DimValue(1), onnx.DimValue(4)}, Scale: 3}).Model()
 }
 
-// TestInferDuringUnload sends requests from many goroutines while the model
-// is unloaded: each one either gets the right answer or ErrNotReady, and
-// none hangs.
-func TestInferDuringUnload(t *testing.T) {
+// TestUnloadDrains sends requests from many goroutines, each holding the
+// version as the server does, while the model is unloaded: every request
+// that acquired the version gets the right answer (unloading drains
+// instead of failing what is queued), the others are refused, and none
+// hangs.
+func TestUnloadDrains(t *testing.T) {
 	dir := t.TempDir()
 	mlp := onnx.RandomMLP(9, onnx.ActivationNone, 3, 16, 2)
 	testenv.Publish(t, dir, "m", mlp.Model())
@@ -275,13 +278,14 @@ func TestInferDuringUnload(t *testing.T) {
 		wg.Go(func() {
 			r := &modelstore.Request{In: []engine.Tensor{engine.NewTensor("input", []int64{1, 3}, x)}}
 			for range 200 {
-				err := v.Infer(r)
-				if errors.Is(err, modelstore.ErrNotReady) {
+				if !v.Acquire() {
 					refused.Add(1)
 					continue
 				}
+				err := v.Infer(r)
+				v.Release()
 				if err != nil {
-					t.Error(err)
+					t.Errorf("a request that acquired the version failed: %v", err)
 					return
 				}
 				got, _ := engine.Values[float32](&r.Out[0])
@@ -296,12 +300,18 @@ func TestInferDuringUnload(t *testing.T) {
 	for served.Load() == 0 {
 		runtime.Gosched()
 	}
-	if err := st.UnloadModel("m"); err != nil {
+	if err := st.Unload(context.Background(), "m"); err != nil {
 		t.Fatal(err)
+	}
+	if s := v.State(); s != modelstore.Unloaded {
+		t.Fatalf("after Unload the version is %s; want UNLOADED", s)
 	}
 	wg.Wait()
 	t.Logf("served %d, refused %d", served.Load(), refused.Load())
 	if _, err := st.Lookup("m", 0); !errors.Is(err, modelstore.ErrNotReady) {
 		t.Fatalf("after unload Lookup = %v", err)
+	}
+	if err := v.Infer(&modelstore.Request{In: []engine.Tensor{engine.NewTensor("input", []int64{1, 3}, x)}}); !errors.Is(err, modelstore.ErrNotReady) {
+		t.Fatalf("Infer on an unloaded version = %v; want ErrNotReady", err)
 	}
 }

@@ -13,34 +13,14 @@ import (
 	"github.com/switchyard-ml/switchyard/engine"
 )
 
-// State is where a version is in its lifecycle.
-type State int32
-
-// The lifecycle of a version: Loading until its session is open and warm,
-// then Ready, or Failed with a reason; Unloaded once its session is closed.
-const (
-	Loading State = iota
-	Ready
-	Failed
-	Unloaded
-)
-
-var stateNames = [...]string{Loading: "LOADING", Ready: "READY", Failed: "FAILED", Unloaded: "UNLOADED"}
-
-// String returns the state's name in upper case, as the repository API
-// reports it.
-func (s State) String() string {
-	if int(s) < len(stateNames) {
-		return stateNames[s]
-	}
-	return "UNKNOWN"
-}
-
-// Version is one version of a model as the Store knows it.
+// Version is one version of a model as the Store knows it: one load of
+// one version directory. Loading the same number again makes a new
+// Version.
 //
-// The exported fields are set before the Version is published by the Store
-// and never change afterwards, so they may be read without locks. State and
-// Run are safe for concurrent use.
+// The exported fields are set before the Version can be routed to and
+// never change afterwards, so they may be read without locks once State
+// has returned Ready (or Gating, Draining). State, Reason, Acquire,
+// Release, Infer and Run are safe for concurrent use.
 type Version struct {
 	// Model is the model's name.
 	Model string
@@ -50,40 +30,116 @@ type Version struct {
 	Label string
 	// Dir is the version's directory.
 	Dir string
-	// Manifest is the parsed manifest.json, or nil if it could not be read.
+	// Manifest is the parsed manifest.json, or nil if it was not read.
 	Manifest *Manifest
-	// Signature is the model's inputs and outputs; empty if loading failed.
+	// Signature is the model's inputs and outputs; nil unless loaded.
 	Signature *engine.Signature
-	// Err says why the version failed to load; nil unless State is Failed.
-	Err error
 	// LoadedAt is when loading finished.
 	LoadedAt time.Time
 	// WarmUp is how long the warm-up run took.
 	WarmUp time.Duration
+	// Cost is the resident memory the version added when it loaded, in
+	// bytes: the growth of the process's RSS across the load, at least
+	// the size of model.onnx.
+	Cost int64
 	// Batching is the batching configuration the version runs with, after
 	// policy.yaml and the server's defaults. A version without a batch axis
 	// has MaxBatchSize 1.
 	Batching Batching
 
-	state atomic.Int32
-	// session, queue and batchable are set by load before the version is
-	// published and never change; the session is closed by unload.
+	status atomic.Pointer[status]
+	// live holds the model's settings that apply per request.
+	live *liveSettings
+
+	// inflight counts the requests holding the version (Acquire).
+	inflight atomic.Int64
+	// idle is closed once the version is Draining and no request holds it.
+	idle     chan struct{}
+	idleOnce sync.Once
+
+	// session, queue and runner are set by load before the version can be
+	// routed to, and released by shutdown.
 	session   *engine.Session
 	queue     *batcher.Queue[*Request]
 	runner    *runner
 	batchable bool
-	// mu guards closed: Run holds it shared, unload exclusively while it
+	// mu guards closed: Run holds it shared, shutdown exclusively while it
 	// closes the session, so a session is never closed under a Run.
 	mu     sync.RWMutex
 	closed bool
+	// loadTook is how long load took; set by the loader.
+	loadTook time.Duration
+
+	// Owned by the reconciler goroutine.
+	gone          bool  // the version's directory has left the registry
+	reserved      int64 // resident memory counted against the budget
+	policyFailure bool  // Failed because policy.yaml was invalid
+}
+
+// status is a state with the reason the version entered it.
+type status struct {
+	state  State
+	reason string
+}
+
+// liveSettings are the settings of a model read per request, shared by
+// its versions: a policy.yaml edit changes them at once.
+type liveSettings struct {
+	timeout atomic.Int64 // time.Duration
+}
+
+func newVersion(model string, number int, dir string, live *liveSettings) *Version {
+	v := &Version{Model: model, Number: number, Label: strconv.Itoa(number), Dir: dir, live: live, idle: make(chan struct{})}
+	v.status.Store(&status{state: Unloaded})
+	return v
 }
 
 // State returns the version's current state.
-func (v *Version) State() State { return State(v.state.Load()) }
+func (v *Version) State() State { return v.status.Load().state }
+
+// Reason says why the version entered its current state: the load error
+// of a Failed version, why one is Draining, and so on.
+func (v *Version) Reason() string { return v.status.Load().reason }
+
+// DefaultTimeout is the deadline of a request that sets none, from the
+// model's policy.yaml or the server's default; 0 means none. An edit of
+// policy.yaml changes it at once.
+func (v *Version) DefaultTimeout() time.Duration { return time.Duration(v.live.timeout.Load()) }
+
+// setState records a transition; only the reconciler calls it.
+func (v *Version) setState(s State, reason string) {
+	v.status.Store(&status{state: s, reason: reason})
+	if s == Draining && v.inflight.Load() == 0 {
+		v.markIdle()
+	}
+}
+
+// Acquire reports whether v takes a request. If it does, v stays in
+// service until the matching Release: a Draining version is closed only
+// once every holder has released it, so a request that acquired a version
+// always finishes on it. Acquire fails once v is no longer Ready; the
+// caller then reads the routing table again, which no longer routes to v.
+func (v *Version) Acquire() bool {
+	v.inflight.Add(1)
+	if v.State() != Ready {
+		v.Release()
+		return false
+	}
+	return true
+}
+
+// Release ends a hold taken by a successful Acquire.
+func (v *Version) Release() {
+	if v.inflight.Add(-1) == 0 && v.State() == Draining {
+		v.markIdle()
+	}
+}
+
+func (v *Version) markIdle() { v.idleOnce.Do(func() { close(v.idle) }) }
 
 // Run runs the version's model directly, outside the batch queue; see
 // engine.Session.Run for the contract on in and out. It returns an error
-// wrapping ErrNotReady when the version is not loaded.
+// wrapping ErrNotReady when the version holds no session.
 func (v *Version) Run(in, out []engine.Tensor) error {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
@@ -95,25 +151,41 @@ func (v *Version) Run(in, out []engine.Tensor) error {
 
 // LogValue reports the version as structured log attributes.
 func (v *Version) LogValue() slog.Value {
+	st := v.status.Load()
 	attrs := []slog.Attr{
 		slog.String("model", v.Model),
 		slog.Int("version", v.Number),
-		slog.String("state", v.State().String()),
+		slog.String("state", st.state.String()),
 	}
-	if v.Err != nil {
-		attrs = append(attrs, slog.String("error", v.Err.Error()))
+	if st.reason != "" {
+		attrs = append(attrs, slog.String("reason", st.reason))
 	}
 	return slog.GroupValue(attrs...)
 }
 
-// unload closes the queue, failing what waits in it, then the session,
-// waiting for runs in progress to finish.
-func (v *Version) unload() {
-	if v.State() != Ready {
-		return
+// drain waits until no request holds v, which must be Draining, or until
+// ctx is done, then shuts it down. It reports what went wrong; a version
+// whose running batch did not end in time keeps its session, which is
+// leaked rather than freed under onnxruntime.
+func (v *Version) drain(ctx context.Context) error {
+	select {
+	case <-v.idle:
+	case <-ctx.Done():
+		return fmt.Errorf("drain %s/%d: %d requests still hold it: %w", v.Model, v.Number, v.inflight.Load(), ctx.Err())
 	}
-	v.state.Store(int32(Unloaded))
-	v.queue.Close(context.Background())
+	return v.shutdown(ctx)
+}
+
+// shutdown closes the queue, failing what waits in it, then the session,
+// once running batches have ended (or ctx is done: then the session is
+// left open). It is a no-op for a version without a session.
+func (v *Version) shutdown(ctx context.Context) error {
+	if v.queue == nil {
+		return nil
+	}
+	if err := v.queue.Close(ctx); err != nil {
+		return fmt.Errorf("close %s/%d: %w", v.Model, v.Number, err)
+	}
 	v.runner.close()
 	v.mu.Lock()
 	defer v.mu.Unlock()
@@ -121,8 +193,5 @@ func (v *Version) unload() {
 		v.session.Close()
 		v.closed = true
 	}
-}
-
-func newVersion(model string, number int, dir string) *Version {
-	return &Version{Model: model, Number: number, Label: strconv.Itoa(number), Dir: dir}
+	return nil
 }

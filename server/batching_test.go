@@ -39,7 +39,7 @@ func startHeavy(t *testing.T, policy string) (*testServer, *prometheus.Registry)
 		t.Fatal(err)
 	}
 	quiet := slog.New(slog.DiscardHandler)
-	store, err := modelstore.Open(context.Background(), modelstore.Config{Dir: dir, Logger: quiet, Metrics: bm,
+	store, err := modelstore.Open(context.Background(), modelstore.Config{Dir: dir, Logger: quiet, BatchMetrics: bm,
 		Batching: modelstore.Batching{Config: batcher.Config{Executors: 1}}})
 	if err != nil {
 		t.Fatal(err)

@@ -12,9 +12,12 @@ func (s *Server) live(ctx *fasthttp.RequestCtx, plain bool) {
 	writeHealth(ctx, plain, "live", true)
 }
 
-// ready serves GET /v2/health/ready and /readyz: the server is not shutting
-// down and every model that has versions on disk can serve at least one.
-// A model that was unloaded on purpose does not count against readiness.
+// ready serves GET /v2/health/ready and /readyz: the server is not
+// shutting down and every model that can serve does. A model none of whose
+// versions can (all failed, or all unloaded on purpose) is reported in the
+// log, the metrics and the repository index, but does not make the
+// replica unready, since one bad publish would otherwise empty a whole
+// fleet at once; Config.StrictReadiness makes it count.
 func (s *Server) ready(ctx *fasthttp.RequestCtx, plain bool) {
 	writeHealth(ctx, plain, "ready", s.isReady())
 }
@@ -23,27 +26,43 @@ func (s *Server) isReady() bool {
 	if s.draining.Load() {
 		return false
 	}
-	for _, m := range s.store.Models() {
-		if m.Serving() != nil {
+	t := s.models.Table()
+	for _, m := range s.models.Models() {
+		if _, ok := t.Route(m.Name).Pick(); ok {
 			continue
 		}
 		for _, v := range m.Versions {
-			if v.State() != modelstore.Unloaded {
-				return false
+			switch v.State() {
+			case modelstore.Ready:
+				return false // about to be routed
+			case modelstore.Loading, modelstore.Gating, modelstore.Failed:
+				if s.cfg.StrictReadiness {
+					return false
+				}
 			}
 		}
 	}
 	return true
 }
 
-// modelReady serves GET /v2/models/{m}[/versions/{v}]/ready.
+// modelReady serves GET /v2/models/{m}[/versions/{v}]/ready: true while
+// the routing table sends the model's (or the version's) requests to a
+// ready version.
 func (s *Server) modelReady(ctx *fasthttp.RequestCtx, r route) {
-	_, err := s.store.Lookup(b2s(r.model), r.version)
-	if err != nil && statusOf(err) == fasthttp.StatusNotFound {
-		writeError(ctx, err)
-		return
+	rt := s.models.Table().Route(b2s(r.model))
+	var ok bool
+	if r.version == 0 {
+		_, ok = rt.Pick()
+	} else {
+		_, ok = rt.Version(r.version)
 	}
-	writeHealth(ctx, false, "ready", err == nil)
+	if !ok {
+		if _, err := s.models.Lookup(string(r.model), r.version); err != nil && statusOf(err) == fasthttp.StatusNotFound {
+			writeError(ctx, err)
+			return
+		}
+	}
+	writeHealth(ctx, false, "ready", ok)
 }
 
 // writeHealth answers a health check. As the V2 protocol asks, a false

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"strconv"
 	"time"
 	"unsafe"
@@ -48,15 +49,48 @@ func (s *Server) putScratch(sc *scratch) {
 
 // infer serves POST /v2/models/{m}[/versions/{v}]/infer.
 func (s *Server) infer(ctx *fasthttp.RequestCtx, r route, start time.Time) {
-	v, err := s.store.Lookup(b2s(r.model), r.version)
+	v, err := s.acquire(b2s(r.model), r.version)
 	if err != nil {
 		s.metrics.observe(nil, writeError(ctx, err), time.Since(start))
 		return
 	}
 	sc := s.getScratch()
 	status := s.runInfer(ctx, v, sc, start)
+	v.Release()
 	s.putScratch(sc)
 	s.metrics.observe(v, status, time.Since(start))
+}
+
+// maxAcquireTries bounds how often acquire reads the table again after
+// finding a version that had just begun to drain. Each retry sees a newer
+// table, since a version leaves the table before it drains.
+const maxAcquireTries = 4
+
+// acquire returns the version that serves a request for model (version 0:
+// the routed one), held until the caller releases it, so that the request
+// finishes on the version it started on even if that one leaves service
+// meanwhile. It reads the routing table once per try and takes no lock.
+func (s *Server) acquire(model string, version int) (*modelstore.Version, error) {
+	for range maxAcquireTries {
+		rt := s.models.Table().Route(model)
+		var v *modelstore.Version
+		var ok bool
+		if version == 0 {
+			v, ok = rt.Pick()
+		} else {
+			v, ok = rt.Version(version)
+		}
+		if !ok {
+			if _, err := s.models.Lookup(model, version); err != nil {
+				return nil, err
+			}
+			continue // routed since we read the table
+		}
+		if v.Acquire() {
+			return v, nil
+		}
+	}
+	return nil, fmt.Errorf("model %q: its versions are being swapped: %w", model, modelstore.ErrNotReady)
 }
 
 // runInfer decodes, runs and encodes one request for version v and returns
@@ -117,7 +151,7 @@ func requestTimeout(ctx *fasthttp.RequestCtx, req *inferRequest, v *modelstore.V
 	if req.timeout > 0 {
 		return req.timeout, nil
 	}
-	return v.Batching.Timeout, nil
+	return v.DefaultTimeout(), nil
 }
 
 // writeVersionError is writeError for a request that reached a version: the

@@ -27,7 +27,7 @@ func newBenchServer(b *testing.B) *Server {
 		b.Fatal(err)
 	}
 	quiet := slog.New(slog.DiscardHandler)
-	store, err := modelstore.Open(context.Background(), modelstore.Config{Dir: dir, Logger: quiet, Metrics: bm})
+	store, err := modelstore.Open(context.Background(), modelstore.Config{Dir: dir, Logger: quiet, BatchMetrics: bm})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 
@@ -52,7 +53,7 @@ func (s *Server) serverMetadata(ctx *fasthttp.RequestCtx) {
 // the model that can serve, and the signature of the one asked for (the
 // serving version when none is named).
 func (s *Server) modelMetadata(ctx *fasthttp.RequestCtx, r route) {
-	v, err := s.store.Lookup(string(r.model), r.version)
+	v, err := s.models.Lookup(string(r.model), r.version)
 	if err != nil {
 		writeError(ctx, err)
 		return
@@ -64,7 +65,7 @@ func (s *Server) modelMetadata(ctx *fasthttp.RequestCtx, r route) {
 		Inputs:   tensorsMetadata(v.Signature.Inputs),
 		Outputs:  tensorsMetadata(v.Signature.Outputs),
 	}
-	if m := s.store.Model(v.Model); m != nil {
+	if m := s.models.Model(v.Model); m != nil {
 		for _, mv := range m.Versions {
 			if mv.State() == modelstore.Ready {
 				md.Versions = append(md.Versions, mv.Label)
@@ -91,8 +92,8 @@ type indexEntry struct {
 }
 
 // repositoryIndex serves POST /v2/repository/index: every version of every
-// model with its state and, for a failed one, the reason. A body of
-// {"ready": true} lists only versions that are ready.
+// model with its state and, where there is one, the reason for it. A body
+// of {"ready": true} lists only versions that are ready.
 func (s *Server) repositoryIndex(ctx *fasthttp.RequestCtx) {
 	var q struct {
 		Ready bool `json:"ready"`
@@ -104,35 +105,70 @@ func (s *Server) repositoryIndex(ctx *fasthttp.RequestCtx) {
 		}
 	}
 	index := []indexEntry{}
-	for _, m := range s.store.Models() {
+	for _, m := range s.models.Models() {
 		for _, v := range m.Versions {
-			st := v.State()
-			if q.Ready && st != modelstore.Ready {
+			if q.Ready && v.State() != modelstore.Ready {
 				continue
 			}
-			e := indexEntry{Name: m.Name, Version: v.Label, State: st.String()}
-			if v.Err != nil {
-				e.Reason = v.Err.Error()
-			}
-			index = append(index, e)
+			index = append(index, newIndexEntry(v))
 		}
 	}
 	writeJSON(ctx, fasthttp.StatusOK, index)
 }
 
+func newIndexEntry(v *modelstore.Version) indexEntry {
+	return indexEntry{Name: v.Model, Version: v.Label, State: v.State().String(), Reason: v.Reason()}
+}
+
+// loadAnswer is the body of a repository load or unload: the model's
+// versions as they stand once it has settled, and, when the load failed,
+// the error.
+type loadAnswer struct {
+	Error    string       `json:"error,omitempty"`
+	Versions []indexEntry `json:"versions"`
+}
+
 // repositoryLoad serves POST /v2/repository/models/{m}/load and /unload.
+// Both wait until the model has settled. A load whose newest version did
+// not become ready answers 400 with its reason, as Triton answers a
+// failed load; the versions' states are in the body either way.
 func (s *Server) repositoryLoad(ctx *fasthttp.RequestCtx, r route) {
 	name := string(r.model)
+	c, cancel := context.WithTimeout(context.Background(), s.cfg.LoadTimeout)
+	defer cancel()
 	var err error
 	if r.kind == routeRepoLoad {
-		err = s.store.LoadModel(name)
+		err = s.models.Load(c, name)
 	} else {
-		err = s.store.UnloadModel(name)
+		err = s.models.Unload(c, name)
 	}
-	s.metrics.forget()
 	if err != nil {
-		writeError(ctx, err)
+		writeError(ctx, fmt.Errorf("%s %s: %w", loadVerb(r.kind), name, err))
 		return
 	}
-	writeJSON(ctx, fasthttp.StatusOK, struct{}{})
+	ans := loadAnswer{Versions: []indexEntry{}}
+	m := s.models.Model(name)
+	if m != nil {
+		for _, v := range m.Versions {
+			ans.Versions = append(ans.Versions, newIndexEntry(v))
+		}
+	}
+	status := fasthttp.StatusOK
+	if r.kind == routeRepoLoad && m != nil && len(m.Versions) > 0 {
+		if newest := m.Versions[len(m.Versions)-1]; newest.State() != modelstore.Ready {
+			status = fasthttp.StatusBadRequest
+			ans.Error = fmt.Sprintf("load %s: version %d is %s", name, newest.Number, newest.State())
+			if reason := newest.Reason(); reason != "" {
+				ans.Error += ": " + reason
+			}
+		}
+	}
+	writeJSON(ctx, status, ans)
+}
+
+func loadVerb(k routeKind) string {
+	if k == routeRepoLoad {
+		return "load"
+	}
+	return "unload"
 }

@@ -77,19 +77,30 @@ func (m *metrics) observe(v *modelstore.Version, status int, d time.Duration) {
 	m.latency.WithLabelValues(model, version, code).Observe(d.Seconds())
 }
 
-// forget drops the series and cached children of versions that no longer
-// serve, so that unloading and reloading models does not grow the metrics
-// without bound. It runs off the hot path, after the repository API has
-// changed what is loaded.
-func (m *metrics) forget() {
+// forget drops the series and cached children of a version that left
+// memory, so that loading and unloading versions does not grow the
+// metrics without bound. It runs off the hot path, on the server's event
+// subscriber. The series stay while another load of the same number
+// serves.
+func (m *metrics) forget(model string, version int) {
+	live := false
 	m.ok.Range(func(k, _ any) bool {
 		v := k.(*modelstore.Version)
-		if v.State() != modelstore.Ready {
+		if v.Model != model || v.Number != version {
+			return true
+		}
+		switch v.State() {
+		case modelstore.Unloaded, modelstore.Failed:
 			m.ok.Delete(k)
-			labels := prometheus.Labels{"model": v.Model, "version": v.Label}
-			m.requests.DeletePartialMatch(labels)
-			m.latency.DeletePartialMatch(labels)
+		default:
+			live = true
 		}
 		return true
 	})
+	if live {
+		return
+	}
+	labels := prometheus.Labels{"model": model, "version": strconv.Itoa(version)}
+	m.requests.DeletePartialMatch(labels)
+	m.latency.DeletePartialMatch(labels)
 }

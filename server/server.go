@@ -16,6 +16,7 @@ import (
 	"github.com/valyala/fasthttp/fasthttpadaptor"
 
 	"github.com/switchyard-ml/switchyard/modelstore"
+	"github.com/switchyard-ml/switchyard/rollout"
 )
 
 // Version is switchyard's release, reported by GET /v2.
@@ -36,13 +37,41 @@ type Config struct {
 	WriteTimeout time.Duration
 	// IdleTimeout closes keep-alive connections idle this long. 0 means 2m.
 	IdleTimeout time.Duration
+	// StrictReadiness makes the server unready while any model with a
+	// version on disk, other than one unloaded on purpose, has none
+	// serving. By default a model whose every version failed does not take
+	// the replica out of its load balancer.
+	StrictReadiness bool
+	// LoadTimeout bounds how long POST /v2/repository/models/{m}/load and
+	// /unload wait for the model to settle. 0 means 5 minutes.
+	LoadTimeout time.Duration
 	// Logger receives server events. Nil means slog.Default().
 	Logger *slog.Logger
 }
 
-// Server answers HTTP requests for the models of a modelstore.Store.
+// Models is what the server needs of the model lifecycle. The Store of
+// package modelstore implements it; tests pass the real one.
+type Models interface {
+	// Table returns the live routing table; the server reads it once per
+	// request.
+	Table() *rollout.Table[*modelstore.Version]
+	// Lookup explains, with an error wrapping modelstore.ErrNotFound or
+	// ErrNotReady, why the table routes nothing to a model or version.
+	Lookup(model string, version int) (*modelstore.Version, error)
+	// Model and Models are snapshots of the models and their versions.
+	Model(name string) *modelstore.Model
+	Models() []*modelstore.Model
+	// Load and Unload serve the repository API.
+	Load(ctx context.Context, name string) error
+	Unload(ctx context.Context, name string) error
+	// Subscribe delivers lifecycle events, for the metrics cleanup.
+	Subscribe(buffer int) *modelstore.Subscription
+}
+
+// Server answers HTTP requests for the models of a Models.
 type Server struct {
-	store   *modelstore.Store
+	models  Models
+	cfg     Config
 	log     *slog.Logger
 	http    *fasthttp.Server
 	metrics *metrics
@@ -53,11 +82,11 @@ type Server struct {
 	draining atomic.Bool
 }
 
-// New builds a Server over store. Its metrics are registered with reg and
+// New builds a Server over models. Its metrics are registered with reg and
 // served, with whatever else reg gathers, at /metrics.
-func New(cfg Config, store *modelstore.Store, reg *prometheus.Registry) (*Server, error) {
-	if store == nil || reg == nil {
-		return nil, errors.New("server: a store and a registry are required")
+func New(cfg Config, models Models, reg *prometheus.Registry) (*Server, error) {
+	if models == nil || reg == nil {
+		return nil, errors.New("server: models and a registry are required")
 	}
 	if cfg.MaxRequestBodySize < 0 {
 		return nil, fmt.Errorf("server: negative MaxRequestBodySize %d", cfg.MaxRequestBodySize)
@@ -65,7 +94,10 @@ func New(cfg Config, store *modelstore.Store, reg *prometheus.Registry) (*Server
 	if cfg.MaxRequestBodySize == 0 {
 		cfg.MaxRequestBodySize = DefaultMaxRequestBodySize
 	}
-	s := &Server{store: store, log: cfg.Logger}
+	if cfg.LoadTimeout <= 0 {
+		cfg.LoadTimeout = 5 * time.Minute
+	}
+	s := &Server{models: models, cfg: cfg, log: cfg.Logger}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -98,8 +130,30 @@ func orDefault(d, def time.Duration) time.Duration {
 }
 
 // Serve accepts connections on ln until Shutdown. It returns nil after a
-// Shutdown and the listener's error otherwise.
-func (s *Server) Serve(ln net.Listener) error { return s.http.Serve(ln) }
+// Shutdown and the listener's error otherwise. While it runs, a goroutine
+// of its own drops the metrics of versions that leave memory.
+func (s *Server) Serve(ln net.Listener) error {
+	sub := s.models.Subscribe(eventBuffer)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for e := range sub.C {
+			if e.To == modelstore.Unloaded || e.To == modelstore.Failed {
+				s.metrics.forget(e.Model, e.Version)
+			}
+		}
+	}()
+	defer func() {
+		sub.Close()
+		<-done
+	}()
+	return s.http.Serve(ln)
+}
+
+// eventBuffer is the lifecycle events the metrics cleanup may fall behind
+// by; past it events are dropped (and counted by modelstore), and the
+// series of a dropped version stay until it is loaded again.
+const eventBuffer = 256
 
 // Shutdown makes readiness checks fail, stops accepting connections and
 // waits until requests in flight have been answered or ctx is done.

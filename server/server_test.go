@@ -368,8 +368,15 @@ func TestMetadataAndHealth(t *testing.T) {
 	if r := ts.do(t, "POST", "/v2/repository/models/mlp/unload", ""); r.status != 200 {
 		t.Fatalf("unload = %d %s", r.status, r.body)
 	}
-	if r := ts.do(t, "GET", "/metrics", ""); strings.Contains(string(r.body), `model="mlp",status="200"`) {
-		t.Error("/metrics still reports the unloaded version's requests")
+	// The metrics of the unloaded version go with its Unloaded event.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		r := ts.do(t, "GET", "/metrics", "")
+		if !strings.Contains(string(r.body), `model="mlp",status="200"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("/metrics still reports the unloaded version's requests")
+		}
 	}
 	f("/v2/models/mlp/ready", 400, `{"ready":false}`)
 	f("/readyz", 200, "ok\n")
@@ -377,7 +384,7 @@ func TestMetadataAndHealth(t *testing.T) {
 		t.Fatalf("infer on an unloaded model = %d %v %s; want 503 with Retry-After", r.status, r.header, r.body)
 	}
 	r = ts.do(t, "POST", "/v2/repository/index", "")
-	if r.status != 200 || !strings.Contains(string(r.body), `{"name":"mlp","version":"1","state":"UNLOADED"}`) {
+	if r.status != 200 || !strings.Contains(string(r.body), `{"name":"mlp","version":"1","state":"UNLOADED","reason":"model unloaded through the repository API"}`) {
 		t.Fatalf("index = %d %s", r.status, r.body)
 	}
 	if r := ts.do(t, "POST", "/v2/repository/index", `{"ready":true}`); strings.Contains(string(r.body), `"mlp"`) {

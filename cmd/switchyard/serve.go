@@ -33,8 +33,19 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&batching.Executors, "executors", 0, "batches of one model version that may run at once (0: one per CPU)")
 	fs.IntVar(&batching.MaxQueueSize, "max-queue-size", batcher.DefaultMaxQueueSize, "rows that may wait per model version before requests get 503")
 	fs.DurationVar(&batching.Timeout, "request-timeout", 0, "default deadline for a request to start running (0: none); 504 past it")
+	rescan := fs.Duration("rescan-interval", modelstore.DefaultRescanInterval, "how often to rescan the whole registry besides watching it (0: never)")
+	keepPrevious := fs.Int("keep-previous", modelstore.DefaultKeepPrevious, "ready versions below the serving one kept loaded for an instant rollback")
+	var budget byteSize
+	fs.Var(&budget, "memory-budget", "resident memory loaded versions may take, such as 2GiB or 512MiB (0: unlimited); a version that would not fit fails")
+	strict := fs.Bool("strict-readiness", false, "report not ready while any model on disk has no serving version, even one whose every version failed")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *rescan == 0 {
+		*rescan = -1 // the flag's 0 means never; Config's means the default
+	}
+	if *keepPrevious == 0 {
+		*keepPrevious = -1
 	}
 	log, err := newLogger(stderr, *logLevel)
 	if err != nil {
@@ -49,13 +60,27 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	store, err := modelstore.Open(ctx, modelstore.Config{Dir: *registry, Engine: ef.cfg, Batching: batching, Metrics: bm, Logger: log})
+	sm, err := modelstore.NewMetrics(reg)
+	if err != nil {
+		return err
+	}
+	store, err := modelstore.Open(ctx, modelstore.Config{
+		Dir:            *registry,
+		Engine:         ef.cfg,
+		Batching:       batching,
+		KeepPrevious:   *keepPrevious,
+		MemoryBudget:   int64(budget),
+		RescanInterval: *rescan,
+		Metrics:        sm,
+		BatchMetrics:   bm,
+		Logger:         log,
+	})
 	if err != nil {
 		return err
 	}
 	defer store.Close()
 
-	srv, err := server.New(server.Config{MaxRequestBodySize: *maxBody, Logger: log}, store, reg)
+	srv, err := server.New(server.Config{MaxRequestBodySize: *maxBody, StrictReadiness: *strict, Logger: log}, store, reg)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,576 @@
+package modelstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/switchyard-ml/switchyard/rollout"
+)
+
+// model is one model directory as the reconciler knows it. Every field is
+// owned by the reconciler goroutine.
+type model struct {
+	name, dir string
+	// versions holds every complete version on disk, and versions still in
+	// memory whose directory went (gone).
+	versions map[int]*Version
+	// routed are the ready versions of the published route, ascending;
+	// the last is the stable one.
+	routed []*Version
+	policy policyState
+	live   *liveSettings
+	// unloaded is set by Unload and cleared by Load.
+	unloaded bool
+}
+
+// stable returns the version that takes the model's traffic, or nil.
+func (m *model) stable() *Version {
+	if len(m.routed) == 0 {
+		return nil
+	}
+	return m.routed[len(m.routed)-1]
+}
+
+// numbers returns the numbers of the model's versions, ascending.
+func (m *model) numbers() []int { return slices.Sorted(maps.Keys(m.versions)) }
+
+// The operations a command asks of the reconciler.
+type op uint8
+
+const (
+	opRescan op = iota
+	opLoad
+	opUnload
+)
+
+// command is a request to the reconciler from another goroutine; done
+// receives its answer once what it asked for has settled.
+type command struct {
+	op    op
+	model string
+	done  chan error
+}
+
+// waiter is a command waiting for its model (all models when "") to
+// settle.
+type waiter struct {
+	model string
+	done  chan error
+}
+
+// The kinds of work a background goroutine reports.
+type phase uint8
+
+const (
+	phaseLoaded phase = iota
+	phaseGated
+	phaseDrained
+)
+
+// outcome is what a load, gate or drain goroutine reports to the
+// reconciler.
+type outcome struct {
+	v     *Version
+	phase phase
+	err   error
+}
+
+// run is the reconciler: the one goroutine that owns s.models and makes
+// every transition. It returns when ctx is done.
+func (s *Store) run(ctx context.Context) {
+	var rescan <-chan time.Time
+	if s.cfg.RescanInterval > 0 {
+		t := time.NewTicker(s.cfg.RescanInterval)
+		defer t.Stop()
+		rescan = t.C
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			for _, w := range s.waiters {
+				w.done <- ErrClosed
+			}
+			return
+		case c := <-s.commands:
+			s.command(ctx, c)
+		case names := <-s.changed:
+			if names == nil {
+				s.scanAll(ctx)
+			}
+			for _, name := range names {
+				s.pass(ctx, name)
+			}
+		case o := <-s.outcomes:
+			s.apply(ctx, o)
+		case <-rescan:
+			s.scanAll(ctx)
+		}
+		s.dispatch(ctx)
+		s.settle()
+	}
+}
+
+// command carries out c and queues its answer.
+func (s *Store) command(ctx context.Context, c command) {
+	w := waiter{model: c.model, done: c.done}
+	switch c.op {
+	case opRescan:
+		s.scanAll(ctx)
+	case opLoad, opUnload:
+		if !ValidName(c.model) {
+			c.done <- fmt.Errorf("model %q: %w", c.model, ErrNotFound)
+			return
+		}
+		m := s.models[c.model]
+		if _, err := os.Stat(filepath.Join(s.cfg.Dir, c.model)); err != nil && (m == nil || c.op == opLoad) {
+			c.done <- fmt.Errorf("model %q: %w", c.model, ErrNotFound)
+			return
+		}
+		if m == nil {
+			m = s.newModel(c.model)
+		}
+		m.unloaded = c.op == opUnload
+		if c.op == opLoad {
+			// An explicit load retries what failed.
+			for _, v := range m.versions {
+				if v.State() == Failed {
+					s.transition(v, Unloaded, "load requested through the repository API")
+				}
+			}
+		}
+		s.pass(ctx, c.model)
+	}
+	s.waiters = append(s.waiters, w)
+}
+
+// settle answers the waiters whose models have settled.
+func (s *Store) settle() {
+	keep := s.waiters[:0]
+	for _, w := range s.waiters {
+		if s.settled(w.model) {
+			w.done <- nil
+		} else {
+			keep = append(keep, w)
+		}
+	}
+	clear(s.waiters[len(keep):])
+	s.waiters = keep
+}
+
+// settled reports whether nothing of the named model (of any model when
+// "") is loading, gating or draining, or waiting to load.
+func (s *Store) settled(name string) bool {
+	for _, m := range s.models {
+		if name != "" && m.name != name {
+			continue
+		}
+		for _, v := range m.versions {
+			switch v.State() {
+			case Loading, Gating, Draining:
+				return false
+			}
+		}
+		if s.nextLoad(m) != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// scanAll reconciles every model on disk or known.
+func (s *Store) scanAll(ctx context.Context) {
+	names, err := listModels(s.cfg.Dir)
+	if err != nil {
+		s.log.Error("cannot scan the registry; what is loaded stays as it is", "error", err)
+		return
+	}
+	for name := range s.models {
+		if !slices.Contains(names, name) {
+			names = append(names, name)
+		}
+	}
+	for _, name := range names {
+		s.pass(ctx, name)
+	}
+}
+
+func (s *Store) newModel(name string) *model {
+	m := &model{name: name, dir: filepath.Join(s.cfg.Dir, name), versions: map[int]*Version{}, live: &liveSettings{}}
+	m.policy.batching = s.cfg.Batching
+	m.policy.keep = s.cfg.KeepPrevious
+	m.live.timeout.Store(int64(s.cfg.Batching.Timeout))
+	s.models[name] = m
+	return m
+}
+
+// pass compares one model's directory with what is loaded and acts: it
+// picks up new and removed versions and policy edits, publishes the
+// route, and drains what should no longer be loaded. Loads are started by
+// dispatch.
+func (s *Store) pass(ctx context.Context, name string) {
+	if !ValidName(name) {
+		return
+	}
+	m := s.models[name]
+	onDisk, err := completeVersions(filepath.Join(s.cfg.Dir, name))
+	if err != nil {
+		s.log.Error("cannot scan a model directory; what is loaded stays as it is", "model", name, "error", err)
+		return
+	}
+	if m == nil {
+		if onDisk == nil {
+			return
+		}
+		m = s.newModel(name)
+	}
+	if onDisk != nil {
+		s.readPolicy(m)
+	}
+	for n, v := range m.versions {
+		if _, ok := onDisk[n]; ok && !v.gone {
+			continue
+		}
+		if !v.gone {
+			v.gone = true
+		}
+		if !v.State().loaded() {
+			delete(m.versions, n)
+		}
+	}
+	for n := range onDisk {
+		if m.versions[n] == nil {
+			m.versions[n] = newVersion(name, n, filepath.Join(m.dir, strconv.Itoa(n)), m.live)
+		}
+	}
+	s.route(m)
+	want := s.wanted(m)
+	stable := m.stable()
+	for _, v := range m.versions {
+		if v.State() != Ready || want[v.Number] {
+			continue
+		}
+		var reason string
+		switch {
+		case m.unloaded:
+			reason = "model unloaded through the repository API"
+		case v.gone && stable != nil:
+			reason = fmt.Sprintf("version directory removed from the registry; version %d serves", stable.Number)
+		case v.gone:
+			reason = "version directory removed from the registry; no other version is ready"
+		default:
+			reason = fmt.Sprintf("replaced by version %d; beyond keep_previous (%d)", stable.Number, m.policy.keep)
+		}
+		s.transition(v, Draining, reason)
+		s.spawn(ctx, func(context.Context) outcome {
+			dctx, cancel := context.WithTimeout(context.Background(), s.cfg.DrainTimeout)
+			defer cancel()
+			return outcome{v: v, phase: phaseDrained, err: v.drain(dctx)}
+		})
+	}
+	if len(m.versions) == 0 && onDisk == nil {
+		delete(s.models, name)
+		s.metrics.forget(name)
+		next := maps.Clone(*s.snap.Load())
+		delete(next, name)
+		s.snap.Store(&next)
+		return
+	}
+	s.snapshot(m)
+}
+
+// route publishes the model's route if its ready versions changed: the
+// newest ready version takes all traffic (rollout.Stable), and every
+// ready one may be named explicitly. It runs before anything is drained,
+// so a version leaves the table before it stops taking requests.
+func (s *Store) route(m *model) {
+	var ready []*Version
+	if !m.unloaded {
+		for _, n := range m.numbers() {
+			if v := m.versions[n]; v.State() == Ready && !v.gone {
+				ready = append(ready, v)
+			}
+		}
+	}
+	if slices.Equal(ready, m.routed) {
+		return
+	}
+	old := m.stable()
+	m.routed = ready
+	var rt *rollout.Route[*Version]
+	if len(ready) > 0 {
+		byNumber := make(map[int]*Version, len(ready))
+		numbers := make([]int, len(ready))
+		for i, v := range ready {
+			byNumber[v.Number], numbers[i] = v, v.Number
+		}
+		stable := byNumber[rollout.Stable(numbers)]
+		rt = rollout.Single(stable.Number, stable, byNumber)
+	}
+	s.router.Publish(s.router.Table().With(m.name, rt))
+	if now := m.stable(); now != old {
+		switch {
+		case now == nil:
+			s.log.Warn("model has no ready version: its requests get 503", "model", m.name, "was", old.Number)
+		case old == nil:
+			s.log.Info("serving", "model", m.name, "version", now.Number)
+		default:
+			s.log.Info("serving version changed", "model", m.name, "from", old.Number, "to", now.Number)
+		}
+	}
+}
+
+// wanted returns the numbers of the versions that should be loaded: the
+// stable one, the newest version above it that has not failed (the next
+// candidate), and the keep_previous newest versions below it that have
+// not failed.
+func (s *Store) wanted(m *model) map[int]bool {
+	want := map[int]bool{}
+	if m.unloaded {
+		return want
+	}
+	var nums []int
+	for _, n := range m.numbers() {
+		if v := m.versions[n]; !v.gone && v.State() != Failed {
+			nums = append(nums, n)
+		}
+	}
+	stable := 0
+	if v := m.stable(); v != nil {
+		stable = v.Number
+		want[stable] = true
+	}
+	if n := len(nums); n > 0 && nums[n-1] > stable {
+		want[nums[n-1]] = true
+	}
+	if stable > 0 {
+		i, _ := slices.BinarySearch(nums, stable)
+		for k := m.policy.keep; k > 0 && i > 0; k-- {
+			i--
+			want[nums[i]] = true
+		}
+	}
+	return want
+}
+
+// nextLoad returns the version of m that should be loaded next, newest
+// first, or nil.
+func (s *Store) nextLoad(m *model) *Version {
+	want := s.wanted(m)
+	nums := slices.Sorted(maps.Keys(want))
+	for _, n := range slices.Backward(nums) {
+		if v := m.versions[n]; v.State() == Unloaded {
+			return v
+		}
+	}
+	return nil
+}
+
+// dispatch starts the next load, if none is running. Loads run one at a
+// time, so that each one's cost in resident memory can be measured.
+func (s *Store) dispatch(ctx context.Context) {
+	for s.loading == nil {
+		m, v := s.pickLoad()
+		if v == nil {
+			return
+		}
+		if err := m.policy.err; err != nil && m.policy.lastGood == nil {
+			v.policyFailure = true
+			s.transition(v, Failed, err.Error())
+			s.pass(ctx, m.name)
+			continue
+		}
+		need := s.estimate(m, v)
+		if budget := s.cfg.MemoryBudget; budget > 0 {
+			used, draining := s.used()
+			if used+need > budget {
+				if draining {
+					return // the drains in progress will free memory
+				}
+				s.transition(v, Failed, fmt.Sprintf("memory budget: loading needs about %s, and %s of the %s budget is taken by versions that serve or are kept for rollback",
+					mib(need), mib(used), mib(budget)))
+				s.pass(ctx, m.name)
+				continue
+			}
+		}
+		nv := newVersion(m.name, v.Number, v.Dir, m.live)
+		nv.reserved = need
+		m.versions[v.Number] = nv
+		s.transition(nv, Loading, "")
+		s.loading = nv
+		s.snapshot(m)
+		lc := loadConfig{engine: s.cfg.Engine, batching: m.policy.batching, metrics: s.cfg.BatchMetrics, log: s.log}
+		s.spawn(ctx, func(context.Context) outcome {
+			return outcome{v: nv, phase: phaseLoaded, err: nv.load(lc)}
+		})
+	}
+}
+
+// pickLoad returns the first model, by name, with a version to load.
+func (s *Store) pickLoad() (*model, *Version) {
+	for _, name := range slices.Sorted(maps.Keys(s.models)) {
+		m := s.models[name]
+		if v := s.nextLoad(m); v != nil {
+			return m, v
+		}
+	}
+	return nil, nil
+}
+
+// estimate is what loading v is expected to cost in resident memory: the
+// largest measured cost of a loaded version of the same model, else
+// twice the size of its model.onnx.
+func (s *Store) estimate(m *model, v *Version) int64 {
+	var est int64
+	for _, o := range m.versions {
+		if o.State().loaded() && o.reserved > est {
+			est = o.reserved
+		}
+	}
+	if est > 0 {
+		return est
+	}
+	if fi, err := os.Stat(filepath.Join(v.Dir, ModelFile)); err == nil {
+		return 2 * fi.Size()
+	}
+	return 0
+}
+
+// used returns the memory reserved by loaded versions, and whether any is
+// draining (and so about to give its share back).
+func (s *Store) used() (total int64, draining bool) {
+	for _, m := range s.models {
+		for _, v := range m.versions {
+			if st := v.State(); st.loaded() {
+				total += v.reserved
+				draining = draining || st == Draining
+			}
+		}
+	}
+	return total, draining
+}
+
+// apply records what a background goroutine reports, then reconciles the
+// version's model again.
+func (s *Store) apply(ctx context.Context, o outcome) {
+	v := o.v
+	switch o.phase {
+	case phaseLoaded:
+		s.loading = nil
+		if o.err != nil {
+			s.transition(v, Failed, o.err.Error())
+			break
+		}
+		v.reserved = v.Cost
+		s.transition(v, Gating, fmt.Sprintf("loaded in %v (warm-up run %v), %s resident", v.loadTook.Round(time.Millisecond), v.WarmUp.Round(time.Microsecond), mib(v.Cost)))
+		if s.cfg.Gate == nil {
+			s.transition(v, Ready, "no gate configured")
+			break
+		}
+		m := s.models[v.Model]
+		stable := m.stable()
+		s.spawn(ctx, func(ctx context.Context) outcome {
+			return outcome{v: v, phase: phaseGated, err: s.cfg.Gate.Check(ctx, v, stable)}
+		})
+	case phaseGated:
+		if o.err != nil {
+			s.transition(v, Failed, "gate: "+o.err.Error())
+			s.spawn(ctx, func(context.Context) outcome {
+				sctx, cancel := context.WithTimeout(context.Background(), s.cfg.DrainTimeout)
+				defer cancel()
+				return outcome{v: v, phase: phaseDrained, err: v.shutdown(sctx)}
+			})
+			break
+		}
+		s.transition(v, Ready, "passed its gate")
+	case phaseDrained:
+		if o.err != nil {
+			s.log.Error("version not closed cleanly", "version", v, "error", o.err)
+		}
+		if v.State() == Draining {
+			s.transition(v, Unloaded, v.Reason())
+		}
+		v.reserved = 0
+	}
+	if m := s.models[v.Model]; m != nil && v.gone && !v.State().loaded() && m.versions[v.Number] == v {
+		delete(m.versions, v.Number)
+	}
+	s.pass(ctx, v.Model)
+}
+
+// spawn runs fn on a goroutine of its own, passing it ctx (the
+// reconciler's, done when the Store closes), and hands its outcome to the
+// reconciler. If the reconciler has stopped, the goroutine shuts the
+// version down itself instead: Close waits for it.
+func (s *Store) spawn(ctx context.Context, fn func(ctx context.Context) outcome) {
+	s.work.Go(func() {
+		o := fn(ctx)
+		select {
+		case s.outcomes <- o:
+		case <-ctx.Done():
+			if o.phase != phaseDrained {
+				sctx, cancel := context.WithTimeout(context.Background(), s.cfg.DrainTimeout)
+				defer cancel()
+				if err := o.v.shutdown(sctx); err != nil {
+					s.log.Error("version not closed cleanly", "version", o.v, "error", err)
+				}
+			}
+			o.v.setState(Unloaded, "the server is shutting down")
+		}
+	})
+}
+
+// transition moves v to state to, then tells the subscribers and the log.
+func (s *Store) transition(v *Version, to State, reason string) {
+	from := v.State()
+	v.setState(to, reason)
+	s.events.publish(Event{Model: v.Model, Version: v.Number, From: from, To: to, Reason: reason, Time: time.Now()})
+	attrs := []any{"model", v.Model, "version", v.Number, "from", from.String(), "to", to.String()}
+	if reason != "" {
+		attrs = append(attrs, "reason", reason)
+	}
+	if to == Failed {
+		s.log.Error("version failed", attrs...)
+	} else {
+		s.log.Info("version "+to.String(), attrs...)
+	}
+}
+
+// snapshot publishes m for readers and updates its gauge.
+func (s *Store) snapshot(m *model) {
+	snap := &Model{Name: m.name, Stable: m.stable()}
+	for _, n := range m.numbers() {
+		snap.Versions = append(snap.Versions, m.versions[n])
+	}
+	next := maps.Clone(*s.snap.Load())
+	next[m.name] = snap
+	s.snap.Store(&next)
+	s.metrics.count(m.name, m.versions)
+}
+
+// completeVersions returns the complete versions in a model directory,
+// or nil when the directory does not exist.
+func completeVersions(dir string) (map[int]struct{}, error) {
+	complete, _, err := listVersions(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int]struct{}, len(complete))
+	for _, n := range complete {
+		out[n] = struct{}{}
+	}
+	return out, nil
+}
+
+// mib formats a byte count for people.
+func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }

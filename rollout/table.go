@@ -1,0 +1,107 @@
+package rollout
+
+import "sync/atomic"
+
+// FullWeight is the weight, in basis points, of an arm that takes all of
+// its model's traffic.
+const FullWeight = 10_000
+
+// Arm is one version taking a share of a model's traffic.
+type Arm[V any] struct {
+	// Version is the version number.
+	Version int
+	// Weight is the arm's share of requests that name no version, in
+	// basis points (FullWeight is all of them).
+	Weight int
+	// Target is what serves the arm.
+	Target V
+}
+
+// Route is how one model's requests are served. A published Route is
+// read-only.
+type Route[V any] struct {
+	// Arms share the requests that name no version. Empty when no version
+	// serves the model.
+	Arms []Arm[V]
+	// Versions holds every version a request may name explicitly, by
+	// number; such a request bypasses the split.
+	Versions map[int]V
+}
+
+// Single returns a route whose one arm, version stable served by target,
+// takes all traffic, and whose explicitly named versions are byNumber
+// (kept, not copied: the caller must not modify it afterwards).
+func Single[V any](stable int, target V, byNumber map[int]V) *Route[V] {
+	return &Route[V]{Arms: []Arm[V]{{Version: stable, Weight: FullWeight, Target: target}}, Versions: byNumber}
+}
+
+// Pick returns the target of a request that names no version, or false
+// when no version serves the model. A nil Route serves nothing.
+func (r *Route[V]) Pick() (V, bool) {
+	if r == nil || len(r.Arms) == 0 {
+		var zero V
+		return zero, false
+	}
+	return r.Arms[0].Target, true
+}
+
+// Version returns the target of a request that names version n, or false
+// when n cannot serve. A nil Route serves nothing.
+func (r *Route[V]) Version(n int) (V, bool) {
+	if r == nil {
+		var zero V
+		return zero, false
+	}
+	v, ok := r.Versions[n]
+	return v, ok
+}
+
+// Table maps model names to their routes. It is immutable: With returns a
+// new table.
+type Table[V any] struct {
+	routes map[string]*Route[V]
+}
+
+// Route returns the named model's route, or nil when the table has none.
+func (t *Table[V]) Route(model string) *Route[V] {
+	if t == nil {
+		return nil
+	}
+	return t.routes[model]
+}
+
+// With returns a copy of t in which model has route r; a nil r removes the
+// model. t is left as it was.
+func (t *Table[V]) With(model string, r *Route[V]) *Table[V] {
+	next := &Table[V]{routes: make(map[string]*Route[V], len(t.routes)+1)}
+	if t != nil {
+		for k, v := range t.routes {
+			next.routes[k] = v
+		}
+	}
+	if r == nil {
+		delete(next.routes, model)
+	} else {
+		next.routes[model] = r
+	}
+	return next
+}
+
+// Router holds the live table. The zero value holds an empty table.
+// Readers call Table once per request and never lock; one owner
+// publishes.
+type Router[V any] struct {
+	cur atomic.Pointer[Table[V]]
+}
+
+// Table returns the live table, never nil. Callers must treat it as
+// read-only.
+func (r *Router[V]) Table() *Table[V] {
+	if t := r.cur.Load(); t != nil {
+		return t
+	}
+	return &Table[V]{}
+}
+
+// Publish replaces the live table. t must not be modified after this call.
+func (r *Router[V]) Publish(t *Table[V]) { r.cur.Store(t) }
