@@ -424,23 +424,20 @@ func (s *Store) pickLoad() (*model, *Version) {
 	return nil, nil
 }
 
-// estimate is what loading v is expected to cost in resident memory: the
-// largest measured cost of a loaded version of the same model, else
-// twice the size of its model.onnx.
+// estimate is what loading v is expected to cost in resident memory:
+// twice the size of its model.onnx, or the largest measured cost of a
+// loaded version of the same model if that is more.
 func (s *Store) estimate(m *model, v *Version) int64 {
 	var est int64
+	if fi, err := os.Stat(filepath.Join(v.Dir, ModelFile)); err == nil {
+		est = 2 * fi.Size()
+	}
 	for _, o := range m.versions {
 		if o.State().loaded() && o.reserved > est {
 			est = o.reserved
 		}
 	}
-	if est > 0 {
-		return est
-	}
-	if fi, err := os.Stat(filepath.Join(v.Dir, ModelFile)); err == nil {
-		return 2 * fi.Size()
-	}
-	return 0
+	return est
 }
 
 // used returns the memory reserved by loaded versions, and whether any is
@@ -499,9 +496,6 @@ func (s *Store) apply(ctx context.Context, o outcome) {
 		}
 		v.reserved = 0
 	}
-	if m := s.models[v.Model]; m != nil && v.gone && !v.State().loaded() && m.versions[v.Number] == v {
-		delete(m.versions, v.Number)
-	}
 	s.pass(ctx, v.Model)
 }
 
@@ -527,10 +521,18 @@ func (s *Store) spawn(ctx context.Context, fn func(ctx context.Context) outcome)
 	})
 }
 
-// transition moves v to state to, then tells the subscribers and the log.
+// transition moves v to state to, publishes the model's snapshot (without
+// v if its directory went and it left memory), then tells the subscribers
+// and the log, so that a subscriber finds the snapshot up to date.
 func (s *Store) transition(v *Version, to State, reason string) {
 	from := v.State()
 	v.setState(to, reason)
+	if m := s.models[v.Model]; m != nil && m.versions[v.Number] == v {
+		if v.gone && !to.loaded() {
+			delete(m.versions, v.Number)
+		}
+		s.snapshot(m)
+	}
 	s.events.publish(Event{Model: v.Model, Version: v.Number, From: from, To: to, Reason: reason, Time: time.Now()})
 	attrs := []any{"model", v.Model, "version", v.Number, "from", from.String(), "to", to.String()}
 	if reason != "" {
