@@ -93,30 +93,6 @@ func states(st *modelstore.Store, model string) string {
 	return strings.TrimSpace(b.String())
 }
 
-// placeVersion writes a version directory by hand, as a person or another
-// tool would, renaming it into place complete.
-func placeVersion(t *testing.T, dir, model string, n int, modelBytes []byte, manifest string) {
-	t.Helper()
-	tmp, err := os.MkdirTemp(filepath.Join(dir, model), ".hand-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(tmp, modelstore.ModelFile), modelBytes, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(tmp, modelstore.ManifestFile), []byte(manifest), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(tmp, filepath.Join(dir, model, fmt.Sprint(n))); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func sha256Hex(b []byte) string {
-	s := sha256.Sum256(b)
-	return hex.EncodeToString(s[:])
-}
-
 // TestOnlyWhatServesStaysLoaded publishes many versions and checks that
 // only the stable one and keep_previous below it hold sessions, and that
 // each new version takes over while the one beyond keep_previous drains.
@@ -164,7 +140,7 @@ func TestOnlyWhatServesStaysLoaded(t *testing.T) {
 func TestFailedVersionInferIsAnError(t *testing.T) {
 	dir := t.TempDir()
 	testenv.Publish(t, dir, "m", small(1))
-	placeVersion(t, dir, "m", 2, []byte("not onnx"), fmt.Sprintf(`{"sha256": %q}`, sha256Hex([]byte("not onnx"))))
+	testenv.PlaceVersion(t, dir, "m", 2, []byte("not onnx"), testenv.Manifest([]byte("not onnx")))
 	st := openStore(t, dir)
 	v := st.Model("m").Version(2)
 	if v.State() != modelstore.Failed {
@@ -225,12 +201,12 @@ func TestBrokenPublishesAreNotRetried(t *testing.T) {
 	ev := subscribe(t, st)
 	good := small(2).Marshal()
 	wrong := strings.Repeat("ab", 32)
-	placeVersion(t, dir, "m", 2, good, fmt.Sprintf(`{"sha256": %q}`, wrong))
+	testenv.PlaceVersion(t, dir, "m", 2, good, fmt.Sprintf(`{"sha256": %q}`, wrong))
 	e := ev.await(t, "2 failed", to("m", 2, modelstore.Failed))
-	if !strings.Contains(e.Reason, sha256Hex(good)) || !strings.Contains(e.Reason, wrong) {
+	if got := sha256.Sum256(good); !strings.Contains(e.Reason, hex.EncodeToString(got[:])) || !strings.Contains(e.Reason, wrong) {
 		t.Errorf("reason %q does not give both hashes", e.Reason)
 	}
-	placeVersion(t, dir, "m", 3, []byte("garbage"), fmt.Sprintf(`{"sha256": %q}`, sha256Hex([]byte("garbage"))))
+	testenv.PlaceVersion(t, dir, "m", 3, []byte("garbage"), testenv.Manifest([]byte("garbage")))
 	ev.await(t, "3 failed", to("m", 3, modelstore.Failed))
 	// Let several rescans pass, then count the attempts.
 	for range 3 {
@@ -266,7 +242,7 @@ func TestIgnoredDirectories(t *testing.T) {
 	dir := t.TempDir()
 	testenv.Publish(t, dir, "m", small(1))
 	model := small(2).Marshal()
-	manifest := fmt.Sprintf(`{"sha256": %q}`, sha256Hex(model))
+	manifest := testenv.Manifest(model)
 	for _, name := range []string{".publish-123", "01", "0", "-1", "abc", "2.5"} {
 		p := filepath.Join(dir, "m", name)
 		if err := os.MkdirAll(p, 0o755); err != nil {
@@ -384,7 +360,7 @@ func TestRestartServesTheSameVersion(t *testing.T) {
 	dir := t.TempDir()
 	testenv.Publish(t, dir, "m", small(1))
 	testenv.Publish(t, dir, "m", small(2))
-	placeVersion(t, dir, "m", 3, []byte("garbage"), fmt.Sprintf(`{"sha256": %q}`, sha256Hex([]byte("garbage"))))
+	testenv.PlaceVersion(t, dir, "m", 3, []byte("garbage"), testenv.Manifest([]byte("garbage")))
 	for i := range 2 {
 		st, err := modelstore.Open(context.Background(), modelstore.Config{Dir: dir, Logger: slog.New(slog.DiscardHandler)})
 		if err != nil {

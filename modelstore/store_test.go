@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/switchyard-ml/switchyard/batcher"
 	"github.com/switchyard-ml/switchyard/engine"
 	"github.com/switchyard-ml/switchyard/internal/onnx"
 	"github.com/switchyard-ml/switchyard/internal/testenv"
@@ -260,12 +261,18 @@ func fixedModel() *onnx.Model {
 // version as the server does, while the model is unloaded: every request
 // that acquired the version gets the right answer (unloading drains
 // instead of failing what is queued), the others are refused, and none
-// hangs.
+// hangs. One executor and no batching keep requests queued behind the
+// running one.
 func TestUnloadDrains(t *testing.T) {
 	dir := t.TempDir()
-	mlp := onnx.RandomMLP(9, onnx.ActivationNone, 3, 16, 2)
+	mlp := onnx.RandomMLP(9, onnx.ActivationNone, 3, 1024, 1024, 1024, 2)
 	testenv.Publish(t, dir, "m", mlp.Model())
-	st := openStore(t, dir)
+	st, err := modelstore.Open(context.Background(), modelstore.Config{Dir: dir, Logger: slog.New(slog.DiscardHandler),
+		Batching: modelstore.Batching{Config: batcher.Config{Executors: 1, MaxBatchSize: 1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
 	v, err := st.Lookup("m", 0)
 	if err != nil {
 		t.Fatal(err)
@@ -277,10 +284,11 @@ func TestUnloadDrains(t *testing.T) {
 	for range 16 {
 		wg.Go(func() {
 			r := &modelstore.Request{In: []engine.Tensor{engine.NewTensor("input", []int64{1, 3}, x)}}
-			for range 200 {
+			// Until the version refuses requests, bounded in count.
+			for range 1_000_000 {
 				if !v.Acquire() {
 					refused.Add(1)
-					continue
+					return
 				}
 				err := v.Infer(r)
 				v.Release()
@@ -297,7 +305,7 @@ func TestUnloadDrains(t *testing.T) {
 			}
 		})
 	}
-	for served.Load() == 0 {
+	for served.Load() < 16 {
 		runtime.Gosched()
 	}
 	if err := st.Unload(context.Background(), "m"); err != nil {

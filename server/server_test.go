@@ -47,8 +47,15 @@ func startServer(t *testing.T, cfg Config) *testServer {
 	testenv.Publish(t, dir, "forest", testForest.Model())
 	testenv.Publish(t, dir, "typed", onnx.Typed{Width: 2}.Model())
 	testenv.Publish(t, dir, "fixed", (&onnx.Affine{Shape: []onnx.Dim{onnx.DimValue(1), onnx.DimValue(4)}, Scale: 2}).Model())
+	return serveRegistry(t, dir, cfg)
+}
+
+// serveRegistry opens the registry at dir, watching it, and serves it on a
+// loopback port until the test ends.
+func serveRegistry(t *testing.T, dir string, cfg Config) *testServer {
+	t.Helper()
 	quiet := slog.New(slog.DiscardHandler)
-	store, err := modelstore.Open(context.Background(), modelstore.Config{Dir: dir, Logger: quiet})
+	store, err := modelstore.Open(context.Background(), modelstore.Config{Dir: dir, Logger: quiet, Debounce: 5 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,9 +4,13 @@
 package testenv
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/switchyard-ml/switchyard/engine"
@@ -49,4 +53,35 @@ func Rows(seed uint64, n int) []float32 {
 		x[i] = float32(r.NormFloat64())
 	}
 	return x
+}
+
+// PlaceVersion writes version n of model into the registry at dir by hand,
+// as a person or another tool would, bypassing Publish's checks: the files
+// go into a hidden directory that is renamed into place complete. The
+// manifest is written as given.
+func PlaceVersion(t testing.TB, dir, model string, n int, modelBytes []byte, manifest string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Join(dir, model), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	tmp, err := os.MkdirTemp(filepath.Join(dir, model), ".hand-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(tmp, modelstore.ModelFile), modelBytes, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(tmp, modelstore.ManifestFile), []byte(manifest), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, model, strconv.Itoa(n))); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Manifest returns a minimal manifest.json for model bytes b: their sha256
+// and nothing else.
+func Manifest(b []byte) string {
+	sum := sha256.Sum256(b)
+	return fmt.Sprintf(`{"sha256": %q}`, hex.EncodeToString(sum[:]))
 }
