@@ -35,6 +35,7 @@ test: ort vet bench-smoke
 # floor and onnxruntime in-process, in one run (about two minutes).
 bench: build ort
 	$(BIN) bench --compare --json bench.json
+	$(BIN) bench --swap-cycles 100 --json bench-swap.json
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./server ./batcher ./engine
 
 # A few seconds of the same, to prove the harness works; no speed is asserted.

@@ -25,3 +25,8 @@ func (s *sleeper) close() {}
 func processCPU(pid int) (time.Duration, error) {
 	return 0, errors.New("bench: CPU accounting needs Linux")
 }
+
+// processRSS is unknown outside Linux.
+func processRSS(pid int) (int64, error) {
+	return 0, errors.New("bench: resident set size needs Linux")
+}

@@ -10,10 +10,12 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+	"weak"
 
 	"github.com/switchyard-ml/switchyard/engine"
 	"github.com/switchyard-ml/switchyard/internal/onnx"
@@ -109,11 +111,15 @@ func TestOnlyWhatServesStaysLoaded(t *testing.T) {
 		t.Fatalf("serving %d; want 5", n)
 	}
 	v5 := st.Model("m").Version(5)
+	var v6 weak.Pointer[modelstore.Version]
 	ev := subscribe(t, st)
 	for n := 6; n <= 8; n++ {
 		testenv.Publish(t, dir, "m", small(uint64(n)))
 		for _, s := range []modelstore.State{modelstore.Loading, modelstore.Gating, modelstore.Ready} {
 			ev.await(t, fmt.Sprintf("%d to %s", n, s), to("m", n, s))
+		}
+		if n == 6 {
+			v6 = weak.Make(st.Model("m").Version(6))
 		}
 		drained := ev.await(t, fmt.Sprintf("%d draining", n-2), to("m", n-2, modelstore.Draining))
 		if want := fmt.Sprintf("replaced by version %d; beyond keep_previous (1)", n); drained.Reason != want {
@@ -126,6 +132,14 @@ func TestOnlyWhatServesStaysLoaded(t *testing.T) {
 	}
 	if got, want := states(st, "m"), "1:UNLOADED 2:UNLOADED 3:UNLOADED 4:UNLOADED 5:UNLOADED 6:UNLOADED 7:READY 8:READY"; got != want {
 		t.Fatalf("after three publishes: %s; want %s", got, want)
+	}
+	// An unloaded version, with its queue and bindings, is garbage once
+	// nothing outside the store holds it: publishing many versions does
+	// not grow the heap.
+	runtime.GC()
+	runtime.GC()
+	if v6.Value() != nil {
+		t.Fatal("the store still holds the unloaded version 6")
 	}
 	if v5.State() != modelstore.Unloaded {
 		t.Fatalf("the old version 5 is %s; want its session closed", v5.State())

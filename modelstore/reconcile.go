@@ -495,8 +495,24 @@ func (s *Store) apply(ctx context.Context, o outcome) {
 			s.transition(v, Unloaded, v.Reason())
 		}
 		v.reserved = 0
+		s.retire(v)
 	}
 	s.pass(ctx, v.Model)
+}
+
+// retire replaces v, closed for good, by a placeholder with its number
+// and status, so that nothing the reconciler holds keeps v's queue,
+// bindings and signature alive.
+func (s *Store) retire(v *Version) {
+	m := s.models[v.Model]
+	if m == nil || m.versions[v.Number] != v {
+		return
+	}
+	p := newVersion(v.Model, v.Number, v.Dir, m.live)
+	p.status.Store(v.status.Load())
+	p.policyFailure = v.policyFailure
+	m.versions[v.Number] = p
+	s.snapshot(m)
 }
 
 // spawn runs fn on a goroutine of its own, passing it ctx (the

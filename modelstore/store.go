@@ -22,7 +22,7 @@ import (
 const (
 	DefaultKeepPrevious   = 1
 	DefaultRescanInterval = 30 * time.Second
-	DefaultDebounce       = 100 * time.Millisecond
+	DefaultDebounce       = 25 * time.Millisecond
 	DefaultDrainTimeout   = 30 * time.Second
 )
 

@@ -1,0 +1,351 @@
+package bench
+
+import (
+	"bufio"
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/switchyard-ml/switchyard/engine"
+	"github.com/switchyard-ml/switchyard/internal/onnx"
+	"github.com/switchyard-ml/switchyard/modelstore"
+)
+
+// Defaults and targets of Swap.
+const (
+	// DefaultSwapDuration is the measured time of the load without swaps.
+	DefaultSwapDuration = 3 * time.Second
+	// DefaultCycleTimeout bounds the wait for one published version to
+	// answer.
+	DefaultCycleTimeout = 30 * time.Second
+	// RSSCycle is the cycle after which Swap first reads the server's
+	// resident set size, the reference for memory growth.
+	RSSCycle = 10
+	// MaxRSSGrowth is the target for the server's resident set size after
+	// the last cycle over that after RSSCycle cycles.
+	MaxRSSGrowth = 1.10
+)
+
+// SwapConfig configures Swap. Cycles must be positive; the zero value of
+// every other field means the default it names.
+type SwapConfig struct {
+	// Binary, Dir, Engine, ORTLib, Progress and ChildStderr mean what
+	// they mean in CompareConfig; Binary is started as the server, and
+	// Progress gets a line per load and per cycle.
+	Binary      string
+	Dir         string
+	Engine      engine.Config
+	ORTLib      string
+	Progress    io.Writer
+	ChildStderr io.Writer
+	// Cycles is the number of versions published, one after another,
+	// while the load runs.
+	Cycles int
+	// Duration is the measured time of the load without swaps. 0 means
+	// DefaultSwapDuration. The load during swaps lasts as long as the
+	// cycles take.
+	Duration time.Duration
+	// Warmup precedes both loads. 0 means DefaultPhaseWarmup; a negative
+	// value means none.
+	Warmup time.Duration
+	// Connections is the number of load connections. 0 means
+	// DefaultConnections.
+	Connections int
+	// CycleTimeout bounds the wait for a published version to answer; a
+	// cycle that takes longer fails Swap. 0 means DefaultCycleTimeout.
+	CycleTimeout time.Duration
+}
+
+// SwapReport is the outcome of Swap. It is a plain value; its JSON
+// encoding is the machine-readable report.
+type SwapReport struct {
+	// Time, GoVersion, OS, Arch, CPUs and ORTVersion are as in Report.
+	Time       time.Time `json:"time"`
+	GoVersion  string    `json:"go_version"`
+	OS         string    `json:"os"`
+	Arch       string    `json:"arch"`
+	CPUs       int       `json:"cpus"`
+	ORTVersion string    `json:"ort_version"`
+	// Cycles, Duration, Warmup and Connections repeat the configuration
+	// after defaults.
+	Cycles      int           `json:"cycles"`
+	Duration    time.Duration `json:"duration_ns"`
+	Warmup      time.Duration `json:"warmup_ns"`
+	Connections int           `json:"connections"`
+	// Baseline is the load without swaps, Swapping the same load while
+	// the cycles ran, and Probes the requests that watched for each new
+	// version.
+	Baseline *Result `json:"baseline"`
+	Swapping *Result `json:"swapping"`
+	Probes   *Result `json:"probes"`
+	// Requests counts the requests of the load during swaps; Failed
+	// counts those and the probes that got no 200 (Swapping.Status and
+	// Probes.Status break them down).
+	Requests int64 `json:"requests"`
+	Failed   int64 `json:"failed"`
+	// BadVersions counts probe answers whose X-Model-Version was missing
+	// or older than one an earlier probe was answered by.
+	BadVersions int64 `json:"bad_versions"`
+	// SwapLatencies holds each cycle's swap latency, in order: from the
+	// return of the version's publish to the arrival of the first answer
+	// from it, so it includes up to a millisecond between probes and one
+	// probe's round trip. SwapLatency summarises them.
+	SwapLatencies []time.Duration `json:"swap_latencies_ns"`
+	SwapLatency   Latency         `json:"swap_latency"`
+	// P99Ratio is Swapping's p99 latency over Baseline's; 0 when either
+	// had no successful request.
+	P99Ratio float64 `json:"p99_ratio"`
+	// RSSAtCycle is the server's resident set size, in bytes, after
+	// RSSCycle cycles (0 with fewer cycles), RSS that after the last, and
+	// RSSRatio RSS over RSSAtCycle (0 when RSSAtCycle is).
+	RSSAtCycle int64   `json:"rss_at_cycle_bytes,omitempty"`
+	RSS        int64   `json:"rss_bytes"`
+	RSSRatio   float64 `json:"rss_ratio,omitempty"`
+	// Goals are the targets, judged: no failed request, and, with more
+	// than RSSCycle cycles, RSSRatio at most MaxRSSGrowth.
+	Goals []Goal `json:"goals"`
+}
+
+// Swap measures `switchyard serve` (a child process) publishing new
+// versions under load. It publishes Compare's small model into a temporary
+// registry, starts the server on it, and drives one-row JSON requests over
+// Connections connections, first for Duration without swaps, then while it
+// publishes Cycles further versions of the model, one after another,
+// waiting each time until the server answers from the new one. It relies
+// on the server to watch its registry and switch to each new version by
+// itself. engine.Init must have been called.
+//
+// The server listens on 127.0.0.1 only and is stopped before Swap returns,
+// whatever happens. An error means the scenario could not be run (a
+// version that is not served within CycleTimeout among such errors); a
+// goal that is missed is not an error.
+func Swap(ctx context.Context, cfg SwapConfig) (*SwapReport, error) {
+	if err := cfg.setDefaults(); err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp(cfg.Dir, "switchyard-bench-")
+	if err != nil {
+		return nil, fmt.Errorf("bench: swap: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	registry := filepath.Join(dir, "registry")
+	small := compareModels()[0]
+	if _, err := cfg.publish(registry, small.mlp); err != nil {
+		return nil, err
+	}
+	cc := CompareConfig{Engine: cfg.Engine, ORTLib: cfg.ORTLib}
+	args := slices.Concat([]string{"serve", "--registry", registry, "--addr", "127.0.0.1:0",
+		"--log-level", "warn", "--shutdown-timeout", "10s"}, cc.engineArgs())
+	ch, err := startChild(ctx, "switchyard", cfg.Binary, args, "switchyard listening on ", cfg.ChildStderr)
+	if err != nil {
+		return nil, err
+	}
+	rep := &SwapReport{Time: time.Now().UTC(), GoVersion: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH,
+		CPUs: runtime.NumCPU(), ORTVersion: engine.ORTVersion, Cycles: cfg.Cycles, Duration: cfg.Duration,
+		Warmup: max(cfg.Warmup, 0), Connections: cfg.Connections}
+	err = cfg.run(ctx, rep, ch, registry, &small)
+	if err = errors.Join(err, ch.stop()); err != nil {
+		return nil, err
+	}
+	rep.judge()
+	return rep, nil
+}
+
+func (cfg *SwapConfig) setDefaults() error {
+	if cfg.Cycles <= 0 || cfg.Duration < 0 || cfg.Connections < 0 || cfg.CycleTimeout < 0 {
+		return fmt.Errorf("bench: swap: want positive cycles (got %d) and no negative duration, connections or cycle timeout", cfg.Cycles)
+	}
+	if cfg.Binary == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("bench: swap: find the switchyard binary: %w", err)
+		}
+		cfg.Binary = exe
+	}
+	cfg.Duration = cmp.Or(cfg.Duration, DefaultSwapDuration)
+	cfg.Warmup = cmp.Or(cfg.Warmup, DefaultPhaseWarmup)
+	cfg.Connections = cmp.Or(cfg.Connections, DefaultConnections)
+	cfg.CycleTimeout = cmp.Or(cfg.CycleTimeout, DefaultCycleTimeout)
+	return nil
+}
+
+// publish publishes m as the next version of the small model.
+func (cfg *SwapConfig) publish(registry string, m *onnx.MLP) (int, error) {
+	v, err := modelstore.Publish(registry, SmallModel, m.Model().Marshal(), modelstore.PublishOptions{
+		Description: "switchyard bench: random MLP", CreatedBy: "switchyard bench", Engine: cfg.Engine})
+	if err != nil {
+		return 0, fmt.Errorf("bench: swap: %w", err)
+	}
+	return v, nil
+}
+
+// run measures the load without swaps, then the cycles under load, into
+// rep.
+func (cfg *SwapConfig) run(ctx context.Context, rep *SwapReport, ch *child, registry string, small *benchModel) error {
+	load := Config{URL: "http://" + ch.addr + "/v2/models/" + SmallModel + "/infer", Body: small.body,
+		Connections: cfg.Connections, Warmup: max(cfg.Warmup, 0), Duration: cfg.Duration}
+	var err error
+	if rep.Baseline, err = Run(ctx, load); err != nil {
+		return err
+	}
+	cfg.progress("without swaps   %8.0f req/s  p99 %9s  errors %d\n", rep.Baseline.RequestsPerSec,
+		formatDuration(rep.Baseline.Latency.P99), rep.Baseline.Errors)
+
+	// The load during swaps runs until the cycles are done; its Duration
+	// only bounds it, at twice the longest the cycle waits may take.
+	load.Duration = time.Duration(cfg.Cycles) * 2 * cfg.CycleTimeout
+	lctx, stop := context.WithCancel(ctx)
+	defer stop()
+	var lerr error
+	loaded := make(chan struct{})
+	go func() {
+		defer close(loaded)
+		rep.Swapping, lerr = Run(lctx, load)
+	}()
+	pr := newProber(ch.addr, load.URL, small.body)
+	defer pr.close()
+	err = cfg.cycles(ctx, rep, ch, pr, registry, small.mlp, loaded)
+	stop() // the load's normal end: Run returns what it measured and context.Canceled
+	<-loaded
+	rep.Probes, rep.BadVersions = pr.result(), pr.badVersions
+	if lerr != nil && !errors.Is(lerr, context.Canceled) {
+		err = errors.Join(err, lerr)
+	}
+	return err
+}
+
+// cycles waits for the warm-up of the load, then publishes a new version
+// of m Cycles times, each time waiting until pr gets an answer from it.
+// It fails if loaded closes first: the load must span every cycle.
+func (cfg *SwapConfig) cycles(ctx context.Context, rep *SwapReport, ch *child, pr *prober, registry string, m *onnx.MLP, loaded <-chan struct{}) error {
+	warm := time.NewTimer(max(cfg.Warmup, 0))
+	defer warm.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-warm.C:
+	}
+	for i := 1; i <= cfg.Cycles; i++ {
+		select {
+		case <-loaded:
+			return fmt.Errorf("bench: swap: the load ended before cycle %d", i)
+		default:
+		}
+		v, err := cfg.publish(registry, reseed(m, uint64(i+1)))
+		if err != nil {
+			return err
+		}
+		d, err := pr.await(ctx, v, time.Now(), cfg.CycleTimeout)
+		if err != nil && ctx.Err() == nil {
+			err = errors.Join(err, ch.failure("did not serve it")) // with the server's last words
+		}
+		if err != nil {
+			return fmt.Errorf("bench: swap: cycle %d: %w", i, err)
+		}
+		rep.SwapLatencies = append(rep.SwapLatencies, d)
+		if i == RSSCycle || i == cfg.Cycles {
+			rss, err := processRSS(ch.cmd.Process.Pid)
+			if err != nil {
+				return fmt.Errorf("bench: swap: cycle %d: %w", i, err)
+			}
+			rep.RSS = rss
+			if i == RSSCycle {
+				rep.RSSAtCycle = rss
+			}
+		}
+		cfg.progress("cycle %d of %d: version %d answered %s after its publish\n", i, cfg.Cycles, v, formatDuration(d))
+	}
+	return nil
+}
+
+// reseed returns an MLP of m's widths and activation drawn from seed.
+func reseed(m *onnx.MLP, seed uint64) *onnx.MLP {
+	widths := []int{m.Layers[0].In()}
+	for i := range m.Layers {
+		widths = append(widths, m.Layers[i].Out())
+	}
+	return onnx.RandomMLP(seed, m.Final, widths...)
+}
+
+func (cfg *SwapConfig) progress(format string, args ...any) {
+	if cfg.Progress != nil {
+		fmt.Fprintf(cfg.Progress, format, args...)
+	}
+}
+
+// judge fills in the figures derived from the measurements and the goals.
+func (r *SwapReport) judge() {
+	r.Requests = r.Swapping.Requests
+	r.Failed = r.Swapping.Errors + r.Probes.Errors
+	r.SwapLatency = summarize(slices.Clone(r.SwapLatencies))
+	r.P99Ratio, _ = ratio(float64(r.Swapping.Latency.P99), float64(r.Baseline.Latency.P99))
+	r.RSSRatio, _ = ratio(float64(r.RSS), float64(r.RSSAtCycle))
+	r.Goals = []Goal{newGoal("failed requests during swaps (load and probes)", float64(r.Failed), "<=", 0, "", r.Requests > 0)}
+	if r.Cycles > RSSCycle {
+		r.Goals = append(r.Goals, newGoal(fmt.Sprintf("server RSS after %d cycles ÷ after %d", r.Cycles, RSSCycle),
+			r.RSSRatio, "<=", MaxRSSGrowth, "", r.RSSRatio > 0))
+	}
+}
+
+// WriteText writes the report as fixed-width tables for people to read:
+// the loads, the swap latency, memory and the goals.
+func (r *SwapReport) WriteText(w io.Writer) error {
+	bw := bufio.NewWriter(w)
+	fmt.Fprintf(bw, "switchyard bench --swap-cycles %d: %s %s/%s, %d CPUs, onnxruntime %s\n", r.Cycles, r.GoVersion, r.OS, r.Arch, r.CPUs, r.ORTVersion)
+	fmt.Fprintf(bw, "model %s (MLP 30-64-2), one-row JSON requests over %d connections; %v without swaps, then %d swaps, each load after %v warm-up\n\n",
+		SmallModel, r.Connections, r.Duration, r.Cycles, r.Warmup)
+	fmt.Fprintf(bw, "%-24s %9s %9s %9s %9s %9s  %s\n", "load", "requests", "req/s", "p50", "p99", "max", "errors")
+	for _, l := range []struct {
+		name string
+		res  *Result
+	}{{"without swaps", r.Baseline}, {"during swaps", r.Swapping}, {"probes during swaps", r.Probes}} {
+		fmt.Fprintf(bw, "%-24s %9d %9.0f %9s %9s %9s  %d%s\n", l.name, l.res.Requests, l.res.RequestsPerSec, formatDuration(l.res.Latency.P50),
+			formatDuration(l.res.Latency.P99), formatDuration(l.res.Latency.Max), l.res.Errors, l.res.errorDetail())
+	}
+	fmt.Fprintf(bw, "(probes: one connection asking every millisecond which version answers; %d answers from a missing or older version)\n\n", r.BadVersions)
+
+	s := &r.SwapLatency
+	fmt.Fprintf(bw, "%-24s %9s %9s %9s\n", "swap latency", "p50", "p99", "max")
+	fmt.Fprintf(bw, "%-24s %9s %9s %9s\n", fmt.Sprintf("%d cycles", s.Count), formatDuration(s.P50), formatDuration(s.P99), formatDuration(s.Max))
+	fmt.Fprintf(bw, "(from the return of a version's publish to the first answer from it)\n\n")
+
+	fmt.Fprintf(bw, "%-24s %12s %12s %9s\n", "server RSS", fmt.Sprintf("cycle %d", RSSCycle), fmt.Sprintf("cycle %d", r.Cycles), "ratio")
+	fmt.Fprintf(bw, "%-24s %12s %12s %9s\n", "", formatBytes(r.RSSAtCycle), formatBytes(r.RSS), formatFloatOrNA(r.RSSRatio))
+
+	fmt.Fprintf(bw, "\n%-60s %9s %10s %6s\n", "goal", "value", "target", "result")
+	for _, g := range r.Goals {
+		value := formatFloat(g.Value)
+		if g.Missing {
+			value = "n/a"
+		}
+		fmt.Fprintf(bw, "%-60s %9s %10s %6s\n", g.Name, value, g.Op+" "+formatFloat(g.Target), map[bool]string{true: "PASS", false: "MISS"}[g.Pass])
+	}
+	fmt.Fprintf(bw, "\n%-60s %9s\n", "ratio (no target)", "value")
+	fmt.Fprintf(bw, "%-60s %9s\n", "p99 during swaps ÷ p99 without", formatFloatOrNA(r.P99Ratio))
+	return bw.Flush()
+}
+
+// formatBytes writes n in MiB, or "n/a" for 0.
+func formatBytes(n int64) string {
+	if n == 0 {
+		return "n/a"
+	}
+	return strconv.FormatFloat(float64(n)/(1<<20), 'f', 1, 64) + " MiB"
+}
+
+// formatFloatOrNA is formatFloat, or "n/a" for 0, a ratio that could not
+// be taken.
+func formatFloatOrNA(v float64) string {
+	if v == 0 {
+		return "n/a"
+	}
+	return formatFloat(v)
+}

@@ -1,0 +1,75 @@
+package bench
+
+import (
+	"bytes"
+	"encoding/json"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestSwapSmoke runs the hot-swap scenario with three cycles and short
+// loads against a real `switchyard serve`, built from this module: the
+// test binary cannot stand in for it. It checks that every measurement
+// was taken, never how fast.
+func TestSwapSmoke(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "switchyard")
+	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/switchyard").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	var progress bytes.Buffer
+	rep, err := Swap(t.Context(), SwapConfig{
+		Binary:      bin,
+		Dir:         t.TempDir(),
+		Cycles:      3,
+		Duration:    300 * time.Millisecond,
+		Warmup:      100 * time.Millisecond,
+		Connections: 16,
+		Progress:    &progress,
+	})
+	if err != nil {
+		t.Fatalf("Swap = %v\n%s", err, progress.String())
+	}
+	if rep.Cycles != 3 || len(rep.SwapLatencies) != 3 || rep.SwapLatency.Count != 3 {
+		t.Fatalf("report has %d cycles, %d swap latencies summarised as %d; want 3 each", rep.Cycles, len(rep.SwapLatencies), rep.SwapLatency.Count)
+	}
+	for i, d := range rep.SwapLatencies {
+		if d <= 0 {
+			t.Errorf("cycle %d: swap latency %v; want positive", i+1, d)
+		}
+	}
+	if rep.RSS <= 0 || rep.RSSAtCycle != 0 || rep.RSSRatio != 0 {
+		t.Errorf("RSS %d after the last cycle, %d after cycle %d, ratio %v; want positive, and none after a cycle that never ran",
+			rep.RSS, rep.RSSAtCycle, RSSCycle, rep.RSSRatio)
+	}
+	if b := rep.Baseline; b.OK == 0 || b.Errors != 0 {
+		t.Errorf("load without swaps: %d ok, %d errors (status %v, %s)", b.OK, b.Errors, b.Status, b.FirstError)
+	}
+	if s := rep.Swapping; s.Requests == 0 || rep.Requests != s.Requests || rep.Failed != s.Errors+rep.Probes.Errors {
+		t.Errorf("load during swaps: %d requests, report says %d requests and %d failed; probes %d errors",
+			s.Requests, rep.Requests, rep.Failed, rep.Probes.Errors)
+	}
+	if rep.Probes.Requests < 3 {
+		t.Errorf("%d probes for 3 cycles", rep.Probes.Requests)
+	}
+	if len(rep.Goals) != 1 || rep.Goals[0].Missing {
+		t.Fatalf("goals %+v; want the failed-request goal alone, measured (3 cycles are too few for memory's)", rep.Goals)
+	}
+	if _, err := json.Marshal(rep); err != nil {
+		t.Errorf("json.Marshal(report) = %v", err)
+	}
+	var out strings.Builder
+	if err := rep.WriteText(&out); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"--swap-cycles 3", "without swaps", "during swaps", "swap latency", "server RSS", "failed requests", "p99 during swaps"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("WriteText lacks %q:\n%s", want, out.String())
+		}
+	}
+	if verdict := map[bool]string{true: "PASS", false: "MISS"}[rep.Goals[0].Pass]; !strings.Contains(out.String(), verdict) {
+		t.Errorf("WriteText lacks the verdict %s:\n%s", verdict, out.String())
+	}
+}
