@@ -1,11 +1,13 @@
-// Package modelstore owns the registry directory: its layout, the manifests
-// of model versions, publishing new versions atomically, and loading every
-// complete version into an engine.Session.
+// Package modelstore owns the registry directory and the lifecycle of the
+// model versions in it: the layout, the manifests, publishing versions
+// atomically, watching the registry, and loading, gating, routing and
+// draining versions.
 //
 // The registry layout is the contract with training pipelines:
 //
 //	registry/
 //	  fraud/              a model; the name is its URL path segment
+//	    policy.yaml       optional settings (strict keys)
 //	    1/                a version: a positive integer, immutable once complete
 //	      model.onnx
 //	      manifest.json   written last; a version without it does not exist
@@ -13,16 +15,48 @@
 // Publish writes a version into a temporary directory beside the versions
 // and renames it into place, so a reader never sees half a version.
 //
-// A Store holds what is loaded. Readers (the request path) call Lookup,
-// which reads an immutable snapshot through an atomic pointer and takes no
-// lock. Loads and unloads are serialised by the Store and publish a new
-// snapshot when they finish. A version that fails to load keeps its error
-// and is never served; it does not stop the others.
+// # Lifecycle
+//
+// A version moves Loading -> Gating -> Ready, or ends Failed with its
+// reason, and leaves service Draining -> Unloaded (see State). One
+// reconciler goroutine, started by Open and ended by Close, owns the
+// version map and makes every transition. It compares the registry with
+// what is loaded whenever something signals that it may have changed: the
+// watcher (fsnotify events, debounced), the periodic rescan, Load, Unload
+// and Rescan. Loads run one at a time, and gates and drains each on a
+// goroutine of its own; they report back to the reconciler, so nothing a
+// request needs ever waits on them.
+//
+// What is loaded, per model: the stable version (the newest ready one,
+// which takes all traffic: rollout.Stable), the newest version above it
+// that has not failed (a candidate), and the keep_previous newest versions
+// below it that have not failed, for an instant rollback. Nothing else: a
+// version that leaves that set drains and unloads. A Failed version is not
+// tried again until Load asks for it.
+//
+// # Requests
+//
+// The reconciler publishes a rollout.Table of *Version, swapped whole,
+// before it drains anything. A request reads the table once, takes its
+// version with Acquire and releases it when answered; a Draining version
+// closes its queue and session only once every holder has released it, so
+// in-flight requests finish on the version they started on. Infer runs a
+// request through the version's batch queue.
+//
+// # Events
+//
+// Every transition is an Event (model, version, from, to, reason, time),
+// delivered to each Subscription through a bounded channel that drops and
+// counts what does not fit; the Store never waits for a subscriber.
 //
 // Usage:
 //
 //	st, err := modelstore.Open(ctx, modelstore.Config{Dir: "registry"})
 //	if err != nil { ... }
 //	defer st.Close()
-//	v, err := st.Lookup("fraud", 0) // 0: the version that serves the model
+//	v, ok := st.Table().Route("fraud").Pick() // per request
+//	if ok && v.Acquire() {
+//		err = v.Infer(&req)
+//		v.Release()
+//	}
 package modelstore

@@ -3,7 +3,11 @@
 // the repository API and Prometheus metrics.
 //
 // Handlers translate and hold no business rules: they decode a request,
-// call the model store, and encode the answer. Errors become HTTP statuses
+// call the model store (through Models, an interface the server declares),
+// and encode the answer. An inference request reads the routing table once,
+// acquires the version it routes to and releases it when answered, so a
+// hot swap never fails a request and X-Model-Version always names the
+// version that answered. Errors become HTTP statuses
 // in one place (statusOf). Request decoding uses pooled fastjson parsers and
 // copies every value out before the parser is reused; responses are
 // appended into pooled byte slices, so a warm inference request allocates
@@ -15,7 +19,7 @@
 //
 // Usage:
 //
-//	srv, err := server.New(server.Config{}, store, registry)
+//	srv, err := server.New(server.Config{}, store, registry) // store: a *modelstore.Store
 //	if err != nil { ... }
 //	go srv.Serve(ln)
 //	...

@@ -1,0 +1,194 @@
+package modelstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
+	"path/filepath"
+	"slices"
+	"strconv"
+
+	"github.com/switchyard-ml/switchyard/rollout"
+)
+
+// pass compares one model's directory with what is loaded and acts: it
+// picks up new and removed versions and policy edits, publishes the
+// route, and drains what should no longer be loaded. Loads are started by
+// dispatch.
+func (s *Store) pass(ctx context.Context, name string) {
+	if !ValidName(name) {
+		return
+	}
+	m := s.models[name]
+	onDisk, err := completeVersions(filepath.Join(s.cfg.Dir, name))
+	if err != nil {
+		s.log.Error("cannot scan a model directory; what is loaded stays as it is", "model", name, "error", err)
+		return
+	}
+	if m == nil {
+		if onDisk == nil {
+			return
+		}
+		m = s.newModel(name)
+	}
+	if onDisk != nil {
+		s.readPolicy(m)
+	}
+	for n, v := range m.versions {
+		if _, ok := onDisk[n]; ok && !v.gone {
+			continue
+		}
+		if !v.gone {
+			v.gone = true
+		}
+		if !v.State().loaded() {
+			delete(m.versions, n)
+		}
+	}
+	for n := range onDisk {
+		if m.versions[n] == nil {
+			m.versions[n] = newVersion(name, n, filepath.Join(m.dir, strconv.Itoa(n)), m.live)
+		}
+	}
+	s.route(m)
+	want := s.wanted(m)
+	stable := m.stable()
+	for _, v := range m.versions {
+		if v.State() != Ready || want[v.Number] {
+			continue
+		}
+		var reason string
+		switch {
+		case m.unloaded:
+			reason = "model unloaded through the repository API"
+		case v.gone && stable != nil:
+			reason = fmt.Sprintf("version directory removed from the registry; version %d serves", stable.Number)
+		case v.gone:
+			reason = "version directory removed from the registry; no other version is ready"
+		default:
+			reason = fmt.Sprintf("replaced by version %d; beyond keep_previous (%d)", stable.Number, m.policy.keep)
+		}
+		s.transition(v, Draining, reason)
+		s.spawn(ctx, func(context.Context) outcome {
+			dctx, cancel := context.WithTimeout(context.Background(), s.cfg.DrainTimeout)
+			defer cancel()
+			return outcome{v: v, phase: phaseDrained, err: v.drain(dctx)}
+		})
+	}
+	if len(m.versions) == 0 && onDisk == nil {
+		delete(s.models, name)
+		s.metrics.forget(name)
+		next := maps.Clone(*s.snap.Load())
+		delete(next, name)
+		s.snap.Store(&next)
+		return
+	}
+	s.snapshot(m)
+}
+
+// route publishes the model's route if its ready versions changed: the
+// newest ready version takes all traffic (rollout.Stable), and every
+// ready one may be named explicitly. It runs before anything is drained,
+// so a version leaves the table before it stops taking requests.
+func (s *Store) route(m *model) {
+	var ready []*Version
+	if !m.unloaded {
+		for _, n := range m.numbers() {
+			if v := m.versions[n]; v.State() == Ready && !v.gone {
+				ready = append(ready, v)
+			}
+		}
+	}
+	if slices.Equal(ready, m.routed) {
+		return
+	}
+	old := m.stable()
+	m.routed = ready
+	var rt *rollout.Route[*Version]
+	if len(ready) > 0 {
+		byNumber := make(map[int]*Version, len(ready))
+		numbers := make([]int, len(ready))
+		for i, v := range ready {
+			byNumber[v.Number], numbers[i] = v, v.Number
+		}
+		stable := byNumber[rollout.Stable(numbers)]
+		rt = rollout.Single(stable.Number, stable, byNumber)
+	}
+	s.router.Publish(s.router.Table().With(m.name, rt))
+	if now := m.stable(); now != old {
+		switch {
+		case now == nil:
+			s.log.Warn("model has no ready version: its requests get 503", "model", m.name, "was", old.Number)
+		case old == nil:
+			s.log.Info("serving", "model", m.name, "version", now.Number)
+		default:
+			s.log.Info("serving version changed", "model", m.name, "from", old.Number, "to", now.Number)
+		}
+	}
+}
+
+// wanted returns the numbers of the versions that should be loaded: the
+// stable one, the newest version above it that has not failed (the next
+// candidate), and the keep_previous newest versions below it that have
+// not failed.
+func (s *Store) wanted(m *model) map[int]bool {
+	want := map[int]bool{}
+	if m.unloaded {
+		return want
+	}
+	var nums []int
+	for _, n := range m.numbers() {
+		if v := m.versions[n]; !v.gone && v.State() != Failed {
+			nums = append(nums, n)
+		}
+	}
+	stable := 0
+	if v := m.stable(); v != nil {
+		stable = v.Number
+		want[stable] = true
+	}
+	if n := len(nums); n > 0 && nums[n-1] > stable {
+		want[nums[n-1]] = true
+	}
+	if stable > 0 {
+		i, _ := slices.BinarySearch(nums, stable)
+		for k := m.policy.keep; k > 0 && i > 0; k-- {
+			i--
+			want[nums[i]] = true
+		}
+	}
+	return want
+}
+
+// nextLoad returns the version of m that should be loaded next, newest
+// first, or nil.
+func (s *Store) nextLoad(m *model) *Version {
+	want := s.wanted(m)
+	nums := slices.Sorted(maps.Keys(want))
+	for _, n := range slices.Backward(nums) {
+		if v := m.versions[n]; v.State() == Unloaded {
+			return v
+		}
+	}
+	return nil
+}
+
+// completeVersions returns the complete versions in a model directory,
+// or nil when the directory does not exist.
+func completeVersions(dir string) (map[int]struct{}, error) {
+	complete, _, err := listVersions(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int]struct{}, len(complete))
+	for _, n := range complete {
+		out[n] = struct{}{}
+	}
+	return out, nil
+}
+
