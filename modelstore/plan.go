@@ -191,4 +191,3 @@ func completeVersions(dir string) (map[int]struct{}, error) {
 	}
 	return out, nil
 }
-
