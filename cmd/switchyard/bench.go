@@ -144,10 +144,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err != nil {
 			return err
 		}
-		if err := writeJSON(*jsonPath, rep); err != nil {
-			return err
-		}
-		return rep.WriteText(stdout)
+		return writeReport(stdout, *jsonPath, rep)
 
 	case set["swap-cycles"]:
 		cfg := bench.SwapConfig{
@@ -170,10 +167,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err != nil {
 			return err
 		}
-		if err := writeJSON(*jsonPath, rep); err != nil {
-			return err
-		}
-		return rep.WriteText(stdout)
+		return writeReport(stdout, *jsonPath, rep)
 
 	default:
 		if *duration == 0 {
@@ -203,6 +197,15 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		return err
 	}
+}
+
+// writeReport writes rep as JSON to the file at jsonPath, if any, then as
+// text to w.
+func writeReport(w io.Writer, jsonPath string, rep interface{ WriteText(io.Writer) error }) error {
+	if err := writeJSON(jsonPath, rep); err != nil {
+		return err
+	}
+	return rep.WriteText(w)
 }
 
 // writeJSON writes v, indented, to the file at path; an empty path writes
