@@ -12,12 +12,15 @@ func (s *Server) live(ctx *fasthttp.RequestCtx, plain bool) {
 	writeHealth(ctx, plain, "live", true)
 }
 
-// ready serves GET /v2/health/ready and /readyz: the server is not
-// shutting down and every model that can serve does. A model none of whose
-// versions can (all failed, or all unloaded on purpose) is reported in the
-// log, the metrics and the repository index, but does not make the
-// replica unready, since one bad publish would otherwise empty a whole
-// fleet at once; Config.StrictReadiness makes it count.
+// ready serves GET /v2/health/ready and /readyz. The server is ready from
+// the moment it listens (the store has loaded what serves by then) until
+// it shuts down. A model that cannot serve (every version failed, or a new
+// one still loading) is reported in the log, the metrics and the
+// repository index, but does not make the replica unready, since one bad
+// publish would otherwise empty a whole fleet at once. With
+// Config.StrictReadiness it does: the server is unready while any model
+// that has a version loading, ready or failed has none routed (a model
+// unloaded on purpose does not count).
 func (s *Server) ready(ctx *fasthttp.RequestCtx, plain bool) {
 	writeHealth(ctx, plain, "ready", s.isReady())
 }
@@ -26,19 +29,17 @@ func (s *Server) isReady() bool {
 	if s.draining.Load() {
 		return false
 	}
+	if !s.cfg.StrictReadiness {
+		return true
+	}
 	t := s.models.Table()
 	for _, m := range s.models.Models() {
 		if _, ok := t.Route(m.Name).Pick(); ok {
 			continue
 		}
 		for _, v := range m.Versions {
-			switch v.State() {
-			case modelstore.Ready:
-				return false // about to be routed
-			case modelstore.Loading, modelstore.Gating, modelstore.Failed:
-				if s.cfg.StrictReadiness {
-					return false
-				}
+			if st := v.State(); st != modelstore.Unloaded && st != modelstore.Draining {
+				return false
 			}
 		}
 	}

@@ -38,9 +38,9 @@ type Config struct {
 	// IdleTimeout closes keep-alive connections idle this long. 0 means 2m.
 	IdleTimeout time.Duration
 	// StrictReadiness makes the server unready while any model with a
-	// version on disk, other than one unloaded on purpose, has none
-	// serving. By default a model whose every version failed does not take
-	// the replica out of its load balancer.
+	// version loading, ready or failed has none serving (one unloaded on
+	// purpose does not count). By default a model that cannot serve does
+	// not take the replica out of its load balancer.
 	StrictReadiness bool
 	// LoadTimeout bounds how long POST /v2/repository/models/{m}/load and
 	// /unload wait for the model to settle. 0 means 5 minutes.
