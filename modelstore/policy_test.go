@@ -21,6 +21,8 @@ batching:
   executors: 3
   max_queue_size: 100
   timeout: 2s
+rollout:
+  keep_previous: 2
 gate:
   min_auc: 0.8
 `))
@@ -31,6 +33,9 @@ gate:
 	if *b.MaxBatchSize != 32 || time.Duration(*b.MaxQueueDelay) != 500*time.Microsecond || len(b.PreferredBatchSizes) != 2 ||
 		*b.Executors != 3 || *b.MaxQueueSize != 100 || time.Duration(*b.Timeout) != 2*time.Second {
 		t.Fatalf("batching = %+v", b)
+	}
+	if k := p.Rollout.KeepPrevious; k == nil || *k != 2 {
+		t.Fatalf("rollout.keep_previous = %v; want 2", k)
 	}
 	if _, err := modelstore.ParsePolicy(nil); err != nil {
 		t.Fatalf("empty policy: %v", err)
@@ -56,6 +61,9 @@ func TestParsePolicyFailure(t *testing.T) {
 	f("batching:\n  preferred_batch_sizes: [0]\n", "not a positive size")
 	f("batching: [\n", "yaml")
 	f("batchin:\n  max_batch_size: 8\n", "batchin")
+	f("rollout:\n  keep_previous: -1\n", "keep_previous -1")
+	f("rollout:\n  keep_previous: 100\n", "keep_previous 100")
+	f("rollout:\n  keep_prev: 1\n", "keep_prev")
 }
 
 func FuzzParsePolicy(f *testing.F) {
