@@ -40,9 +40,7 @@ func (s *Store) pass(ctx context.Context, name string) {
 		if _, ok := onDisk[n]; ok && !v.gone {
 			continue
 		}
-		if !v.gone {
-			v.gone = true
-		}
+		v.gone = true
 		if !v.State().loaded() {
 			delete(m.versions, n)
 		}
