@@ -1,0 +1,108 @@
+package tracking
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Entry is one record of the audit trail: who did what to which model
+// versions, when and why.
+type Entry struct {
+	// ID orders the entries; set by the store.
+	ID int64
+	// Time is when it happened; zero means now.
+	Time time.Time
+	// Actor is who or what did it: a user, "controller", "watcher".
+	Actor string
+	// Action is what was done, such as "publish", "promote", "rollback".
+	Action string
+	// Model and Versions name what it was done to.
+	Model    string
+	Versions []int
+	// Reason says why, in the actor's words.
+	Reason string
+	// Details carries the numbers and anything else, as a JSON object.
+	Details map[string]any
+}
+
+// Audit appends e to the audit trail; it returns once e is committed. It
+// fails with ErrInvalid without an actor, an action or a model.
+func (s *Store) Audit(ctx context.Context, e Entry) error {
+	if e.Actor == "" || e.Action == "" || e.Model == "" {
+		return fmt.Errorf("%w: an audit entry needs an actor, an action and a model", ErrInvalid)
+	}
+	if e.Time.IsZero() {
+		e.Time = time.Now()
+	}
+	if e.Versions == nil {
+		e.Versions = []int{}
+	}
+	if e.Details == nil {
+		e.Details = map[string]any{}
+	}
+	versions, err := json.Marshal(e.Versions)
+	if err != nil {
+		return fmt.Errorf("tracking: audit: %w", err)
+	}
+	details, err := json.Marshal(e.Details)
+	if err != nil {
+		return fmt.Errorf("%w: audit details: %v", ErrInvalid, err)
+	}
+	return s.exec(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO audit (time, actor, action, model, versions, reason, details) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			e.Time.UnixMilli(), e.Actor, e.Action, e.Model, string(versions), e.Reason, string(details))
+		return err
+	})
+}
+
+// AuditQuery selects audit entries.
+type AuditQuery struct {
+	// Model, when set, keeps only that model's entries.
+	Model string
+	// Since, when not zero, keeps entries at or after it.
+	Since time.Time
+	// Limit bounds the entries returned, newest first; 0 means 100.
+	Limit int
+}
+
+// AuditLog returns audit entries matching q, newest first.
+func (s *Store) AuditLog(ctx context.Context, q AuditQuery) ([]Entry, error) {
+	cond, args := []string{"1"}, []any{}
+	if q.Model != "" {
+		cond, args = append(cond, "model = ?"), append(args, q.Model)
+	}
+	if !q.Since.IsZero() {
+		cond, args = append(cond, "time >= ?"), append(args, q.Since.UnixMilli())
+	}
+	if q.Limit <= 0 {
+		q.Limit = 100
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT id, time, actor, action, model, versions, reason, details FROM audit
+		WHERE `+strings.Join(cond, " AND ")+` ORDER BY id DESC LIMIT ?`, append(args, q.Limit)...)
+	if err != nil {
+		return nil, fmt.Errorf("tracking: read audit: %w", err)
+	}
+	defer rows.Close()
+	out := []Entry{}
+	for rows.Next() {
+		var e Entry
+		var t int64
+		var versions, details string
+		if err := rows.Scan(&e.ID, &t, &e.Actor, &e.Action, &e.Model, &versions, &e.Reason, &details); err != nil {
+			return nil, fmt.Errorf("tracking: read audit: %w", err)
+		}
+		e.Time = time.UnixMilli(t)
+		if err := json.Unmarshal([]byte(versions), &e.Versions); err != nil {
+			return nil, fmt.Errorf("tracking: read audit: %w", err)
+		}
+		if err := json.Unmarshal([]byte(details), &e.Details); err != nil {
+			return nil, fmt.Errorf("tracking: read audit: %w", err)
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}

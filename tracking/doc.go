@@ -1,0 +1,33 @@
+// Package tracking is switchyard's embedded store of experiments, runs,
+// datasets, lineage and the audit trail: one SQLite file (tracking.db, WAL
+// mode) in the data directory, with nothing else to run.
+//
+// Its records are shaped as MLflow's tracking server keeps them
+// (experiments with the default experiment "0", runs with params, tags and
+// metrics with their full history, artifact locations of the form
+// mlflow-artifacts:/EXPERIMENT/RUN/artifacts), so that the server can
+// speak MLflow's REST API over it, and training scripts keep their MLflow
+// client. Beside them it keeps what MLflow does not: data versions (a file
+// recorded once by its sha256, with its rows and columns), the lineage of
+// each model version (version -> run -> datasets), and the audit trail.
+//
+// Concurrency and durability: reads run on any goroutine. Every write goes
+// to one writer goroutine, which commits the writes waiting for it in one
+// transaction (each in its own savepoint, so one failing write does not
+// undo the others) with synchronous=FULL, and only then answers their
+// callers. A write that returned nil survives SIGKILL at any moment.
+//
+// Errors wrap the sentinels of errors.go (ErrNotFound, ErrExists,
+// ErrInvalid, ErrClosed), for the server to map to MLflow's error codes.
+// No SQL lives outside this package; consumers declare the interface
+// they need of a Store, so that another implementation (PostgreSQL) can
+// replace it.
+//
+// Usage:
+//
+//	st, err := tracking.Open(ctx, dataDir, tracking.Config{})
+//	if err != nil { ... }
+//	defer st.Close()
+//	run, err := st.CreateRun(ctx, tracking.RunSpec{UserID: "ci"})
+//	err = st.LogBatch(ctx, run.Info.RunID, []tracking.Metric{{Key: "auc", Value: 0.91, Timestamp: ms}}, nil, nil)
+package tracking
