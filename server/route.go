@@ -33,6 +33,8 @@ const (
 	routeRepoIndex
 	routeRepoLoad
 	routeRepoUnload
+	routeMLflow    // MLflow's tracking API; methods checked per endpoint
+	routeArtifacts // MLflow's artifact proxy; methods checked there
 )
 
 // methods lists the method each route accepts.
@@ -49,11 +51,21 @@ var methods = [...]string{
 	routeRepoIndex:  fasthttp.MethodPost,
 	routeRepoLoad:   fasthttp.MethodPost,
 	routeRepoUnload: fasthttp.MethodPost,
+	routeMLflow:     "",
+	routeArtifacts:  "",
 }
 
 // parseRoute splits path once and names the endpoint. It allocates nothing.
 // A version segment that is not a positive integer is reported as an error.
 func parseRoute(path []byte) (route, error) {
+	if len(path) > 5 && path[1] == 'a' { // only MLflow's paths start so
+		switch {
+		case bytes.HasPrefix(path, []byte(mlflowPrefix)), bytes.HasPrefix(path, []byte(mlflowAjaxPrefix)):
+			return route{kind: routeMLflow}, nil
+		case bytes.HasPrefix(path, []byte(artifactsPrefix)):
+			return route{kind: routeArtifacts}, nil
+		}
+	}
 	var seg [8][]byte
 	n := 0
 	for p := path; len(p) > 0; {
@@ -132,11 +144,16 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		}
 	}()
 	r, err := parseRoute(ctx.Path())
+	if err != nil && bytes.HasPrefix(ctx.URI().PathOriginal(), []byte(artifactsPrefix)) {
+		// A path with dot segments that normalised out of the artifacts
+		// prefix is still the artifact proxy's to refuse.
+		r, err = route{kind: routeArtifacts}, nil
+	}
 	if err != nil {
 		writeError(ctx, fmt.Errorf("%s %s: %w", ctx.Method(), ctx.Path(), err))
 		return
 	}
-	if m := methods[r.kind]; string(ctx.Method()) != m {
+	if m := methods[r.kind]; m != "" && string(ctx.Method()) != m {
 		ctx.Response.Header.Set("Allow", m)
 		ctx.SetStatusCode(fasthttp.StatusMethodNotAllowed)
 		ctx.SetContentType(contentTypeJSON)
@@ -162,5 +179,9 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		s.repositoryIndex(ctx)
 	case routeRepoLoad, routeRepoUnload:
 		s.repositoryLoad(ctx, r)
+	case routeMLflow:
+		s.mlflow(ctx)
+	case routeArtifacts:
+		s.artifacts(ctx)
 	}
 }

@@ -45,6 +45,12 @@ type Config struct {
 	// LoadTimeout bounds how long POST /v2/repository/models/{m}/load and
 	// /unload wait for the model to settle. 0 means 5 minutes.
 	LoadTimeout time.Duration
+	// Tracking serves MLflow's tracking API under /api/2.0/mlflow/. Nil
+	// answers those paths with 503 TEMPORARILY_UNAVAILABLE.
+	Tracking Tracking
+	// Artifacts serves MLflow's artifact proxy under
+	// /api/2.0/mlflow-artifacts/artifacts; nil answers 503 there.
+	Artifacts ArtifactStore
 	// Logger receives server events. Nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -70,8 +76,10 @@ type Models interface {
 
 // Server answers HTTP requests for the models of a Models.
 type Server struct {
-	models  Models
-	cfg     Config
+	models        Models
+	tracking      Tracking
+	artifactStore ArtifactStore
+	cfg           Config
 	log     *slog.Logger
 	http    *fasthttp.Server
 	metrics *metrics
@@ -97,7 +105,7 @@ func New(cfg Config, models Models, reg *prometheus.Registry) (*Server, error) {
 	if cfg.LoadTimeout <= 0 {
 		cfg.LoadTimeout = 5 * time.Minute
 	}
-	s := &Server{models: models, cfg: cfg, log: cfg.Logger}
+	s := &Server{models: models, tracking: cfg.Tracking, artifactStore: cfg.Artifacts, cfg: cfg, log: cfg.Logger}
 	if s.log == nil {
 		s.log = slog.Default()
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/switchyard-ml/switchyard/batcher"
 	"github.com/switchyard-ml/switchyard/modelstore"
 	"github.com/switchyard-ml/switchyard/server"
+	"github.com/switchyard-ml/switchyard/tracking"
 )
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -37,6 +39,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	keepPrevious := fs.Int("keep-previous", modelstore.DefaultKeepPrevious, "ready versions below the serving one kept loaded for an instant rollback")
 	var budget byteSize
 	fs.Var(&budget, "memory-budget", "resident memory loaded versions may take, such as 2GiB or 512MiB (0: unlimited); a version that would not fit fails")
+	dataDir := fs.String("data-dir", "", "tracking database and artifacts (default REGISTRY/.switchyard)")
 	strict := fs.Bool("strict-readiness", false, "report not ready while any model on disk has no serving version, even one whose every version failed")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -80,7 +83,22 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer store.Close()
 
-	srv, err := server.New(server.Config{MaxRequestBodySize: *maxBody, StrictReadiness: *strict, Logger: log}, store, reg)
+	if *dataDir == "" {
+		*dataDir = filepath.Join(*registry, ".switchyard")
+	}
+	tr, err := tracking.Open(ctx, *dataDir, tracking.Config{Logger: log})
+	if err != nil {
+		return err
+	}
+	defer tr.Close()
+	arts, err := tracking.OpenArtifacts(filepath.Join(*dataDir, "artifacts"))
+	if err != nil {
+		return err
+	}
+	defer arts.Close()
+
+	srv, err := server.New(server.Config{MaxRequestBodySize: *maxBody, StrictReadiness: *strict,
+		Tracking: tr, Artifacts: arts, Logger: log}, store, reg)
 	if err != nil {
 		return err
 	}
