@@ -80,10 +80,10 @@ type Server struct {
 	tracking      Tracking
 	artifactStore ArtifactStore
 	cfg           Config
-	log     *slog.Logger
-	http    *fasthttp.Server
-	metrics *metrics
-	promh   fasthttp.RequestHandler
+	log           *slog.Logger
+	http          *fasthttp.Server
+	metrics       *metrics
+	promh         fasthttp.RequestHandler
 	// scratch pools *scratch values for infer.
 	scratch sync.Pool
 	// draining is set by Shutdown: readiness checks fail from then on.
