@@ -84,12 +84,25 @@ var mlflowEndpoints = map[string]mlflowEndpoint{
 	"runs/set-tag":                   {post, (*Server).setTag},
 	"runs/delete-tag":                {post, (*Server).deleteTag},
 	"metrics/get-history":            {get, (*Server).getMetricHistory},
+
+	"registered-models/create": {post, (*Server).createRegisteredModel},
+	"registered-models/get":    {get, (*Server).getRegisteredModel},
+	"registered-models/search": {get, (*Server).searchRegisteredModels},
+	"registered-models/update": {patch, (*Server).updateRegisteredModel},
+	"registered-models/delete": {del, (*Server).deleteRegisteredModel},
+	"registered-models/alias":  {[]string{fasthttp.MethodPost, fasthttp.MethodGet, fasthttp.MethodDelete}, (*Server).alias},
+	"model-versions/create":    {post, (*Server).createModelVersion},
+	"model-versions/get":       {get, (*Server).getModelVersion},
+	"model-versions/search":    {get, (*Server).searchModelVersions},
+	"model-versions/update":    {patch, (*Server).updateModelVersion},
 }
 
 var (
 	post      = []string{fasthttp.MethodPost}
 	get       = []string{fasthttp.MethodGet}
 	postOrGet = []string{fasthttp.MethodPost, fasthttp.MethodGet}
+	patch     = []string{fasthttp.MethodPatch}
+	del       = []string{fasthttp.MethodDelete}
 )
 
 // mlflowRequestError is a request MLflow would refuse with
@@ -168,7 +181,7 @@ func (s *Server) mlflow(ctx *fasthttp.RequestCtx) {
 		ctx.SetBody(body)
 		return
 	}
-	if s.tracking == nil {
+	if s.tracking == nil || s.registry == nil && strings.HasPrefix(name, "registered-models/") || s.registry == nil && strings.HasPrefix(name, "model-versions/") {
 		writeMLflowError(ctx, errNotConfigured)
 		return
 	}
@@ -190,12 +203,14 @@ func (s *Server) mlflow(ctx *fasthttp.RequestCtx) {
 // decodeBody decodes a POST request's JSON body into req, as MLflow does:
 // unknown fields are ignored; the Content-Type must be application/json.
 func decodeMLflowBody(ctx *fasthttp.RequestCtx, req any) error {
-	ct := string(ctx.Request.Header.ContentType())
-	if ct == "" {
-		return &mlflowRequestError{"Bad Request. Content-Type header is missing."}
-	}
-	if mt, _, _ := strings.Cut(ct, ";"); strings.TrimSpace(strings.ToLower(mt)) != "application/json" {
-		return &mlflowRequestError{fmt.Sprintf("Bad Request. Content-Type must be one of ['application/json'], not %q.", ct)}
+	if ctx.IsPost() || ctx.IsPut() { // MLflow checks the content type of these only
+		ct := string(ctx.Request.Header.ContentType())
+		if ct == "" {
+			return &mlflowRequestError{"Bad Request. Content-Type header is missing."}
+		}
+		if mt, _, _ := strings.Cut(ct, ";"); strings.TrimSpace(strings.ToLower(mt)) != "application/json" {
+			return &mlflowRequestError{fmt.Sprintf("Bad Request. Content-Type must be one of ['application/json'], not %q.", ct)}
+		}
 	}
 	body := bytes.TrimSpace(ctx.PostBody())
 	if len(body) == 0 {

@@ -35,7 +35,7 @@ func serveTracking(t *testing.T) *testServer {
 	if err := mkdir(reg); err != nil {
 		t.Fatal(err)
 	}
-	return serveRegistry(t, reg, Config{Tracking: tr, Artifacts: arts})
+	return serveRegistry(t, reg, Config{Tracking: tr, Registry: tr, RegistryDir: reg, Artifacts: arts})
 }
 
 // mlflowCall sends an MLflow API request and decodes the JSON answer.

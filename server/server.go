@@ -15,6 +15,7 @@ import (
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttpadaptor"
 
+	"github.com/switchyard-ml/switchyard/engine"
 	"github.com/switchyard-ml/switchyard/modelstore"
 	"github.com/switchyard-ml/switchyard/rollout"
 )
@@ -48,6 +49,12 @@ type Config struct {
 	// Tracking serves MLflow's tracking API under /api/2.0/mlflow/. Nil
 	// answers those paths with 503 TEMPORARILY_UNAVAILABLE.
 	Tracking Tracking
+	// Registry serves MLflow's model registry over the registry directory
+	// RegistryDir; nil answers 503 on those paths. PublishEngine
+	// configures the session that checks a model before it is published.
+	Registry      ModelRegistry
+	RegistryDir   string
+	PublishEngine engine.Config
 	// Artifacts serves MLflow's artifact proxy under
 	// /api/2.0/mlflow-artifacts/artifacts; nil answers 503 there.
 	Artifacts ArtifactStore
@@ -78,6 +85,7 @@ type Models interface {
 type Server struct {
 	models        Models
 	tracking      Tracking
+	registry      ModelRegistry
 	artifactStore ArtifactStore
 	cfg           Config
 	log           *slog.Logger
@@ -105,7 +113,7 @@ func New(cfg Config, models Models, reg *prometheus.Registry) (*Server, error) {
 	if cfg.LoadTimeout <= 0 {
 		cfg.LoadTimeout = 5 * time.Minute
 	}
-	s := &Server{models: models, tracking: cfg.Tracking, artifactStore: cfg.Artifacts, cfg: cfg, log: cfg.Logger}
+	s := &Server{models: models, tracking: cfg.Tracking, registry: cfg.Registry, artifactStore: cfg.Artifacts, cfg: cfg, log: cfg.Logger}
 	if s.log == nil {
 		s.log = slog.Default()
 	}

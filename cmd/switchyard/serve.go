@@ -98,7 +98,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer arts.Close()
 
 	srv, err := server.New(server.Config{MaxRequestBodySize: *maxBody, StrictReadiness: *strict,
-		Tracking: tr, Artifacts: arts, Logger: log}, store, reg)
+		Tracking: tr, Registry: tr, RegistryDir: *registry, PublishEngine: ef.cfg, Artifacts: arts, Logger: log}, store, reg)
 	if err != nil {
 		return err
 	}
