@@ -116,4 +116,6 @@ func TestMLflowRegistry(t *testing.T) {
 	until(t, "churn unloaded", func() bool { return ts.do(t, "GET", "/v2/models/churn/ready", "").status == 404 })
 }
 
-func urlQuery(s string) string { return strings.NewReplacer(" ", "%20", "'", "%27", "%", "%25").Replace(s) }
+func urlQuery(s string) string {
+	return strings.NewReplacer(" ", "%20", "'", "%27", "%", "%25").Replace(s)
+}
