@@ -40,6 +40,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var budget byteSize
 	fs.Var(&budget, "memory-budget", "resident memory loaded versions may take, such as 2GiB or 512MiB (0: unlimited); a version that would not fit fails")
 	dataDir := fs.String("data-dir", "", "tracking database and artifacts (default REGISTRY/.switchyard)")
+	noTracking := fs.Bool("no-tracking", false, "open no tracking store: the MLflow API answers 503 (to measure what tracking costs)")
 	strict := fs.Bool("strict-readiness", false, "report not ready while any model on disk has no serving version, even one whose every version failed")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -86,19 +87,22 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *dataDir == "" {
 		*dataDir = filepath.Join(*registry, ".switchyard")
 	}
-	tr, err := tracking.Open(ctx, *dataDir, tracking.Config{Logger: log})
-	if err != nil {
-		return err
+	scfg := server.Config{MaxRequestBodySize: *maxBody, StrictReadiness: *strict, Logger: log}
+	if !*noTracking {
+		tr, err := tracking.Open(ctx, *dataDir, tracking.Config{Logger: log})
+		if err != nil {
+			return err
+		}
+		defer tr.Close()
+		arts, err := tracking.OpenArtifacts(filepath.Join(*dataDir, "artifacts"))
+		if err != nil {
+			return err
+		}
+		defer arts.Close()
+		scfg.Tracking, scfg.Registry, scfg.RegistryDir, scfg.PublishEngine, scfg.Artifacts = tr, tr, *registry, ef.cfg, arts
 	}
-	defer tr.Close()
-	arts, err := tracking.OpenArtifacts(filepath.Join(*dataDir, "artifacts"))
-	if err != nil {
-		return err
-	}
-	defer arts.Close()
 
-	srv, err := server.New(server.Config{MaxRequestBodySize: *maxBody, StrictReadiness: *strict,
-		Tracking: tr, Registry: tr, RegistryDir: *registry, PublishEngine: ef.cfg, Artifacts: arts, Logger: log}, store, reg)
+	srv, err := server.New(scfg, store, reg)
 	if err != nil {
 		return err
 	}
