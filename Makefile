@@ -37,6 +37,7 @@ test: ort vet bench-smoke
 bench: build ort
 	$(BIN) bench --compare --json bench.json
 	$(BIN) bench --swap-cycles 100 --json bench-swap.json
+	$(BIN) bench --tracking-cost --json bench-tracking.json
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./server ./batcher ./engine
 
 # A few seconds of the same, to prove the harness works; no speed is asserted.
