@@ -10,6 +10,9 @@
 // client. Beside them it keeps what MLflow does not: data versions (a file
 // recorded once by its sha256, with its rows and columns), the lineage of
 // each model version (version -> run -> datasets), and the audit trail.
+// DescribeCSV computes a data version from a CSV file, and Repro is the
+// reproducibility record (code revision, seed, data hashes, environment)
+// a run carries as tags named switchyard.*.
 //
 // Concurrency and durability: reads run on any goroutine. Every write goes
 // to one writer goroutine, which commits the writes waiting for it in one
