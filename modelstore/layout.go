@@ -14,6 +14,9 @@ import (
 const (
 	ModelFile    = "model.onnx"
 	ManifestFile = "manifest.json"
+	// EvalFile is the optional labelled evaluation set, a CSV file with a
+	// header row.
+	EvalFile = "eval.csv"
 )
 
 // ValidName reports whether name can be a model name: 1 to 64 characters
@@ -96,4 +99,17 @@ func Versions(dir, model string) (complete, all []int, err error) {
 		return nil, nil, nil
 	}
 	return complete, all, err
+}
+
+// ModelNames returns the names of the models in the registry at dir,
+// sorted: its subdirectories whose names are valid model names (hidden
+// ones, such as the data directory .switchyard, are not).
+func ModelNames(dir string) ([]string, error) {
+	return listModels(dir)
+}
+
+// VersionDir returns the directory of version n of model in the registry
+// at dir.
+func VersionDir(dir, model string, n int) string {
+	return filepath.Join(dir, model, strconv.Itoa(n))
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -37,6 +39,9 @@ type Manifest struct {
 	Features []Feature `json:"features,omitempty"`
 	// Lineage records how the model was trained.
 	Lineage *Lineage `json:"lineage,omitempty"`
+	// EvalLabel names the label column of the version's eval.csv, when it
+	// has one.
+	EvalLabel string `json:"eval_label,omitempty"`
 }
 
 // ManifestSignature is a model signature as written in a manifest.
@@ -68,15 +73,30 @@ type Feature struct {
 	Position int `json:"position"`
 }
 
-// Lineage records the training run that produced a version.
+// Lineage records the training run that produced a version. Every field
+// is optional. The tracking store, when there is one, holds the full
+// record of the run; the manifest keeps what identifies it, so that a
+// version still names its run and data without the store.
 type Lineage struct {
-	RunID         string             `json:"run_id,omitempty"`
-	DatasetPath   string             `json:"dataset_path,omitempty"`
-	DatasetSHA256 string             `json:"dataset_sha256,omitempty"`
-	Params        map[string]string  `json:"params,omitempty"`
-	Metrics       map[string]float64 `json:"metrics,omitempty"`
-	CodeRevision  string             `json:"code_revision,omitempty"`
-	Seed          *int64             `json:"seed,omitempty"`
+	// RunID is the id of the tracking run that produced the version.
+	RunID string `json:"run_id,omitempty"`
+	// DatasetPath and DatasetSHA256 name the training data: where it was
+	// read from and the sha256 of its bytes.
+	DatasetPath   string `json:"dataset_path,omitempty"`
+	DatasetSHA256 string `json:"dataset_sha256,omitempty"`
+	// EvalDatasetPath and EvalDatasetSHA256 name the evaluation data the
+	// version was published with (copied into the version as eval.csv):
+	// where it was read from and the sha256 of its bytes.
+	EvalDatasetPath   string `json:"eval_dataset_path,omitempty"`
+	EvalDatasetSHA256 string `json:"eval_dataset_sha256,omitempty"`
+	// Params and Metrics are the run's parameters and metrics, for
+	// writers that keep them in the manifest too.
+	Params  map[string]string  `json:"params,omitempty"`
+	Metrics map[string]float64 `json:"metrics,omitempty"`
+	// CodeRevision is the revision (a git commit) of the training code.
+	CodeRevision string `json:"code_revision,omitempty"`
+	// Seed is the seed the training ran with.
+	Seed *int64 `json:"seed,omitempty"`
 }
 
 // ParseManifest decodes and validates a manifest.json. Every problem found
@@ -105,6 +125,21 @@ func ParseManifest(data []byte) (*Manifest, error) {
 		return nil, fmt.Errorf("%w: %s", ErrManifest, strings.Join(problems, "; "))
 	}
 	return &m, nil
+}
+
+// ReadManifest reads and validates the manifest.json of the version
+// directory dir. The error wraps fs.ErrNotExist for an incomplete version
+// and ErrManifest for a malformed manifest.
+func ReadManifest(dir string) (*Manifest, error) {
+	raw, err := os.ReadFile(filepath.Join(dir, ManifestFile))
+	if err != nil {
+		return nil, fmt.Errorf("read manifest: %w", err)
+	}
+	m, err := ParseManifest(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", dir, err)
+	}
+	return m, nil
 }
 
 func isSHA256(s string) bool {

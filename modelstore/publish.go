@@ -25,6 +25,12 @@ type PublishOptions struct {
 	Features []Feature
 	// Lineage records the training run, if known.
 	Lineage *Lineage
+	// EvalCSV, when not nil, is written into the version as eval.csv, the
+	// labelled evaluation set; EvalLabel names its label column and is
+	// recorded in the manifest. Publish does not parse it: the caller
+	// checks it first.
+	EvalCSV   []byte
+	EvalLabel string
 	// Engine configures the session used to check that the model loads.
 	Engine engine.Config
 }
@@ -37,13 +43,17 @@ const maxPublishAttempts = 20
 // the next version of the named model and returns its number.
 //
 // The model is opened with onnxruntime first, so a file that does not load
-// is refused, and its signature is recorded in the manifest. The version is
+// is refused, and its signature is recorded in the manifest. The version
+// (model.onnx, eval.csv when opts has one, then the manifest) is
 // written into a temporary directory beside the versions, manifest last,
 // synced, and renamed into place: a reader sees all of it or none of it.
 // Concurrent publishers get distinct numbers. Init must have been called.
 func Publish(dir, name string, model []byte, opts PublishOptions) (int, error) {
 	if !ValidName(name) {
 		return 0, fmt.Errorf("%w: %q (use 1-64 of A-Z a-z 0-9 _ . -, starting with a letter or digit)", ErrName, name)
+	}
+	if (opts.EvalCSV == nil) != (opts.EvalLabel == "") {
+		return 0, fmt.Errorf("publish %s: an evaluation set needs its label column, and a label column its evaluation set", name)
 	}
 	sess, err := engine.New(model, opts.Engine)
 	if err != nil {
@@ -77,9 +87,15 @@ func Publish(dir, name string, model []byte, opts PublishOptions) (int, error) {
 		Signature:   sig,
 		Features:    opts.Features,
 		Lineage:     opts.Lineage,
+		EvalLabel:   opts.EvalLabel,
 	}
 	if err := writeFileSync(filepath.Join(tmp, ModelFile), model); err != nil {
 		return 0, fmt.Errorf("publish %s: %w", name, err)
+	}
+	if opts.EvalCSV != nil {
+		if err := writeFileSync(filepath.Join(tmp, EvalFile), opts.EvalCSV); err != nil {
+			return 0, fmt.Errorf("publish %s: %w", name, err)
+		}
 	}
 	for range maxPublishAttempts {
 		_, all, err := listVersions(modelDir)
