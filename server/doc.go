@@ -1,6 +1,8 @@
 // Package server is switchyard's HTTP front end on fasthttp: the Open
 // Inference Protocol ("V2") endpoints, health checks for load balancers,
-// the repository API and Prometheus metrics.
+// the repository API, Prometheus metrics, MLflow's tracking API and the
+// operations API under /admin (model status, lineage, audit trail, runs;
+// behind a bearer token when Config.AdminToken is set).
 //
 // Handlers translate and hold no business rules: they decode a request,
 // call the model store (through Models, an interface the server declares),

@@ -8,10 +8,19 @@ import (
 	"github.com/switchyard-ml/switchyard/batcher"
 	"github.com/switchyard-ml/switchyard/engine"
 	"github.com/switchyard-ml/switchyard/modelstore"
+	"github.com/switchyard-ml/switchyard/tracking"
 )
 
 // errNoRoute is returned for a path that names no endpoint.
 var errNoRoute = errors.New("no such endpoint")
+
+// errUnauthorized answers an operations API request without the
+// configured bearer token (401).
+var errUnauthorized = errors.New("the operations API needs the admin token: Authorization: Bearer TOKEN")
+
+// errNoAdminStore answers the operations API's audit and runs endpoints on
+// a server without a tracking store (503).
+var errNoAdminStore = errors.New("this server has no tracking store for the operations API")
 
 // statusOf maps an error to its HTTP status. It is the only such mapping.
 func statusOf(err error) int {
@@ -21,9 +30,13 @@ func statusOf(err error) int {
 		errors.Is(err, engine.ErrShape),
 		errors.Is(err, engine.ErrDType):
 		return fasthttp.StatusBadRequest
-	case errors.Is(err, modelstore.ErrNotFound), errors.Is(err, errNoRoute):
+	case errors.Is(err, tracking.ErrInvalid):
+		return fasthttp.StatusBadRequest
+	case errors.Is(err, modelstore.ErrNotFound), errors.Is(err, errNoRoute), errors.Is(err, tracking.ErrNotFound):
 		return fasthttp.StatusNotFound
-	case errors.Is(err, modelstore.ErrNotReady), errors.Is(err, batcher.ErrQueueFull):
+	case errors.Is(err, errUnauthorized):
+		return fasthttp.StatusUnauthorized
+	case errors.Is(err, modelstore.ErrNotReady), errors.Is(err, batcher.ErrQueueFull), errors.Is(err, errNoAdminStore):
 		return fasthttp.StatusServiceUnavailable // writeError adds Retry-After
 	case errors.Is(err, batcher.ErrDeadline):
 		return fasthttp.StatusGatewayTimeout

@@ -13,7 +13,7 @@ const contentTypeJSON = "application/json"
 // route is an endpoint after the path has been split once.
 type route struct {
 	kind    routeKind
-	model   []byte // the {m} segment, if any; aliases the request path
+	model   []byte // the {m} segment, or the {id} of routeAdminRun, if any; aliases the request path
 	version int    // the {v} segment, or 0 when absent
 }
 
@@ -35,6 +35,12 @@ const (
 	routeRepoUnload
 	routeMLflow    // MLflow's tracking API; methods checked per endpoint
 	routeArtifacts // MLflow's artifact proxy; methods checked there
+	// The operations API under /admin.
+	routeAdminModels
+	routeAdminModel
+	routeAdminAudit
+	routeAdminRuns
+	routeAdminRun
 )
 
 // methods lists the method each route accepts.
@@ -53,6 +59,12 @@ var methods = [...]string{
 	routeRepoUnload: fasthttp.MethodPost,
 	routeMLflow:     "",
 	routeArtifacts:  "",
+
+	routeAdminModels: fasthttp.MethodGet,
+	routeAdminModel:  fasthttp.MethodGet,
+	routeAdminAudit:  fasthttp.MethodGet,
+	routeAdminRuns:   fasthttp.MethodGet,
+	routeAdminRun:    fasthttp.MethodGet,
 }
 
 // parseRoute splits path once and names the endpoint. It allocates nothing.
@@ -94,6 +106,9 @@ func parseRoute(path []byte) (route, error) {
 	case n == 1 && is(0, "metrics"):
 		return route{kind: routeMetrics}, nil
 	case !is(0, "v2"):
+		if is(0, "admin") {
+			return adminRoute(s)
+		}
 		return route{}, errNoRoute
 	case n == 1:
 		return route{kind: routeServerMeta}, nil
@@ -183,5 +198,7 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		s.mlflow(ctx)
 	case routeArtifacts:
 		s.artifacts(ctx)
+	case routeAdminModels, routeAdminModel, routeAdminAudit, routeAdminRuns, routeAdminRun:
+		s.admin(ctx, r)
 	}
 }

@@ -58,6 +58,14 @@ type Config struct {
 	// Artifacts serves MLflow's artifact proxy under
 	// /api/2.0/mlflow-artifacts/artifacts; nil answers 503 there.
 	Artifacts ArtifactStore
+	// Admin gives the operations API under /admin its audit trail, runs
+	// and lineage. Nil answers /admin/audit and /admin/runs with 503;
+	// /admin/models then reports lineage from the manifests alone.
+	Admin AdminStore
+	// AdminToken, when not empty, is the bearer token every /admin request
+	// must carry (Authorization: Bearer TOKEN); others get 401. Empty
+	// leaves the operations API open.
+	AdminToken string
 	// Logger receives server events. Nil means slog.Default().
 	Logger *slog.Logger
 }

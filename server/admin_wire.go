@@ -1,0 +1,179 @@
+package server
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/switchyard-ml/switchyard/modelstore"
+	"github.com/switchyard-ml/switchyard/tracking"
+)
+
+// The JSON shapes of the operations API.
+
+type adminModelsJSON struct {
+	Models []adminModelJSON `json:"models"`
+}
+
+type adminModelJSON struct {
+	Name string `json:"name"`
+	// ServingVersion is the version with the largest share of traffic;
+	// absent when no version serves.
+	ServingVersion int                `json:"serving_version,omitempty"`
+	Versions       []adminVersionJSON `json:"versions"`
+}
+
+type adminVersionJSON struct {
+	Version int    `json:"version"`
+	State   string `json:"state"`
+	Reason  string `json:"reason,omitempty"`
+	// TrafficBP is the version's share of the requests that name no
+	// version, in basis points: 10000 is all of them.
+	TrafficBP   int                 `json:"traffic_bp"`
+	SHA256      string              `json:"sha256,omitempty"`
+	CreatedAt   time.Time           `json:"created_at,omitzero"`
+	CreatedBy   string              `json:"created_by,omitempty"`
+	Description string              `json:"description,omitempty"`
+	EvalLabel   string              `json:"eval_label,omitempty"`
+	Lineage     *modelstore.Lineage `json:"lineage,omitempty"`
+}
+
+type adminAuditJSON struct {
+	Entries []adminEntryJSON `json:"entries"`
+}
+
+type adminEntryJSON struct {
+	ID       int64          `json:"id"`
+	Time     time.Time      `json:"time"`
+	Actor    string         `json:"actor"`
+	Action   string         `json:"action"`
+	Model    string         `json:"model"`
+	Versions []int          `json:"versions"`
+	Reason   string         `json:"reason,omitempty"`
+	Details  map[string]any `json:"details,omitempty"`
+}
+
+type adminRunsJSON struct {
+	Runs []adminRunJSON `json:"runs"`
+}
+
+// adminRunJSON is a run as MLflow's runs/get describes it (info, params,
+// latest metrics, tags), its datasets and, from GET /admin/runs/{id}, the
+// model versions it produced.
+type adminRunJSON struct {
+	Info     adminRunInfoJSON     `json:"info"`
+	Params   []adminKVJSON        `json:"params"`
+	Metrics  []adminMetricJSON    `json:"metrics"`
+	Tags     []adminKVJSON        `json:"tags"`
+	Datasets []adminDatasetJSON   `json:"datasets"`
+	Versions []adminVersionIDJSON `json:"versions,omitempty"`
+}
+
+type adminKVJSON struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
+type adminRunInfoJSON struct {
+	RunID          string `json:"run_id"`
+	RunName        string `json:"run_name"`
+	ExperimentID   string `json:"experiment_id"`
+	UserID         string `json:"user_id"`
+	Status         string `json:"status"`
+	StartTime      int64  `json:"start_time"`
+	EndTime        int64  `json:"end_time,omitempty"`
+	ArtifactURI    string `json:"artifact_uri"`
+	LifecycleStage string `json:"lifecycle_stage"`
+}
+
+type adminMetricJSON struct {
+	Key       string      `json:"key"`
+	Value     adminDouble `json:"value"`
+	Timestamp int64       `json:"timestamp"`
+	Step      int64       `json:"step"`
+}
+
+type adminDatasetJSON struct {
+	Role    string   `json:"role"`
+	Path    string   `json:"path"`
+	SHA256  string   `json:"sha256"`
+	Rows    int64    `json:"rows"`
+	Columns []string `json:"columns"`
+}
+
+type adminVersionIDJSON struct {
+	Model   string `json:"model"`
+	Version int    `json:"version"`
+}
+
+// adminDouble is a metric value: a JSON number, or "NaN", "Infinity" or
+// "-Infinity", as MLflow writes those.
+type adminDouble float64
+
+// MarshalJSON writes d as MLflow writes a double.
+func (d adminDouble) MarshalJSON() ([]byte, error) {
+	f := float64(d)
+	switch {
+	case math.IsNaN(f):
+		return []byte(`"NaN"`), nil
+	case math.IsInf(f, 1):
+		return []byte(`"Infinity"`), nil
+	case math.IsInf(f, -1):
+		return []byte(`"-Infinity"`), nil
+	}
+	return strconv.AppendFloat(nil, f, 'g', -1, 64), nil
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (d *adminDouble) UnmarshalJSON(b []byte) error {
+	switch string(b) {
+	case `"NaN"`:
+		*d = adminDouble(math.NaN())
+	case `"Infinity"`:
+		*d = adminDouble(math.Inf(1))
+	case `"-Infinity"`:
+		*d = adminDouble(math.Inf(-1))
+	default:
+		f, err := strconv.ParseFloat(string(b), 64)
+		if err != nil {
+			return fmt.Errorf("metric value %s is not a number", b)
+		}
+		*d = adminDouble(f)
+	}
+	return nil
+}
+
+// newAdminRunJSON returns a run, and the versions it produced, in the
+// operations API's shape.
+func newAdminRunJSON(r *tracking.Run, versions []tracking.VersionRef) adminRunJSON {
+	i := r.Info
+	out := adminRunJSON{
+		Info: adminRunInfoJSON{RunID: i.RunID, RunName: i.RunName, ExperimentID: i.ExperimentID, UserID: i.UserID, Status: i.Status,
+			StartTime: i.StartTime, EndTime: i.EndTime, ArtifactURI: i.ArtifactURI, LifecycleStage: i.LifecycleStage},
+		Params:   make([]adminKVJSON, len(r.Params)),
+		Metrics:  make([]adminMetricJSON, len(r.Metrics)),
+		Tags:     make([]adminKVJSON, len(r.Tags)),
+		Datasets: make([]adminDatasetJSON, len(r.Datasets)),
+	}
+	for j, p := range r.Params {
+		out.Params[j] = adminKVJSON{p.Key, p.Value}
+	}
+	for j, m := range r.Metrics {
+		out.Metrics[j] = adminMetricJSON{Key: m.Key, Value: adminDouble(m.Value), Timestamp: m.Timestamp, Step: m.Step}
+	}
+	for j, t := range r.Tags {
+		out.Tags[j] = adminKVJSON{t.Key, t.Value}
+	}
+	for j, d := range r.Datasets {
+		cols := d.Columns
+		if cols == nil {
+			cols = []string{}
+		}
+		out.Datasets[j] = adminDatasetJSON{Role: d.Role, Path: d.Path, SHA256: d.SHA256, Rows: d.Rows, Columns: cols}
+	}
+	for _, v := range versions {
+		out.Versions = append(out.Versions, adminVersionIDJSON{Model: v.Model, Version: v.Version})
+	}
+	return out
+}
