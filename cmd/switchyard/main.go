@@ -3,12 +3,18 @@
 // Usage:
 //
 //	switchyard serve   --registry DIR --addr :8080   run the server
-//	switchyard publish --registry DIR --model NAME --onnx FILE
+//	switchyard publish --registry DIR --model NAME --onnx FILE [lineage flags]
 //	switchyard demo    --registry DIR                publish the demo fraud model
+//	switchyard status  [MODEL] [--lineage]           versions, states, traffic, lineage
+//	switchyard runs    [list | show ID]              tracking runs
+//	switchyard audit   [MODEL] [--since 24h]         the audit trail
+//	switchyard repro   MODEL VERSION [--check FILE]  how a version was made; is FILE the same
 //	switchyard bench   --url URL | --compare         drive load; compare with the machine's limits
 //
-// Run `switchyard VERB --help` for each verb's flags. Exit status: 0 on
-// success, 1 on failure, 2 on a usage error.
+// status, runs and audit ask a running server (--server URL) or, without
+// it, read the registry and data directory. Run `switchyard VERB --help`
+// for each verb's flags. Exit status: 0 on success, 1 on failure (for
+// repro --check: the file is not bit-exact), 2 on a usage error.
 package main
 
 import (
@@ -30,6 +36,8 @@ func main() {
 	case err == nil, errors.Is(err, flag.ErrHelp):
 	case errors.Is(err, errUsage):
 		os.Exit(2)
+	case errors.Is(err, errFailed):
+		os.Exit(1)
 	default:
 		fmt.Fprintln(os.Stderr, "switchyard:", err)
 		os.Exit(1)
@@ -39,6 +47,10 @@ func main() {
 // errUsage is returned when the command line is wrong; the message has
 // already been printed.
 var errUsage = errors.New("usage error")
+
+// errFailed is returned when a verb's answer is no (repro --check: not
+// bit-exact); it has already said so. The exit status is 1.
+var errFailed = errors.New("failed")
 
 // verb is one subcommand.
 type verb struct {
@@ -51,6 +63,10 @@ func verbs() []verb {
 		{"serve", "serve the registry's models over HTTP", runServe},
 		{"publish", "add a model version to the registry", runPublish},
 		{"demo", "build and publish the demo fraud-detection model", runDemo},
+		{"status", "show models, their versions' states and traffic, and lineage", runStatus},
+		{"runs", "list tracking runs or show one", runRuns},
+		{"audit", "show the audit trail", runAudit},
+		{"repro", "show how a version was made; check a rebuilt model is bit-exact", runRepro},
 		{"bench", "drive load and compare switchyard with the machine's limits", runBench},
 	}
 }
@@ -96,6 +112,14 @@ func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
 		fs.PrintDefaults()
 	}
 	return fs
+}
+
+// usageError prints a usage problem and the verb's usage, and returns
+// errUsage.
+func usageError(fs *flag.FlagSet, format string, a ...any) error {
+	fmt.Fprintf(fs.Output(), "switchyard %s: %s\n", fs.Name(), fmt.Sprintf(format, a...))
+	fs.Usage()
+	return errUsage
 }
 
 // parseFlags parses args, mapping a bad command line to errUsage.

@@ -144,13 +144,13 @@ func TestPublish(t *testing.T) {
 }
 
 func TestUsage(t *testing.T) {
-	for _, verb := range []string{"serve", "publish", "demo"} {
+	for _, verb := range []string{"serve", "publish", "demo", "status", "runs", "audit", "repro"} {
 		out, err := runCmd(t, verb, "--help")
 		if !errors.Is(err, flag.ErrHelp) || !strings.Contains(out, "Usage: switchyard "+verb) || !strings.Contains(out, "-registry") {
 			t.Errorf("%s --help = %v\n%s", verb, err, out)
 		}
 	}
-	if out, err := runCmd(t, "--help"); err != nil || !strings.Contains(out, "publish") {
+	if out, err := runCmd(t, "--help"); err != nil || !strings.Contains(out, "publish") || !strings.Contains(out, "repro") {
 		t.Errorf("--help = %v\n%s", err, out)
 	}
 	if _, err := runCmd(t, "frobnicate"); !errors.Is(err, errUsage) {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -41,6 +42,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.Var(&budget, "memory-budget", "resident memory loaded versions may take, such as 2GiB or 512MiB (0: unlimited); a version that would not fit fails")
 	dataDir := fs.String("data-dir", "", "tracking database and artifacts (default REGISTRY/.switchyard)")
 	noTracking := fs.Bool("no-tracking", false, "open no tracking store: the MLflow API answers 503 (to measure what tracking costs)")
+	adminToken := fs.String("admin-token", os.Getenv("SWITCHYARD_ADMIN_TOKEN"), "bearer token the operations API under /admin requires (default $SWITCHYARD_ADMIN_TOKEN; empty: open)")
 	strict := fs.Bool("strict-readiness", false, "report not ready while any model on disk has no serving version, even one whose every version failed")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -87,7 +89,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *dataDir == "" {
 		*dataDir = filepath.Join(*registry, ".switchyard")
 	}
-	scfg := server.Config{MaxRequestBodySize: *maxBody, StrictReadiness: *strict, Logger: log}
+	scfg := server.Config{MaxRequestBodySize: *maxBody, StrictReadiness: *strict, AdminToken: *adminToken, Logger: log}
 	if !*noTracking {
 		tr, err := tracking.Open(ctx, *dataDir, tracking.Config{Logger: log})
 		if err != nil {
@@ -100,6 +102,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		defer arts.Close()
 		scfg.Tracking, scfg.Registry, scfg.RegistryDir, scfg.PublishEngine, scfg.Artifacts = tr, tr, *registry, ef.cfg, arts
+		scfg.Admin = tr
 	}
 
 	srv, err := server.New(scfg, store, reg)

@@ -7,8 +7,11 @@ import (
 	"strconv"
 )
 
+// LabelColumn is the name of the label column WriteCSV writes last.
+const LabelColumn = "label"
+
 // WriteCSV writes d to w as CSV: a header of FeatureNames followed by
-// "label", then one line per row. Each value is written in the shortest
+// LabelColumn, then one line per row. Each value is written in the shortest
 // decimal form that parses back to the same float64; labels are 0 or 1. It
 // buffers its writes and returns the first error w reports.
 func WriteCSV(w io.Writer, d *Dataset) error {
@@ -18,7 +21,7 @@ func WriteCSV(w io.Writer, d *Dataset) error {
 		buf = append(buf, name...)
 		buf = append(buf, ',')
 	}
-	buf = append(buf, "label\n"...)
+	buf = append(buf, LabelColumn+"\n"...)
 	if _, err := bw.Write(buf); err != nil {
 		return fmt.Errorf("demo: write csv: %w", err)
 	}

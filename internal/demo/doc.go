@@ -13,7 +13,9 @@
 // The package does no I/O of its own and knows no file layout: callers
 // marshal the model and give WriteCSV an io.Writer. Everything is
 // deterministic, so the same seed makes the same model bytes on every
-// machine. Functions keep no state and are safe for concurrent use.
+// machine of the same architecture; Fraud.Params lists the settings a
+// tracking run records to train it again. Functions keep no state and
+// are safe for concurrent use.
 //
 // Usage:
 //
