@@ -1,9 +1,6 @@
 package server
 
 import (
-	"fmt"
-	"math"
-	"strconv"
 	"time"
 
 	"github.com/switchyard-ml/switchyard/modelstore"
@@ -88,10 +85,10 @@ type adminRunInfoJSON struct {
 }
 
 type adminMetricJSON struct {
-	Key       string      `json:"key"`
-	Value     adminDouble `json:"value"`
-	Timestamp int64       `json:"timestamp"`
-	Step      int64       `json:"step"`
+	Key       string     `json:"key"`
+	Value     jsonDouble `json:"value"`
+	Timestamp int64      `json:"timestamp"`
+	Step      int64      `json:"step"`
 }
 
 type adminDatasetJSON struct {
@@ -105,43 +102,6 @@ type adminDatasetJSON struct {
 type adminVersionIDJSON struct {
 	Model   string `json:"model"`
 	Version int    `json:"version"`
-}
-
-// adminDouble is a metric value: a JSON number, or "NaN", "Infinity" or
-// "-Infinity", as MLflow writes those.
-type adminDouble float64
-
-// MarshalJSON writes d as MLflow writes a double.
-func (d adminDouble) MarshalJSON() ([]byte, error) {
-	f := float64(d)
-	switch {
-	case math.IsNaN(f):
-		return []byte(`"NaN"`), nil
-	case math.IsInf(f, 1):
-		return []byte(`"Infinity"`), nil
-	case math.IsInf(f, -1):
-		return []byte(`"-Infinity"`), nil
-	}
-	return strconv.AppendFloat(nil, f, 'g', -1, 64), nil
-}
-
-// UnmarshalJSON reads what MarshalJSON writes.
-func (d *adminDouble) UnmarshalJSON(b []byte) error {
-	switch string(b) {
-	case `"NaN"`:
-		*d = adminDouble(math.NaN())
-	case `"Infinity"`:
-		*d = adminDouble(math.Inf(1))
-	case `"-Infinity"`:
-		*d = adminDouble(math.Inf(-1))
-	default:
-		f, err := strconv.ParseFloat(string(b), 64)
-		if err != nil {
-			return fmt.Errorf("metric value %s is not a number", b)
-		}
-		*d = adminDouble(f)
-	}
-	return nil
 }
 
 // newAdminRunJSON returns a run, and the versions it produced, in the
@@ -160,7 +120,7 @@ func newAdminRunJSON(r *tracking.Run, versions []tracking.VersionRef) adminRunJS
 		out.Params[j] = adminKVJSON{p.Key, p.Value}
 	}
 	for j, m := range r.Metrics {
-		out.Metrics[j] = adminMetricJSON{Key: m.Key, Value: adminDouble(m.Value), Timestamp: m.Timestamp, Step: m.Step}
+		out.Metrics[j] = adminMetricJSON{Key: m.Key, Value: jsonDouble(m.Value), Timestamp: m.Timestamp, Step: m.Step}
 	}
 	for j, t := range r.Tags {
 		out.Tags[j] = adminKVJSON{t.Key, t.Value}
