@@ -54,7 +54,7 @@
 //	st, err := modelstore.Open(ctx, modelstore.Config{Dir: "registry"})
 //	if err != nil { ... }
 //	defer st.Close()
-//	v, ok := st.Table().Route("fraud").Pick() // per request
+//	v, ok := st.Table().Route("fraud").PickKey("fraud", key) // per request
 //	if ok && v.Acquire() {
 //		err = v.Infer(&req)
 //		v.Release()

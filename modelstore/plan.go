@@ -35,6 +35,7 @@ func (s *Store) pass(ctx context.Context, name string) {
 	}
 	if onDisk != nil {
 		s.readPolicy(m)
+		s.readDesired(m, onDisk)
 	}
 	for n, v := range m.versions {
 		if _, ok := onDisk[n]; ok && !v.gone {
@@ -86,36 +87,60 @@ func (s *Store) pass(ctx context.Context, name string) {
 	s.snapshot(m)
 }
 
-// route publishes the model's route if its ready versions changed: the
-// newest ready version takes all traffic (rollout.Stable), and every
-// ready one may be named explicitly. It runs before anything is drained,
-// so a version leaves the table before it stops taking requests.
+// route publishes the model's route if it changed. With a valid
+// rollout.json the stable version it names takes the traffic its
+// candidate (when ready) does not; without one, the newest ready version
+// takes all of it (rollout.Stable). Every ready version may be named
+// explicitly. route runs before anything is drained, so a version leaves
+// the table before it stops taking requests.
 func (s *Store) route(m *model) {
 	var ready []*Version
+	byNumber := map[int]*Version{}
 	if !m.unloaded {
 		for _, n := range m.numbers() {
 			if v := m.versions[n]; v.State() == Ready && !v.gone {
 				ready = append(ready, v)
+				byNumber[n] = v
 			}
 		}
 	}
-	if slices.Equal(ready, m.routed) {
-		return
+	var stable, cand *Version
+	weight := 0
+	if st := m.desired.state; st != nil && len(ready) > 0 {
+		stable = byNumber[st.Stable]
+		if stable == nil {
+			// The stable version named is not ready (yet): keep serving
+			// what serves rather than nothing.
+			stable = byNumber[versionNumber(m.stableV)]
+		}
+		if c := byNumber[st.Candidate]; c != nil && c != stable && st.Weight > 0 {
+			cand, weight = c, st.Weight
+		}
 	}
-	old := m.stable()
-	m.routed = ready
-	var rt *rollout.Route[*Version]
-	if len(ready) > 0 {
-		byNumber := make(map[int]*Version, len(ready))
+	if stable == nil && len(ready) > 0 {
 		numbers := make([]int, len(ready))
 		for i, v := range ready {
-			byNumber[v.Number], numbers[i] = v, v.Number
+			numbers[i] = v.Number
 		}
-		stable := byNumber[rollout.Stable(numbers)]
+		stable = byNumber[rollout.Stable(numbers)]
+	}
+	if slices.Equal(ready, m.routed) && stable == m.stableV && cand == m.cand && weight == m.weight {
+		return
+	}
+	old := m.stableV
+	m.routed, m.stableV, m.cand, m.weight = ready, stable, cand, weight
+	var rt *rollout.Route[*Version]
+	switch {
+	case cand != nil:
+		rt = rollout.Split(stable.Number, stable, cand.Number, cand, weight, byNumber)
+	case stable != nil:
 		rt = rollout.Single(stable.Number, stable, byNumber)
 	}
 	s.router.Publish(s.router.Table().With(m.name, rt))
-	if now := m.stable(); now != old {
+	if cand != nil {
+		s.log.Info("routing", "model", m.name, "stable", stable.Number, "candidate", cand.Number, "weight_bp", weight)
+	}
+	if now := m.stableV; now != old {
 		switch {
 		case now == nil:
 			s.log.Warn("model has no ready version: its requests get 503", "model", m.name, "was", old.Number)
@@ -125,6 +150,14 @@ func (s *Store) route(m *model) {
 			s.log.Info("serving version changed", "model", m.name, "from", old.Number, "to", now.Number)
 		}
 	}
+}
+
+// versionNumber returns v's number, or 0 for nil.
+func versionNumber(v *Version) int {
+	if v == nil {
+		return 0
+	}
+	return v.Number
 }
 
 // wanted returns the numbers of the versions that should be loaded: the
@@ -146,6 +179,13 @@ func (s *Store) wanted(m *model) map[int]bool {
 	if v := m.stable(); v != nil {
 		stable = v.Number
 		want[stable] = true
+	}
+	if st := m.desired.state; st != nil {
+		for _, n := range []int{st.Stable, st.Candidate, st.Shadow} {
+			if v := m.versions[n]; v != nil && !v.gone && v.State() != Failed {
+				want[n] = true
+			}
+		}
 	}
 	if n := len(nums); n > 0 && nums[n-1] > stable {
 		want[nums[n-1]] = true

@@ -17,22 +17,22 @@ type model struct {
 	// versions holds every complete version on disk, and versions still in
 	// memory whose directory went (gone).
 	versions map[int]*Version
-	// routed are the ready versions of the published route, ascending;
-	// the last is the stable one.
-	routed []*Version
-	policy policyState
-	live   *liveSettings
+	// routed is the published route: its ready versions (ascending),
+	// the stable one, and the candidate with its weight (nil, 0 when none).
+	routed  []*Version
+	stableV *Version
+	cand    *Version
+	weight  int
+	policy  policyState
+	desired desiredState
+	live    *liveSettings
 	// unloaded is set by Unload and cleared by Load.
 	unloaded bool
 }
 
-// stable returns the version that takes the model's traffic, or nil.
-func (m *model) stable() *Version {
-	if len(m.routed) == 0 {
-		return nil
-	}
-	return m.routed[len(m.routed)-1]
-}
+// stable returns the version that takes the traffic no candidate takes,
+// or nil.
+func (m *model) stable() *Version { return m.stableV }
 
 // numbers returns the numbers of the model's versions, ascending.
 func (m *model) numbers() []int { return slices.Sorted(maps.Keys(m.versions)) }

@@ -25,5 +25,5 @@
 //	var r rollout.Router[*Version]
 //	r.Publish(r.Table().With("fraud", rollout.Single(4, v4, ready)))
 //	...
-//	if v, ok := r.Table().Route("fraud").Pick(); ok { ... } // per request
+//	if v, ok := r.Table().Route("fraud").PickKey("fraud", key); ok { ... } // per request
 package rollout

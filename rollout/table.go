@@ -35,14 +35,16 @@ func Single[V any](stable int, target V, byNumber map[int]V) *Route[V] {
 	return &Route[V]{Arms: []Arm[V]{{Version: stable, Weight: FullWeight, Target: target}}, Versions: byNumber}
 }
 
-// Pick returns the target of a request that names no version, or false
-// when no version serves the model. A nil Route serves nothing.
+// Pick returns the stable target: the last arm's, which takes what no
+// candidate does. It is the version that describes the model (metadata,
+// readiness); requests are split by PickKey. It returns false when no
+// version serves the model. A nil Route serves nothing.
 func (r *Route[V]) Pick() (V, bool) {
 	if r == nil || len(r.Arms) == 0 {
 		var zero V
 		return zero, false
 	}
-	return r.Arms[0].Target, true
+	return r.Arms[len(r.Arms)-1].Target, true
 }
 
 // Version returns the target of a request that names version n, or false

@@ -49,7 +49,7 @@ func (s *Server) putScratch(sc *scratch) {
 
 // infer serves POST /v2/models/{m}[/versions/{v}]/infer.
 func (s *Server) infer(ctx *fasthttp.RequestCtx, r route, start time.Time) {
-	v, err := s.acquire(b2s(r.model), r.version)
+	v, err := s.acquire(b2s(r.model), r.version, ctx.Request.Header.Peek(routingKeyHeader))
 	if err != nil {
 		s.metrics.observe(nil, writeError(ctx, err), time.Since(start))
 		return
@@ -61,22 +61,26 @@ func (s *Server) infer(ctx *fasthttp.RequestCtx, r route, start time.Time) {
 	s.metrics.observe(v, status, time.Since(start))
 }
 
+// routingKeyHeader carries a request's routing key: requests with the same
+// key go to the same arm of a split, on every replica.
+const routingKeyHeader = "X-Routing-Key"
+
 // maxAcquireTries bounds how often acquire reads the table again after
 // finding a version that had just begun to drain. Each retry sees a newer
 // table, since a version leaves the table before it drains.
 const maxAcquireTries = 4
 
 // acquire returns the version that serves a request for model (version 0:
-// the routed one), held until the caller releases it, so that the request
+// the arm the routing key, or a random draw without one, picks), held until the caller releases it, so that the request
 // finishes on the version it started on even if that one leaves service
 // meanwhile. It reads the routing table once per try and takes no lock.
-func (s *Server) acquire(model string, version int) (*modelstore.Version, error) {
+func (s *Server) acquire(model string, version int, key []byte) (*modelstore.Version, error) {
 	for range maxAcquireTries {
 		rt := s.models.Table().Route(model)
 		var v *modelstore.Version
 		var ok bool
 		if version == 0 {
-			v, ok = rt.Pick()
+			v, ok = rt.PickKey(model, key)
 		} else {
 			v, ok = rt.Version(version)
 		}

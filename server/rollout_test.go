@@ -1,0 +1,98 @@
+package server
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/switchyard-ml/switchyard/internal/onnx"
+	"github.com/switchyard-ml/switchyard/internal/testenv"
+	"github.com/switchyard-ml/switchyard/rollout"
+)
+
+// TestRolloutJSONUnderServe edits rollout.json under a running server: a
+// canary split by weight with sticky keys, a refused contradictory edit
+// that leaves the last good state serving, a rollback that takes effect
+// on the next request, and a restart that resumes the same state.
+func TestRolloutJSONUnderServe(t *testing.T) {
+	dir := t.TempDir()
+	testenv.Publish(t, dir, "m", onnx.RandomMLP(1, onnx.ActivationNone, 3, 2).Model())
+	testenv.Publish(t, dir, "m", onnx.RandomMLP(2, onnx.ActivationNone, 3, 2).Model())
+	ts := serveRegistry(t, dir, Config{})
+	body := requestJSON("input", "FP32", []int64{1, 3}, []float32{1, 2, 3})
+	version := func(key string) string {
+		t.Helper()
+		req := "POST /v2/models/m/infer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+		if key != "" {
+			req += "X-Routing-Key: " + key + "\r\n"
+		}
+		r := ts.raw(t, req+"Content-Length: "+strconv.Itoa(len(body))+"\r\nConnection: close\r\n\r\n"+body)
+		if r.status != 200 {
+			t.Fatalf("infer = %d %s", r.status, r.body)
+		}
+		return r.header.Get("X-Model-Version")
+	}
+	write := func(st string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, "m", rollout.StateFile), []byte(st), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if v := version(""); v != "2" {
+		t.Fatalf("without rollout.json version %s serves; want the newest, 2", v)
+	}
+	write(`{"stable": 1, "candidate": 2, "strategy": "canary", "step": 1, "weight": 2500, "actor": "test", "reason": "canary"}`)
+	until(t, "the canary split", func() bool {
+		rt := ts.store.Table().Route("m")
+		return rt != nil && len(rt.Arms) == 2
+	})
+	onCandidate := 0
+	const n = 400
+	for i := range n {
+		key := fmt.Sprint("user-", i)
+		v := version(key)
+		if again := version(key); again != v {
+			t.Fatalf("key %s went to version %s, then %s", key, v, again)
+		}
+		if v == "2" {
+			onCandidate++
+		}
+	}
+	if share := float64(onCandidate) / n; share < 0.18 || share > 0.32 {
+		t.Fatalf("%.2f of keys on the candidate at weight 2500 bp", share)
+	}
+	if r := ts.do(t, "GET", "/v2/models/m", ""); r.header.Get("X-Model-Version") != "1" {
+		t.Fatalf("model metadata describes version %s; want the stable 1", r.header.Get("X-Model-Version"))
+	}
+	// A contradictory edit is refused; the split stays.
+	write(`{"stable": 1, "candidate": 9, "strategy": "canary", "weight": 5000}`)
+	write(`{"stable": 2, "candidate": 2, "strategy": "canary", "weight": 5000}`)
+	ts.store.Rescan(t.Context())
+	if rt := ts.store.Table().Route("m"); len(rt.Arms) != 2 || rt.Arms[0].Weight != 2500 {
+		t.Fatalf("after refused edits the route is %+v; want the 2500 bp split", rt.Arms)
+	}
+	// Roll back: stable 1 alone, on the next request.
+	write(`{"stable": 1, "strategy": "manual", "actor": "ana", "reason": "rollback"}`)
+	ts.store.Rescan(t.Context())
+	for i := range 50 {
+		if v := version(fmt.Sprint("user-", i)); v != "1" {
+			t.Fatalf("after the rollback version %s answered", v)
+		}
+	}
+	// Mid-canary state survives a restart.
+	write(`{"stable": 1, "candidate": 2, "strategy": "canary", "step": 2, "weight": 5000}`)
+	ts2 := serveRegistry(t, dir, Config{})
+	rt := ts2.store.Table().Route("m")
+	if len(rt.Arms) != 2 || rt.Arms[0].Version != 2 || rt.Arms[0].Weight != 5000 || rt.Arms[1].Version != 1 {
+		t.Fatalf("after a restart the route is %+v; want candidate 2 at 5000 bp over stable 1", rt.Arms)
+	}
+	var index []indexEntry
+	json.Unmarshal(ts2.do(t, "POST", "/v2/repository/index", "").body, &index)
+	if !strings.Contains(fmt.Sprint(index), "READY") {
+		t.Fatalf("index = %v", index)
+	}
+}
