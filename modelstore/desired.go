@@ -2,10 +2,13 @@ package modelstore
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/switchyard-ml/switchyard/rollout"
 )
@@ -59,4 +62,62 @@ func (s *Store) readDesired(m *model, onDisk map[int]struct{}) {
 	m.desired.state = st
 	s.log.Info("rollout.json applied", "model", m.name, "stable", st.Stable, "candidate", st.Candidate,
 		"weight_bp", st.Weight, "strategy", st.Strategy, "actor", st.Actor, "reason", st.Reason)
+}
+
+// Change computes a model's next rollout state from the one in force (nil
+// without rollout.json), the version that serves now and the newest good
+// version below it (0 when there is none). The functions of package
+// rollout (PlanPromote, PlanRollback, PlanPause) fit it.
+type Change func(cur *rollout.State, serving, previous int) (*rollout.State, error)
+
+// Desire changes a model's rollout state: the reconciler computes the next
+// state with change, checks it against the versions that exist, writes
+// rollout.json atomically and routes by it before Desire returns, so the
+// next request follows it. It fails with ErrNotFound for an unknown model
+// and with the error of change or the check (wrapping rollout.ErrState).
+func (s *Store) Desire(ctx context.Context, model string, change Change) (*rollout.State, error) {
+	var st *rollout.State
+	if err := s.ask(ctx, command{op: opDesire, model: model, change: change, result: &st}); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// desire carries out Desire on the reconciler's goroutine.
+func (s *Store) desire(ctx context.Context, name string, change Change) (*rollout.State, error) {
+	m := s.models[name]
+	if m == nil {
+		return nil, fmt.Errorf("model %q: %w", name, ErrNotFound)
+	}
+	serving := versionNumber(m.stable())
+	previous := 0
+	for _, n := range slices.Backward(m.numbers()) {
+		if v := m.versions[n]; n < serving && !v.gone && v.State() != Failed {
+			previous = n
+			break
+		}
+	}
+	next, err := change(m.desired.state, serving, previous)
+	if err != nil {
+		return nil, err
+	}
+	err = next.Validate(func(n int) bool {
+		v := m.versions[n]
+		return v != nil && !v.gone && v.State() != Failed
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := rollout.WriteState(m.dir, next); err != nil {
+		return nil, err
+	}
+	raw, err := os.ReadFile(filepath.Join(m.dir, rollout.StateFile))
+	if err != nil {
+		return nil, fmt.Errorf("read back rollout.json: %w", err)
+	}
+	m.desired.raw, m.desired.read, m.desired.state = raw, true, next
+	s.log.Info("rollout.json written", "model", name, "stable", next.Stable, "candidate", next.Candidate,
+		"weight_bp", next.Weight, "strategy", next.Strategy, "paused", next.Paused, "actor", next.Actor, "reason", next.Reason)
+	s.pass(ctx, name)
+	return next, nil
 }

@@ -3,6 +3,8 @@ package modelstore
 import (
 	"context"
 	"fmt"
+
+	"github.com/switchyard-ml/switchyard/rollout"
 	"maps"
 	"os"
 	"path/filepath"
@@ -44,6 +46,7 @@ const (
 	opRescan op = iota
 	opLoad
 	opUnload
+	opDesire
 )
 
 // command is a request to the reconciler from another goroutine; done
@@ -52,6 +55,9 @@ type command struct {
 	op    op
 	model string
 	done  chan error
+	// change computes the new rollout.json of opDesire.
+	change Change
+	result **rollout.State
 }
 
 // waiter is a command waiting for its model (all models when "") to
@@ -119,6 +125,11 @@ func (s *Store) command(ctx context.Context, c command) {
 	switch c.op {
 	case opRescan:
 		s.scanAll(ctx)
+	case opDesire:
+		st, err := s.desire(ctx, c.model, c.change)
+		*c.result = st
+		c.done <- err
+		return
 	case opLoad, opUnload:
 		if !ValidName(c.model) {
 			c.done <- fmt.Errorf("model %q: %w", c.model, ErrNotFound)

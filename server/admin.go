@@ -27,6 +27,7 @@ type AdminStore interface {
 	Run(ctx context.Context, id string) (*tracking.Run, error)
 	VersionRun(ctx context.Context, model string, version int) (string, error)
 	RunVersions(ctx context.Context, runID string) ([]tracking.VersionRef, error)
+	Audit(ctx context.Context, e tracking.Entry) error
 }
 
 // The operations API's defaults.
@@ -62,6 +63,8 @@ func (s *Server) admin(ctx *fasthttp.RequestCtx, r route) {
 		resp, err = s.adminRuns(c, ctx.QueryArgs())
 	case routeAdminRun:
 		resp, err = s.adminRun(c, string(r.model))
+	case routeAdminPromote, routeAdminRollback, routeAdminPause, routeAdminResume:
+		resp, err = s.adminAction(c, r, ctx.PostBody())
 	default:
 		err = fmt.Errorf("BUG: admin route kind %d", r.kind)
 	}
@@ -117,12 +120,11 @@ func (s *Server) adminModelOf(ctx context.Context, m *modelstore.Model, rt *roll
 	out := adminModelJSON{Name: m.Name, Versions: make([]adminVersionJSON, 0, len(m.Versions))}
 	weights := map[int]int{}
 	if rt != nil {
-		best := 0
 		for _, a := range rt.Arms {
 			weights[a.Version] += a.Weight
-			if a.Weight > best {
-				best, out.ServingVersion = a.Weight, a.Version
-			}
+		}
+		if v, ok := rt.Pick(); ok {
+			out.ServingVersion = v.Number
 		}
 	}
 	for _, v := range m.Versions {
@@ -322,6 +324,14 @@ func adminRoute(s [][]byte) (route, error) {
 		return route{kind: routeAdminRuns}, nil
 	case len(s) == 3 && is(1, "runs"):
 		return route{kind: routeAdminRun, model: s[2]}, nil
+	case len(s) == 4 && is(1, "models") && is(3, "promote"):
+		return route{kind: routeAdminPromote, model: s[2]}, nil
+	case len(s) == 4 && is(1, "models") && is(3, "rollback"):
+		return route{kind: routeAdminRollback, model: s[2]}, nil
+	case len(s) == 4 && is(1, "models") && is(3, "pause"):
+		return route{kind: routeAdminPause, model: s[2]}, nil
+	case len(s) == 4 && is(1, "models") && is(3, "resume"):
+		return route{kind: routeAdminResume, model: s[2]}, nil
 	}
 	return route{}, errNoRoute
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/switchyard-ml/switchyard/batcher"
 	"github.com/switchyard-ml/switchyard/engine"
 	"github.com/switchyard-ml/switchyard/modelstore"
+	"github.com/switchyard-ml/switchyard/rollout"
 	"github.com/switchyard-ml/switchyard/tracking"
 )
 
@@ -30,7 +31,7 @@ func statusOf(err error) int {
 		errors.Is(err, engine.ErrShape),
 		errors.Is(err, engine.ErrDType):
 		return fasthttp.StatusBadRequest
-	case errors.Is(err, tracking.ErrInvalid):
+	case errors.Is(err, tracking.ErrInvalid), errors.Is(err, rollout.ErrState):
 		return fasthttp.StatusBadRequest
 	case errors.Is(err, modelstore.ErrNotFound), errors.Is(err, errNoRoute), errors.Is(err, tracking.ErrNotFound):
 		return fasthttp.StatusNotFound

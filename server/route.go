@@ -41,6 +41,11 @@ const (
 	routeAdminAudit
 	routeAdminRuns
 	routeAdminRun
+	// The rollout actions, POST /admin/models/{m}/ACTION.
+	routeAdminPromote
+	routeAdminRollback
+	routeAdminPause
+	routeAdminResume
 )
 
 // methods lists the method each route accepts.
@@ -65,6 +70,11 @@ var methods = [...]string{
 	routeAdminAudit:  fasthttp.MethodGet,
 	routeAdminRuns:   fasthttp.MethodGet,
 	routeAdminRun:    fasthttp.MethodGet,
+
+	routeAdminPromote:  fasthttp.MethodPost,
+	routeAdminRollback: fasthttp.MethodPost,
+	routeAdminPause:    fasthttp.MethodPost,
+	routeAdminResume:   fasthttp.MethodPost,
 }
 
 // parseRoute splits path once and names the endpoint. It allocates nothing.
@@ -198,7 +208,8 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		s.mlflow(ctx)
 	case routeArtifacts:
 		s.artifacts(ctx)
-	case routeAdminModels, routeAdminModel, routeAdminAudit, routeAdminRuns, routeAdminRun:
+	case routeAdminModels, routeAdminModel, routeAdminAudit, routeAdminRuns, routeAdminRun,
+		routeAdminPromote, routeAdminRollback, routeAdminPause, routeAdminResume:
 		s.admin(ctx, r)
 	}
 }

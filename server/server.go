@@ -87,6 +87,9 @@ type Models interface {
 	Unload(ctx context.Context, name string) error
 	// Subscribe delivers lifecycle events, for the metrics cleanup.
 	Subscribe(buffer int) *modelstore.Subscription
+	// Desire changes a model's rollout state (promote, rollback, pause,
+	// resume) and routes by it before it returns.
+	Desire(ctx context.Context, model string, change modelstore.Change) (*rollout.State, error)
 }
 
 // Server answers HTTP requests for the models of a Models.

@@ -1,0 +1,97 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/switchyard-ml/switchyard/modelstore"
+	"github.com/switchyard-ml/switchyard/rollout"
+	"github.com/switchyard-ml/switchyard/tracking"
+)
+
+// firstCanaryStep is the weight, in basis points, a canary starts at.
+// TODO(#16): take it from the model's rollout policy once it is parsed.
+const firstCanaryStep = 500
+
+// defaultStrategy is the strategy of a promote that names none. Until the
+// controller advances canaries by itself, an immediate switch is the one
+// that completes without further commands.
+// TODO(#16): the model policy's on_publish strategy.
+const defaultStrategy = rollout.BlueGreen
+
+// actionRequest is the body of POST /admin/models/{m}/promote, /rollback,
+// /pause and /resume.
+type actionRequest struct {
+	Version  int    `json:"version"`
+	Strategy string `json:"strategy"`
+	Reason   string `json:"reason"`
+	Actor    string `json:"actor"`
+}
+
+// actionNames names each rollout action's route, for the audit trail.
+var actionNames = map[routeKind]string{
+	routeAdminPromote: "promote", routeAdminRollback: "rollback", routeAdminPause: "pause", routeAdminResume: "resume",
+}
+
+// adminAction serves the rollout actions: it changes the model's
+// rollout.json through the store (which routes by it before answering,
+// so the next request follows it) and audits the change with its actor.
+func (s *Server) adminAction(ctx context.Context, r route, body []byte) (any, error) {
+	var req actionRequest
+	if err := json.Unmarshal(body, &req); err != nil {
+		return nil, &requestError{msg: "malformed JSON: " + err.Error()}
+	}
+	if req.Reason == "" {
+		return nil, &requestError{msg: `a reason is required: {"reason": "..."}`}
+	}
+	if req.Actor == "" {
+		req.Actor = "admin-api"
+	}
+	action := actionNames[r.kind]
+	c := rollout.Change{Actor: req.Actor, Reason: req.Reason, Now: time.Now().UTC()}
+	var change modelstore.Change
+	switch r.kind {
+	case routeAdminPromote:
+		if req.Version <= 0 {
+			return nil, &requestError{msg: `promote needs the version: {"version": N}`}
+		}
+		if req.Strategy == "" {
+			req.Strategy = defaultStrategy
+		}
+		change = func(cur *rollout.State, serving, _ int) (*rollout.State, error) {
+			return rollout.PlanPromote(cur, serving, req.Version, req.Strategy, firstCanaryStep, c)
+		}
+	case routeAdminRollback:
+		change = func(cur *rollout.State, serving, previous int) (*rollout.State, error) {
+			return rollout.PlanRollback(cur, serving, previous, c)
+		}
+	default:
+		paused := r.kind == routeAdminPause
+		change = func(cur *rollout.State, serving, _ int) (*rollout.State, error) {
+			return rollout.PlanPause(cur, serving, paused, c)
+		}
+	}
+	name := string(r.model)
+	st, err := s.models.Desire(ctx, name, change)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", action, name, err)
+	}
+	if s.cfg.Admin != nil {
+		versions := []int{st.Stable}
+		for _, v := range []int{st.Candidate, st.Shadow} {
+			if v != 0 {
+				versions = append(versions, v)
+			}
+		}
+		err := s.cfg.Admin.Audit(ctx, tracking.Entry{Actor: req.Actor, Action: action, Model: name, Versions: versions, Reason: req.Reason,
+			Details: map[string]any{"stable": st.Stable, "candidate": st.Candidate, "shadow": st.Shadow, "strategy": st.Strategy,
+				"weight_bp": st.Weight, "paused": st.Paused}})
+		if err != nil {
+			// The change is in force; say loudly that its record is not.
+			s.log.Error("rollout change applied but not audited", "model", name, "action", action, "error", err)
+		}
+	}
+	return map[string]any{"model": name, "action": action, "state": st}, nil
+}
