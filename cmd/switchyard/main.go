@@ -5,13 +5,16 @@
 //	switchyard serve   --registry DIR --addr :8080   run the server
 //	switchyard publish --registry DIR --model NAME --onnx FILE [lineage flags]
 //	switchyard demo    --registry DIR                publish the demo fraud model
+//	switchyard promote MODEL VERSION --reason TEXT   roll a version out (--strategy)
+//	switchyard rollback MODEL --reason TEXT          drop the candidate, or go back one version
+//	switchyard pause|resume MODEL --reason TEXT      hold a rollout, or let it go on
 //	switchyard status  [MODEL] [--lineage]           versions, states, traffic, lineage
 //	switchyard runs    [list | show ID]              tracking runs
 //	switchyard audit   [MODEL] [--since 24h]         the audit trail
 //	switchyard repro   MODEL VERSION [--check FILE]  how a version was made; is FILE the same
 //	switchyard bench   --url URL | --compare         drive load; compare with the machine's limits
 //
-// status, runs and audit ask a running server (--server URL) or, without
+// promote, rollback, pause, resume, status, runs and audit ask a running server (--server URL) or, without
 // it, read the registry and data directory. Run `switchyard VERB --help`
 // for each verb's flags. Exit status: 0 on success, 1 on failure (for
 // repro --check: the file is not bit-exact), 2 on a usage error.
@@ -63,6 +66,10 @@ func verbs() []verb {
 		{"serve", "serve the registry's models over HTTP", runServe},
 		{"publish", "add a model version to the registry", runPublish},
 		{"demo", "build and publish the demo fraud-detection model", runDemo},
+		{"promote", "roll a version out: bluegreen, canary, shadow or manual", runPromote},
+		{"rollback", "drop a candidate, or go back to the previous version, at once", runRollback},
+		{"pause", "stop a rollout where it stands", runPause},
+		{"resume", "let a paused rollout go on", runResume},
 		{"status", "show models, their versions' states and traffic, and lineage", runStatus},
 		{"runs", "list tracking runs or show one", runRuns},
 		{"audit", "show the audit trail", runAudit},

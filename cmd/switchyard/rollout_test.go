@@ -1,0 +1,91 @@
+package main
+
+import (
+	"errors"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/switchyard-ml/switchyard/internal/onnx"
+	"github.com/switchyard-ml/switchyard/internal/testenv"
+	"github.com/switchyard-ml/switchyard/rollout"
+)
+
+// TestRolloutVerbs drives promote, pause, resume and rollback against a
+// running server and then directly on the registry, and checks what
+// serves after each.
+func TestRolloutVerbs(t *testing.T) {
+	reg := filepath.Join(t.TempDir(), "registry")
+	for seed := range 3 {
+		testenv.Publish(t, reg, "m", onnx.RandomMLP(uint64(seed), onnx.ActivationNone, 3, 2).Model())
+	}
+	addr := serve(t, "--registry", reg)
+	served := func() string {
+		resp, err := http.Get("http://" + addr + "/v2/models/m")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.Header.Get("X-Model-Version")
+	}
+	run := func(want string, args ...string) {
+		t.Helper()
+		out, err := runCmd(t, args...)
+		if err != nil || !strings.Contains(out, want) {
+			t.Fatalf("%v = %v\n%s\nwant it to say %q", args, err, out, want)
+		}
+	}
+	server := []string{"--server", addr, "--actor", "ana"}
+	run("m: stable 2 (ana: bad", append([]string{"rollback", "m", "--reason", "bad numbers"}, server...)...)
+	if v := served(); v != "2" {
+		t.Fatalf("after rollback version %s serves; want 2", v)
+	}
+	run("candidate 3 at 5.00% (canary, step 0)", append([]string{"promote", "m", "3", "--strategy", "canary", "--reason", "retry"}, server...)...)
+	run("paused", append([]string{"pause", "m", "--reason", "weekend"}, server...)...)
+	run("m: stable 2, candidate 3", append([]string{"resume", "m", "--reason", "monday"}, server...)...)
+	run("m: stable 3 (ana: done)", append([]string{"promote", "m", "3", "--reason", "done"}, server...)...)
+	if v := served(); v != "3" {
+		t.Fatalf("after promote version %s serves; want 3", v)
+	}
+	run("rollback", "audit", "m", "--server", addr)
+
+	// Directly on the registry: the running server's watcher follows.
+	run("m: stable 2", "rollback", "m", "--registry", reg, "--reason", "by hand", "--actor", "bob")
+	for deadline := time.Now().Add(30 * time.Second); served() != "2"; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the server did not follow rollout.json written on disk: %s serves", served())
+		}
+	}
+	if st, err := rollout.ReadState(filepath.Join(reg, "m")); err != nil || st.Actor != "bob" || st.Stable != 2 {
+		t.Fatalf("rollout.json = %+v, %v", st, err)
+	}
+	run("bob", "audit", "m", "--registry", reg)
+
+	for _, args := range [][]string{
+		{"promote", "m", "3"},                     // no reason
+		{"promote", "m", "--reason", "x"},         // no version
+		{"promote", "m", "zero", "--reason", "x"}, // not a version
+		{"rollback", "--reason", "x"},             // no model
+	} {
+		if _, err := runCmd(t, append(args, "--registry", reg)...); !errors.Is(err, errUsage) {
+			t.Errorf("%v = %v; want a usage error", args, err)
+		}
+	}
+	for _, args := range [][]string{
+		{"promote", "m", "9", "--reason", "x"},
+		{"promote", "m", "2", "--reason", "x"}, // already stable
+		{"promote", "nope", "1", "--reason", "x"},
+	} {
+		if _, err := runCmd(t, append(args, "--registry", reg)...); err == nil || errors.Is(err, errUsage) {
+			t.Errorf("%v = %v; want a refusal", args, err)
+		}
+		if _, err := runCmd(t, append(args, "--server", addr)...); err == nil || errors.Is(err, errUsage) {
+			t.Errorf("%v --server = %v; want a refusal", args, err)
+		}
+	}
+	if v := served(); v != "2" {
+		t.Fatalf("refused commands changed what serves: %s", v)
+	}
+}
