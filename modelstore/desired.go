@@ -45,6 +45,7 @@ func (s *Store) readDesired(m *model, onDisk map[int]struct{}) {
 			s.log.Info("rollout.json removed: the newest ready version serves", "model", m.name)
 		}
 		m.desired.state = nil
+		s.snapshot(m)
 		return
 	}
 	st, err := rollout.ParseState(data)
@@ -60,6 +61,7 @@ func (s *Store) readDesired(m *model, onDisk map[int]struct{}) {
 		return
 	}
 	m.desired.state = st
+	s.snapshot(m)
 	s.log.Info("rollout.json applied", "model", m.name, "stable", st.Stable, "candidate", st.Candidate,
 		"weight_bp", st.Weight, "strategy", st.Strategy, "actor", st.Actor, "reason", st.Reason)
 }
@@ -116,6 +118,7 @@ func (s *Store) desire(ctx context.Context, name string, change Change) (*rollou
 		return nil, fmt.Errorf("read back rollout.json: %w", err)
 	}
 	m.desired.raw, m.desired.read, m.desired.state = raw, true, next
+	s.snapshot(m)
 	s.log.Info("rollout.json written", "model", name, "stable", next.Stable, "candidate", next.Candidate,
 		"weight_bp", next.Weight, "strategy", next.Strategy, "paused", next.Paused, "actor", next.Actor, "reason", next.Reason)
 	s.pass(ctx, name)

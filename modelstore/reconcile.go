@@ -326,7 +326,7 @@ func (s *Store) transition(v *Version, to State, reason string) {
 
 // snapshot publishes m for readers and updates its gauge.
 func (s *Store) snapshot(m *model) {
-	snap := &Model{Name: m.name, Stable: m.stable()}
+	snap := &Model{Name: m.name, Stable: m.stable(), Rollout: m.desired.state}
 	for _, n := range m.numbers() {
 		snap.Versions = append(snap.Versions, m.versions[n])
 	}

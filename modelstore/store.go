@@ -87,6 +87,9 @@ type Model struct {
 	Versions []*Version
 	// Stable is the version that takes the model's traffic, or nil.
 	Stable *Version
+	// Rollout is the rollout.json in force, or nil without one. It must
+	// not be modified.
+	Rollout *rollout.State
 }
 
 // Version returns the version numbered n, or nil.

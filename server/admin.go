@@ -117,7 +117,7 @@ func (s *Server) adminModel(ctx context.Context, name string) (any, error) {
 }
 
 func (s *Server) adminModelOf(ctx context.Context, m *modelstore.Model, rt *rollout.Route[*modelstore.Version]) adminModelJSON {
-	out := adminModelJSON{Name: m.Name, Versions: make([]adminVersionJSON, 0, len(m.Versions))}
+	out := adminModelJSON{Name: m.Name, Versions: make([]adminVersionJSON, 0, len(m.Versions)), Rollout: m.Rollout}
 	weights := map[int]int{}
 	if rt != nil {
 		for _, a := range rt.Arms {

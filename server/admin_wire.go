@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/switchyard-ml/switchyard/modelstore"
+	"github.com/switchyard-ml/switchyard/rollout"
 	"github.com/switchyard-ml/switchyard/tracking"
 )
 
@@ -19,6 +20,8 @@ type adminModelJSON struct {
 	// absent when no version serves.
 	ServingVersion int                `json:"serving_version,omitempty"`
 	Versions       []adminVersionJSON `json:"versions"`
+	// Rollout is the model's rollout.json in force; absent without one.
+	Rollout *rollout.State `json:"rollout,omitempty"`
 }
 
 type adminVersionJSON struct {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/switchyard-ml/switchyard/modelstore"
+	"github.com/switchyard-ml/switchyard/rollout"
 	"github.com/switchyard-ml/switchyard/tracking"
 )
 
@@ -250,6 +251,9 @@ func (l *localSource) Models(ctx context.Context, name string) ([]modelView, err
 			return nil, err
 		}
 		m := modelView{Name: n, Versions: make([]versionView, 0, len(complete))}
+		if m.Rollout, err = rollout.ReadState(filepath.Join(l.registry, n)); err != nil {
+			return nil, err
+		}
 		for _, v := range complete {
 			vv := versionView{Version: v, State: "on disk"}
 			mf, err := modelstore.ReadManifest(modelstore.VersionDir(l.registry, n, v))

@@ -43,6 +43,8 @@ func TestRolloutVerbs(t *testing.T) {
 		t.Fatalf("after rollback version %s serves; want 2", v)
 	}
 	run("candidate 3 at 5.00% (canary, step 0)", append([]string{"promote", "m", "3", "--strategy", "canary", "--reason", "retry"}, server...)...)
+	run("rollout.json m: stable 2, candidate 3 at 5.00%", "status", "m", "--server", addr)
+	run("rollout.json m: stable 2, candidate 3 at 5.00%", "status", "m", "--registry", reg)
 	run("paused", append([]string{"pause", "m", "--reason", "weekend"}, server...)...)
 	run("m: stable 2, candidate 3", append([]string{"resume", "m", "--reason", "monday"}, server...)...)
 	run("m: stable 3 (ana: done)", append([]string{"promote", "m", "3", "--reason", "done"}, server...)...)

@@ -75,6 +75,12 @@ func printStatus(w io.Writer, models []modelView, live bool) {
 		}
 	}
 	tw.Flush()
+	for _, m := range models {
+		if m.Rollout != nil {
+			fmt.Fprint(w, "rollout.json ")
+			printState(w, m.Name, m.Rollout)
+		}
+	}
 }
 
 // printLineage writes the lineage of a model's serving version: the

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/switchyard-ml/switchyard/modelstore"
+	"github.com/switchyard-ml/switchyard/rollout"
 	"github.com/switchyard-ml/switchyard/tracking"
 )
 
@@ -17,6 +18,8 @@ type modelView struct {
 	Name           string        `json:"name"`
 	ServingVersion int           `json:"serving_version"`
 	Versions       []versionView `json:"versions"`
+	// Rollout is the model's rollout.json in force; nil without one.
+	Rollout *rollout.State `json:"rollout"`
 }
 
 type versionView struct {
