@@ -7,11 +7,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/switchyard-ml/switchyard/batcher"
+	"github.com/switchyard-ml/switchyard/rollout"
 )
 
 // PolicyFile is the optional per-model settings file.
@@ -31,12 +33,256 @@ type Policy struct {
 	Drift yaml.Node `yaml:"drift"`
 }
 
-// RolloutPolicy is the rollout block of policy.yaml. A field left out
-// keeps the server's default.
+// RolloutPolicy is the rollout block of policy.yaml: how new versions
+// reach traffic (see rollout.Policy for what each setting means and its
+// default). A field left out (nil) keeps the server's default; Apply lays
+// the block over them.
+//
+//	rollout:
+//	  on_publish: canary          # canary | bluegreen | shadow | manual
+//	  steps: [5%, 25%, 50%, 100%] # or basis points: [500, 2500, 5000, 10000]
+//	  bake: 60s
+//	  min_requests: 500
+//	  keep_previous: 1
+//	  max_error_rate_delta: 0.01  # a fraction: one percentage point
+//	  max_p99_ratio: 1.5
+//	  max_score_psi: 0.2
+//	  max_accuracy_drop: 0.02
+//	  watch: 5m
+//	  shadow: {min_requests: 1000, min_agreement: 0.95, then: canary}
+//
+// Keys are strict: an unknown or repeated key, or a value of the wrong
+// kind, fails with a message naming it.
 type RolloutPolicy struct {
+	// OnPublish is the strategy a newly published version starts with.
+	OnPublish *string `yaml:"on_publish"`
+	// Steps are the canary's weights in basis points, each written as an
+	// integer (2500) or a percentage with at most two decimals ("25%").
+	Steps []int `yaml:"steps"`
+	// Bake is how long each canary step lasts at least, such as "60s".
+	Bake *Duration `yaml:"bake"`
+	// MinRequests is how many requests the candidate must answer in a
+	// step or a watch before it is judged.
+	MinRequests *int `yaml:"min_requests"`
 	// KeepPrevious is how many ready versions below the stable one stay
 	// loaded for an instant rollback.
 	KeepPrevious *int `yaml:"keep_previous"`
+	// MaxErrorRateDelta, MaxP99Ratio, MaxScorePSI and MaxAccuracyDrop are
+	// the bounds the candidate is held to against stable.
+	MaxErrorRateDelta *float64 `yaml:"max_error_rate_delta"`
+	MaxP99Ratio       *float64 `yaml:"max_p99_ratio"`
+	MaxScorePSI       *float64 `yaml:"max_score_psi"`
+	MaxAccuracyDrop   *float64 `yaml:"max_accuracy_drop"`
+	// Watch is how long after a bluegreen switch the candidate may still
+	// be rolled back, such as "5m".
+	Watch *Duration `yaml:"watch"`
+	// Shadow is the shadow block.
+	Shadow ShadowPolicy `yaml:"shadow"`
+}
+
+// ShadowPolicy is the shadow block of policy.yaml's rollout block. A field
+// left out keeps the server's default.
+type ShadowPolicy struct {
+	// MinRequests is how many requests must be compared before agreement
+	// is judged.
+	MinRequests *int `yaml:"min_requests"`
+	// MinAgreement is the least share of compared requests, in [0, 1], on
+	// which the shadow must give stable's label.
+	MinAgreement *float64 `yaml:"min_agreement"`
+	// Then is what follows an agreeing shadow: canary, bluegreen or
+	// manual.
+	Then *string `yaml:"then"`
+}
+
+// UnmarshalYAML decodes the rollout block strictly, naming the key of
+// any error.
+func (r *RolloutPolicy) UnmarshalYAML(n *yaml.Node) error {
+	return decodeBlock(n, "rollout", map[string]func(*yaml.Node) error{
+		"on_publish":           func(v *yaml.Node) error { return decodeString(v, &r.OnPublish) },
+		"steps":                func(v *yaml.Node) error { return decodeSteps(v, &r.Steps) },
+		"bake":                 func(v *yaml.Node) error { return decodeDuration(v, &r.Bake) },
+		"min_requests":         func(v *yaml.Node) error { return decodeScalar(v, &r.MinRequests) },
+		"keep_previous":        func(v *yaml.Node) error { return decodeScalar(v, &r.KeepPrevious) },
+		"max_error_rate_delta": func(v *yaml.Node) error { return decodeScalar(v, &r.MaxErrorRateDelta) },
+		"max_p99_ratio":        func(v *yaml.Node) error { return decodeScalar(v, &r.MaxP99Ratio) },
+		"max_score_psi":        func(v *yaml.Node) error { return decodeScalar(v, &r.MaxScorePSI) },
+		"max_accuracy_drop":    func(v *yaml.Node) error { return decodeScalar(v, &r.MaxAccuracyDrop) },
+		"watch":                func(v *yaml.Node) error { return decodeDuration(v, &r.Watch) },
+		"shadow": func(v *yaml.Node) error {
+			return decodeBlock(v, "rollout: shadow", map[string]func(*yaml.Node) error{
+				"min_requests":  func(v *yaml.Node) error { return decodeScalar(v, &r.Shadow.MinRequests) },
+				"min_agreement": func(v *yaml.Node) error { return decodeScalar(v, &r.Shadow.MinAgreement) },
+				"then":          func(v *yaml.Node) error { return decodeString(v, &r.Shadow.Then) },
+			})
+		},
+	})
+}
+
+// Apply returns def, typically the server's defaults, with the settings
+// r gives in its place; def is not modified, and the result's Steps is a
+// copy. Every rule of rollout.Policy.Validate concerns one setting alone,
+// so the result is valid when def is valid and r came from ParsePolicy.
+func (r *RolloutPolicy) Apply(def rollout.Policy) rollout.Policy {
+	p := def
+	p.Steps = slices.Clone(def.Steps)
+	set := func(dst *int, v *int) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	setFloat := func(dst *float64, v *float64) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	setDuration := func(dst *time.Duration, v *Duration) {
+		if v != nil {
+			*dst = time.Duration(*v)
+		}
+	}
+	if r.OnPublish != nil {
+		p.OnPublish = *r.OnPublish
+	}
+	if r.Steps != nil {
+		p.Steps = slices.Clone(r.Steps)
+	}
+	setDuration(&p.Bake, r.Bake)
+	set(&p.MinRequests, r.MinRequests)
+	set(&p.KeepPrevious, r.KeepPrevious)
+	setFloat(&p.MaxErrorRateDelta, r.MaxErrorRateDelta)
+	setFloat(&p.MaxP99Ratio, r.MaxP99Ratio)
+	setFloat(&p.MaxScorePSI, r.MaxScorePSI)
+	setFloat(&p.MaxAccuracyDrop, r.MaxAccuracyDrop)
+	setDuration(&p.Watch, r.Watch)
+	set(&p.Shadow.MinRequests, r.Shadow.MinRequests)
+	setFloat(&p.Shadow.MinAgreement, r.Shadow.MinAgreement)
+	if r.Shadow.Then != nil {
+		p.Shadow.Then = *r.Shadow.Then
+	}
+	return p
+}
+
+// settingError is a policy.yaml setting that cannot be decoded, with
+// where it is.
+type settingError struct {
+	path string // the block and key, such as "rollout: shadow: then"
+	line int
+	err  error
+}
+
+func (e *settingError) Error() string { return fmt.Sprintf("%s: line %d: %v", e.path, e.line, e.err) }
+
+func (e *settingError) Unwrap() error { return e.err }
+
+// decodeBlock decodes a mapping whose keys are among those of fields, each
+// at most once; path names the block in errors, which are
+// *settingErrors. A null block sets nothing.
+func decodeBlock(n *yaml.Node, path string, fields map[string]func(*yaml.Node) error) error {
+	if n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	if n.ShortTag() == "!!null" {
+		return nil
+	}
+	if n.Kind != yaml.MappingNode {
+		return &settingError{path, n.Line, errors.New("want a mapping of settings")}
+	}
+	seen := make(map[string]bool, len(n.Content)/2)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		decode, ok := fields[k.Value]
+		switch {
+		case !ok:
+			return &settingError{path, k.Line, fmt.Errorf("unknown key %q", k.Value)}
+		case seen[k.Value]:
+			return &settingError{path, k.Line, fmt.Errorf("%s given twice", k.Value)}
+		}
+		seen[k.Value] = true
+		if v.Kind == yaml.AliasNode {
+			v = v.Alias
+		}
+		if err := decode(v); err != nil {
+			if se, ok := err.(*settingError); ok { // from a nested block: already placed
+				return se
+			}
+			return &settingError{path + ": " + k.Value, v.Line, err}
+		}
+	}
+	return nil
+}
+
+// decodeScalar decodes a number into a new value at *dst: an integer for
+// an int (yaml would truncate 5.5 to 5), an integer or a decimal for a
+// float64.
+func decodeScalar[T int | float64](v *yaml.Node, dst **T) error {
+	var x T
+	tag := v.ShortTag()
+	if _, isInt := any(x).(int); v.Kind != yaml.ScalarNode || (tag != "!!int" && (isInt || tag != "!!float")) {
+		if isInt {
+			return fmt.Errorf("%q: want an integer", v.Value)
+		}
+		return fmt.Errorf("%q: want a number", v.Value)
+	}
+	if err := v.Decode(&x); err != nil {
+		return err
+	}
+	*dst = &x
+	return nil
+}
+
+// decodeString decodes a word such as "canary"; rollout.Policy.Validate
+// checks which words are allowed.
+func decodeString(v *yaml.Node, dst **string) error {
+	if v.Kind != yaml.ScalarNode || v.ShortTag() != "!!str" {
+		return fmt.Errorf("want a word such as canary or manual")
+	}
+	s := v.Value
+	*dst = &s
+	return nil
+}
+
+// decodeDuration decodes Go duration text such as "60s".
+func decodeDuration(v *yaml.Node, dst **Duration) error {
+	if v.Kind != yaml.ScalarNode || v.ShortTag() != "!!str" {
+		return fmt.Errorf("want a duration such as 60s or 5m")
+	}
+	d, err := time.ParseDuration(v.Value)
+	if err != nil {
+		return err
+	}
+	x := Duration(d)
+	*dst = &x
+	return nil
+}
+
+// decodeSteps decodes a list of weights, each in basis points (500) or a
+// percentage ("5%").
+func decodeSteps(v *yaml.Node, dst *[]int) error {
+	if v.Kind != yaml.SequenceNode {
+		return fmt.Errorf("want a list of weights such as [5%%, 25%%, 100%%]")
+	}
+	steps := make([]int, 0, len(v.Content))
+	for i, item := range v.Content {
+		if item.Kind == yaml.AliasNode {
+			item = item.Alias
+		}
+		var w int
+		var err error
+		switch {
+		case item.Kind == yaml.ScalarNode && item.ShortTag() == "!!int":
+			err = item.Decode(&w)
+		case item.Kind == yaml.ScalarNode && item.ShortTag() == "!!str":
+			w, err = rollout.ParseWeight(item.Value)
+		default:
+			err = fmt.Errorf("%q: want basis points (an integer) or a percentage such as \"5%%\"", item.Value)
+		}
+		if err != nil {
+			return fmt.Errorf("step %d: %w", i, err)
+		}
+		steps = append(steps, w)
+	}
+	*dst = steps
+	return nil
 }
 
 // maxKeepPrevious bounds keep_previous, to refuse a value that is surely a
@@ -85,7 +331,9 @@ const (
 	maxQueueDelayCap = 10 * time.Second
 )
 
-// ParsePolicy decodes and validates a policy.yaml. Errors wrap ErrPolicy.
+// ParsePolicy decodes and validates a policy.yaml. Errors wrap ErrPolicy,
+// and a rollout setting that fails rollout.Policy.Validate also wraps its
+// *rollout.PolicyError.
 func ParsePolicy(data []byte) (*Policy, error) {
 	var p Policy
 	dec := yaml.NewDecoder(bytes.NewReader(data))
@@ -98,6 +346,9 @@ func ParsePolicy(data []byte) (*Policy, error) {
 	}
 	if k := p.Rollout.KeepPrevious; k != nil && (*k < 0 || *k > maxKeepPrevious) {
 		return nil, fmt.Errorf("%w: rollout: keep_previous %d: must be between 0 and %d", ErrPolicy, *k, maxKeepPrevious)
+	}
+	if err := p.Rollout.Apply(rollout.DefaultPolicy()).Validate(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrPolicy, err)
 	}
 	return &p, nil
 }

@@ -8,11 +8,25 @@
 // traffic, each with a weight in basis points) and the versions a request
 // may name explicitly, which bypass the split.
 //
-// This first part routes each model to one arm, its stable version, chosen
-// by Stable: the newest ready version takes all traffic at once (an
-// immediate blue/green swap). Weighted canary steps, shadow copies, sticky
-// keys and the controller that promotes and rolls back come with the
-// rollout issue.
+// A model's desired state is its rollout.json (State): the stable
+// version, a candidate and its weight, a shadow, the strategy and step,
+// whether it is paused, and who changed it and why. ParseState and
+// WriteState read and write it (atomically); PlanPromote, PlanRollback
+// and PlanPause compute the state a person's command asks for. Without a
+// rollout.json the newest ready version takes all traffic (Stable).
+//
+// Split routes split by routing key: Bucket hashes a model and key into
+// one of 10,000 buckets, the candidate owning the first weight of them,
+// so that a key stays on the candidate as its weight grows and replicas
+// agree (PickKey).
+//
+// The controller's deterministic core: Policy (a model's rollout
+// settings, from policy.yaml), ArmStats (lock-free per-arm counters and
+// histograms the request path records into), and Decide, a pure function
+// of (policy, progress, stats, now) returning hold, advance, promote,
+// roll back or inconclusive with reasons that carry the numbers. The
+// controller goroutine that feeds Decide and applies its decisions, and
+// shadow traffic, are still to come.
 //
 // rollout imports no other switchyard package: a table's targets are of
 // any type V the caller chooses (modelstore routes to *modelstore.Version).

@@ -13,11 +13,6 @@ import (
 	"time"
 )
 
-// ErrState is wrapped by ParseState, ReadState, Validate and WriteState
-// when a rollout.json is malformed or contradicts itself or the versions
-// that exist.
-var ErrState = errors.New("rollout: invalid rollout.json")
-
 // StateFile is the name of a model's desired rollout state in its
 // registry directory.
 const StateFile = "rollout.json"
