@@ -45,6 +45,7 @@ func (v *Version) start(cfg loadConfig) error {
 		return err
 	}
 	v.Signature = sess.Signature()
+	v.score = scoreRuleOf(v.Signature)
 	v.WarmUp = sess.WarmUp()
 	v.batchable = batchable(v.Signature)
 	v.Batching = cfg.batching

@@ -416,10 +416,11 @@ type policyState struct {
 	lastGood *Policy
 	// err is why the file as last read was refused; nil when it was not.
 	err error
-	// batching and keep are the settings in force: lastGood over the
-	// server's defaults.
+	// batching, keep and rollout are the settings in force: lastGood
+	// over the server's defaults.
 	batching Batching
 	keep     int
+	rollout  rollout.Policy
 }
 
 // readPolicy reads the model's policy.yaml if it changed since the last
@@ -459,6 +460,7 @@ func (s *Store) readPolicy(m *model) {
 	if k := p.Rollout.KeepPrevious; k != nil {
 		m.policy.keep = *k
 	}
+	m.policy.rollout = p.Rollout.Apply(s.cfg.Rollout)
 	m.live.timeout.Store(int64(m.policy.batching.Timeout))
 	if !first {
 		s.log.Info("policy.yaml applied: timeout and keep_previous take effect now, batching for versions loaded from now on",

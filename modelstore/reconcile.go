@@ -212,6 +212,7 @@ func (s *Store) newModel(name string) *model {
 	m := &model{name: name, dir: filepath.Join(s.cfg.Dir, name), versions: map[int]*Version{}, live: &liveSettings{}}
 	m.policy.batching = s.cfg.Batching
 	m.policy.keep = s.cfg.KeepPrevious
+	m.policy.rollout = s.cfg.Rollout
 	m.live.timeout.Store(int64(s.cfg.Batching.Timeout))
 	s.models[name] = m
 	return m
@@ -326,7 +327,7 @@ func (s *Store) transition(v *Version, to State, reason string) {
 
 // snapshot publishes m for readers and updates its gauge.
 func (s *Store) snapshot(m *model) {
-	snap := &Model{Name: m.name, Stable: m.stable(), Rollout: m.desired.state}
+	snap := &Model{Name: m.name, Stable: m.stable(), Rollout: m.desired.state, Policy: m.policy.rollout}
 	for _, n := range m.numbers() {
 		snap.Versions = append(snap.Versions, m.versions[n])
 	}

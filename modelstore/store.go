@@ -56,6 +56,10 @@ type Config struct {
 	// the requests that hold it; past it the version is closed anyway, or
 	// leaked if a batch is still running. 0 means DefaultDrainTimeout.
 	DrainTimeout time.Duration
+	// Rollout is the server-wide rollout policy that a model's
+	// policy.yaml overrides key by key. The zero value means
+	// rollout.DefaultPolicy().
+	Rollout rollout.Policy
 	// Gate judges each loaded version before it may serve. Nil passes
 	// every version straight through Gating.
 	Gate Gate
@@ -90,6 +94,9 @@ type Model struct {
 	// Rollout is the rollout.json in force, or nil without one. It must
 	// not be modified.
 	Rollout *rollout.State
+	// Policy is the model's rollout policy: its policy.yaml over the
+	// server's defaults.
+	Policy rollout.Policy
 }
 
 // Version returns the version numbered n, or nil.
@@ -163,6 +170,12 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	if cfg.DrainTimeout <= 0 {
 		cfg.DrainTimeout = DefaultDrainTimeout
+	}
+	if cfg.Rollout.Steps == nil {
+		cfg.Rollout = rollout.DefaultPolicy()
+	}
+	if err := cfg.Rollout.Validate(); err != nil {
+		return nil, fmt.Errorf("modelstore: %w", err)
 	}
 	s := &Store{
 		cfg:      cfg,

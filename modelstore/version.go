@@ -11,6 +11,7 @@ import (
 
 	"github.com/switchyard-ml/switchyard/batcher"
 	"github.com/switchyard-ml/switchyard/engine"
+	"github.com/switchyard-ml/switchyard/rollout"
 )
 
 // Version is one version of a model as the Store knows it: one load of
@@ -47,7 +48,15 @@ type Version struct {
 	// has MaxBatchSize 1.
 	Batching Batching
 
+	// Stats counts what this load of the version answered, for the
+	// rollout controller: the server records each request's outcome
+	// (RecordSuccess, RecordError) and RecordScores its outputs. Safe for
+	// concurrent use.
+	Stats rollout.ArmStats
+
 	status atomic.Pointer[status]
+	// score says where the model's score lies in its outputs; set by load.
+	score scoreRule
 	// live holds the model's settings that apply per request.
 	live *liveSettings
 
@@ -89,7 +98,8 @@ type liveSettings struct {
 }
 
 func newVersion(model string, number int, dir string, live *liveSettings) *Version {
-	v := &Version{Model: model, Number: number, Label: strconv.Itoa(number), Dir: dir, live: live, idle: make(chan struct{})}
+	v := &Version{Model: model, Number: number, Label: strconv.Itoa(number), Dir: dir, live: live, idle: make(chan struct{}),
+		score: scoreRule{output: -1}}
 	v.status.Store(&status{state: Unloaded})
 	return v
 }

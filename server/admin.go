@@ -129,6 +129,12 @@ func (s *Server) adminModelOf(ctx context.Context, m *modelstore.Model, rt *roll
 	}
 	for _, v := range m.Versions {
 		vj := adminVersionJSON{Version: v.Number, State: v.State().String(), Reason: v.Reason(), TrafficBP: weights[v.Number]}
+		switch v.State() {
+		case modelstore.Ready, modelstore.Draining:
+			st := v.Stats.Snapshot()
+			vj.Stats = &adminStatsJSON{Requests: st.Requests, Errors: st.Errors, ErrorRate: st.ErrorRate(),
+				P99Seconds: st.P99().Seconds(), Scores: st.Scores.Total()}
+		}
 		if mf := manifestOf(v); mf != nil {
 			vj.SHA256, vj.CreatedAt, vj.CreatedBy, vj.Description, vj.EvalLabel = mf.SHA256, mf.CreatedAt, mf.CreatedBy, mf.Description, mf.EvalLabel
 			if mf.Lineage != nil {

@@ -37,6 +37,19 @@ type adminVersionJSON struct {
 	Description string              `json:"description,omitempty"`
 	EvalLabel   string              `json:"eval_label,omitempty"`
 	Lineage     *modelstore.Lineage `json:"lineage,omitempty"`
+	// Stats counts what this load of the version answered since it
+	// loaded; absent for a version not in memory.
+	Stats *adminStatsJSON `json:"stats,omitempty"`
+}
+
+// adminStatsJSON is a version's live figures, as the rollout controller
+// sees them.
+type adminStatsJSON struct {
+	Requests   uint64  `json:"requests"`
+	Errors     uint64  `json:"errors"`
+	ErrorRate  float64 `json:"error_rate"`
+	P99Seconds float64 `json:"p99_seconds"`
+	Scores     uint64  `json:"scores"`
 }
 
 type adminAuditJSON struct {

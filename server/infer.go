@@ -56,9 +56,17 @@ func (s *Server) infer(ctx *fasthttp.RequestCtx, r route, start time.Time) {
 	}
 	sc := s.getScratch()
 	status := s.runInfer(ctx, v, sc, start)
+	d := time.Since(start)
+	switch {
+	case status == fasthttp.StatusOK:
+		v.Stats.RecordSuccess(d)
+		v.RecordScores(sc.run.Out)
+	case status >= fasthttp.StatusInternalServerError:
+		v.Stats.RecordError(d) // a model failure or a server fault, not the client's
+	}
 	v.Release()
 	s.putScratch(sc)
-	s.metrics.observe(v, status, time.Since(start))
+	s.metrics.observe(v, status, d)
 }
 
 // routingKeyHeader carries a request's routing key: requests with the same

@@ -1,0 +1,86 @@
+package modelstore
+
+import (
+	"encoding/binary"
+	"math"
+
+	"github.com/switchyard-ml/switchyard/engine"
+)
+
+// scoreRule says where a version's score lies in its outputs, for the
+// rollout controller's score histograms (rollout.ArmStats.RecordScore):
+//
+//   - a float output of shape [rows, 2]: the second column, the positive
+//     class's probability of a binary classifier;
+//   - a float output of shape [rows, k > 2]: the predicted class (the
+//     column with the largest value) scaled into [0, 1] as class/(k-1);
+//   - a float output of shape [rows] or [rows, 1]: the value itself (a
+//     regressor's; values outside [0, 1] count at the nearest end);
+//   - otherwise an INT64 output of shape [rows]: the label, likewise.
+//
+// The first float output that fits decides; a model with none records no
+// scores.
+type scoreRule struct {
+	output int // index into the outputs; -1 when the model has no score
+	width  int // columns per row: 1 for a value, 2 for binary, k for multiclass
+}
+
+func scoreRuleOf(sig *engine.Signature) scoreRule {
+	label := scoreRule{output: -1}
+	for i, o := range sig.Outputs {
+		float := o.DType == engine.FP32 || o.DType == engine.FP64
+		switch {
+		case float && len(o.Shape) == 1:
+			return scoreRule{output: i, width: 1}
+		case float && len(o.Shape) == 2 && o.Shape[1] >= 1:
+			return scoreRule{output: i, width: int(o.Shape[1])}
+		case o.DType == engine.INT64 && len(o.Shape) == 1 && label.output < 0:
+			label = scoreRule{output: i, width: 1}
+		}
+	}
+	return label
+}
+
+// RecordScores records the score of every row of out, the outputs of a
+// request this version answered, into v.Stats. It allocates nothing.
+func (v *Version) RecordScores(out []engine.Tensor) {
+	r := v.score
+	if r.output < 0 || r.output >= len(out) {
+		return
+	}
+	t := &out[r.output]
+	size := t.DType.Size()
+	n := len(t.Data) / size
+	if size == 0 || r.width <= 0 || n%r.width != 0 {
+		return
+	}
+	at := func(i int) float64 {
+		b := t.Data[i*size:]
+		switch t.DType {
+		case engine.FP32:
+			return float64(math.Float32frombits(binary.LittleEndian.Uint32(b)))
+		case engine.FP64:
+			return math.Float64frombits(binary.LittleEndian.Uint64(b))
+		case engine.INT64:
+			return float64(int64(binary.LittleEndian.Uint64(b)))
+		}
+		return math.NaN()
+	}
+	for row := 0; row < n/r.width; row++ {
+		base := row * r.width
+		switch {
+		case r.width == 1:
+			v.Stats.RecordScore(at(base))
+		case r.width == 2:
+			v.Stats.RecordScore(at(base + 1))
+		default:
+			best := 0
+			for j := 1; j < r.width; j++ {
+				if at(base+j) > at(base+best) {
+					best = j
+				}
+			}
+			v.Stats.RecordScore(float64(best) / float64(r.width-1))
+		}
+	}
+}
