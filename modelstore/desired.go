@@ -66,11 +66,8 @@ func (s *Store) readDesired(m *model, onDisk map[int]struct{}) {
 		"weight_bp", st.Weight, "strategy", st.Strategy, "actor", st.Actor, "reason", st.Reason)
 }
 
-// Change computes a model's next rollout state from the one in force (nil
-// without rollout.json), the version that serves now and the newest good
-// version below it (0 when there is none). The functions of package
-// rollout (PlanPromote, PlanRollback, PlanPause) fit it.
-type Change func(cur *rollout.State, serving, previous int) (*rollout.State, error)
+// Change computes a model's next rollout state; see rollout.Plan.
+type Change = rollout.Plan
 
 // Desire changes a model's rollout state: the reconciler computes the next
 // state with change, checks it against the versions that exist, writes
@@ -123,4 +120,30 @@ func (s *Store) desire(ctx context.Context, name string, change Change) (*rollou
 		"weight_bp", next.Weight, "strategy", next.Strategy, "paused", next.Paused, "actor", next.Actor, "reason", next.Reason)
 	s.pass(ctx, name)
 	return next, nil
+}
+
+// Rollouts returns every model's rollout as the controller sees it: its
+// rollout.json, policy, serving version, the newest ready version above
+// it, and the statistics of its ready versions. It reads the snapshots
+// and takes no lock.
+func (s *Store) Rollouts() []rollout.Live {
+	models := s.Models()
+	out := make([]rollout.Live, 0, len(models))
+	for _, m := range models {
+		l := rollout.Live{Model: m.Name, State: m.Rollout, Policy: m.Policy, Serving: versionNumber(m.Stable), Arms: map[int]*rollout.ArmStats{}}
+		for _, v := range m.Versions {
+			if v.State() != Ready {
+				continue
+			}
+			l.Arms[v.Number] = &v.Stats
+			if v.Number > l.Serving && v.Number > l.Newest {
+				l.Newest = v.Number
+				if v.Manifest != nil {
+					l.NewestPublished = v.Manifest.CreatedAt
+				}
+			}
+		}
+		out = append(out, l)
+	}
+	return out
 }

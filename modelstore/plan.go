@@ -117,6 +117,11 @@ func (s *Store) route(m *model) {
 			cand, weight = c, st.Weight
 		}
 	}
+	if stable == nil && m.desired.state == nil && m.policy.rollout.OnPublish != rollout.Manual && m.policy.rollout.OnPublish != "" {
+		// The controller rolls new versions out as on_publish says; until
+		// it does, what serves keeps serving.
+		stable = byNumber[versionNumber(m.stableV)]
+	}
 	if stable == nil && len(ready) > 0 {
 		numbers := make([]int, len(ready))
 		for i, v := range ready {

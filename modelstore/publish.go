@@ -81,7 +81,7 @@ func Publish(dir, name string, model []byte, opts PublishOptions) (int, error) {
 	m := Manifest{
 		Model:       name,
 		SHA256:      hex.EncodeToString(sum[:]),
-		CreatedAt:   time.Now().UTC().Truncate(time.Second),
+		CreatedAt:   time.Now().UTC().Truncate(time.Millisecond),
 		CreatedBy:   opts.CreatedBy,
 		Description: opts.Description,
 		Signature:   sig,

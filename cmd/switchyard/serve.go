@@ -17,6 +17,7 @@ import (
 
 	"github.com/switchyard-ml/switchyard/batcher"
 	"github.com/switchyard-ml/switchyard/modelstore"
+	"github.com/switchyard-ml/switchyard/rollout"
 	"github.com/switchyard-ml/switchyard/server"
 	"github.com/switchyard-ml/switchyard/tracking"
 )
@@ -43,6 +44,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	dataDir := fs.String("data-dir", "", "tracking database and artifacts (default REGISTRY/.switchyard)")
 	noTracking := fs.Bool("no-tracking", false, "open no tracking store: the MLflow API answers 503 (to measure what tracking costs)")
 	adminToken := fs.String("admin-token", os.Getenv("SWITCHYARD_ADMIN_TOKEN"), "bearer token the operations API under /admin requires (default $SWITCHYARD_ADMIN_TOKEN; empty: open)")
+	tick := fs.Duration("controller-tick", time.Second, "how often the rollout controller judges every rollout")
 	strict := fs.Bool("strict-readiness", false, "report not ready while any model on disk has no serving version, even one whose every version failed")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -90,6 +92,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		*dataDir = filepath.Join(*registry, ".switchyard")
 	}
 	scfg := server.Config{MaxRequestBodySize: *maxBody, StrictReadiness: *strict, AdminToken: *adminToken, Logger: log}
+	ccfg := rollout.ControllerConfig{Tick: *tick, Logger: log}
 	if !*noTracking {
 		tr, err := tracking.Open(ctx, *dataDir, tracking.Config{Logger: log})
 		if err != nil {
@@ -103,7 +106,20 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		defer arts.Close()
 		scfg.Tracking, scfg.Registry, scfg.RegistryDir, scfg.PublishEngine, scfg.Artifacts = tr, tr, *registry, ef.cfg, arts
 		scfg.Admin = tr
+		ccfg.Auditor = auditor{tr}
 	}
+	// The rollout controller: its goroutine ends with ctrlCtx, before the
+	// store and the tracking store close.
+	ctrlCtx, stopCtrl := context.WithCancel(context.Background())
+	ctrlDone := make(chan struct{})
+	go func() {
+		defer close(ctrlDone)
+		rollout.NewController(store, ccfg).Run(ctrlCtx)
+	}()
+	defer func() {
+		stopCtrl()
+		<-ctrlDone
+	}()
 
 	srv, err := server.New(scfg, store, reg)
 	if err != nil {
@@ -134,6 +150,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// auditor records the rollout controller's decisions in the tracking
+// store's audit trail, with the actor "controller".
+type auditor struct{ st *tracking.Store }
+
+// AuditDecision implements rollout.Auditor.
+func (a auditor) AuditDecision(ctx context.Context, model, action string, versions []int, reason string, details map[string]any) error {
+	return a.st.Audit(ctx, tracking.Entry{Actor: "controller", Action: action, Model: model, Versions: versions, Reason: reason, Details: details})
 }
 
 func newLogger(w io.Writer, level string) (*slog.Logger, error) {

@@ -1,0 +1,235 @@
+package rollout
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+)
+
+// Plan computes a model's next rollout state from the one in force (nil
+// without rollout.json), the version that serves now and the newest good
+// version below it. PlanPromote, PlanRollback and PlanPause fit it.
+type Plan func(cur *State, serving, previous int) (*State, error)
+
+// Live is one model's rollout as the controller sees it on a tick.
+type Live struct {
+	Model string
+	// State is the rollout.json in force; nil without one.
+	State *State
+	// Policy is the model's rollout policy.
+	Policy Policy
+	// Serving is the stable version that serves now; 0 when none does.
+	Serving int
+	// Newest is the newest ready version above Serving; 0 when none is.
+	// NewestPublished is when it was published (its manifest's
+	// created_at).
+	Newest          int
+	NewestPublished time.Time
+	// Arms holds the statistics of the ready versions, by number.
+	Arms map[int]*ArmStats
+}
+
+// Fleet is what the controller needs of the version lifecycle: the
+// models' rollouts, and a way to change one. modelstore's Store
+// provides it.
+type Fleet interface {
+	// Rollouts returns every model's rollout as it stands.
+	Rollouts() []Live
+	// Desire applies a plan to a model's rollout state and routes by the
+	// result before it returns.
+	Desire(ctx context.Context, model string, plan Plan) (*State, error)
+}
+
+// Auditor records the controller's decisions; the tracking store's audit
+// trail provides it.
+type Auditor interface {
+	AuditDecision(ctx context.Context, model, action string, versions []int, reason string, details map[string]any) error
+}
+
+// ControllerConfig configures a Controller. The zero value is valid.
+type ControllerConfig struct {
+	// Tick is how often the controller looks at every rollout. 0 means
+	// one second.
+	Tick time.Duration
+	// Auditor receives each decision that changes a rollout. Nil audits
+	// nowhere (the log still says).
+	Auditor Auditor
+	// Logger receives decisions and alerts. Nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Controller drives rollouts: on each tick it feeds Decide with each
+// model's policy, progress and the statistics of its arms over the
+// current step, and applies the decision through the Fleet, which writes
+// rollout.json and routes by it. It also starts a rollout when a version
+// newer than the stable one becomes ready and the model's on_publish asks
+// for one. Run is its only goroutine; everything else is owned by it.
+type Controller struct {
+	fleet   Fleet
+	cfg     ControllerConfig
+	log     *slog.Logger
+	windows map[string]*window // by model; owned by Run
+}
+
+// window is the statistics window of a model's current step: the arms'
+// snapshots when it began.
+type window struct {
+	key               stepKey
+	began             time.Time
+	stable, candidate StatsSnapshot
+}
+
+// stepKey identifies a step: a new state (UpdatedAt) or other versions
+// start a new window.
+type stepKey struct {
+	updated           time.Time
+	stable, candidate int
+}
+
+// NewController returns a controller over fleet.
+func NewController(fleet Fleet, cfg ControllerConfig) *Controller {
+	if cfg.Tick <= 0 {
+		cfg.Tick = time.Second
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Controller{fleet: fleet, cfg: cfg, log: log, windows: map[string]*window{}}
+}
+
+// Run looks at every rollout on each tick until ctx is done.
+func (c *Controller) Run(ctx context.Context) {
+	t := time.NewTicker(c.cfg.Tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			for _, l := range c.fleet.Rollouts() {
+				c.look(ctx, l, now)
+			}
+		}
+	}
+}
+
+// look decides and acts on one model.
+func (c *Controller) look(ctx context.Context, l Live, now time.Time) {
+	st := l.State
+	if st == nil || st.Candidate == 0 && st.Shadow == 0 {
+		delete(c.windows, l.Model)
+		// Only a version published after the last change of the state is
+		// started: one a rollback left behind stays where it is.
+		fresh := st == nil || l.NewestPublished.After(st.UpdatedAt)
+		if fresh && l.Newest > l.Serving && l.Serving > 0 && l.Policy.OnPublish != Manual && l.Policy.OnPublish != "" {
+			c.start(ctx, l, now)
+		}
+		return
+	}
+	if st.Paused || st.Strategy == Manual {
+		return
+	}
+	cand := st.Candidate
+	if cand == 0 {
+		cand = st.Shadow
+	}
+	key := stepKey{updated: st.UpdatedAt, stable: st.Stable, candidate: cand}
+	w := c.windows[l.Model]
+	if w == nil || w.key != key {
+		w = &window{key: key, began: now, stable: snapshot(l.Arms[st.Stable]), candidate: snapshot(l.Arms[cand])}
+		c.windows[l.Model] = w
+	}
+	began := w.began
+	if st.UpdatedAt.After(began) {
+		began = st.UpdatedAt
+	}
+	d := Decide(l.Policy, Progress{Strategy: st.Strategy, Step: st.Step, Weight: st.Weight, Paused: st.Paused, StepStarted: began},
+		Stats{Candidate: snapshot(l.Arms[cand]).Sub(w.candidate), Stable: snapshot(l.Arms[st.Stable]).Sub(w.stable)}, now)
+	if d.Action == Hold {
+		return
+	}
+	reason := strings.Join(d.Reasons, "; ")
+	plan := func(cur *State, serving, previous int) (*State, error) {
+		if cur == nil || !cur.UpdatedAt.Equal(st.UpdatedAt) {
+			return nil, fmt.Errorf("%w: the state changed while the controller decided", ErrState)
+		}
+		next := *cur
+		next.UpdatedAt, next.Actor, next.Reason = now.UTC(), "controller", reason
+		switch d.Action {
+		case Advance:
+			next.Strategy, next.Step, next.Weight = d.Strategy, d.Step, d.Weight
+			if d.Strategy != Shadow && cur.Shadow != 0 { // a shadow hands over to a canary or a switch
+				next.Candidate, next.Shadow = cur.Shadow, 0
+			}
+		case Promote:
+			next = State{Stable: cand, Strategy: cur.Strategy, UpdatedAt: next.UpdatedAt, Actor: next.Actor, Reason: reason}
+		case RollBack:
+			next = State{Stable: cur.Stable, Strategy: Manual, UpdatedAt: next.UpdatedAt, Actor: next.Actor, Reason: reason}
+		case Inconclusive:
+			next.Paused = true
+		}
+		return &next, nil
+	}
+	next, err := c.fleet.Desire(ctx, l.Model, plan)
+	if err != nil {
+		c.log.Warn("rollout decision not applied", "model", l.Model, "decision", d, "error", err)
+		return
+	}
+	if d.Action == Inconclusive {
+		c.log.Warn("ALERT: rollout paused, too little traffic to judge; resume or roll back", "model", l.Model, "decision", d)
+	} else {
+		c.log.Info("rollout decision", "model", l.Model, "decision", d)
+	}
+	c.audit(ctx, l.Model, d.Action.String(), next, reason)
+}
+
+// start begins the rollout of a newly ready version as on_publish asks.
+func (c *Controller) start(ctx context.Context, l Live, now time.Time) {
+	reason := fmt.Sprintf("version %d is ready; on_publish: %s", l.Newest, l.Policy.OnPublish)
+	plan := func(cur *State, serving, _ int) (*State, error) {
+		ch := Change{Actor: "controller", Reason: reason, Now: now.UTC()}
+		switch l.Policy.OnPublish {
+		case BlueGreen: // switched by Decide once the candidate is in place
+			next := &State{Stable: serving, Candidate: l.Newest, Strategy: BlueGreen, UpdatedAt: ch.Now, Actor: ch.Actor, Reason: reason}
+			return next, next.check()
+		case Canary:
+			return PlanPromote(cur, serving, l.Newest, Canary, l.Policy.Steps[0], ch)
+		}
+		return PlanPromote(cur, serving, l.Newest, l.Policy.OnPublish, 0, ch)
+	}
+	next, err := c.fleet.Desire(ctx, l.Model, plan)
+	if err != nil {
+		c.log.Warn("rollout not started", "model", l.Model, "version", l.Newest, "error", err)
+		return
+	}
+	c.log.Info("rollout started", "model", l.Model, "version", l.Newest, "strategy", next.Strategy)
+	c.audit(ctx, l.Model, "start", next, reason)
+}
+
+func (c *Controller) audit(ctx context.Context, model, action string, st *State, reason string) {
+	if c.cfg.Auditor == nil {
+		return
+	}
+	versions := []int{st.Stable}
+	for _, v := range []int{st.Candidate, st.Shadow} {
+		if v != 0 {
+			versions = append(versions, v)
+		}
+	}
+	details := map[string]any{"stable": st.Stable, "candidate": st.Candidate, "shadow": st.Shadow, "strategy": st.Strategy,
+		"step": st.Step, "weight_bp": st.Weight, "paused": st.Paused}
+	if err := c.cfg.Auditor.AuditDecision(ctx, model, action, versions, reason, details); err != nil {
+		c.log.Error("rollout decision applied but not audited", "model", model, "action", action, "error", err)
+	}
+}
+
+// snapshot reads an arm's counters; a version not loaded counts nothing.
+func snapshot(a *ArmStats) StatsSnapshot {
+	if a == nil {
+		return StatsSnapshot{}
+	}
+	return a.Snapshot()
+}

@@ -1,0 +1,135 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/switchyard-ml/switchyard/internal/onnx"
+	"github.com/switchyard-ml/switchyard/internal/testenv"
+	"github.com/switchyard-ml/switchyard/rollout"
+	"github.com/switchyard-ml/switchyard/tracking"
+)
+
+// decisions records the controller's audited decisions.
+type decisions struct {
+	mu  sync.Mutex
+	log []string
+}
+
+func (d *decisions) AuditDecision(_ context.Context, model, action string, versions []int, reason string, _ map[string]any) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.log = append(d.log, action+": "+reason)
+	return nil
+}
+
+func (d *decisions) String() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return strings.Join(d.log, "\n")
+}
+
+// logreg is a binary classifier whose positive-class probability is
+// sigmoid(bias) whatever the input: a fixed score distribution.
+func logreg(bias float32) *onnx.Model {
+	return (&onnx.LogReg{Weights: []float32{0, 0, 0}, Bias: []float32{bias}}).Model()
+}
+
+// TestControllerRollsOutAndBack runs the controller over a real store
+// under real traffic: a version like the stable one is promoted through
+// every canary step, one whose scores shifted is rolled back with the
+// numbers, and one that gets no traffic pauses as inconclusive.
+func TestControllerRollsOutAndBack(t *testing.T) {
+	dir := t.TempDir()
+	testenv.Publish(t, dir, "m", logreg(0))
+	// p99 over a few dozen requests on a shared machine is noise: the
+	// test judges error rates and scores, not latency.
+	policy := "rollout:\n  on_publish: canary\n  steps: [\"25%\", 10000]\n  bake: 150ms\n  min_requests: 30\n  max_p99_ratio: 1000\n"
+	if err := os.WriteFile(filepath.Join(dir, "m", "policy.yaml"), []byte(policy), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tr, err := tracking.Open(context.Background(), filepath.Join(t.TempDir(), "data"), tracking.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tr.Close() })
+	ts := serveRegistry(t, dir, Config{Admin: tr})
+	var audit decisions
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		rollout.NewController(ts.store, rollout.ControllerConfig{Tick: 20 * time.Millisecond, Auditor: &audit, Logger: slog.New(slog.DiscardHandler)}).Run(ctx)
+	}()
+	defer func() { cancel(); <-done }()
+
+	// Traffic with no routing key, until stopped.
+	stop := make(chan struct{})
+	traffic := make(chan struct{})
+	body := requestJSON("input", "FP32", []int64{1, 3}, []float32{1, 2, 3})
+	go func() {
+		defer close(traffic)
+		client := &http.Client{Timeout: waitLimit}
+		for range 1_000_000 {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if resp, err := client.Post(ts.url+"/v2/models/m/infer", "application/json", strings.NewReader(body)); err == nil {
+				resp.Body.Close()
+			}
+		}
+	}()
+	state := func() *rollout.State {
+		st, _ := rollout.ReadState(filepath.Join(dir, "m"))
+		return st
+	}
+	wait := func(what string, ok func(*rollout.State) bool) {
+		t.Helper()
+		until(t, what, func() bool { st := state(); return st != nil && ok(st) })
+	}
+
+	testenv.Publish(t, dir, "m", logreg(0)) // version 2: same scores
+	wait("version 2 promoted through both steps", func(st *rollout.State) bool { return st.Stable == 2 && st.Candidate == 0 })
+	until(t, "the promotion audited", func() bool { return strings.Contains(audit.String(), "promote: ") })
+	if log := audit.String(); !strings.Contains(log, "start: version 2 is ready; on_publish: canary") ||
+		!strings.Contains(log, "advance: ") || !strings.Contains(log, "promote: ") {
+		t.Fatalf("decisions:\n%s", log)
+	}
+
+	testenv.Publish(t, dir, "m", logreg(5)) // version 3: scores near 0.99
+	wait("version 3 rolled back", func(st *rollout.State) bool {
+		return st.Stable == 2 && st.Strategy == rollout.Manual && st.Actor == "controller"
+	})
+	until(t, "the rollback audited", func() bool { return strings.Contains(audit.String(), "rollback: ") })
+	if log := audit.String(); !strings.Contains(log, "rollback: ") || !strings.Contains(log, "PSI") {
+		t.Fatalf("decisions:\n%s", log)
+	}
+	if v := ts.servedVersion(t, "m"); v != "2" {
+		t.Fatalf("after the rollback version %s serves", v)
+	}
+
+	close(stop)
+	<-traffic
+	// The rolled-back version is not started again; version 4, published
+	// after the rollback, is, and with no traffic at all it pauses as
+	// inconclusive.
+	time.Sleep(100 * time.Millisecond) // a few ticks
+	if st := state(); st.Candidate != 0 {
+		t.Fatalf("the controller restarted a rolled-back version: %+v", st)
+	}
+	testenv.Publish(t, dir, "m", logreg(0))
+	wait("version 4 paused as inconclusive", func(st *rollout.State) bool { return st.Candidate == 4 && st.Paused })
+	until(t, "the pause audited", func() bool { return strings.Contains(audit.String(), "inconclusive: ") })
+	if log := audit.String(); !strings.Contains(log, "inconclusive: ") {
+		t.Fatalf("decisions:\n%s", log)
+	}
+}
