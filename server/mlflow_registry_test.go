@@ -56,13 +56,20 @@ func TestMLflowRegistry(t *testing.T) {
 	if mv2["version"] != "2" {
 		t.Fatalf("second version = %v", mv2)
 	}
+	// champion means the stable version: setting it on version 1 (while
+	// 2, the newest, serves) promotes 1 at once.
+	until(t, "churn version 2 serving", func() bool { return ts.servedVersion(t, "churn") == "2" })
 	ts.ok(t, "POST", "/api/2.0/mlflow/registered-models/alias", `{"name":"churn","alias":"champion","version":"1"}`)
+	if v := ts.servedVersion(t, "churn"); v != "1" {
+		t.Fatalf("after setting champion on version 1, version %s serves", v)
+	}
+	ts.ok(t, "POST", "/api/2.0/mlflow/registered-models/alias", `{"name":"churn","alias":"prod","version":"1"}`)
 	byAlias := ts.ok(t, "GET", "/api/2.0/mlflow/registered-models/alias?name=churn&alias=champion", "")["model_version"].(map[string]any)
-	if byAlias["version"] != "1" || jsonOf(byAlias["aliases"]) != `["champion"]` {
+	if byAlias["version"] != "1" || jsonOf(byAlias["aliases"]) != `["champion","prod"]` {
 		t.Fatalf("alias get = %v", byAlias)
 	}
 	got := ts.ok(t, "GET", "/api/2.0/mlflow/registered-models/get?name=churn", "")["registered_model"].(map[string]any)
-	if jsonOf(got["aliases"]) != `[{"alias":"champion","version":"1"}]` || got["latest_versions"].([]any)[0].(map[string]any)["version"] != "2" ||
+	if jsonOf(got["aliases"]) != `[{"alias":"champion","version":"1"},{"alias":"prod","version":"1"}]` || got["latest_versions"].([]any)[0].(map[string]any)["version"] != "2" ||
 		jsonOf(got["tags"]) != `[{"key":"team","value":"growth"}]` {
 		t.Fatalf("registered-models/get = %v", got)
 	}
@@ -79,7 +86,16 @@ func TestMLflowRegistry(t *testing.T) {
 	if rms := models["registered_models"].([]any); len(rms) != 1 || rms[0].(map[string]any)["description"] != "xgboost, Nov data" {
 		t.Fatalf("registered-models/search = %v", models)
 	}
-	ts.ok(t, "DELETE", "/api/2.0/mlflow/registered-models/alias", `{"name":"churn","alias":"champion"}`)
+	// challenger starts version 2 as a canary candidate; reading the
+	// aliases shows the live state.
+	ts.ok(t, "POST", "/api/2.0/mlflow/registered-models/alias", `{"name":"churn","alias":"challenger","version":"2"}`)
+	if rt := ts.store.Table().Route("churn"); len(rt.Arms) != 2 || rt.Arms[0].Version != 2 {
+		t.Fatalf("after setting challenger the route is %+v; want version 2 as a candidate", rt.Arms)
+	}
+	if v := ts.ok(t, "GET", "/api/2.0/mlflow/registered-models/alias?name=churn&alias=challenger", "")["model_version"].(map[string]any); v["version"] != "2" {
+		t.Fatalf("challenger = %v", v)
+	}
+	ts.ok(t, "DELETE", "/api/2.0/mlflow/registered-models/alias", `{"name":"churn","alias":"prod"}`)
 
 	f := func(method, path, body string, status int, code, msg string) {
 		t.Helper()
@@ -91,7 +107,7 @@ func TestMLflowRegistry(t *testing.T) {
 	f("POST", "/api/2.0/mlflow/registered-models/create", `{"name":"churn"}`, 400, "RESOURCE_ALREADY_EXISTS", "already exists")
 	f("POST", "/api/2.0/mlflow/registered-models/create", `{"name":"../up"}`, 400, "INVALID_PARAMETER_VALUE", "Invalid registered model name")
 	f("GET", "/api/2.0/mlflow/registered-models/get?name=nope", "", 404, "RESOURCE_DOES_NOT_EXIST", "nope")
-	f("GET", "/api/2.0/mlflow/registered-models/alias?name=churn&alias=champion", "", 400, "INVALID_PARAMETER_VALUE", "alias champion not found")
+	f("GET", "/api/2.0/mlflow/registered-models/alias?name=churn&alias=prod", "", 400, "INVALID_PARAMETER_VALUE", "alias prod not found")
 	f("POST", "/api/2.0/mlflow/registered-models/alias", `{"name":"churn","alias":"latest","version":"1"}`, 400, "INVALID_PARAMETER_VALUE", "reserved")
 	f("POST", "/api/2.0/mlflow/registered-models/alias", `{"name":"churn","alias":"x","version":"9"}`, 404, "RESOURCE_DOES_NOT_EXIST", "version=9")
 	f("GET", "/api/2.0/mlflow/model-versions/get?name=churn&version=one", "", 400, "INVALID_PARAMETER_VALUE", "must be an integer")
