@@ -130,12 +130,13 @@ func (s *Store) Rollouts() []rollout.Live {
 	models := s.Models()
 	out := make([]rollout.Live, 0, len(models))
 	for _, m := range models {
-		l := rollout.Live{Model: m.Name, State: m.Rollout, Policy: m.Policy, Serving: versionNumber(m.Stable), Arms: map[int]*rollout.ArmStats{}}
+		l := rollout.Live{Model: m.Name, State: m.Rollout, Policy: m.Policy, Serving: versionNumber(m.Stable),
+			Arms: map[int]*rollout.ArmStats{}, Agreements: map[int]*rollout.AgreementStats{}}
 		for _, v := range m.Versions {
 			if v.State() != Ready {
 				continue
 			}
-			l.Arms[v.Number] = &v.Stats
+			l.Arms[v.Number], l.Agreements[v.Number] = &v.Stats, &v.Agreement
 			if v.Number > l.Serving && v.Number > l.Newest {
 				l.Newest = v.Number
 				if v.Manifest != nil {

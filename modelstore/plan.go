@@ -104,9 +104,12 @@ func (s *Store) route(m *model) {
 			}
 		}
 	}
-	var stable, cand *Version
+	var stable, cand, shadow *Version
 	weight := 0
 	if st := m.desired.state; st != nil && len(ready) > 0 {
+		if v := byNumber[st.Shadow]; v != nil && st.Shadow != st.Stable {
+			shadow = v
+		}
 		stable = byNumber[st.Stable]
 		if stable == nil {
 			// The stable version named is not ready (yet): keep serving
@@ -129,17 +132,20 @@ func (s *Store) route(m *model) {
 		}
 		stable = byNumber[rollout.Stable(numbers)]
 	}
-	if slices.Equal(ready, m.routed) && stable == m.stableV && cand == m.cand && weight == m.weight {
+	if slices.Equal(ready, m.routed) && stable == m.stableV && cand == m.cand && weight == m.weight && shadow == m.shadow {
 		return
 	}
 	old := m.stableV
-	m.routed, m.stableV, m.cand, m.weight = ready, stable, cand, weight
+	m.routed, m.stableV, m.cand, m.weight, m.shadow = ready, stable, cand, weight, shadow
 	var rt *rollout.Route[*Version]
 	switch {
 	case cand != nil:
 		rt = rollout.Split(stable.Number, stable, cand.Number, cand, weight, byNumber)
 	case stable != nil:
 		rt = rollout.Single(stable.Number, stable, byNumber)
+	}
+	if rt != nil && shadow != nil {
+		rt.Shadow, rt.HasShadow = shadow, true
 	}
 	s.router.Publish(s.router.Table().With(m.name, rt))
 	if cand != nil {

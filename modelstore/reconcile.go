@@ -25,6 +25,7 @@ type model struct {
 	stableV *Version
 	cand    *Version
 	weight  int
+	shadow  *Version
 	policy  policyState
 	desired desiredState
 	live    *liveSettings

@@ -41,17 +41,44 @@ func scoreRuleOf(sig *engine.Signature) scoreRule {
 	return label
 }
 
+// Score returns the score of the first row of out, as RecordScores reads
+// it, and whether there is one.
+func (v *Version) Score(out []engine.Tensor) (float64, bool) {
+	var score float64
+	ok := false
+	v.eachScore(out, func(s float64) bool { score, ok = s, true; return false })
+	return score, ok
+}
+
+// ScoreClasses is how many classes the version's score tells apart: 2
+// for a binary classifier, k for a multiclass one, 0 for a value.
+func (v *Version) ScoreClasses() int {
+	if v.score.output < 0 || v.score.width == 1 {
+		return 0
+	}
+	return v.score.width
+}
+
 // RecordScores records the score of every row of out, the outputs of a
 // request this version answered, into v.Stats. It allocates nothing.
 func (v *Version) RecordScores(out []engine.Tensor) {
+	v.eachScore(out, func(s float64) bool { v.Stats.RecordScore(s); return true })
+}
+
+// eachScore calls fn with the score of each row of out, while fn returns
+// true.
+func (v *Version) eachScore(out []engine.Tensor, fn func(float64) bool) {
 	r := v.score
 	if r.output < 0 || r.output >= len(out) {
 		return
 	}
 	t := &out[r.output]
 	size := t.DType.Size()
+	if size == 0 || r.width <= 0 {
+		return
+	}
 	n := len(t.Data) / size
-	if size == 0 || r.width <= 0 || n%r.width != 0 {
+	if n%r.width != 0 {
 		return
 	}
 	at := func(i int) float64 {
@@ -68,11 +95,12 @@ func (v *Version) RecordScores(out []engine.Tensor) {
 	}
 	for row := 0; row < n/r.width; row++ {
 		base := row * r.width
+		var s float64
 		switch {
 		case r.width == 1:
-			v.Stats.RecordScore(at(base))
+			s = at(base)
 		case r.width == 2:
-			v.Stats.RecordScore(at(base + 1))
+			s = at(base + 1)
 		default:
 			best := 0
 			for j := 1; j < r.width; j++ {
@@ -80,7 +108,10 @@ func (v *Version) RecordScores(out []engine.Tensor) {
 					best = j
 				}
 			}
-			v.Stats.RecordScore(float64(best) / float64(r.width-1))
+			s = float64(best) / float64(r.width-1)
+		}
+		if !fn(s) {
+			return
 		}
 	}
 }

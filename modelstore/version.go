@@ -53,6 +53,10 @@ type Version struct {
 	// (RecordSuccess, RecordError) and RecordScores its outputs. Safe for
 	// concurrent use.
 	Stats rollout.ArmStats
+	// Agreement counts how this version, as a shadow, agreed with the
+	// stable version on the requests copied to it. Safe for concurrent
+	// use.
+	Agreement rollout.AgreementStats
 
 	status atomic.Pointer[status]
 	// score says where the model's score lies in its outputs; set by load.

@@ -27,8 +27,10 @@ type Live struct {
 	// created_at).
 	Newest          int
 	NewestPublished time.Time
-	// Arms holds the statistics of the ready versions, by number.
-	Arms map[int]*ArmStats
+	// Arms holds the statistics of the ready versions, by number, and
+	// Agreements how each agreed with stable as a shadow.
+	Arms       map[int]*ArmStats
+	Agreements map[int]*AgreementStats
 }
 
 // Fleet is what the controller needs of the version lifecycle: the
@@ -79,6 +81,7 @@ type window struct {
 	key               stepKey
 	began             time.Time
 	stable, candidate StatsSnapshot
+	agreement         Agreement
 }
 
 // stepKey identifies a step: a new state (UpdatedAt) or other versions
@@ -139,7 +142,8 @@ func (c *Controller) look(ctx context.Context, l Live, now time.Time) {
 	key := stepKey{updated: st.UpdatedAt, stable: st.Stable, candidate: cand}
 	w := c.windows[l.Model]
 	if w == nil || w.key != key {
-		w = &window{key: key, began: now, stable: snapshot(l.Arms[st.Stable]), candidate: snapshot(l.Arms[cand])}
+		w = &window{key: key, began: now, stable: snapshot(l.Arms[st.Stable]), candidate: snapshot(l.Arms[cand]),
+			agreement: agreement(l.Agreements[cand])}
 		c.windows[l.Model] = w
 	}
 	began := w.began
@@ -147,7 +151,8 @@ func (c *Controller) look(ctx context.Context, l Live, now time.Time) {
 		began = st.UpdatedAt
 	}
 	d := Decide(l.Policy, Progress{Strategy: st.Strategy, Step: st.Step, Weight: st.Weight, Paused: st.Paused, StepStarted: began},
-		Stats{Candidate: snapshot(l.Arms[cand]).Sub(w.candidate), Stable: snapshot(l.Arms[st.Stable]).Sub(w.stable)}, now)
+		Stats{Candidate: snapshot(l.Arms[cand]).Sub(w.candidate), Stable: snapshot(l.Arms[st.Stable]).Sub(w.stable),
+			Agreement: agreement(l.Agreements[cand]).Sub(w.agreement)}, now)
 	if d.Action == Hold {
 		return
 	}
@@ -230,6 +235,14 @@ func (c *Controller) audit(ctx context.Context, model, action string, st *State,
 func snapshot(a *ArmStats) StatsSnapshot {
 	if a == nil {
 		return StatsSnapshot{}
+	}
+	return a.Snapshot()
+}
+
+// agreement reads a shadow's agreement; a version not loaded has none.
+func agreement(a *AgreementStats) Agreement {
+	if a == nil {
+		return Agreement{}
 	}
 	return a.Snapshot()
 }

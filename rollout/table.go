@@ -26,6 +26,10 @@ type Route[V any] struct {
 	// Versions holds every version a request may name explicitly, by
 	// number; such a request bypasses the split.
 	Versions map[int]V
+	// Shadow, when HasShadow, gets a copy of every request the stable arm
+	// answers; its answers are never returned.
+	Shadow    V
+	HasShadow bool
 }
 
 // Single returns a route whose one arm, version stable served by target,

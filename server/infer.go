@@ -49,7 +49,7 @@ func (s *Server) putScratch(sc *scratch) {
 
 // infer serves POST /v2/models/{m}[/versions/{v}]/infer.
 func (s *Server) infer(ctx *fasthttp.RequestCtx, r route, start time.Time) {
-	v, err := s.acquire(b2s(r.model), r.version, ctx.Request.Header.Peek(routingKeyHeader))
+	v, shadow, err := s.acquire(b2s(r.model), r.version, ctx.Request.Header.Peek(routingKeyHeader))
 	if err != nil {
 		s.metrics.observe(nil, writeError(ctx, err), time.Since(start))
 		return
@@ -61,6 +61,9 @@ func (s *Server) infer(ctx *fasthttp.RequestCtx, r route, start time.Time) {
 	case status == fasthttp.StatusOK:
 		v.Stats.RecordSuccess(d)
 		v.RecordScores(sc.run.Out)
+		if shadow != nil {
+			s.offerShadow(shadow, v, sc.req.inputs, sc.run.Out)
+		}
 	case status >= fasthttp.StatusInternalServerError:
 		v.Stats.RecordError(d) // a model failure or a server fault, not the client's
 	}
@@ -79,13 +82,13 @@ const routingKeyHeader = "X-Routing-Key"
 const maxAcquireTries = 4
 
 // acquire returns the version that serves a request for model (version 0:
-// the arm the routing key, or a random draw without one, picks), held until the caller releases it, so that the request
+// the arm the routing key, or a random draw without one, picks), and the
+// shadow version that should get a copy when that is the stable arm, held until the caller releases it, so that the request
 // finishes on the version it started on even if that one leaves service
 // meanwhile. It reads the routing table once per try and takes no lock.
-func (s *Server) acquire(model string, version int, key []byte) (*modelstore.Version, error) {
+func (s *Server) acquire(model string, version int, key []byte) (v, shadow *modelstore.Version, err error) {
 	for range maxAcquireTries {
 		rt := s.models.Table().Route(model)
-		var v *modelstore.Version
 		var ok bool
 		if version == 0 {
 			v, ok = rt.PickKey(model, key)
@@ -94,15 +97,20 @@ func (s *Server) acquire(model string, version int, key []byte) (*modelstore.Ver
 		}
 		if !ok {
 			if _, err := s.models.Lookup(model, version); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			continue // routed since we read the table
 		}
 		if v.Acquire() {
-			return v, nil
+			if version == 0 && rt.HasShadow {
+				if stable, _ := rt.Pick(); stable == v {
+					shadow = rt.Shadow
+				}
+			}
+			return v, shadow, nil
 		}
 	}
-	return nil, fmt.Errorf("model %q: its versions are being swapped: %w", model, modelstore.ErrNotReady)
+	return nil, nil, fmt.Errorf("model %q: its versions are being swapped: %w", model, modelstore.ErrNotReady)
 }
 
 // runInfer decodes, runs and encodes one request for version v and returns

@@ -18,6 +18,8 @@ type metrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	panics   prometheus.Counter
+	// shadowRequests and shadowDropped count shadow copies by model.
+	shadowRequests, shadowDropped *prometheus.CounterVec
 	// ok caches, per *modelstore.Version, the children for status 200,
 	// resolved once instead of on every request.
 	ok sync.Map
@@ -44,7 +46,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Handler panics recovered and answered with 500.",
 		}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.latency, m.panics} {
+	m.shadowRequests, m.shadowDropped = shadowMetrics()
+	for _, c := range []prometheus.Collector{m.requests, m.latency, m.panics, m.shadowRequests, m.shadowDropped} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

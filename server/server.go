@@ -66,6 +66,9 @@ type Config struct {
 	// must carry (Authorization: Bearer TOKEN); others get 401. Empty
 	// leaves the operations API open.
 	AdminToken string
+	// ShadowQueue bounds the requests waiting for a shadow version; past
+	// it copies are dropped and counted. 0 means DefaultShadowQueue.
+	ShadowQueue int
 	// Logger receives server events. Nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -105,6 +108,9 @@ type Server struct {
 	promh         fasthttp.RequestHandler
 	// scratch pools *scratch values for infer.
 	scratch sync.Pool
+	// shadowJobs holds copies of requests for shadow versions; the
+	// shadow worker started by Serve drains it.
+	shadowJobs chan *shadowJob
 	// draining is set by Shutdown: readiness checks fail from then on.
 	draining atomic.Bool
 }
@@ -121,10 +127,13 @@ func New(cfg Config, models Models, reg *prometheus.Registry) (*Server, error) {
 	if cfg.MaxRequestBodySize == 0 {
 		cfg.MaxRequestBodySize = DefaultMaxRequestBodySize
 	}
+	if cfg.ShadowQueue <= 0 {
+		cfg.ShadowQueue = DefaultShadowQueue
+	}
 	if cfg.LoadTimeout <= 0 {
 		cfg.LoadTimeout = 5 * time.Minute
 	}
-	s := &Server{models: models, tracking: cfg.Tracking, registry: cfg.Registry, artifactStore: cfg.Artifacts, cfg: cfg, log: cfg.Logger}
+	s := &Server{shadowJobs: make(chan *shadowJob, cfg.ShadowQueue), models: models, tracking: cfg.Tracking, registry: cfg.Registry, artifactStore: cfg.Artifacts, cfg: cfg, log: cfg.Logger}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -158,7 +167,8 @@ func orDefault(d, def time.Duration) time.Duration {
 
 // Serve accepts connections on ln until Shutdown. It returns nil after a
 // Shutdown and the listener's error otherwise. While it runs, a goroutine
-// of its own drops the metrics of versions that leave memory.
+// of its own drops the metrics of versions that leave memory, and another
+// answers the copies of requests meant for shadow versions.
 func (s *Server) Serve(ln net.Listener) error {
 	sub := s.models.Subscribe(eventBuffer)
 	done := make(chan struct{})
@@ -170,9 +180,16 @@ func (s *Server) Serve(ln net.Listener) error {
 			}
 		}
 	}()
+	shadowDone, shadowStop := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(shadowDone)
+		s.runShadows(shadowStop)
+	}()
 	defer func() {
 		sub.Close()
 		<-done
+		close(shadowStop)
+		<-shadowDone
 	}()
 	return s.http.Serve(ln)
 }
