@@ -17,10 +17,13 @@ import (
 	"time"
 	"weak"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/switchyard-ml/switchyard/engine"
 	"github.com/switchyard-ml/switchyard/internal/onnx"
 	"github.com/switchyard-ml/switchyard/internal/testenv"
 	"github.com/switchyard-ml/switchyard/modelstore"
+	"github.com/switchyard-ml/switchyard/rollout"
 )
 
 // waitLimit bounds every wait for the reconciler in these tests; it is a
@@ -404,4 +407,48 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// TestWeightGauge checks that switchyard_traffic_weight_bp follows the
+// route: all on the newest version, then split as rollout.json says.
+func TestWeightGauge(t *testing.T) {
+	dir := t.TempDir()
+	testenv.Publish(t, dir, "m", small(1))
+	testenv.Publish(t, dir, "m", small(2))
+	reg := prometheus.NewPedanticRegistry()
+	metrics, err := modelstore.NewMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := openWatching(t, modelstore.Config{Dir: dir, Metrics: metrics})
+	weights := func() string {
+		t.Helper()
+		families, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, f := range families {
+			if f.GetName() != "switchyard_traffic_weight_bp" {
+				continue
+			}
+			for _, m := range f.GetMetric() {
+				out = append(out, fmt.Sprintf("%s=%v", m.GetLabel()[1].GetValue(), m.GetGauge().GetValue()))
+			}
+		}
+		return strings.Join(out, " ")
+	}
+	if got := weights(); got != "2=10000" {
+		t.Fatalf("weights = %q; want 2=10000", got)
+	}
+	if err := rollout.WriteState(filepath.Join(dir, "m"), &rollout.State{Stable: 1, Candidate: 2, Strategy: rollout.Canary, Weight: 2500,
+		UpdatedAt: time.Now(), Actor: "test", Reason: "split"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Rescan(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := weights(); got != "1=7500 2=2500" {
+		t.Fatalf("weights = %q; want 1=7500 2=2500", got)
+	}
 }

@@ -1,18 +1,23 @@
 package modelstore
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
 
 // Metrics are the store's Prometheus series. Build them once with
 // NewMetrics and pass them in Config.
 type Metrics struct {
 	versions      *prometheus.GaugeVec
+	weights       *prometheus.GaugeVec
 	eventsDropped prometheus.Counter
 }
 
 // NewMetrics creates the store's series and registers them with reg.
 func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	m := newMetrics()
-	for _, c := range []prometheus.Collector{m.versions, m.eventsDropped} {
+	for _, c := range []prometheus.Collector{m.versions, m.weights, m.eventsDropped} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -26,6 +31,10 @@ func newMetrics() *Metrics {
 			Name: "switchyard_model_versions",
 			Help: "Versions of each model on disk or in memory, by lifecycle state.",
 		}, []string{"model", "state"}),
+		weights: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "switchyard_traffic_weight_bp",
+			Help: "Share of a model's requests that name no version each version takes, in basis points (10000: all).",
+		}, []string{"model", "version"}),
 		eventsDropped: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "switchyard_events_dropped_total",
 			Help: "Lifecycle events not delivered because a subscriber's buffer was full.",
@@ -44,7 +53,17 @@ func (m *Metrics) count(model string, versions map[int]*Version) {
 	}
 }
 
+// route sets the weights gauge of model from its arms; versions that
+// left the route drop out.
+func (m *Metrics) route(model string, arms map[int]int) {
+	m.weights.DeletePartialMatch(prometheus.Labels{"model": model})
+	for v, w := range arms {
+		m.weights.WithLabelValues(model, strconv.Itoa(v)).Set(float64(w))
+	}
+}
+
 // forget drops the series of a model that is gone.
 func (m *Metrics) forget(model string) {
 	m.versions.DeletePartialMatch(prometheus.Labels{"model": model})
+	m.weights.DeletePartialMatch(prometheus.Labels{"model": model})
 }

@@ -148,6 +148,13 @@ func (s *Store) route(m *model) {
 		rt.Shadow, rt.HasShadow = shadow, true
 	}
 	s.router.Publish(s.router.Table().With(m.name, rt))
+	weights := map[int]int{}
+	if rt != nil {
+		for _, a := range rt.Arms {
+			weights[a.Version] += a.Weight
+		}
+	}
+	s.metrics.route(m.name, weights)
 	if cand != nil {
 		s.log.Info("routing", "model", m.name, "stable", stable.Number, "candidate", cand.Number, "weight_bp", weight)
 	}

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Plan computes a model's next rollout state from the one in force (nil
@@ -58,8 +60,25 @@ type ControllerConfig struct {
 	// Auditor receives each decision that changes a rollout. Nil audits
 	// nowhere (the log still says).
 	Auditor Auditor
+	// Decisions counts the decisions that changed a rollout, by model and
+	// action (start, advance, promote, rollback, inconclusive). Nil counts
+	// nowhere. NewDecisionsCounter makes one.
+	Decisions *prometheus.CounterVec
 	// Logger receives decisions and alerts. Nil means slog.Default().
 	Logger *slog.Logger
+}
+
+// NewDecisionsCounter creates the controller's decisions counter and
+// registers it with reg.
+func NewDecisionsCounter(reg prometheus.Registerer) (*prometheus.CounterVec, error) {
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "switchyard_rollout_decisions_total",
+		Help: "Rollout decisions the controller applied, by model and action.",
+	}, []string{"model", "action"})
+	if err := reg.Register(c); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 // Controller drives rollouts: on each tick it feeds Decide with each
@@ -215,6 +234,9 @@ func (c *Controller) start(ctx context.Context, l Live, now time.Time) {
 }
 
 func (c *Controller) audit(ctx context.Context, model, action string, st *State, reason string) {
+	if c.cfg.Decisions != nil {
+		c.cfg.Decisions.WithLabelValues(model, action).Inc()
+	}
 	if c.cfg.Auditor == nil {
 		return
 	}

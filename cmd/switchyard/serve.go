@@ -92,7 +92,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		*dataDir = filepath.Join(*registry, ".switchyard")
 	}
 	scfg := server.Config{MaxRequestBodySize: *maxBody, StrictReadiness: *strict, AdminToken: *adminToken, Logger: log}
-	ccfg := rollout.ControllerConfig{Tick: *tick, Logger: log}
+	decisions, err := rollout.NewDecisionsCounter(reg)
+	if err != nil {
+		return err
+	}
+	ccfg := rollout.ControllerConfig{Tick: *tick, Decisions: decisions, Logger: log}
 	if !*noTracking {
 		tr, err := tracking.Open(ctx, *dataDir, tracking.Config{Logger: log})
 		if err != nil {
