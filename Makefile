@@ -38,6 +38,8 @@ bench: build ort
 	$(BIN) bench --compare --json bench.json
 	$(BIN) bench --swap-cycles 100 --json bench-swap.json
 	$(BIN) bench --tracking-cost --json bench-tracking.json
+	$(BIN) bench --swap-cycles 100 --rollout-cycles --json bench-rollout.json
+	$(BIN) bench --canary-cost --json bench-canary.json
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./server ./batcher ./engine
 
 # A few seconds of the same, to prove the harness works; no speed is asserted.

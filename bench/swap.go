@@ -17,6 +17,7 @@ import (
 	"github.com/switchyard-ml/switchyard/engine"
 	"github.com/switchyard-ml/switchyard/internal/onnx"
 	"github.com/switchyard-ml/switchyard/modelstore"
+	"github.com/switchyard-ml/switchyard/rollout"
 )
 
 // Defaults and targets of Swap.
@@ -60,8 +61,13 @@ type SwapConfig struct {
 	// DefaultConnections.
 	Connections int
 	// CycleTimeout bounds the wait for a published version to answer; a
-	// cycle that takes longer fails Swap. 0 means DefaultCycleTimeout.
+	// cycle that takes longer fails Swap. 0 means DefaultCycleTimeout. In
+	// a rollout cycle it bounds each of the cycle's waits.
 	CycleTimeout time.Duration
+	// Rollout makes each cycle a whole rollout through the operations
+	// API and rollout.json instead of a plain swap: canary through every
+	// step of rolloutSteps, finish, roll back, blue/green, roll back.
+	Rollout bool
 }
 
 // SwapReport is the outcome of Swap. It is a plain value; its JSON
@@ -92,14 +98,23 @@ type SwapReport struct {
 	Requests int64 `json:"requests"`
 	Failed   int64 `json:"failed"`
 	// BadVersions counts probe answers whose X-Model-Version was missing
-	// or older than one an earlier probe was answered by.
+	// or, without Rollout, older than one an earlier probe was answered
+	// by.
 	BadVersions int64 `json:"bad_versions"`
 	// SwapLatencies holds each cycle's swap latency, in order: from the
 	// return of the version's publish to the arrival of the first answer
 	// from it, so it includes up to a millisecond between probes and one
-	// probe's round trip. SwapLatency summarises them.
+	// probe's round trip. With Rollout, it is instead the whole cycle's
+	// time, from the publish to the first answer from the version below
+	// it after the last rollback. SwapLatency summarises them.
 	SwapLatencies []time.Duration `json:"swap_latencies_ns"`
 	SwapLatency   Latency         `json:"swap_latency"`
+	// Rollout repeats the configuration: each cycle was a whole rollout.
+	Rollout bool `json:"rollout,omitempty"`
+	// ReadyVersions counts, with Rollout, the versions ready after the
+	// last cycle: the stable one, the newest above it and
+	// modelstore.DefaultKeepPrevious below it should be; the rest drained.
+	ReadyVersions int `json:"ready_versions,omitempty"`
 	// P99Ratio is Swapping's p99 latency over Baseline's; 0 when either
 	// had no successful request.
 	P99Ratio float64 `json:"p99_ratio"`
@@ -110,7 +125,8 @@ type SwapReport struct {
 	RSS        int64   `json:"rss_bytes"`
 	RSSRatio   float64 `json:"rss_ratio,omitempty"`
 	// Goals are the targets, judged: no failed request, and, with more
-	// than RSSCycle cycles, RSSRatio at most MaxRSSGrowth.
+	// than RSSCycle cycles, RSSRatio at most MaxRSSGrowth; with Rollout,
+	// also ReadyVersions at most maxReadyVersions.
 	Goals []Goal `json:"goals"`
 }
 
@@ -138,19 +154,30 @@ func Swap(ctx context.Context, cfg SwapConfig) (*SwapReport, error) {
 	defer os.RemoveAll(dir)
 	registry := filepath.Join(dir, "registry")
 	small := compareModels()[0]
-	if _, err := cfg.publish(registry, small.mlp); err != nil {
+	first, err := cfg.publish(registry, small.mlp)
+	if err != nil {
 		return nil, err
 	}
 	cc := CompareConfig{Engine: cfg.Engine, ORTLib: cfg.ORTLib}
 	args := slices.Concat([]string{"serve", "--registry", registry, "--addr", "127.0.0.1:0",
 		"--log-level", "warn", "--shutdown-timeout", "10s"}, cc.engineArgs())
+	if cfg.Rollout {
+		// With a rollout.json, a published version waits for its
+		// promote instead of serving at once; the operations API is open.
+		err := rollout.WriteState(filepath.Join(registry, SmallModel), &rollout.State{Stable: first, Strategy: rollout.Manual,
+			UpdatedAt: time.Now().UTC(), Actor: "bench", Reason: "switchyard bench --rollout-cycles"})
+		if err != nil {
+			return nil, fmt.Errorf("bench: swap: %w", err)
+		}
+		args = append(args, "--admin-token=")
+	}
 	ch, err := startChild(ctx, "switchyard", cfg.Binary, args, "switchyard listening on ", cfg.ChildStderr)
 	if err != nil {
 		return nil, err
 	}
 	rep := &SwapReport{Time: time.Now().UTC(), GoVersion: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH,
 		CPUs: runtime.NumCPU(), ORTVersion: engine.ORTVersion, Cycles: cfg.Cycles, Duration: cfg.Duration,
-		Warmup: max(cfg.Warmup, 0), Connections: cfg.Connections}
+		Warmup: max(cfg.Warmup, 0), Connections: cfg.Connections, Rollout: cfg.Rollout}
 	err = cfg.run(ctx, rep, ch, registry, &small)
 	if err = errors.Join(err, ch.stop()); err != nil {
 		return nil, err
@@ -233,6 +260,8 @@ func (cfg *SwapConfig) cycles(ctx context.Context, rep *SwapReport, ch *child, p
 		return ctx.Err()
 	case <-warm.C:
 	}
+	adm := newAdminClient(ch.addr, SmallModel)
+	defer adm.close()
 	for i := 1; i <= cfg.Cycles; i++ {
 		select {
 		case <-loaded:
@@ -243,7 +272,14 @@ func (cfg *SwapConfig) cycles(ctx context.Context, rep *SwapReport, ch *child, p
 		if err != nil {
 			return err
 		}
-		d, err := pr.await(ctx, v, time.Now(), cfg.CycleTimeout)
+		var d time.Duration
+		if cfg.Rollout {
+			start := time.Now()
+			err = cfg.rolloutCycle(ctx, adm, pr, filepath.Join(registry, SmallModel), v)
+			d = time.Since(start)
+		} else {
+			d, err = pr.await(ctx, v, time.Now(), cfg.CycleTimeout)
+		}
 		if err != nil && ctx.Err() == nil {
 			err = errors.Join(err, ch.failure("did not serve it")) // with the server's last words
 		}
@@ -261,7 +297,18 @@ func (cfg *SwapConfig) cycles(ctx context.Context, rep *SwapReport, ch *child, p
 				rep.RSSAtCycle = rss
 			}
 		}
+		if cfg.Rollout {
+			cfg.progress("cycle %d of %d: version %d rolled out and back in %s\n", i, cfg.Cycles, v, formatDuration(d))
+			continue
+		}
 		cfg.progress("cycle %d of %d: version %d answered %s after its publish\n", i, cfg.Cycles, v, formatDuration(d))
+	}
+	if cfg.Rollout {
+		m, err := adm.model()
+		if err != nil {
+			return fmt.Errorf("bench: swap: after the last cycle: %w", err)
+		}
+		rep.ReadyVersions = m.ready()
 	}
 	return nil
 }
@@ -293,15 +340,25 @@ func (r *SwapReport) judge() {
 		r.Goals = append(r.Goals, newGoal(fmt.Sprintf("server RSS after %d cycles ÷ after %d", r.Cycles, RSSCycle),
 			r.RSSRatio, "<=", MaxRSSGrowth, "", r.RSSRatio > 0))
 	}
+	if r.Rollout {
+		r.Goals = append(r.Goals, newGoal("ready versions after the last cycle (the rest drained)",
+			float64(r.ReadyVersions), "<=", maxReadyVersions, "", r.ReadyVersions > 0))
+	}
 }
 
 // WriteText writes the report as fixed-width tables for people to read:
 // the loads, the swap latency, memory and the goals.
 func (r *SwapReport) WriteText(w io.Writer) error {
 	bw := bufio.NewWriter(w)
-	fmt.Fprintf(bw, "switchyard bench --swap-cycles %d: %s %s/%s, %d CPUs, onnxruntime %s\n", r.Cycles, r.GoVersion, r.OS, r.Arch, r.CPUs, r.ORTVersion)
-	fmt.Fprintf(bw, "model %s (MLP 30-64-2), one-row JSON requests over %d connections; %v without swaps, then %d swaps, each load after %v warm-up\n\n",
-		SmallModel, r.Connections, r.Duration, r.Cycles, r.Warmup)
+	flags, swaps, latency, latencyNote := "", "swaps", "swap latency", "from the return of a version's publish to the first answer from it"
+	if r.Rollout {
+		flags, swaps, latency = " --rollout-cycles", "rollout cycles", "rollout cycle"
+		latencyNote = "from a version's publish, through canary " + rolloutStepsText() +
+			" bp, finish, roll back, blue/green and roll back, to the first answer from the version below it"
+	}
+	fmt.Fprintf(bw, "switchyard bench --swap-cycles %d%s: %s %s/%s, %d CPUs, onnxruntime %s\n", r.Cycles, flags, r.GoVersion, r.OS, r.Arch, r.CPUs, r.ORTVersion)
+	fmt.Fprintf(bw, "model %s (MLP 30-64-2), one-row JSON requests over %d connections; %v without swaps, then %d %s, each load after %v warm-up\n\n",
+		SmallModel, r.Connections, r.Duration, r.Cycles, swaps, r.Warmup)
 	fmt.Fprintf(bw, "%-24s %9s %9s %9s %9s %9s  %s\n", "load", "requests", "req/s", "p50", "p99", "max", "errors")
 	for _, l := range []struct {
 		name string
@@ -310,12 +367,16 @@ func (r *SwapReport) WriteText(w io.Writer) error {
 		fmt.Fprintf(bw, "%-24s %9d %9.0f %9s %9s %9s  %d%s\n", l.name, l.res.Requests, l.res.RequestsPerSec, formatDuration(l.res.Latency.P50),
 			formatDuration(l.res.Latency.P99), formatDuration(l.res.Latency.Max), l.res.Errors, l.res.errorDetail())
 	}
-	fmt.Fprintf(bw, "(probes: one connection asking every millisecond which version answers; %d answers from a missing or older version)\n\n", r.BadVersions)
+	bad := "from a missing or older version"
+	if r.Rollout {
+		bad = "naming no version (rollbacks go to older versions on purpose)"
+	}
+	fmt.Fprintf(bw, "(probes: one connection asking every millisecond which version answers; %d answers %s)\n\n", r.BadVersions, bad)
 
 	s := &r.SwapLatency
-	fmt.Fprintf(bw, "%-24s %9s %9s %9s\n", "swap latency", "p50", "p99", "max")
+	fmt.Fprintf(bw, "%-24s %9s %9s %9s\n", latency, "p50", "p99", "max")
 	fmt.Fprintf(bw, "%-24s %9s %9s %9s\n", fmt.Sprintf("%d cycles", s.Count), formatDuration(s.P50), formatDuration(s.P99), formatDuration(s.Max))
-	fmt.Fprintf(bw, "(from the return of a version's publish to the first answer from it)\n\n")
+	fmt.Fprintf(bw, "(%s)\n\n", latencyNote)
 
 	fmt.Fprintf(bw, "%-24s %12s %12s %9s\n", "server RSS", fmt.Sprintf("cycle %d", RSSCycle), fmt.Sprintf("cycle %d", r.Cycles), "ratio")
 	fmt.Fprintf(bw, "%-24s %12s %12s %9s\n", "", formatBytes(r.RSSAtCycle), formatBytes(r.RSS), formatFloatOrNA(r.RSSRatio))

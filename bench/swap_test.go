@@ -73,3 +73,58 @@ func TestSwapSmoke(t *testing.T) {
 		t.Errorf("WriteText lacks the verdict %s:\n%s", verdict, out.String())
 	}
 }
+
+// TestSwapRolloutSmoke runs the hot-swap scenario with two rollout cycles
+// (canary through every step, finish, roll back, blue/green, roll back)
+// and short loads against a real `switchyard serve`, built from this
+// module. It checks that every cycle ran and every measurement was taken,
+// never how fast.
+func TestSwapRolloutSmoke(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "switchyard")
+	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/switchyard").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	var progress bytes.Buffer
+	rep, err := Swap(t.Context(), SwapConfig{
+		Binary:      bin,
+		Dir:         t.TempDir(),
+		Cycles:      2,
+		Duration:    300 * time.Millisecond,
+		Warmup:      100 * time.Millisecond,
+		Connections: 16,
+		Progress:    &progress,
+		Rollout:     true,
+	})
+	if err != nil {
+		t.Fatalf("Swap = %v\n%s", err, progress.String())
+	}
+	if !rep.Rollout || rep.Cycles != 2 || len(rep.SwapLatencies) != 2 {
+		t.Fatalf("report has rollout %v, %d cycles, %d cycle times; want rollout, 2 each", rep.Rollout, rep.Cycles, len(rep.SwapLatencies))
+	}
+	if s := rep.Swapping; s.Requests == 0 || rep.Failed != s.Errors+rep.Probes.Errors {
+		t.Errorf("load during cycles: %d requests, report says %d failed; probes %d errors", s.Requests, rep.Failed, rep.Probes.Errors)
+	}
+	// Each cycle waits for four answers: finish, roll back, blue/green,
+	// roll back.
+	if rep.Probes.Requests < 8 {
+		t.Errorf("%d probes for 2 rollout cycles; want at least 8", rep.Probes.Requests)
+	}
+	if rep.ReadyVersions <= 0 || rep.RSS <= 0 {
+		t.Errorf("%d ready versions and RSS %d after the last cycle; want both positive", rep.ReadyVersions, rep.RSS)
+	}
+	if len(rep.Goals) != 2 || rep.Goals[0].Missing || rep.Goals[1].Missing {
+		t.Fatalf("goals %+v; want the failed-request and ready-version goals, measured", rep.Goals)
+	}
+	if _, err := json.Marshal(rep); err != nil {
+		t.Errorf("json.Marshal(report) = %v", err)
+	}
+	var out strings.Builder
+	if err := rep.WriteText(&out); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"--swap-cycles 2 --rollout-cycles", "rollout cycles", "rollout cycle", "ready versions after the last cycle", "server RSS"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("WriteText lacks %q:\n%s", want, out.String())
+		}
+	}
+}
