@@ -38,6 +38,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&batching.MaxQueueSize, "max-queue-size", batcher.DefaultMaxQueueSize, "rows that may wait per model version before requests get 503")
 	fs.DurationVar(&batching.Timeout, "request-timeout", 0, "default deadline for a request to start running (0: none); 504 past it")
 	rescan := fs.Duration("rescan-interval", modelstore.DefaultRescanInterval, "how often to rescan the whole registry besides watching it (0: never)")
+	var rf rolloutFlags
+	rf.register(fs)
 	keepPrevious := fs.Int("keep-previous", modelstore.DefaultKeepPrevious, "ready versions below the serving one kept loaded for an instant rollback")
 	var budget byteSize
 	fs.Var(&budget, "memory-budget", "resident memory loaded versions may take, such as 2GiB or 512MiB (0: unlimited); a version that would not fit fails")
@@ -54,6 +56,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if *keepPrevious == 0 {
 		*keepPrevious = -1
+	}
+	rolloutDefaults, err := rf.policy()
+	if err != nil {
+		fmt.Fprintln(stderr, "switchyard serve:", err)
+		return errUsage
 	}
 	log, err := newLogger(stderr, *logLevel)
 	if err != nil {
@@ -77,6 +84,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Engine:         ef.cfg,
 		Batching:       batching,
 		KeepPrevious:   *keepPrevious,
+		Rollout:        rolloutDefaults,
 		MemoryBudget:   int64(budget),
 		RescanInterval: *rescan,
 		Metrics:        sm,

@@ -64,6 +64,9 @@ func TestServeRefusesBadFlags(t *testing.T) {
 		{"--memory-budget", "lots"},
 		{"--memory-budget", "-1GiB"},
 		{"--rescan-interval", "often"},
+		{"--rollout-steps", "5000,500"},
+		{"--on-publish", "yolo"},
+		{"--rollout-steps", "ten%"},
 	} {
 		out, err := runCmd(t, append([]string{"serve", "--registry", t.TempDir()}, args...)...)
 		if !errors.Is(err, errUsage) || !strings.Contains(out, args[0][2:]) {
