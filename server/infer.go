@@ -2,13 +2,16 @@ package server
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 	"unsafe"
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/switchyard-ml/switchyard/engine"
 	"github.com/switchyard-ml/switchyard/modelstore"
+	"github.com/switchyard-ml/switchyard/rollout"
 )
 
 // scratch is the per-request working memory of an inference: the decoded
@@ -49,13 +52,17 @@ func (s *Server) putScratch(sc *scratch) {
 
 // infer serves POST /v2/models/{m}[/versions/{v}]/infer.
 func (s *Server) infer(ctx *fasthttp.RequestCtx, r route, start time.Time) {
-	v, shadow, err := s.acquire(b2s(r.model), r.version, ctx.Request.Header.Peek(routingKeyHeader))
+	v, shadow, split, err := s.acquire(b2s(r.model), r.version, ctx.Request.Header.Peek(routingKeyHeader))
 	if err != nil {
 		s.metrics.observe(nil, writeError(ctx, err), time.Since(start))
 		return
 	}
 	sc := s.getScratch()
-	status := s.runInfer(ctx, v, sc, start)
+	picked := v
+	v, status := s.runInfer(ctx, v, sc, start, r.model, split)
+	if v != picked {
+		shadow = nil // the request's id moved it off the stable arm
+	}
 	d := time.Since(start)
 	switch {
 	case status == fasthttp.StatusOK:
@@ -83,10 +90,13 @@ const maxAcquireTries = 4
 
 // acquire returns the version that serves a request for model (version 0:
 // the arm the routing key, or a random draw without one, picks), and the
-// shadow version that should get a copy when that is the stable arm, held until the caller releases it, so that the request
+// shadow version that should get a copy when that is the stable arm. The
+// version is held until the caller releases it, so that the request
 // finishes on the version it started on even if that one leaves service
-// meanwhile. It reads the routing table once per try and takes no lock.
-func (s *Server) acquire(model string, version int, key []byte) (v, shadow *modelstore.Version, err error) {
+// meanwhile. split is the route when a request that names no version and
+// carries no routing key met a split: its id, once decoded, picks the arm.
+// acquire reads the routing table once per try and takes no lock.
+func (s *Server) acquire(model string, version int, key []byte) (v, shadow *modelstore.Version, split *rollout.Route[*modelstore.Version], err error) {
 	for range maxAcquireTries {
 		rt := s.models.Table().Route(model)
 		var ok bool
@@ -97,7 +107,7 @@ func (s *Server) acquire(model string, version int, key []byte) (v, shadow *mode
 		}
 		if !ok {
 			if _, err := s.models.Lookup(model, version); err != nil {
-				return nil, nil, err
+				return nil, nil, nil, err
 			}
 			continue // routed since we read the table
 		}
@@ -107,26 +117,65 @@ func (s *Server) acquire(model string, version int, key []byte) (v, shadow *mode
 					shadow = rt.Shadow
 				}
 			}
-			return v, shadow, nil
+			if version == 0 && key == nil && len(rt.Arms) > 1 {
+				split = rt
+			}
+			return v, shadow, split, nil
 		}
 	}
-	return nil, nil, fmt.Errorf("model %q: its versions are being swapped: %w", model, modelstore.ErrNotReady)
+	return nil, nil, nil, fmt.Errorf("model %q: its versions are being swapped: %w", model, modelstore.ErrNotReady)
+}
+
+// byID moves a request that carried no routing key to the arm its id
+// picks, when that is another version with the same inputs, which the
+// request has already been decoded against. It returns the version that
+// will answer, held; v is released if it is not that one.
+func byID(split *rollout.Route[*modelstore.Version], model []byte, id []byte, v *modelstore.Version) *modelstore.Version {
+	w, ok := split.PickKey(b2s(model), id)
+	if !ok || w == v || !sameInputs(w.Signature, v.Signature) || !w.Acquire() {
+		return v
+	}
+	v.Release()
+	return w
+}
+
+// sameInputs reports whether two signatures take the same inputs, in the
+// same order, with the same types and shapes.
+func sameInputs(a, b *engine.Signature) bool {
+	if len(a.Inputs) != len(b.Inputs) {
+		return false
+	}
+	for i := range a.Inputs {
+		x, y := a.Inputs[i], b.Inputs[i]
+		if x.Name != y.Name || x.DType != y.DType || !slices.Equal(x.Shape, y.Shape) {
+			return false
+		}
+	}
+	return true
 }
 
 // runInfer decodes, runs and encodes one request for version v and returns
-// the status it answered with.
-func (s *Server) runInfer(ctx *fasthttp.RequestCtx, v *modelstore.Version, sc *scratch, start time.Time) int {
+// the version that answered (another, held, when split is not nil and the
+// request's id picks it) and the status it answered with.
+func (s *Server) runInfer(ctx *fasthttp.RequestCtx, v *modelstore.Version, sc *scratch, start time.Time,
+	model []byte, split *rollout.Route[*modelstore.Version]) (*modelstore.Version, int) {
 	ctx.Response.Header.Set("X-Model-Version", v.Label)
 	body, binaryPart, err := splitBody(ctx.Request.Header.Peek(binaryHeader), ctx.PostBody())
 	if err != nil {
-		return writeVersionError(ctx, v, err)
+		return v, writeVersionError(ctx, v, err)
 	}
 	if err := decodeInferRequest(body, binaryPart, v.Signature, &sc.req); err != nil {
-		return writeVersionError(ctx, v, err)
+		return v, writeVersionError(ctx, v, err)
+	}
+	if split != nil && sc.req.id != nil {
+		if w := byID(split, model, sc.req.id, v); w != v {
+			v = w
+			ctx.Response.Header.Set("X-Model-Version", v.Label)
+		}
 	}
 	timeout, err := requestTimeout(ctx, &sc.req, v)
 	if err != nil {
-		return writeVersionError(ctx, v, err)
+		return v, writeVersionError(ctx, v, err)
 	}
 	sc.run.In = sc.req.inputs
 	sc.run.Deadline = time.Time{}
@@ -134,11 +183,11 @@ func (s *Server) runInfer(ctx *fasthttp.RequestCtx, v *modelstore.Version, sc *s
 		sc.run.Deadline = start.Add(timeout)
 	}
 	if err := v.Infer(&sc.run); err != nil {
-		return writeVersionError(ctx, v, err)
+		return v, writeVersionError(ctx, v, err)
 	}
 	buf, err := appendInferResponse(sc.buf[:0], v.Model, v.Label, sc.req.id, sc.run.Out, sc.req.outputs, sc.req.binary)
 	if err != nil {
-		return writeVersionError(ctx, v, err)
+		return v, writeVersionError(ctx, v, err)
 	}
 	if len(sc.req.binary) == 0 {
 		ctx.SetContentType(contentTypeJSON)
@@ -151,7 +200,7 @@ func (s *Server) runInfer(ctx *fasthttp.RequestCtx, v *modelstore.Version, sc *s
 	// Hand the encoded bytes to fasthttp and keep its old body buffer as
 	// the next request's scratch: no copy.
 	sc.buf = ctx.Response.SwapBody(buf)
-	return fasthttp.StatusOK
+	return v, fasthttp.StatusOK
 }
 
 // timeoutHeader carries a request's deadline in milliseconds.

@@ -65,6 +65,23 @@ func TestRolloutJSONUnderServe(t *testing.T) {
 	if share := float64(onCandidate) / n; share < 0.18 || share > 0.32 {
 		t.Fatalf("%.2f of keys on the candidate at weight 2500 bp", share)
 	}
+	// Without the header, the request's id is the key: the same id lands
+	// on the same version, and on the same one as the header would.
+	byID := func(id string) string {
+		t.Helper()
+		b := `{"id":"` + id + `",` + strings.TrimPrefix(body, "{")
+		out := ts.infer(t, "/v2/models/m/infer", b)
+		if out.ID != id {
+			t.Fatalf("id %q echoed as %q", id, out.ID)
+		}
+		return out.ModelVersion
+	}
+	for i := range 100 {
+		key := fmt.Sprint("user-", i)
+		if a, b, c := byID(key), byID(key), version(key); a != b || a != c {
+			t.Fatalf("id %s went to versions %s and %s; the header sends it to %s", key, a, b, c)
+		}
+	}
 	if r := ts.do(t, "GET", "/v2/models/m", ""); r.header.Get("X-Model-Version") != "1" {
 		t.Fatalf("model metadata describes version %s; want the stable 1", r.header.Get("X-Model-Version"))
 	}
