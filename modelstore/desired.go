@@ -58,6 +58,16 @@ func (s *Store) readDesired(m *model, onDisk map[int]struct{}) {
 	}
 	if err != nil {
 		s.log.Error("rollout.json refused; the last good state stays in force", "model", m.name, "error", err)
+		if a := s.cfg.Auditor; a != nil {
+			reason := "rollout.json refused; the last good state stays in force: " + err.Error()
+			s.work.Go(func() {
+				ctx, cancel := context.WithTimeout(context.Background(), s.cfg.DrainTimeout)
+				defer cancel()
+				if err := a.AuditRefusal(ctx, m.name, reason); err != nil {
+					s.log.Error("refusal not audited", "model", m.name, "error", err)
+				}
+			})
+		}
 		return
 	}
 	m.desired.state = st

@@ -63,6 +63,9 @@ type Config struct {
 	// Gate judges each loaded version before it may serve. Nil passes
 	// every version straight through Gating.
 	Gate Gate
+	// Auditor records what the store refuses on its own, such as a
+	// malformed rollout.json. Nil records it in the log only.
+	Auditor Auditor
 	// Metrics receives the store's series; BatchMetrics the batch queues'.
 	// Nil records them nowhere.
 	Metrics      *Metrics
@@ -79,6 +82,12 @@ type Config struct {
 // closes.
 type Gate interface {
 	Check(ctx context.Context, candidate, stable *Version) error
+}
+
+// Auditor records an entry in the audit trail on the store's behalf. The
+// store calls it from a goroutine of its own, never the reconciler's.
+type Auditor interface {
+	AuditRefusal(ctx context.Context, model, reason string) error
 }
 
 // Model is a model directory as the Store last reconciled it. It is a

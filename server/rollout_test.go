@@ -1,16 +1,20 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/switchyard-ml/switchyard/internal/onnx"
 	"github.com/switchyard-ml/switchyard/internal/testenv"
+	"github.com/switchyard-ml/switchyard/modelstore"
 	"github.com/switchyard-ml/switchyard/rollout"
 )
 
@@ -112,4 +116,43 @@ func TestRolloutJSONUnderServe(t *testing.T) {
 	if !strings.Contains(fmt.Sprint(index), "READY") {
 		t.Fatalf("index = %v", index)
 	}
+}
+
+// refusals records what the store refuses.
+type refusals struct {
+	mu  sync.Mutex
+	log []string
+}
+
+func (r *refusals) AuditRefusal(_ context.Context, model, reason string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.log = append(r.log, model+": "+reason)
+	return nil
+}
+
+func (r *refusals) String() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return strings.Join(r.log, "\n")
+}
+
+// TestRefusedRolloutJSONIsAudited checks that a contradictory
+// rollout.json reaches the audit trail with its reason.
+func TestRefusedRolloutJSONIsAudited(t *testing.T) {
+	dir := t.TempDir()
+	testenv.Publish(t, dir, "m", onnx.RandomMLP(1, onnx.ActivationNone, 3, 2).Model())
+	var audit refusals
+	st, err := modelstore.Open(context.Background(), modelstore.Config{Dir: dir, Auditor: &audit, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := os.WriteFile(filepath.Join(dir, "m", rollout.StateFile), []byte(`{"stable": 1, "candidate": 1, "strategy": "canary"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Rescan(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	until(t, "the refusal audited", func() bool { return strings.Contains(audit.String(), "candidate 1 is the stable version") })
 }

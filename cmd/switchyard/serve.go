@@ -79,23 +79,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	store, err := modelstore.Open(ctx, modelstore.Config{
-		Dir:            *registry,
-		Engine:         ef.cfg,
-		Batching:       batching,
-		KeepPrevious:   *keepPrevious,
-		Rollout:        rolloutDefaults,
-		MemoryBudget:   int64(budget),
-		RescanInterval: *rescan,
-		Metrics:        sm,
-		BatchMetrics:   bm,
-		Logger:         log,
-	})
-	if err != nil {
-		return err
+	if _, err := os.ReadDir(*registry); err != nil {
+		return fmt.Errorf("registry: %w", err) // before the data directory inside it is made
 	}
-	defer store.Close()
-
 	if *dataDir == "" {
 		*dataDir = filepath.Join(*registry, ".switchyard")
 	}
@@ -105,6 +91,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	ccfg := rollout.ControllerConfig{Tick: *tick, Decisions: decisions, Logger: log}
+	var storeAuditor modelstore.Auditor
 	if !*noTracking {
 		tr, err := tracking.Open(ctx, *dataDir, tracking.Config{Logger: log})
 		if err != nil {
@@ -119,7 +106,26 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		scfg.Tracking, scfg.Registry, scfg.RegistryDir, scfg.PublishEngine, scfg.Artifacts = tr, tr, *registry, ef.cfg, arts
 		scfg.Admin = tr
 		ccfg.Auditor = auditor{tr}
+		storeAuditor = auditor{tr}
 	}
+	store, err := modelstore.Open(ctx, modelstore.Config{
+		Dir:            *registry,
+		Engine:         ef.cfg,
+		Batching:       batching,
+		KeepPrevious:   *keepPrevious,
+		Rollout:        rolloutDefaults,
+		MemoryBudget:   int64(budget),
+		RescanInterval: *rescan,
+		Metrics:        sm,
+		BatchMetrics:   bm,
+		Auditor:        storeAuditor,
+		Logger:         log,
+	})
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
 	// The rollout controller: its goroutine ends with ctrlCtx, before the
 	// store and the tracking store close.
 	ctrlCtx, stopCtrl := context.WithCancel(context.Background())
@@ -167,6 +173,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // auditor records the rollout controller's decisions in the tracking
 // store's audit trail, with the actor "controller".
 type auditor struct{ st *tracking.Store }
+
+// AuditRefusal implements modelstore.Auditor.
+func (a auditor) AuditRefusal(ctx context.Context, model, reason string) error {
+	return a.st.Audit(ctx, tracking.Entry{Actor: "reconciler", Action: "refuse", Model: model, Reason: reason})
+}
 
 // AuditDecision implements rollout.Auditor.
 func (a auditor) AuditDecision(ctx context.Context, model, action string, versions []int, reason string, details map[string]any) error {
