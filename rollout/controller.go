@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -92,6 +93,28 @@ type Controller struct {
 	cfg     ControllerConfig
 	log     *slog.Logger
 	windows map[string]*window // by model; owned by Run
+	// last holds each model's latest analysis, published whole by Run
+	// once per tick for readers on other goroutines.
+	last atomic.Pointer[map[string]Analysis]
+}
+
+// Analysis is the controller's latest decision on a model, with when it
+// took it: what status pages show as "the last analysis".
+type Analysis struct {
+	At       time.Time
+	Decision Decision
+}
+
+// Analysis returns the latest analysis of a model's rollout, and false
+// when the controller has taken none (no rollout in progress). Safe for
+// concurrent use.
+func (c *Controller) Analysis(model string) (Analysis, bool) {
+	m := c.last.Load()
+	if m == nil {
+		return Analysis{}, false
+	}
+	a, ok := (*m)[model]
+	return a, ok
 }
 
 // window is the statistics window of a model's current step: the arms'
@@ -131,15 +154,20 @@ func (c *Controller) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
+			last := map[string]Analysis{}
 			for _, l := range c.fleet.Rollouts() {
-				c.look(ctx, l, now)
+				if d, ok := c.look(ctx, l, now); ok {
+					last[l.Model] = Analysis{At: now, Decision: d}
+				}
 			}
+			c.last.Store(&last)
 		}
 	}
 }
 
-// look decides and acts on one model.
-func (c *Controller) look(ctx context.Context, l Live, now time.Time) {
+// look decides and acts on one model, and returns the decision it took,
+// if it judged one.
+func (c *Controller) look(ctx context.Context, l Live, now time.Time) (Decision, bool) {
 	st := l.State
 	if st == nil || st.Candidate == 0 && st.Shadow == 0 {
 		delete(c.windows, l.Model)
@@ -149,10 +177,10 @@ func (c *Controller) look(ctx context.Context, l Live, now time.Time) {
 		if fresh && l.Newest > l.Serving && l.Serving > 0 && l.Policy.OnPublish != Manual && l.Policy.OnPublish != "" {
 			c.start(ctx, l, now)
 		}
-		return
+		return Decision{}, false
 	}
 	if st.Paused || st.Strategy == Manual {
-		return
+		return Decision{}, false
 	}
 	cand := st.Candidate
 	if cand == 0 {
@@ -173,7 +201,7 @@ func (c *Controller) look(ctx context.Context, l Live, now time.Time) {
 		Stats{Candidate: snapshot(l.Arms[cand]).Sub(w.candidate), Stable: snapshot(l.Arms[st.Stable]).Sub(w.stable),
 			Agreement: agreement(l.Agreements[cand]).Sub(w.agreement)}, now)
 	if d.Action == Hold {
-		return
+		return d, true
 	}
 	reason := strings.Join(d.Reasons, "; ")
 	plan := func(cur *State, serving, previous int) (*State, error) {
@@ -200,7 +228,7 @@ func (c *Controller) look(ctx context.Context, l Live, now time.Time) {
 	next, err := c.fleet.Desire(ctx, l.Model, plan)
 	if err != nil {
 		c.log.Warn("rollout decision not applied", "model", l.Model, "decision", d, "error", err)
-		return
+		return d, true
 	}
 	if d.Action == Inconclusive {
 		c.log.Warn("ALERT: rollout paused, too little traffic to judge; resume or roll back", "model", l.Model, "decision", d)
@@ -208,6 +236,7 @@ func (c *Controller) look(ctx context.Context, l Live, now time.Time) {
 		c.log.Info("rollout decision", "model", l.Model, "decision", d)
 	}
 	c.audit(ctx, l.Model, d.Action.String(), next, reason)
+	return d, true
 }
 
 // start begins the rollout of a newly ready version as on_publish asks.

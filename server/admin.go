@@ -118,6 +118,12 @@ func (s *Server) adminModel(ctx context.Context, name string) (any, error) {
 
 func (s *Server) adminModelOf(ctx context.Context, m *modelstore.Model, rt *rollout.Route[*modelstore.Version]) adminModelJSON {
 	out := adminModelJSON{Name: m.Name, Versions: make([]adminVersionJSON, 0, len(m.Versions)), Rollout: m.Rollout}
+	if s.cfg.Analyses != nil {
+		if a, ok := s.cfg.Analyses.Analysis(m.Name); ok {
+			d := a.Decision
+			out.Analysis = &adminAnalysisJSON{At: a.At, Action: d.Action.String(), Step: d.Step, Weight: d.Weight, Reasons: d.Reasons}
+		}
+	}
 	weights := map[int]int{}
 	if rt != nil {
 		for _, a := range rt.Arms {

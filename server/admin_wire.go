@@ -22,6 +22,17 @@ type adminModelJSON struct {
 	Versions       []adminVersionJSON `json:"versions"`
 	// Rollout is the model's rollout.json in force; absent without one.
 	Rollout *rollout.State `json:"rollout,omitempty"`
+	// Analysis is the rollout controller's latest decision on the model,
+	// with its reasons; absent when no rollout is in progress.
+	Analysis *adminAnalysisJSON `json:"analysis,omitempty"`
+}
+
+type adminAnalysisJSON struct {
+	At      time.Time `json:"at"`
+	Action  string    `json:"action"`
+	Step    int       `json:"step"`
+	Weight  int       `json:"weight_bp"`
+	Reasons []string  `json:"reasons"`
 }
 
 type adminVersionJSON struct {

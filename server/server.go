@@ -66,6 +66,11 @@ type Config struct {
 	// must carry (Authorization: Bearer TOKEN); others get 401. Empty
 	// leaves the operations API open.
 	AdminToken string
+	// Analyses gives the operations API the rollout controller's latest
+	// analysis of each model; nil shows none.
+	Analyses interface {
+		Analysis(model string) (rollout.Analysis, bool)
+	}
 	// ShadowQueue bounds the requests waiting for a shadow version; past
 	// it copies are dropped and counted. 0 means DefaultShadowQueue.
 	ShadowQueue int

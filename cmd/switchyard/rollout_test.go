@@ -21,7 +21,7 @@ func TestRolloutVerbs(t *testing.T) {
 	for seed := range 3 {
 		testenv.Publish(t, reg, "m", onnx.RandomMLP(uint64(seed), onnx.ActivationNone, 3, 2).Model())
 	}
-	addr := serve(t, "--registry", reg)
+	addr := serve(t, "--registry", reg, "--controller-tick", "20ms")
 	served := func() string {
 		resp, err := http.Get("http://" + addr + "/v2/models/m")
 		if err != nil {
@@ -45,6 +45,17 @@ func TestRolloutVerbs(t *testing.T) {
 	run("candidate 3 at 5.00% (canary, step 0)", append([]string{"promote", "m", "3", "--strategy", "canary", "--reason", "retry"}, server...)...)
 	run("rollout.json m: stable 2, candidate 3 at 5.00%", "status", "m", "--server", addr)
 	run("rollout.json m: stable 2, candidate 3 at 5.00%", "status", "m", "--registry", reg)
+	// The controller holds the canary while its first step bakes, and says
+	// why.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		out, _ := runCmd(t, "status", "m", "--server", addr)
+		if strings.Contains(out, "last analysis") && strings.Contains(out, ": hold: ") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("status shows no analysis of the canary:\n%s", out)
+		}
+	}
 	run("paused", append([]string{"pause", "m", "--reason", "weekend"}, server...)...)
 	run("m: stable 2, candidate 3", append([]string{"resume", "m", "--reason", "monday"}, server...)...)
 	run("m: stable 3 (ana: done)", append([]string{"promote", "m", "3", "--reason", "done"}, server...)...)

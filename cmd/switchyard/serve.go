@@ -128,11 +128,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 	// The rollout controller: its goroutine ends with ctrlCtx, before the
 	// store and the tracking store close.
+	ctrl := rollout.NewController(store, ccfg)
+	scfg.Analyses = ctrl
 	ctrlCtx, stopCtrl := context.WithCancel(context.Background())
 	ctrlDone := make(chan struct{})
 	go func() {
 		defer close(ctrlDone)
-		rollout.NewController(store, ccfg).Run(ctrlCtx)
+		ctrl.Run(ctrlCtx)
 	}()
 	defer func() {
 		stopCtrl()

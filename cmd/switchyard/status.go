@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/switchyard-ml/switchyard/tracking"
 )
@@ -79,6 +80,9 @@ func printStatus(w io.Writer, models []modelView, live bool) {
 		if m.Rollout != nil {
 			fmt.Fprint(w, "rollout.json ")
 			printState(w, m.Name, m.Rollout)
+		}
+		if a := m.Analysis; a != nil {
+			fmt.Fprintf(w, "last analysis %s: %s: %s\n", a.At.UTC().Format(time.RFC3339), a.Action, strings.Join(a.Reasons, "; "))
 		}
 	}
 }

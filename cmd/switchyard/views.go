@@ -20,6 +20,13 @@ type modelView struct {
 	Versions       []versionView `json:"versions"`
 	// Rollout is the model's rollout.json in force; nil without one.
 	Rollout *rollout.State `json:"rollout"`
+	// Analysis is the rollout controller's latest decision; nil on disk
+	// or when no rollout is in progress.
+	Analysis *struct {
+		At      time.Time `json:"at"`
+		Action  string    `json:"action"`
+		Reasons []string  `json:"reasons"`
+	} `json:"analysis"`
 }
 
 type versionView struct {
