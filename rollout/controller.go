@@ -53,6 +53,13 @@ type Auditor interface {
 	AuditDecision(ctx context.Context, model, action string, versions []int, reason string, details map[string]any) error
 }
 
+// Accuracy supplies a version's live accuracy from ground-truth feedback,
+// as a fraction, and false while it is unknown. The controller declares
+// it; the feedback store provides it.
+type Accuracy interface {
+	Accuracy(model string, version int) (float64, bool)
+}
+
 // ControllerConfig configures a Controller. The zero value is valid.
 type ControllerConfig struct {
 	// Tick is how often the controller looks at every rollout. 0 means
@@ -61,6 +68,9 @@ type ControllerConfig struct {
 	// Auditor receives each decision that changes a rollout. Nil audits
 	// nowhere (the log still says).
 	Auditor Auditor
+	// Accuracy supplies live accuracy per version, for max_accuracy_drop.
+	// Nil leaves accuracy unknown, and that bound unused.
+	Accuracy Accuracy
 	// Decisions counts the decisions that changed a rollout, by model and
 	// action (start, advance, promote, rollback, inconclusive). Nil counts
 	// nowhere. NewDecisionsCounter makes one.
@@ -197,9 +207,17 @@ func (c *Controller) look(ctx context.Context, l Live, now time.Time) (Decision,
 	if st.UpdatedAt.After(began) {
 		began = st.UpdatedAt
 	}
-	d := Decide(l.Policy, Progress{Strategy: st.Strategy, Step: st.Step, Weight: st.Weight, Paused: st.Paused, StepStarted: began},
-		Stats{Candidate: snapshot(l.Arms[cand]).Sub(w.candidate), Stable: snapshot(l.Arms[st.Stable]).Sub(w.stable),
-			Agreement: agreement(l.Agreements[cand]).Sub(w.agreement)}, now)
+	stats := Stats{Candidate: snapshot(l.Arms[cand]).Sub(w.candidate), Stable: snapshot(l.Arms[st.Stable]).Sub(w.stable),
+		Agreement: agreement(l.Agreements[cand]).Sub(w.agreement)}
+	if c.cfg.Accuracy != nil {
+		if a, ok := c.cfg.Accuracy.Accuracy(l.Model, cand); ok {
+			stats.CandidateAccuracy = &a
+		}
+		if a, ok := c.cfg.Accuracy.Accuracy(l.Model, st.Stable); ok {
+			stats.StableAccuracy = &a
+		}
+	}
+	d := Decide(l.Policy, Progress{Strategy: st.Strategy, Step: st.Step, Weight: st.Weight, Paused: st.Paused, StepStarted: began}, stats, now)
 	if d.Action == Hold {
 		return d, true
 	}

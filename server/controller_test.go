@@ -133,3 +133,42 @@ func TestControllerRollsOutAndBack(t *testing.T) {
 		t.Fatalf("decisions:\n%s", log)
 	}
 }
+
+// accuracies is live accuracy by version, as feedback would supply it.
+type accuracies map[int]float64
+
+func (a accuracies) Accuracy(_ string, version int) (float64, bool) {
+	v, ok := a[version]
+	return v, ok
+}
+
+// TestControllerRollsBackOnAccuracy gives the controller live accuracy:
+// a candidate whose accuracy dropped is rolled back, though its traffic
+// looks healthy.
+func TestControllerRollsBackOnAccuracy(t *testing.T) {
+	dir := t.TempDir()
+	testenv.Publish(t, dir, "m", logreg(0))
+	policy := "rollout:\n  on_publish: canary\n  min_requests: 20\n  bake: 1h\n  max_p99_ratio: 1000\n  max_accuracy_drop: 0.02\n"
+	if err := os.WriteFile(filepath.Join(dir, "m", "policy.yaml"), []byte(policy), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ts := serveRegistry(t, dir, Config{})
+	var audit decisions
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		rollout.NewController(ts.store, rollout.ControllerConfig{Tick: 20 * time.Millisecond, Auditor: &audit,
+			Accuracy: accuracies{1: 0.91, 2: 0.80}, Logger: slog.New(slog.DiscardHandler)}).Run(ctx)
+	}()
+	defer func() { cancel(); <-done }()
+	testenv.Publish(t, dir, "m", logreg(0))
+	body := requestJSON("input", "FP32", []int64{1, 3}, []float32{1, 2, 3})
+	until(t, "version 2 rolled back on accuracy", func() bool {
+		for range 20 {
+			ts.do(t, "POST", "/v2/models/m/infer", body)
+		}
+		st, _ := rollout.ReadState(filepath.Join(dir, "m"))
+		return st != nil && st.Stable == 1 && st.Candidate == 0 && strings.Contains(audit.String(), "accuracy")
+	})
+}
