@@ -102,3 +102,63 @@ func TestRolloutVerbs(t *testing.T) {
 		t.Fatalf("refused commands changed what serves: %s", v)
 	}
 }
+
+// TestDemoRolloutWalkthrough follows the README's "Rolling out a model":
+// the demo's fraud model serves, a second demo version is published and
+// rolled out as a canary, status shows it advancing, and a rollback
+// returns all traffic to version 1.
+func TestDemoRolloutWalkthrough(t *testing.T) {
+	reg := filepath.Join(t.TempDir(), "registry")
+	if out, err := runCmd(t, "demo", "--registry", reg); err != nil {
+		t.Fatalf("demo = %v\n%s", err, out)
+	}
+	addr := serve(t, "--registry", reg, "--on-publish", "canary", "--rollout-steps", "10%,50%,100%",
+		"--rollout-bake", "300ms", "--rollout-min-requests", "20", "--rollout-max-p99-ratio", "1000", "--controller-tick", "20ms")
+	if out, err := runCmd(t, "demo", "--registry", reg, "--force"); err != nil || !strings.Contains(out, "version 2") {
+		t.Fatalf("demo --force = %v\n%s", err, out)
+	}
+	body := `{"inputs":[{"name":"features","datatype":"FP32","shape":[1,8],"data":[1794.18,12,18,0.77,3,0,0,162]}]}`
+	stop := make(chan struct{})
+	traffic := make(chan struct{})
+	go func() {
+		defer close(traffic)
+		for range 1_000_000 {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if resp, err := http.Post("http://"+addr+"/v2/models/fraud/infer", "application/json", strings.NewReader(body)); err == nil {
+				resp.Body.Close()
+			}
+		}
+	}()
+	defer func() { close(stop); <-traffic }()
+	seen := map[string]bool{}
+	for deadline := time.Now().Add(30 * time.Second); !seen["50.00%"]; time.Sleep(10 * time.Millisecond) {
+		out, _ := runCmd(t, "status", "fraud", "--server", addr)
+		for _, w := range []string{"10.00%", "50.00%"} {
+			if strings.Contains(out, "candidate 2 at "+w) {
+				seen[w] = true
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the canary did not reach 50%% (saw %v):\n%s", seen, out)
+		}
+	}
+	out, err := runCmd(t, "rollback", "fraud", "--reason", "p99 doubled", "--server", addr)
+	if err != nil || !strings.Contains(out, "fraud: stable 1 (") {
+		t.Fatalf("rollback = %v\n%s", err, out)
+	}
+	resp, err := http.Get("http://" + addr + "/v2/models/fraud")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if v := resp.Header.Get("X-Model-Version"); v != "1" {
+		t.Fatalf("after the rollback version %s serves", v)
+	}
+	if out, _ := runCmd(t, "audit", "fraud", "--server", addr); !strings.Contains(out, "controller") || !strings.Contains(out, "rollback") {
+		t.Fatalf("audit:\n%s", out)
+	}
+}
