@@ -75,8 +75,42 @@ type ControllerConfig struct {
 	// action (start, advance, promote, rollback, inconclusive). Nil counts
 	// nowhere. NewDecisionsCounter makes one.
 	Decisions *prometheus.CounterVec
+	// Measures holds the figures of each model's latest analysis, by
+	// model and measure (candidate and stable error rate, p99 seconds,
+	// score PSI, shadow agreement). Nil records them nowhere.
+	// NewMeasuresGauge makes one.
+	Measures *prometheus.GaugeVec
 	// Logger receives decisions and alerts. Nil means slog.Default().
 	Logger *slog.Logger
+}
+
+// NewMeasuresGauge creates the gauge of the controller's latest analysis
+// figures and registers it with reg.
+func NewMeasuresGauge(reg prometheus.Registerer) (*prometheus.GaugeVec, error) {
+	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "switchyard_rollout_analysis",
+		Help: "Figures of the rollout controller's latest analysis of a model, by measure.",
+	}, []string{"model", "measure"})
+	if err := reg.Register(g); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// measure records the figures an analysis judged.
+func (c *Controller) measure(model string, st Stats) {
+	g := c.cfg.Measures
+	if g == nil {
+		return
+	}
+	for name, v := range map[string]float64{
+		"candidate_error_rate": st.Candidate.ErrorRate(), "stable_error_rate": st.Stable.ErrorRate(),
+		"candidate_p99_seconds": st.Candidate.P99().Seconds(), "stable_p99_seconds": st.Stable.P99().Seconds(),
+		"score_psi": PSI(st.Stable.Scores, st.Candidate.Scores), "shadow_agreement": st.Agreement.Rate(),
+		"candidate_requests": float64(st.Candidate.Requests),
+	} {
+		g.WithLabelValues(model, name).Set(v)
+	}
 }
 
 // NewDecisionsCounter creates the controller's decisions counter and
@@ -218,6 +252,7 @@ func (c *Controller) look(ctx context.Context, l Live, now time.Time) (Decision,
 		}
 	}
 	d := Decide(l.Policy, Progress{Strategy: st.Strategy, Step: st.Step, Weight: st.Weight, Paused: st.Paused, StepStarted: began}, stats, now)
+	c.measure(l.Model, stats)
 	if d.Action == Hold {
 		return d, true
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"io"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -144,6 +145,18 @@ func TestDemoRolloutWalkthrough(t *testing.T) {
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("the canary did not reach 50%% (saw %v):\n%s", seen, out)
+		}
+	}
+	mresp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(mresp.Body)
+	mresp.Body.Close()
+	for _, series := range []string{`switchyard_rollout_analysis{measure="candidate_requests",model="fraud"}`,
+		`switchyard_rollout_decisions_total{action="advance",model="fraud"}`, `switchyard_traffic_weight_bp{model="fraud",version="2"}`} {
+		if !strings.Contains(string(metrics), series) {
+			t.Errorf("/metrics lacks %s", series)
 		}
 	}
 	out, err := runCmd(t, "rollback", "fraud", "--reason", "p99 doubled", "--server", addr)

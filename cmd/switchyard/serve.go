@@ -90,7 +90,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	ccfg := rollout.ControllerConfig{Tick: *tick, Decisions: decisions, Logger: log}
+	measures, err := rollout.NewMeasuresGauge(reg)
+	if err != nil {
+		return err
+	}
+	ccfg := rollout.ControllerConfig{Tick: *tick, Decisions: decisions, Measures: measures, Logger: log}
 	var storeAuditor modelstore.Auditor
 	if !*noTracking {
 		tr, err := tracking.Open(ctx, *dataDir, tracking.Config{Logger: log})
