@@ -31,9 +31,10 @@ vet:
 test: ort vet bench-smoke
 	$(GO) test -race -count=1 ./...
 
-# The comparison of README's Benchmarks section: switchyard against the HTTP
-# floor and onnxruntime in-process, in one run (about seven minutes), then
-# the hot-swap scenario (about half a minute) and the Go benchmarks.
+# README's Benchmarks section: switchyard against the HTTP floor and
+# onnxruntime in-process (about seven minutes), hot swaps, tracking's cost,
+# rollout cycles and a two-arm canary's cost (about four minutes together),
+# then the Go benchmarks.
 bench: build ort
 	$(BIN) bench --compare --json bench.json
 	$(BIN) bench --swap-cycles 100 --json bench-swap.json

@@ -3,7 +3,7 @@
 // onnxruntime can compute in-process, and what switchyard serves with
 // dynamic batching off and on.
 //
-// It owns four things:
+// It owns these:
 //
 //   - Run, a load generator over real HTTP (fasthttp's client, one TCP
 //     connection per worker goroutine). Closed loop: each connection sends
@@ -21,12 +21,18 @@
 //     processes of the switchyard binary (`switchyard bench --serve-floor`,
 //     `switchyard serve`) on 127.0.0.1, one phase at a time, and stops them
 //     before it returns.
+//   - Swap, versions published (or rolled out and back, with Rollout) one
+//     after another under load: failed requests, swap latency, RSS growth.
+//   - TrackingCost and CanaryCost, each a server alternated with a variant
+//     of itself (the tracking store open under an MLflow load; two arms of
+//     a canary) round by round, judged by the median ratio of req/s.
 //
 // It leaves serving to the server package and never asserts speed: a
 // missed goal is reported, not an error. Load goes only to the URL it is
 // given.
 //
-// Concurrency: Run, InProcess and Compare are synchronous; they start
+// Concurrency: Run, InProcess, Compare, Swap, TrackingCost and CanaryCost
+// are synchronous; they start
 // their own goroutines and processes and are done with all of them when
 // they return. Results are plain values.
 //
