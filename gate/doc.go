@@ -7,7 +7,8 @@
 // status API. Loading versions and their lifecycle stay with modelstore,
 // persisting verdicts stays with tracking, and HTTP stays with server.
 //
-// This first part holds only the metric functions: pure functions of float64
+// This first part holds the evaluation set's reader (ReadEvalSet, whose
+// errors name the line and column) and the metric functions: pure functions of float64
 // and int slices that read their arguments, never modify or retain them, and
 // keep no state, so they are safe for concurrent use. Classification metrics
 // take class labels as ints; the binary ones (AUC, Brier, ECE) take 1 as the

@@ -30,4 +30,10 @@ var (
 	// neither 0 nor 1, and by MacroAUC and LogLoss when a label is not the
 	// index of a column of the probability rows.
 	ErrLabel = errors.New("gate: label out of range")
+
+	// ErrEvalSet is returned (wrapped, naming the line and, where there is
+	// one, the column) by ReadEvalSet when the evaluation set is malformed or
+	// does not fit its EvalConfig, and (wrapped) when the EvalConfig itself is
+	// invalid.
+	ErrEvalSet = errors.New("gate: malformed eval set")
 )
