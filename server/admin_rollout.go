@@ -11,14 +11,9 @@ import (
 	"github.com/switchyard-ml/switchyard/tracking"
 )
 
-// firstCanaryStep is the weight, in basis points, a canary starts at.
-// TODO(#16): take it from the model's rollout policy once it is parsed.
-const firstCanaryStep = 500
-
-// defaultStrategy is the strategy of a promote that names none. Until the
-// controller advances canaries by itself, an immediate switch is the one
-// that completes without further commands.
-// TODO(#16): the model policy's on_publish strategy.
+// defaultStrategy is the strategy of a promote that names none: a person
+// who promotes without saying how means now. (The champion alias, set by
+// tooling, follows the model's on_publish instead.)
 const defaultStrategy = rollout.BlueGreen
 
 // actionRequest is the body of POST /admin/models/{m}/promote, /rollback,
@@ -60,8 +55,12 @@ func (s *Server) adminAction(ctx context.Context, r route, body []byte) (any, er
 		if req.Strategy == "" {
 			req.Strategy = defaultStrategy
 		}
+		first := rollout.DefaultPolicy().Steps[0]
+		if m := s.models.Model(string(r.model)); m != nil && len(m.Policy.Steps) > 0 {
+			first = m.Policy.Steps[0] // a canary starts at the model's first step
+		}
 		change = func(cur *rollout.State, serving, _ int) (*rollout.State, error) {
-			return rollout.PlanPromote(cur, serving, req.Version, req.Strategy, firstCanaryStep, c)
+			return rollout.PlanPromote(cur, serving, req.Version, req.Strategy, first, c)
 		}
 	case routeAdminRollback:
 		change = func(cur *rollout.State, serving, previous int) (*rollout.State, error) {

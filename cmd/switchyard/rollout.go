@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -37,11 +40,6 @@ func runPause(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 func runResume(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return rolloutVerb(ctx, "resume", "MODEL --reason TEXT", args, stdout, stderr)
 }
-
-// firstCanaryStep is where a canary started from the command line begins,
-// in basis points, as the server's.
-// TODO(#16): the model's rollout policy.
-const firstCanaryStep = 500
 
 // rolloutVerb parses and carries out one of promote, rollback, pause and
 // resume.
@@ -156,7 +154,11 @@ func localAction(ctx context.Context, of *opsFlags, model, action string, req ma
 	var next *rollout.State
 	switch action {
 	case "promote":
-		next, err = rollout.PlanPromote(cur, serving, req["version"].(int), req["strategy"].(string), firstCanaryStep, c)
+		first, perr := firstStep(dir)
+		if perr != nil {
+			return nil, perr
+		}
+		next, err = rollout.PlanPromote(cur, serving, req["version"].(int), req["strategy"].(string), first, c)
 	case "rollback":
 		next, err = rollout.PlanRollback(cur, serving, previous, c)
 	default:
@@ -210,4 +212,23 @@ func printState(w io.Writer, model string, st *rollout.State) {
 		fmt.Fprint(w, ", paused")
 	}
 	fmt.Fprintf(w, " (%s: %s)\n", st.Actor, st.Reason)
+}
+
+// firstStep returns where a canary of the model in dir starts, in basis
+// points: the first step of its policy.yaml, else of the defaults. (A
+// running server's --rollout-steps cannot be seen from here.)
+func firstStep(dir string) (int, error) {
+	p := rollout.DefaultPolicy()
+	data, err := os.ReadFile(filepath.Join(dir, modelstore.PolicyFile))
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return p.Steps[0], nil
+	case err != nil:
+		return 0, err
+	}
+	pol, err := modelstore.ParsePolicy(data)
+	if err != nil {
+		return 0, err
+	}
+	return pol.Rollout.Apply(p).Steps[0], nil
 }
