@@ -10,7 +10,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"time"
@@ -90,13 +89,8 @@ type CanaryPhase struct {
 // CanaryReport is the outcome of CanaryCost. It is a plain value; its
 // JSON encoding is the machine-readable report.
 type CanaryReport struct {
-	// Time, GoVersion, OS, Arch, CPUs and ORTVersion are as in Report.
-	Time       time.Time `json:"time"`
-	GoVersion  string    `json:"go_version"`
-	OS         string    `json:"os"`
-	Arch       string    `json:"arch"`
-	CPUs       int       `json:"cpus"`
-	ORTVersion string    `json:"ort_version"`
+	// Machine says when and where the report was made.
+	Machine
 	// Rounds, Duration, Warmup and Connections repeat the configuration
 	// after defaults; Weight is the candidate's share of the two-arm
 	// phases, in basis points.
@@ -154,8 +148,8 @@ func CanaryCost(ctx context.Context, cfg CanaryConfig) (*CanaryReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	rep := &CanaryReport{Time: time.Now().UTC(), GoVersion: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH,
-		CPUs: runtime.NumCPU(), ORTVersion: engine.ORTVersion, Rounds: cfg.Rounds, Duration: cfg.Duration,
+	rep := &CanaryReport{Machine: thisMachine(),
+		Rounds: cfg.Rounds, Duration: cfg.Duration,
 		Warmup: max(cfg.Warmup, 0), Connections: cfg.Connections, Weight: CanaryWeight}
 	for round := 1; round <= cfg.Rounds; round++ {
 		for _, twoArm := range []bool{false, true} {
@@ -269,7 +263,7 @@ func (r *CanaryReport) judge() {
 // the phases, the ratio of each round and the goal.
 func (r *CanaryReport) WriteText(w io.Writer) error {
 	bw := bufio.NewWriter(w)
-	fmt.Fprintf(bw, "switchyard bench --canary-cost: %s %s/%s, %d CPUs, onnxruntime %s\n", r.GoVersion, r.OS, r.Arch, r.CPUs, r.ORTVersion)
+	fmt.Fprintf(bw, "switchyard bench --canary-cost: %s\n", r.Machine)
 	fmt.Fprintf(bw, "model %s (MLP 30-64-2), one-row JSON requests over %d connections, %v after %v warm-up per phase; %d rounds,\n",
 		SmallModel, r.Connections, r.Duration, r.Warmup, r.Rounds)
 	fmt.Fprintf(bw, "each a fresh server with one version serving, then one with two versions split by a canary at %d bp\n\n", r.Weight)

@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"time"
@@ -73,13 +72,8 @@ type SwapConfig struct {
 // SwapReport is the outcome of Swap. It is a plain value; its JSON
 // encoding is the machine-readable report.
 type SwapReport struct {
-	// Time, GoVersion, OS, Arch, CPUs and ORTVersion are as in Report.
-	Time       time.Time `json:"time"`
-	GoVersion  string    `json:"go_version"`
-	OS         string    `json:"os"`
-	Arch       string    `json:"arch"`
-	CPUs       int       `json:"cpus"`
-	ORTVersion string    `json:"ort_version"`
+	// Machine says when and where the report was made.
+	Machine
 	// Cycles, Duration, Warmup and Connections repeat the configuration
 	// after defaults.
 	Cycles      int           `json:"cycles"`
@@ -175,8 +169,8 @@ func Swap(ctx context.Context, cfg SwapConfig) (*SwapReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	rep := &SwapReport{Time: time.Now().UTC(), GoVersion: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH,
-		CPUs: runtime.NumCPU(), ORTVersion: engine.ORTVersion, Cycles: cfg.Cycles, Duration: cfg.Duration,
+	rep := &SwapReport{Machine: thisMachine(),
+		Cycles: cfg.Cycles, Duration: cfg.Duration,
 		Warmup: max(cfg.Warmup, 0), Connections: cfg.Connections, Rollout: cfg.Rollout}
 	err = cfg.run(ctx, rep, ch, registry, &small)
 	if err = errors.Join(err, ch.stop()); err != nil {
@@ -356,7 +350,7 @@ func (r *SwapReport) WriteText(w io.Writer) error {
 		latencyNote = "from a version's publish, through canary " + rolloutStepsText() +
 			" bp, finish, roll back, blue/green and roll back, to the first answer from the version below it"
 	}
-	fmt.Fprintf(bw, "switchyard bench --swap-cycles %d%s: %s %s/%s, %d CPUs, onnxruntime %s\n", r.Cycles, flags, r.GoVersion, r.OS, r.Arch, r.CPUs, r.ORTVersion)
+	fmt.Fprintf(bw, "switchyard bench --swap-cycles %d%s: %s\n", r.Cycles, flags, r.Machine)
 	fmt.Fprintf(bw, "model %s (MLP 30-64-2), one-row JSON requests over %d connections; %v without swaps, then %d %s, each load after %v warm-up\n\n",
 		SmallModel, r.Connections, r.Duration, r.Cycles, swaps, r.Warmup)
 	fmt.Fprintf(bw, "%-24s %9s %9s %9s %9s %9s  %s\n", "load", "requests", "req/s", "p50", "p99", "max", "errors")

@@ -10,7 +10,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -96,13 +95,8 @@ type MLflowLoad struct {
 // TrackingReport is the outcome of TrackingCost. It is a plain value; its
 // JSON encoding is the machine-readable report.
 type TrackingReport struct {
-	// Time, GoVersion, OS, Arch, CPUs and ORTVersion are as in Report.
-	Time       time.Time `json:"time"`
-	GoVersion  string    `json:"go_version"`
-	OS         string    `json:"os"`
-	Arch       string    `json:"arch"`
-	CPUs       int       `json:"cpus"`
-	ORTVersion string    `json:"ort_version"`
+	// Machine says when and where the report was made.
+	Machine
 	// Rounds, Duration, Warmup, Connections and MLflowRate repeat the
 	// configuration after defaults.
 	Rounds      int           `json:"rounds"`
@@ -156,8 +150,8 @@ func TrackingCost(ctx context.Context, cfg TrackingConfig) (*TrackingReport, err
 		Description: "switchyard bench: random MLP", CreatedBy: "switchyard bench", Engine: cfg.Engine}); err != nil {
 		return nil, fmt.Errorf("bench: tracking: %w", err)
 	}
-	rep := &TrackingReport{Time: time.Now().UTC(), GoVersion: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH,
-		CPUs: runtime.NumCPU(), ORTVersion: engine.ORTVersion, Rounds: cfg.Rounds, Duration: cfg.Duration,
+	rep := &TrackingReport{Machine: thisMachine(),
+		Rounds: cfg.Rounds, Duration: cfg.Duration,
 		Warmup: max(cfg.Warmup, 0), Connections: cfg.Connections, MLflowRate: cfg.MLflowRate}
 	for round := 1; round <= cfg.Rounds; round++ {
 		for _, open := range []bool{false, true} {
@@ -346,7 +340,7 @@ func (r *TrackingReport) judge() {
 // the phases, the ratio of each round, the MLflow load and the goal.
 func (r *TrackingReport) WriteText(w io.Writer) error {
 	bw := bufio.NewWriter(w)
-	fmt.Fprintf(bw, "switchyard bench --tracking-cost: %s %s/%s, %d CPUs, onnxruntime %s\n", r.GoVersion, r.OS, r.Arch, r.CPUs, r.ORTVersion)
+	fmt.Fprintf(bw, "switchyard bench --tracking-cost: %s\n", r.Machine)
 	fmt.Fprintf(bw, "model %s (MLP 30-64-2), one-row JSON requests over %d connections, %v after %v warm-up per phase; %d rounds,\n",
 		SmallModel, r.Connections, r.Duration, r.Warmup, r.Rounds)
 	fmt.Fprintf(bw, "each a fresh server with the tracking store closed (serve --no-tracking), then one with it open beside an MLflow\n")
