@@ -152,17 +152,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 				cfg.Rounds = 1
 			}
 		}
-		if cfg.Warmup == 0 {
-			cfg.Warmup = -1 // --warmup 0: none, not the default
-		}
-		if err := ef.init(); err != nil {
-			return err
-		}
-		rep, err := bench.Compare(ctx, cfg)
-		if err != nil {
-			return err
-		}
-		return writeReport(stdout, *jsonPath, rep)
+		cfg.Warmup = scenarioWarmup(cfg.Warmup)
+		return runScenario(&ef, stdout, *jsonPath, func() (report, error) { return bench.Compare(ctx, cfg) })
 
 	case set["swap-cycles"]:
 		cfg := bench.SwapConfig{
@@ -176,17 +167,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			ORTLib:      ef.ortLib,
 			Progress:    stderr,
 		}
-		if cfg.Warmup == 0 {
-			cfg.Warmup = -1 // --warmup 0: none, not the default
-		}
-		if err := ef.init(); err != nil {
-			return err
-		}
-		rep, err := bench.Swap(ctx, cfg)
-		if err != nil {
-			return err
-		}
-		return writeReport(stdout, *jsonPath, rep)
+		cfg.Warmup = scenarioWarmup(cfg.Warmup)
+		return runScenario(&ef, stdout, *jsonPath, func() (report, error) { return bench.Swap(ctx, cfg) })
 
 	case *trackingCost:
 		cfg := bench.TrackingConfig{
@@ -200,17 +182,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			ORTLib:      ef.ortLib,
 			Progress:    stderr,
 		}
-		if cfg.Warmup == 0 {
-			cfg.Warmup = -1 // --warmup 0: none, not the default
-		}
-		if err := ef.init(); err != nil {
-			return err
-		}
-		rep, err := bench.TrackingCost(ctx, cfg)
-		if err != nil {
-			return err
-		}
-		return writeReport(stdout, *jsonPath, rep)
+		cfg.Warmup = scenarioWarmup(cfg.Warmup)
+		return runScenario(&ef, stdout, *jsonPath, func() (report, error) { return bench.TrackingCost(ctx, cfg) })
 
 	case *canaryCost:
 		cfg := bench.CanaryConfig{
@@ -223,17 +196,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			ORTLib:      ef.ortLib,
 			Progress:    stderr,
 		}
-		if cfg.Warmup == 0 {
-			cfg.Warmup = -1 // --warmup 0: none, not the default
-		}
-		if err := ef.init(); err != nil {
-			return err
-		}
-		rep, err := bench.CanaryCost(ctx, cfg)
-		if err != nil {
-			return err
-		}
-		return writeReport(stdout, *jsonPath, rep)
+		cfg.Warmup = scenarioWarmup(cfg.Warmup)
+		return runScenario(&ef, stdout, *jsonPath, func() (report, error) { return bench.CanaryCost(ctx, cfg) })
 
 	default:
 		if *duration == 0 {
@@ -265,9 +229,34 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 }
 
+// report is what a benchmark scenario returns: JSON-encodable, and text
+// for people.
+type report interface{ WriteText(io.Writer) error }
+
+// scenarioWarmup maps the flag --warmup 0, none, to the scenarios' "none",
+// which is negative (their 0 means their default).
+func scenarioWarmup(w time.Duration) time.Duration {
+	if w == 0 {
+		return -1
+	}
+	return w
+}
+
+// runScenario loads onnxruntime, runs a scenario and writes its report.
+func runScenario(ef *engineFlags, stdout io.Writer, jsonPath string, run func() (report, error)) error {
+	if err := ef.init(); err != nil {
+		return err
+	}
+	rep, err := run()
+	if err != nil {
+		return err
+	}
+	return writeReport(stdout, jsonPath, rep)
+}
+
 // writeReport writes rep as JSON to the file at jsonPath, if any, then as
 // text to w.
-func writeReport(w io.Writer, jsonPath string, rep interface{ WriteText(io.Writer) error }) error {
+func writeReport(w io.Writer, jsonPath string, rep report) error {
 	if err := writeJSON(jsonPath, rep); err != nil {
 		return err
 	}
