@@ -13,14 +13,15 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/switchyard-ml/switchyard/batcher"
+	"github.com/switchyard-ml/switchyard/gate"
 	"github.com/switchyard-ml/switchyard/rollout"
 )
 
 // PolicyFile is the optional per-model settings file.
 const PolicyFile = "policy.yaml"
 
-// Policy is a model's policy.yaml. Blocks other issues will define (gate,
-// cache, drift) are accepted and not yet read; unknown keys are refused,
+// Policy is a model's policy.yaml. Blocks other issues will define (cache,
+// drift) are accepted and not yet read; unknown keys are refused,
 // so that a typo does not silently leave a default in force.
 type Policy struct {
 	// Batching overrides the server's batching defaults for this model.
@@ -28,7 +29,10 @@ type Policy struct {
 	// Rollout says how new versions reach traffic.
 	Rollout RolloutPolicy `yaml:"rollout"`
 
-	Gate  yaml.Node `yaml:"gate"`
+	// Gate says what a new version must show on its evaluation set before
+	// it may take traffic (see gate.Policy).
+	Gate gate.Policy `yaml:"gate"`
+
 	Cache yaml.Node `yaml:"cache"`
 	Drift yaml.Node `yaml:"drift"`
 }
@@ -348,6 +352,9 @@ func ParsePolicy(data []byte) (*Policy, error) {
 		return nil, fmt.Errorf("%w: rollout: keep_previous %d: must be between 0 and %d", ErrPolicy, *k, maxKeepPrevious)
 	}
 	if err := p.Rollout.Apply(rollout.DefaultPolicy()).Validate(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrPolicy, err)
+	}
+	if err := p.Gate.Validate(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrPolicy, err)
 	}
 	return &p, nil

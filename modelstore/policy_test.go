@@ -26,7 +26,9 @@ batching:
 rollout:
   keep_previous: 2
 gate:
-  min_auc: 0.8
+  label: is_fraud
+  metrics:
+    auc: {min: 0.8, max_regression: 0.01}
 `))
 	if err != nil {
 		t.Fatal(err)
@@ -63,6 +65,15 @@ func TestParsePolicyFailure(t *testing.T) {
 	f("batching:\n  preferred_batch_sizes: [0]\n", "not a positive size")
 	f("batching: [\n", "yaml")
 	f("batchin:\n  max_batch_size: 8\n", "batchin")
+	f("gate:\n  min_auc: 0.8\n", "min_auc")
+	f("gate:\n  metrics:\n    auc: {mn: 0.8}\n", "mn")
+	f("gate:\n  metrics:\n    aucc: {min: 0.8}\n", "gate.metrics.aucc: unknown metric")
+	f("gate:\n  metrics:\n    auc: {}\n", "gate.metrics.auc: no threshold")
+	f("gate:\n  metrics:\n    auc: {min: 0.9, max: 0.8}\n", "min 0.9 is above max 0.8")
+	f("gate:\n  metrics:\n    log_loss: {max_regression_pct: -5}\n", "max_regression_pct: -5 is negative")
+	f("gate:\n  metrics:\n    auc: {min: .nan}\n", "gate.metrics.auc.min")
+	f("gate:\n  batch_rows: -1\n", "gate.batch_rows")
+	f("gate:\n  slices: {min_rows: 10}\n", "gate.slices.feature")
 	f("rollout:\n  keep_previous: -1\n", "keep_previous -1")
 	f("rollout:\n  keep_previous: 100\n", "keep_previous 100")
 	f("rollout:\n  keep_prev: 1\n", "keep_prev")
