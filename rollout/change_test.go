@@ -2,6 +2,7 @@ package rollout
 
 import (
 	"errors"
+	"reflect"
 	"testing"
 	"time"
 )
@@ -12,7 +13,7 @@ func TestActions(t *testing.T) {
 	f := func(what string, got *State, err error, want State) {
 		t.Helper()
 		want.UpdatedAt, want.Actor, want.Reason = now, "ana", "why"
-		if err != nil || *got != want {
+		if err != nil || !reflect.DeepEqual(*got, want) {
 			t.Errorf("%s = %+v, %v; want %+v", what, got, err, want)
 		}
 	}

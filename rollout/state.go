@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 )
 
@@ -52,6 +53,16 @@ type State struct {
 	// Actor and Reason say who changed it and why.
 	Actor  string `json:"actor"`
 	Reason string `json:"reason"`
+	// GateOverrides lists the versions a person routed although they
+	// failed their gate (switchyard promote --force), ascending: they may
+	// serve despite the verdict, also after a restart. The key is left out
+	// when the list is empty.
+	GateOverrides []int `json:"gate_overrides,omitempty"`
+}
+
+// Overrides reports whether s lets version serve despite a failed gate.
+func (s *State) Overrides(version int) bool {
+	return s != nil && slices.Contains(s.GateOverrides, version)
 }
 
 // stateJSON is State as written: versions that are absent are null.
@@ -66,12 +77,13 @@ type stateJSON struct {
 	UpdatedAt time.Time `json:"updated_at"`
 	Actor     string    `json:"actor"`
 	Reason    string    `json:"reason"`
+	Overrides []int     `json:"gate_overrides,omitempty"`
 }
 
 // MarshalJSON writes s with null for absent versions.
 func (s State) MarshalJSON() ([]byte, error) {
 	j := stateJSON{Stable: s.Stable, Strategy: s.Strategy, Step: s.Step, Weight: s.Weight, Paused: s.Paused,
-		UpdatedAt: s.UpdatedAt, Actor: s.Actor, Reason: s.Reason}
+		UpdatedAt: s.UpdatedAt, Actor: s.Actor, Reason: s.Reason, Overrides: s.GateOverrides}
 	if s.Candidate != 0 {
 		j.Candidate = &s.Candidate
 	}
@@ -95,7 +107,7 @@ func ParseState(data []byte) (*State, error) {
 		return nil, fmt.Errorf("%w: data after the JSON object", ErrState)
 	}
 	s := &State{Stable: j.Stable, Strategy: j.Strategy, Step: j.Step, Weight: j.Weight, Paused: j.Paused,
-		UpdatedAt: j.UpdatedAt, Actor: j.Actor, Reason: j.Reason}
+		UpdatedAt: j.UpdatedAt, Actor: j.Actor, Reason: j.Reason, GateOverrides: j.Overrides}
 	if j.Candidate != nil {
 		s.Candidate = *j.Candidate
 	}
@@ -126,6 +138,11 @@ func (s *State) check() error {
 	case s.Step < 0:
 		return fmt.Errorf("%w: step %d is negative", ErrState, s.Step)
 	}
+	for i, n := range s.GateOverrides {
+		if n <= 0 || i > 0 && n <= s.GateOverrides[i-1] {
+			return fmt.Errorf("%w: gate_overrides %v: want versions, ascending, each once", ErrState, s.GateOverrides)
+		}
+	}
 	switch s.Strategy {
 	case Canary, BlueGreen, Shadow, Manual:
 	default:
@@ -135,7 +152,8 @@ func (s *State) check() error {
 }
 
 // Validate checks s against the versions that can serve: exists reports
-// whether a version exists and has not failed.
+// whether a version exists and has not failed (or failed only its gate,
+// for a version s overrides). Versions in GateOverrides need not exist.
 func (s *State) Validate(exists func(version int) bool) error {
 	if err := s.check(); err != nil {
 		return err

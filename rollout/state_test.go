@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -26,8 +27,11 @@ func TestStateRoundTrip(t *testing.T) {
 		}
 	}
 	got, err := ReadState(dir)
-	if err != nil || *got != *want {
+	if err != nil || !reflect.DeepEqual(got, want) {
 		t.Fatalf("ReadState = %+v, %v; want %+v", got, err, want)
+	}
+	if strings.Contains(string(raw), "gate_overrides") {
+		t.Errorf("rollout.json without overrides names them:\n%s", raw)
 	}
 	entries, _ := os.ReadDir(dir)
 	if len(entries) != 1 {
@@ -36,8 +40,18 @@ func TestStateRoundTrip(t *testing.T) {
 	// The design's own example parses.
 	ex := `{"stable": 3, "candidate": 4, "strategy": "canary", "step": 1, "weight": 2500, "paused": false,
  "shadow": null, "updated_at": "2026-11-30T12:00:00Z", "actor": "controller", "reason": "step 1 healthy"}`
-	if s, err := ParseState([]byte(ex)); err != nil || *s != *want {
+	if s, err := ParseState([]byte(ex)); err != nil || !reflect.DeepEqual(s, want) {
 		t.Fatalf("ParseState(design example) = %+v, %v", s, err)
+	}
+
+	// A version routed despite its failed gate stays overridden.
+	want.GateOverrides = []int{2, 4}
+	if err := WriteState(dir, want); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ = os.ReadFile(filepath.Join(dir, StateFile))
+	if got, err := ReadState(dir); err != nil || !reflect.DeepEqual(got, want) || !got.Overrides(4) || got.Overrides(3) {
+		t.Fatalf("ReadState = %+v, %v; want %+v overriding 4, not 3:\n%s", got, err, want, raw)
 	}
 }
 
@@ -54,6 +68,9 @@ func TestParseStateFailure(t *testing.T) {
 	f(`{"stable": 3, "candidate": 4, "strategy": "canary", "weight": -1}`, "outside")
 	f(`{"stable": 3, "strategy": "canary", "weight": 100}`, "with no candidate")
 	f(`{"stable": 0, "strategy": "manual"}`, "stable must name a version")
+	f(`{"stable": 3, "strategy": "manual", "gate_overrides": [4, 4]}`, "gate_overrides [4 4]")
+	f(`{"stable": 3, "strategy": "manual", "gate_overrides": [0]}`, "gate_overrides [0]")
+	f(`{"stable": 3, "strategy": "manual", "gate_overrides": 4}`, "gate_overrides")
 	f(`{"stable": 3, "strategy": "yolo"}`, `strategy "yolo"`)
 	f(`{"stable": 3, "strategy": "manual", "stabel": 4}`, "unknown field")
 	f(`{"stable": 3, "strategy": "manual", "shadow": 3}`, "shadow 3 is the stable")
