@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -50,6 +51,10 @@ type EvalConfig struct {
 	// MaxRows bounds the number of data rows; a set with more is an error.
 	// Zero means DefaultMaxRows.
 	MaxRows int
+	// SliceBy, when not empty, names a header column (any column, a
+	// feature or the label included) whose cells, trimmed and compared as
+	// text, divide the rows into slices; see EvalSet.SliceValues.
+	SliceBy string
 }
 
 // EvalSet is an evaluation set read by ReadEvalSet. It is not modified after
@@ -66,6 +71,12 @@ type EvalSet struct {
 	Rows int
 	// Width is the number of features per row.
 	Width int
+	// SliceValues lists the distinct values of the EvalConfig.SliceBy
+	// column in the order they first occur, and SliceOf holds, for each
+	// row, the index of its value in SliceValues. Both are nil when SliceBy
+	// is empty.
+	SliceValues []string
+	SliceOf     []int32
 }
 
 // Row returns the features of row i, which shares memory with s.Features.
@@ -85,7 +96,9 @@ type feature struct {
 // ReadEvalSet reads an evaluation set in CSV form (eval.csv) from r: a header
 // row, then one row per example. Features are mapped as cfg describes; cells
 // and header names are trimmed of surrounding spaces, and empty lines are
-// skipped. Numeric cells must parse as finite float32 values.
+// skipped. Numeric cells must parse as finite float32 values. When
+// cfg.SliceBy names a column, each row's cell in it is recorded too
+// (EvalSet.SliceValues and SliceOf).
 //
 // A malformed set, or one that does not fit cfg, fails with an error wrapping
 // ErrEvalSet that names the line (1-based; the header is line 1) and, for
@@ -118,6 +131,14 @@ func ReadEvalSet(r io.Reader, cfg EvalConfig) (*EvalSet, error) {
 	feats, label, err := mapHeader(names, cfg)
 	if err != nil {
 		return nil, err
+	}
+	sliceBy := -1
+	var sliceCode map[string]int32 // slice value -> index in s.SliceValues
+	if cfg.SliceBy != "" {
+		if sliceBy = slices.Index(names, cfg.SliceBy); sliceBy < 0 {
+			return nil, fmt.Errorf("eval set line 1, column %q: no slice column: %w", cfg.SliceBy, ErrEvalSet)
+		}
+		sliceCode = make(map[string]int32)
 	}
 
 	s := &EvalSet{Width: len(feats)}
@@ -154,6 +175,17 @@ func ReadEvalSet(r io.Reader, cfg EvalConfig) (*EvalSet, error) {
 		if err != nil {
 			line, _ := cr.FieldPos(label)
 			return nil, fmt.Errorf("eval set line %d, column %q: %v: %w", line, names[label], err, ErrEvalSet)
+		}
+		if sliceBy >= 0 {
+			v := strings.TrimSpace(rec[sliceBy])
+			code, seen := sliceCode[v]
+			if !seen {
+				code = int32(len(s.SliceValues))
+				v = strings.Clone(v) // not the whole line the reader allocated
+				sliceCode[v] = code
+				s.SliceValues = append(s.SliceValues, v)
+			}
+			s.SliceOf = append(s.SliceOf, code)
 		}
 		s.Features = append(s.Features, row...)
 		s.Labels = append(s.Labels, y)

@@ -126,6 +126,35 @@ func TestReadEvalSetFailure(t *testing.T) {
 	f("a,y\n1,0\n", EvalConfig{Label: "y", Width: 2, Columns: []Column{{Name: "a"}}}, "config", "1 features", "2")
 }
 
+func TestReadEvalSetSliceBy(t *testing.T) {
+	f := func(in, by string, wantValues []string, wantOf []int32) {
+		t.Helper()
+		s, err := ReadEvalSet(strings.NewReader(in), EvalConfig{Label: "y", Classes: 2, SliceBy: by,
+			Columns: []Column{{Name: "a", Position: 0}}})
+		if err != nil {
+			t.Fatalf("ReadEvalSet(%q, SliceBy %q) error: %v", in, by, err)
+		}
+		if !reflect.DeepEqual(s.SliceValues, wantValues) || !reflect.DeepEqual(s.SliceOf, wantOf) {
+			t.Fatalf("ReadEvalSet(%q, SliceBy %q) slices %q %v; want %q %v", in, by, s.SliceValues, s.SliceOf, wantValues, wantOf)
+		}
+	}
+	in := "a,country,y\n1, FR ,0\n2,DE,1\n\n3,FR,1\n4,,0\n5,de,0\n"
+	// First-seen order, trimmed, compared as text: "de" is not "DE", and
+	// an empty cell is a value of its own.
+	f(in, "country", []string{"FR", "DE", "", "de"}, []int32{0, 1, 0, 2, 3})
+	// A feature column, compared as text too, and the label column.
+	f("a,y\n1,0\n1.0,1\n1,1\n", "a", []string{"1", "1.0"}, []int32{0, 1, 0})
+	f("a,y\n1,0\n2,1\n3,1\n", "y", []string{"0", "1"}, []int32{0, 1, 1})
+	// No SliceBy: no slices.
+	f(in, "", nil, nil)
+
+	_, err := ReadEvalSet(strings.NewReader(in), EvalConfig{Label: "y", Classes: 2, SliceBy: "region",
+		Columns: []Column{{Name: "a", Position: 0}}})
+	if !errors.Is(err, ErrEvalSet) || !strings.Contains(err.Error(), `line 1, column "region": no slice column`) {
+		t.Fatalf("ReadEvalSet(SliceBy region) error %v; want line 1 and the column named", err)
+	}
+}
+
 func TestEvalSetRow(t *testing.T) {
 	s, err := ReadEvalSet(strings.NewReader("a,b,y\n1,2,0\n3,4,1\n"), EvalConfig{Label: "y", Classes: 2})
 	if err != nil {

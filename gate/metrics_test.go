@@ -134,7 +134,9 @@ func TestAccuracy(t *testing.T) {
 		}
 	}
 	f([]int{0, 1, 2, 2}, []int{0, 2, 2, 1}, 0.5) // rows 0 and 2 hit
-	f([]int{1, 1, 1}, []int{1, 1, 1}, 1)         // one class, perfect
+	// scikit-learn's accuracy_score example: 0.5.
+	f([]int{0, 1, 2, 3}, []int{0, 2, 1, 3}, 0.5)
+	f([]int{1, 1, 1}, []int{1, 1, 1}, 1) // one class, perfect
 	f([]int{1, 1, 1}, []int{0, 0, 0}, 0)
 	f(nil, nil, math.NaN())
 	f([]int{1}, []int{1, 1}, math.NaN())
@@ -165,6 +167,13 @@ func TestPrecisionRecallF1(t *testing.T) {
 	f([]int{0, 0}, []int{0, 0}, 1, 0, 0, 0)
 	// Perfect on one class.
 	f([]int{1, 1}, []int{1, 1}, 1, 1, 1, 1)
+	// scikit-learn's precision_score, recall_score and f1_score examples
+	// with average=None: precision [0.66666667, 0, 0], recall [1, 0, 0],
+	// F1 [0.8, 0, 0].
+	sk, skPred := []int{0, 1, 2, 0, 1, 2}, []int{0, 2, 1, 0, 0, 1}
+	f(sk, skPred, 0, 2.0/3, 1, 0.8)
+	f(sk, skPred, 1, 0, 0, 0)
+	f(sk, skPred, 2, 0, 0, 0)
 	f(nil, nil, 1, math.NaN(), math.NaN(), math.NaN())
 	f([]int{1, 0}, []int{1}, 1, math.NaN(), math.NaN(), math.NaN())
 }
@@ -213,6 +222,9 @@ func TestLogLossSuccess(t *testing.T) {
 	// −(2·ln 0.9 + ln 0.8 + ln 0.65)/4 ≈ 0.21616.
 	f([]int{1, 0, 0, 1}, [][]float64{{0.1, 0.9}, {0.9, 0.1}, {0.8, 0.2}, {0.35, 0.65}},
 		-(2*math.Log(0.9)+math.Log(0.8)+math.Log(0.65))/4)
+	// The same, against the value scikit-learn prints (0.21616...) worked
+	// to 40 digits by hand: 0.2161618746805791539007582966414205677145.
+	f([]int{1, 0, 0, 1}, [][]float64{{0.1, 0.9}, {0.9, 0.1}, {0.8, 0.2}, {0.35, 0.65}}, 0.21616187468057915390)
 	// Multiclass: −(ln 0.7 + ln 0.5)/2.
 	f([]int{0, 2}, [][]float64{{0.7, 0.2, 0.1}, {0.25, 0.25, 0.5}}, -(math.Log(0.7)+math.Log(0.5))/2)
 	// A certain, wrong answer is clipped to 1e-15: −ln 1e-15 ≈ 34.539.
@@ -255,6 +267,8 @@ func TestBrier(t *testing.T) {
 	// scikit-learn's brier_score_loss example:
 	// (0.1² + 0.1² + 0.2² + 0.3²)/4 = 0.15/4 = 0.0375.
 	f([]int{0, 1, 1, 0}, []float64{0.1, 0.9, 0.8, 0.3}, 0.0375)
+	// Its example of hard predictions, y_prob > 0.5: 0.0.
+	f([]int{0, 1, 1, 0}, []float64{0, 1, 1, 0}, 0)
 	f([]int{0, 1}, []float64{0, 1}, 0)        // perfect
 	f([]int{0, 1}, []float64{1, 0}, 1)        // certain and wrong
 	f([]int{1, 1}, []float64{0.5, 0.5}, 0.25) // one class, constant scores

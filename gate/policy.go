@@ -95,8 +95,9 @@ type Policy struct {
 	// MaxRows bounds the evaluation set's rows. Zero means
 	// DefaultMaxRows.
 	MaxRows int `yaml:"max_rows" json:"max_rows,omitempty"`
-	// Slices, when set, computes every metric per value of one column of
-	// the evaluation set too, and holds each slice to the thresholds.
+	// Slices, when set, computes the quality metrics (all but latency and
+	// throughput) per value of one column of the evaluation set too, and
+	// holds each slice of at least MinRows rows to the thresholds.
 	Slices *SlicePolicy `yaml:"slices" json:"slices,omitempty"`
 	// Metrics holds the thresholds, by metric name.
 	Metrics map[string]Threshold `yaml:"metrics" json:"metrics,omitempty"`
@@ -108,12 +109,14 @@ type SlicePolicy struct {
 	// of eval.csv, its cells compared as text.
 	Feature string `yaml:"feature" json:"feature"`
 	// MinRows is the smallest slice judged; smaller ones are reported
-	// without thresholds. Zero means 100.
+	// without thresholds. Zero means DefaultSliceMinRows.
 	MinRows int `yaml:"min_rows" json:"min_rows,omitempty"`
 }
 
 // DefaultSliceMinRows is SlicePolicy.MinRows when it is zero.
 const DefaultSliceMinRows = 100
+
+func (sp *SlicePolicy) minRows() int { return cmp.Or(sp.MinRows, DefaultSliceMinRows) }
 
 // Threshold is what one metric must show. Min and Max are absolute
 // bounds; MaxRegression (in the metric's units) and MaxRegressionPct (a
@@ -202,6 +205,36 @@ func KnownMetrics() []string {
 	}
 	slices.Sort(names)
 	return names
+}
+
+// EvalConfig returns the configuration with which ReadEvalSet reads the
+// evaluation set of a model under p: p.Label, or label (the manifest's
+// eval_label) when p names none; the column of p.Slices, if any; p.MaxRows;
+// and classes, width and cols (the model's classes, input width and
+// feature schema) as they are.
+func (p *Policy) EvalConfig(label string, classes, width int, cols []Column) EvalConfig {
+	cfg := EvalConfig{
+		Label:   cmp.Or(p.Label, label),
+		Columns: cols,
+		Width:   width,
+		Classes: classes,
+		MaxRows: p.MaxRows,
+	}
+	if p.Slices != nil {
+		cfg.SliceBy = p.Slices.Feature
+	}
+	return cfg
+}
+
+// compares reports whether a threshold of p compares with the stable
+// version.
+func (p *Policy) compares() bool {
+	for _, t := range p.Metrics {
+		if t.MaxRegression != nil || t.MaxRegressionPct != nil {
+			return true
+		}
+	}
+	return false
 }
 
 func (p *Policy) batchRows() int   { return cmp.Or(p.BatchRows, DefaultBatchRows) }

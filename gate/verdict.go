@@ -3,6 +3,7 @@ package gate
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"strconv"
 )
@@ -15,7 +16,9 @@ type Predictor interface {
 	// float32 values each, row-major) into out: Subject.Classes
 	// probabilities per row for a classifier, one value per row for a
 	// regressor. It is called from up to Policy.Concurrency goroutines at
-	// once, and must honour ctx.
+	// once, and must honour ctx. It must not modify features, and must not
+	// retain features or out after it returns. An error fails the
+	// evaluation of the whole subject.
 	Predict(ctx context.Context, features []float32, rows int, out []float64) error
 }
 
@@ -51,7 +54,8 @@ type Verdict struct {
 	// slice, each sorted by name.
 	Metrics []Metric `json:"metrics"`
 	// Reasons says why the candidate failed, one sentence per failed check
-	// or sanity problem; when it passed, what it passed.
+	// or sanity problem; when it passed, what it passed and what it was
+	// not judged on (no stable version to compare with, slices too small).
 	Reasons []string `json:"reasons"`
 }
 
@@ -99,7 +103,7 @@ func (n *Number) UnmarshalJSON(b []byte) error {
 	}
 	var f float64
 	if err := json.Unmarshal(b, &f); err != nil {
-		return err
+		return fmt.Errorf("gate: number: %w", err)
 	}
 	*n = Number(f)
 	return nil

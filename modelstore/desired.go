@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/switchyard-ml/switchyard/rollout"
 )
@@ -53,7 +54,7 @@ func (s *Store) readDesired(m *model, onDisk map[int]struct{}) {
 		err = st.Validate(func(n int) bool {
 			_, ok := onDisk[n]
 			v := m.versions[n]
-			return ok && (v == nil || v.State() != Failed)
+			return ok && (v == nil || routable(v, st))
 		})
 	}
 	if err != nil {
@@ -71,6 +72,7 @@ func (s *Store) readDesired(m *model, onDisk map[int]struct{}) {
 		return
 	}
 	m.desired.state = st
+	s.readmit(m)
 	s.snapshot(m)
 	s.log.Info("rollout.json applied", "model", m.name, "stable", st.Stable, "candidate", st.Candidate,
 		"weight_bp", st.Weight, "strategy", st.Strategy, "actor", st.Actor, "reason", st.Reason)
@@ -83,17 +85,33 @@ type Change = rollout.Plan
 // state with change, checks it against the versions that exist, writes
 // rollout.json atomically and routes by it before Desire returns, so the
 // next request follows it. It fails with ErrNotFound for an unknown model
-// and with the error of change or the check (wrapping rollout.ErrState).
+// and with the error of change or the check (wrapping rollout.ErrState),
+// which refuses to route a version that failed its gate.
 func (s *Store) Desire(ctx context.Context, model string, change Change) (*rollout.State, error) {
+	return s.desireCommand(ctx, command{op: opDesire, model: model, change: change})
+}
+
+// Force is Desire for a change that routes version although it failed its
+// gate: the override is kept in rollout.json (gate_overrides), so the
+// version loads again, is judged again (the verdict is still recorded)
+// and serves despite it, also after a restart. A person asks for it, with
+// a reason; switchyard never overrides a gate on its own. Forcing a
+// version that did not fail its gate is a plain Desire.
+func (s *Store) Force(ctx context.Context, model string, version int, change Change) (*rollout.State, error) {
+	return s.desireCommand(ctx, command{op: opDesire, model: model, change: change, force: version})
+}
+
+func (s *Store) desireCommand(ctx context.Context, c command) (*rollout.State, error) {
 	var st *rollout.State
-	if err := s.ask(ctx, command{op: opDesire, model: model, change: change, result: &st}); err != nil {
+	c.result = &st
+	if err := s.ask(ctx, c); err != nil {
 		return nil, err
 	}
 	return st, nil
 }
 
-// desire carries out Desire on the reconciler's goroutine.
-func (s *Store) desire(ctx context.Context, name string, change Change) (*rollout.State, error) {
+// desire carries out Desire and Force on the reconciler's goroutine.
+func (s *Store) desire(ctx context.Context, name string, change Change, force int) (*rollout.State, error) {
 	m := s.models[name]
 	if m == nil {
 		return nil, fmt.Errorf("model %q: %w", name, ErrNotFound)
@@ -110,9 +128,16 @@ func (s *Store) desire(ctx context.Context, name string, change Change) (*rollou
 	if err != nil {
 		return nil, err
 	}
+	next.GateOverrides = m.overrides(force)
+	for _, n := range []int{next.Stable, next.Candidate, next.Shadow} {
+		if v := m.versions[n]; v != nil && v.gateFailed && !next.Overrides(n) {
+			return nil, fmt.Errorf("%w: version %d failed its gate (%s); promote it with --force and a reason to route it anyway",
+				rollout.ErrState, n, strings.TrimPrefix(v.Reason(), "gate: "))
+		}
+	}
 	err = next.Validate(func(n int) bool {
 		v := m.versions[n]
-		return v != nil && !v.gone && v.State() != Failed
+		return v != nil && !v.gone && routable(v, next)
 	})
 	if err != nil {
 		return nil, err
@@ -125,11 +150,49 @@ func (s *Store) desire(ctx context.Context, name string, change Change) (*rollou
 		return nil, fmt.Errorf("read back rollout.json: %w", err)
 	}
 	m.desired.raw, m.desired.read, m.desired.state = raw, true, next
+	s.readmit(m)
 	s.snapshot(m)
 	s.log.Info("rollout.json written", "model", name, "stable", next.Stable, "candidate", next.Candidate,
 		"weight_bp", next.Weight, "strategy", next.Strategy, "paused", next.Paused, "actor", next.Actor, "reason", next.Reason)
 	s.pass(ctx, name)
 	return next, nil
+}
+
+// routable reports whether st may route v: v has not failed, or failed
+// only its gate and st overrides the verdict.
+func routable(v *Version, st *rollout.State) bool {
+	return v.State() != Failed || v.gateFailed && st.Overrides(v.Number)
+}
+
+// overrides returns the gate overrides a new rollout.json keeps: those in
+// force for versions still in the registry, and force when it failed its
+// gate.
+func (m *model) overrides(force int) []int {
+	var keep []int
+	if st := m.desired.state; st != nil {
+		for _, n := range st.GateOverrides {
+			if v := m.versions[n]; v != nil && !v.gone {
+				keep = append(keep, n)
+			}
+		}
+	}
+	if v := m.versions[force]; v != nil && v.gateFailed && !slices.Contains(keep, force) {
+		keep = append(keep, force)
+		slices.Sort(keep)
+	}
+	return keep
+}
+
+// readmit returns to Unloaded the versions that failed their gate and
+// that rollout.json now overrides, so that they load again and serve.
+func (s *Store) readmit(m *model) {
+	st := m.desired.state
+	for _, n := range m.numbers() {
+		if v := m.versions[n]; v.State() == Failed && v.gateFailed && st.Overrides(n) {
+			v.gateFailed = false
+			s.transition(v, Unloaded, fmt.Sprintf("its failed gate is overridden in rollout.json (%s: %s)", st.Actor, st.Reason))
+		}
+	}
 }
 
 // Rollouts returns every model's rollout as the controller sees it: its

@@ -37,6 +37,12 @@ func (v *Version) Infer(r *Request) error {
 	if st := v.State(); st != Ready && st != Draining {
 		return fmt.Errorf("%s/%d is %s: %w", v.Model, v.Number, st, ErrNotReady)
 	}
+	return v.infer(r)
+}
+
+// infer is Infer without the check of the version's state, for the gate,
+// which runs a version while it is Gating.
+func (v *Version) infer(r *Request) error {
 	if err := v.session.Check(r.In); err != nil {
 		return err
 	}

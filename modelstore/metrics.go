@@ -4,6 +4,8 @@ import (
 	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/switchyard-ml/switchyard/gate"
 )
 
 // Metrics are the store's Prometheus series. Build them once with
@@ -12,12 +14,14 @@ type Metrics struct {
 	versions      *prometheus.GaugeVec
 	weights       *prometheus.GaugeVec
 	eventsDropped prometheus.Counter
+	gatePassed    *prometheus.GaugeVec
+	gateMetrics   *prometheus.GaugeVec
 }
 
 // NewMetrics creates the store's series and registers them with reg.
 func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	m := newMetrics()
-	for _, c := range []prometheus.Collector{m.versions, m.weights, m.eventsDropped} {
+	for _, c := range []prometheus.Collector{m.versions, m.weights, m.eventsDropped, m.gatePassed, m.gateMetrics} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -39,6 +43,14 @@ func newMetrics() *Metrics {
 			Name: "switchyard_events_dropped_total",
 			Help: "Lifecycle events not delivered because a subscriber's buffer was full.",
 		}),
+		gatePassed: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "switchyard_gate_passed",
+			Help: "The gate's verdict on each version it judged: 1 passed, 0 failed.",
+		}, []string{"model", "version"}),
+		gateMetrics: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "switchyard_gate_metric",
+			Help: "Each metric the gate computed for a version on its whole evaluation set (NaN when undefined).",
+		}, []string{"model", "version", "metric"}),
 	}
 }
 
@@ -62,8 +74,32 @@ func (m *Metrics) route(model string, arms map[int]int) {
 	}
 }
 
+// judged sets the gate's series of v from its verdict.
+func (m *Metrics) judged(v *Version, verdict *gate.Verdict) {
+	m.forgetVersion(v.Model, v.Label)
+	passed := 0.0
+	if verdict.Pass {
+		passed = 1
+	}
+	m.gatePassed.WithLabelValues(v.Model, v.Label).Set(passed)
+	for _, metric := range verdict.Metrics {
+		if metric.Slice == "" {
+			m.gateMetrics.WithLabelValues(v.Model, v.Label, metric.Name).Set(float64(metric.Candidate))
+		}
+	}
+}
+
+// forgetVersion drops the gate's series of a version that left the
+// registry.
+func (m *Metrics) forgetVersion(model, version string) {
+	labels := prometheus.Labels{"model": model, "version": version}
+	m.gatePassed.DeletePartialMatch(labels)
+	m.gateMetrics.DeletePartialMatch(labels)
+}
+
 // forget drops the series of a model that is gone.
 func (m *Metrics) forget(model string) {
-	m.versions.DeletePartialMatch(prometheus.Labels{"model": model})
-	m.weights.DeletePartialMatch(prometheus.Labels{"model": model})
+	for _, vec := range []*prometheus.GaugeVec{m.versions, m.weights, m.gatePassed, m.gateMetrics} {
+		vec.DeletePartialMatch(prometheus.Labels{"model": model})
+	}
 }

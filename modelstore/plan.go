@@ -44,6 +44,7 @@ func (s *Store) pass(ctx context.Context, name string) {
 		v.gone = true
 		if !v.State().loaded() {
 			delete(m.versions, n)
+			s.metrics.forgetVersion(name, v.Label)
 		}
 	}
 	for n := range onDisk {

@@ -3,13 +3,15 @@ package modelstore
 import (
 	"context"
 	"fmt"
-
-	"github.com/switchyard-ml/switchyard/rollout"
 	"maps"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
+
+	"github.com/switchyard-ml/switchyard/gate"
+	"github.com/switchyard-ml/switchyard/rollout"
 )
 
 // model is one model directory as the reconciler knows it. Every field is
@@ -56,8 +58,10 @@ type command struct {
 	op    op
 	model string
 	done  chan error
-	// change computes the new rollout.json of opDesire.
+	// change computes the new rollout.json of opDesire; force is the
+	// version it routes despite a failed gate, or 0.
 	change Change
+	force  int
 	result **rollout.State
 }
 
@@ -80,9 +84,10 @@ const (
 // outcome is what a load, gate or drain goroutine reports to the
 // reconciler.
 type outcome struct {
-	v     *Version
-	phase phase
-	err   error
+	v       *Version
+	phase   phase
+	verdict *gate.Verdict // of phaseGated
+	err     error
 }
 
 // run is the reconciler: the one goroutine that owns s.models and makes
@@ -127,7 +132,7 @@ func (s *Store) command(ctx context.Context, c command) {
 	case opRescan:
 		s.scanAll(ctx)
 	case opDesire:
-		st, err := s.desire(ctx, c.model, c.change)
+		st, err := s.desire(ctx, c.model, c.change, c.force)
 		*c.result = st
 		c.done <- err
 		return
@@ -232,26 +237,32 @@ func (s *Store) apply(ctx context.Context, o outcome) {
 		}
 		v.reserved = v.Cost
 		s.transition(v, Gating, fmt.Sprintf("loaded in %v (warm-up run %v), %s resident", v.loadTook.Round(time.Millisecond), v.WarmUp.Round(time.Microsecond), mib(v.Cost)))
-		if s.cfg.Gate == nil {
-			s.transition(v, Ready, "no gate configured")
-			break
-		}
 		m := s.models[v.Model]
-		stable := m.stable()
+		stable, dir, pol := m.stable(), m.dir, gate.Policy{}
+		if m.policy.lastGood != nil {
+			pol = m.policy.lastGood.Gate
+		}
 		s.spawn(ctx, func(ctx context.Context) outcome {
-			return outcome{v: v, phase: phaseGated, err: s.cfg.Gate.Check(ctx, v, stable)}
+			verdict, err := s.judge(ctx, v, stable, pol, dir)
+			return outcome{v: v, phase: phaseGated, verdict: verdict, err: err}
 		})
 	case phaseGated:
-		if o.err != nil {
-			s.transition(v, Failed, "gate: "+o.err.Error())
-			s.spawn(ctx, func(context.Context) outcome {
-				sctx, cancel := context.WithTimeout(context.Background(), s.cfg.DrainTimeout)
-				defer cancel()
-				return outcome{v: v, phase: phaseDrained, err: v.shutdown(sctx)}
-			})
-			break
+		if o.err == nil {
+			v.verdict.Store(o.verdict)
+			s.metrics.judged(v, o.verdict)
 		}
-		s.transition(v, Ready, "passed its gate")
+		st := s.models[v.Model].desired.state
+		switch {
+		case o.err != nil:
+			s.fail(ctx, v, "gate: "+o.err.Error())
+		case !o.verdict.Pass && st.Overrides(v.Number):
+			s.transition(v, Ready, fmt.Sprintf("failed its gate, and serves anyway: rollout.json overrides the verdict (%s: %s)", st.Actor, st.Reason))
+		case !o.verdict.Pass:
+			v.gateFailed = true
+			s.fail(ctx, v, verdictReason(o.verdict))
+		default:
+			s.transition(v, Ready, "passed its gate: "+strings.Join(o.verdict.Reasons, " "))
+		}
 	case phaseDrained:
 		if o.err != nil {
 			s.log.Error("version not closed cleanly", "version", v, "error", o.err)
@@ -265,6 +276,16 @@ func (s *Store) apply(ctx context.Context, o outcome) {
 	s.pass(ctx, v.Model)
 }
 
+// fail moves a loaded version to Failed with reason and drains it.
+func (s *Store) fail(ctx context.Context, v *Version, reason string) {
+	s.transition(v, Failed, reason)
+	s.spawn(ctx, func(context.Context) outcome {
+		sctx, cancel := context.WithTimeout(context.Background(), s.cfg.DrainTimeout)
+		defer cancel()
+		return outcome{v: v, phase: phaseDrained, err: v.shutdown(sctx)}
+	})
+}
+
 // retire replaces v, closed for good, by a placeholder with its number
 // and status, so that nothing the reconciler holds keeps v's queue,
 // bindings and signature alive.
@@ -275,7 +296,9 @@ func (s *Store) retire(v *Version) {
 	}
 	p := newVersion(v.Model, v.Number, v.Dir, m.live)
 	p.status.Store(v.status.Load())
+	p.verdict.Store(v.verdict.Load())
 	p.policyFailure = v.policyFailure
+	p.gateFailed = v.gateFailed
 	m.versions[v.Number] = p
 	s.snapshot(m)
 }
@@ -311,6 +334,7 @@ func (s *Store) transition(v *Version, to State, reason string) {
 	if m := s.models[v.Model]; m != nil && m.versions[v.Number] == v {
 		if v.gone && !to.loaded() {
 			delete(m.versions, v.Number)
+			s.metrics.forgetVersion(v.Model, v.Label)
 		}
 		s.snapshot(m)
 	}

@@ -60,9 +60,9 @@ type Config struct {
 	// policy.yaml overrides key by key. The zero value means
 	// rollout.DefaultPolicy().
 	Rollout rollout.Policy
-	// Gate judges each loaded version before it may serve. Nil passes
-	// every version straight through Gating.
-	Gate Gate
+	// Verdicts keeps the gate's verdicts (see the gate block of
+	// policy.yaml). Nil keeps them in memory and the log only.
+	Verdicts VerdictRecorder
 	// Auditor records what the store refuses on its own, such as a
 	// malformed rollout.json. Nil records it in the log only.
 	Auditor Auditor
@@ -72,16 +72,6 @@ type Config struct {
 	BatchMetrics *batcher.Metrics
 	// Logger receives lifecycle events. Nil means slog.Default().
 	Logger *slog.Logger
-}
-
-// Gate judges a loaded version before it may take traffic. The Store calls
-// Check on a goroutine of its own while candidate is Gating, with the
-// model's stable version to compare against (nil when none serves). A nil
-// error lets candidate become Ready; an error fails it, with the error as
-// its reason. Check must honour ctx, which is cancelled when the Store
-// closes.
-type Gate interface {
-	Check(ctx context.Context, candidate, stable *Version) error
 }
 
 // Auditor records an entry in the audit trail on the store's behalf. The

@@ -11,6 +11,7 @@ import (
 
 	"github.com/switchyard-ml/switchyard/batcher"
 	"github.com/switchyard-ml/switchyard/engine"
+	"github.com/switchyard-ml/switchyard/gate"
 	"github.com/switchyard-ml/switchyard/rollout"
 )
 
@@ -59,6 +60,8 @@ type Version struct {
 	Agreement rollout.AgreementStats
 
 	status atomic.Pointer[status]
+	// verdict is the gate's verdict, once it has judged this load.
+	verdict atomic.Pointer[gate.Verdict]
 	// score says where the model's score lies in its outputs; set by load.
 	score scoreRule
 	// live holds the model's settings that apply per request.
@@ -87,6 +90,7 @@ type Version struct {
 	gone          bool  // the version's directory has left the registry
 	reserved      int64 // resident memory counted against the budget
 	policyFailure bool  // Failed because policy.yaml was invalid
+	gateFailed    bool  // Failed by the gate's verdict
 }
 
 // status is a state with the reason the version entered it.
@@ -107,6 +111,10 @@ func newVersion(model string, number int, dir string, live *liveSettings) *Versi
 	v.status.Store(&status{state: Unloaded})
 	return v
 }
+
+// Verdict returns the gate's verdict on the version, or nil before the
+// gate has judged it. The verdict must not be modified.
+func (v *Version) Verdict() *gate.Verdict { return v.verdict.Load() }
 
 // State returns the version's current state.
 func (v *Version) State() State { return v.status.Load().state }

@@ -134,7 +134,7 @@ func (s *Server) adminModelOf(ctx context.Context, m *modelstore.Model, rt *roll
 		}
 	}
 	for _, v := range m.Versions {
-		vj := adminVersionJSON{Version: v.Number, State: v.State().String(), Reason: v.Reason(), TrafficBP: weights[v.Number]}
+		vj := adminVersionJSON{Version: v.Number, State: v.State().String(), Reason: v.Reason(), TrafficBP: weights[v.Number], Gate: v.Verdict()}
 		switch v.State() {
 		case modelstore.Ready, modelstore.Draining:
 			st := v.Stats.Snapshot()

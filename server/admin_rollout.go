@@ -23,6 +23,9 @@ type actionRequest struct {
 	Strategy string `json:"strategy"`
 	Reason   string `json:"reason"`
 	Actor    string `json:"actor"`
+	// Force routes a promoted version although it failed its gate; the
+	// override is audited with the reason.
+	Force bool `json:"force"`
 }
 
 // actionNames names each rollout action's route, for the audit trail.
@@ -72,8 +75,17 @@ func (s *Server) adminAction(ctx context.Context, r route, body []byte) (any, er
 			return rollout.PlanPause(cur, serving, paused, c)
 		}
 	}
+	if req.Force && r.kind != routeAdminPromote {
+		return nil, &requestError{msg: "force applies to promote only"}
+	}
 	name := string(r.model)
-	st, err := s.models.Desire(ctx, name, change)
+	var st *rollout.State
+	var err error
+	if req.Force {
+		st, err = s.models.Force(ctx, name, req.Version, change)
+	} else {
+		st, err = s.models.Desire(ctx, name, change)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", action, name, err)
 	}
@@ -86,7 +98,7 @@ func (s *Server) adminAction(ctx context.Context, r route, body []byte) (any, er
 		}
 		err := s.cfg.Admin.Audit(ctx, tracking.Entry{Actor: req.Actor, Action: action, Model: name, Versions: versions, Reason: req.Reason,
 			Details: map[string]any{"stable": st.Stable, "candidate": st.Candidate, "shadow": st.Shadow, "strategy": st.Strategy,
-				"weight_bp": st.Weight, "paused": st.Paused}})
+				"weight_bp": st.Weight, "paused": st.Paused, "force": req.Force, "gate_overrides": st.GateOverrides}})
 		if err != nil {
 			// The change is in force; say loudly that its record is not.
 			s.log.Error("rollout change applied but not audited", "model", name, "action", action, "error", err)

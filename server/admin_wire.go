@@ -3,6 +3,7 @@ package server
 import (
 	"time"
 
+	"github.com/switchyard-ml/switchyard/gate"
 	"github.com/switchyard-ml/switchyard/modelstore"
 	"github.com/switchyard-ml/switchyard/rollout"
 	"github.com/switchyard-ml/switchyard/tracking"
@@ -48,6 +49,9 @@ type adminVersionJSON struct {
 	Description string              `json:"description,omitempty"`
 	EvalLabel   string              `json:"eval_label,omitempty"`
 	Lineage     *modelstore.Lineage `json:"lineage,omitempty"`
+	// Gate is the gate's verdict on this load of the version, every number
+	// and reason; absent before the gate has judged it.
+	Gate *gate.Verdict `json:"gate,omitempty"`
 	// Stats counts what this load of the version answered since it
 	// loaded; absent for a version not in memory.
 	Stats *adminStatsJSON `json:"stats,omitempty"`

@@ -98,6 +98,9 @@ type Models interface {
 	// Desire changes a model's rollout state (promote, rollback, pause,
 	// resume) and routes by it before it returns.
 	Desire(ctx context.Context, model string, change modelstore.Change) (*rollout.State, error)
+	// Force is Desire for a promote that routes a version although it
+	// failed its gate (rollout.json keeps the override).
+	Force(ctx context.Context, model string, version int, change modelstore.Change) (*rollout.State, error)
 }
 
 // Server answers HTTP requests for the models of a Models.

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/switchyard-ml/switchyard/gate"
 	"github.com/switchyard-ml/switchyard/modelstore"
 	"github.com/switchyard-ml/switchyard/rollout"
 	"github.com/switchyard-ml/switchyard/tracking"
@@ -234,6 +235,23 @@ func (l *localSource) store() (*tracking.Store, error) {
 	return l.st, nil
 }
 
+// verdict returns the gate's latest verdict on a version as the tracking
+// store holds it, or nil.
+func (l *localSource) verdict(ctx context.Context, model string, version int) (*gate.Verdict, error) {
+	if l.st == nil {
+		return nil, nil
+	}
+	vs, err := l.st.Verdicts(ctx, tracking.VerdictQuery{Model: model, Version: version, Limit: 1})
+	if err != nil || len(vs) == 0 {
+		return nil, err
+	}
+	var v gate.Verdict
+	if err := json.Unmarshal(vs[0].Detail, &v); err != nil {
+		return nil, fmt.Errorf("the verdict on %s version %d: %w", model, version, err)
+	}
+	return &v, nil
+}
+
 func (l *localSource) Models(ctx context.Context, name string) ([]modelView, error) {
 	names := []string{name}
 	if name == "" {
@@ -265,6 +283,9 @@ func (l *localSource) Models(ctx context.Context, name string) ([]modelView, err
 					lin := *mf.Lineage
 					vv.Lineage = &lin
 				}
+			}
+			if vv.Gate, err = l.verdict(ctx, n, v); err != nil {
+				return nil, err
 			}
 			if (vv.Lineage == nil || vv.Lineage.RunID == "") && l.st != nil {
 				if id, err := l.st.VersionRun(ctx, n, v); err == nil {

@@ -154,7 +154,7 @@ func TestOpsVerbs(t *testing.T) {
 	if !holds(out, "ana publish m 2 - ") || !holds(out, "ana publish m 1 first {") || !strings.Contains(out, `"run_id":"`+r1+`"`) {
 		t.Errorf("audit = \n%s", out)
 	}
-	if out := same("audit", "m", "--since", "1h", "--limit", "1"); strings.Count(out, "\n") != 2 || !holds(out, "publish m 2") {
+	if out := same("audit", "m", "--since", "1h", "--limit", "1"); strings.Count(out, "\n") != 2 || !holds(out, "gate gate_pass m") {
 		t.Errorf("audit m --since 1h --limit 1 = \n%s", out)
 	}
 	if out := same("audit", "other"); strings.Count(out, "\n") != 1 {
@@ -163,12 +163,12 @@ func TestOpsVerbs(t *testing.T) {
 
 	// status: states and traffic from the server, "on disk" without it.
 	remote, local := both("status")
-	for _, w := range []string{"m 1 READY 0% " + r1, "m 2 READY 100% " + r2} {
+	for _, w := range []string{"m 1 READY 0% pass " + r1, "m 2 READY 100% pass " + r2} {
 		if !holds(remote, w) {
 			t.Errorf("status --server lacks %q:\n%s", w, remote)
 		}
 	}
-	for _, w := range []string{"m 1 on disk - " + r1 + " -", "m 2 on disk - " + r2 + " -"} {
+	for _, w := range []string{"m 1 on disk - pass " + r1 + " -", "m 2 on disk - pass " + r2 + " -"} {
 		if !holds(local, w) {
 			t.Errorf("status --registry lacks %q:\n%s", w, local)
 		}

@@ -34,7 +34,7 @@ func writeFile(t *testing.T, dir, name string, content []byte) string {
 
 // smallModel returns the bytes of a small ONNX model, 3 inputs, 2 outputs.
 func smallModel(seed uint64) []byte {
-	return onnx.RandomMLP(seed, onnx.ActivationNone, 3, 2).Model().Marshal()
+	return onnx.RandomMLP(seed, onnx.ActivationSoftmax, 3, 2).Model().Marshal()
 }
 
 // openStore opens the tracking store of a data directory for the test to

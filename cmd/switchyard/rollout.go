@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -26,7 +27,7 @@ import (
 // server started later, or watching the registry, follows it).
 
 func runPromote(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return rolloutVerb(ctx, "promote", "MODEL VERSION [--strategy bluegreen|canary|shadow|manual] --reason TEXT", args, stdout, stderr)
+	return rolloutVerb(ctx, "promote", "MODEL VERSION [--strategy bluegreen|canary|shadow|manual] [--force] --reason TEXT", args, stdout, stderr)
 }
 
 func runRollback(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -50,9 +51,14 @@ func rolloutVerb(ctx context.Context, action, synopsis string, args []string, st
 	reason := fs.String("reason", "", "why (required; recorded in rollout.json and the audit trail)")
 	actor := fs.String("actor", defaultCreator(), "who acts, for the audit trail")
 	strategy := fs.String("strategy", rollout.BlueGreen, "with promote: bluegreen (all traffic at once), canary (the first step's share), shadow (a copy of the traffic, no answers) or manual")
+	force := fs.Bool("force", false, "with promote: route the version although it failed its gate (kept in rollout.json, audited with the reason)")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
+	}
+	if *force && action != "promote" {
+		fmt.Fprintf(stderr, "switchyard %s: --force applies to promote only\n", action)
+		return errUsage
 	}
 	want := 1
 	if action == "promote" {
@@ -70,7 +76,7 @@ func rolloutVerb(ctx context.Context, action, synopsis string, args []string, st
 			fmt.Fprintf(stderr, "switchyard promote: version %q is not a positive integer\n", pos[1])
 			return errUsage
 		}
-		req["version"], req["strategy"] = v, *strategy
+		req["version"], req["strategy"], req["force"] = v, *strategy, *force
 	}
 	var st *rollout.State
 	if of.server != "" {
@@ -124,8 +130,9 @@ func remoteAction(ctx context.Context, of *opsFlags, model, action string, req m
 }
 
 // localAction changes rollout.json in the registry directly. What serves
-// is read from rollout.json, else taken to be the newest version on disk;
-// the previous version is the newest below it. The change is audited in
+// is read from rollout.json, else taken to be the newest version on disk
+// that has not failed its gate (as far as the tracking store knows); the
+// previous version is the newest such below it. The change is audited in
 // the data directory.
 func localAction(ctx context.Context, of *opsFlags, model, action string, req map[string]any) (*rollout.State, error) {
 	dir := filepath.Join(of.registry, model)
@@ -140,12 +147,28 @@ func localAction(ctx context.Context, of *opsFlags, model, action string, req ma
 	if err != nil {
 		return nil, err
 	}
-	serving := complete[len(complete)-1]
+	st, err := openTracking(ctx, dataDirOf(of.dataDir, of.registry), true)
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	var good []int // the versions whose latest verdict, if any, passed
+	for _, n := range complete {
+		if v, err := latestVerdict(ctx, st, model, n); err != nil {
+			return nil, err
+		} else if v == nil || v.Pass || cur.Overrides(n) {
+			good = append(good, n)
+		}
+	}
+	serving := 0
+	if len(good) > 0 {
+		serving = good[len(good)-1]
+	}
 	if cur != nil {
 		serving = cur.Stable
 	}
 	previous := 0
-	for _, n := range complete {
+	for _, n := range good {
 		if n < serving {
 			previous = n
 		}
@@ -164,27 +187,23 @@ func localAction(ctx context.Context, of *opsFlags, model, action string, req ma
 	default:
 		next, err = rollout.PlanPause(cur, serving, action == "pause", c)
 	}
-	if err == nil {
-		err = next.Validate(func(n int) bool {
-			for _, v := range complete {
-				if v == n {
-					return true
-				}
-			}
-			return false
-		})
+	if err != nil {
+		return nil, err
 	}
+	force := 0
+	if f, _ := req["force"].(bool); f {
+		force = req["version"].(int)
+	}
+	if next.GateOverrides, err = localOverrides(ctx, st, model, cur, next, complete, force); err != nil {
+		return nil, err
+	}
+	err = next.Validate(func(n int) bool { return slices.Contains(complete, n) })
 	if err != nil {
 		return nil, err
 	}
 	if err := rollout.WriteState(dir, next); err != nil {
 		return nil, err
 	}
-	st, err := openTracking(ctx, dataDirOf(of.dataDir, of.registry), true)
-	if err != nil {
-		return next, fmt.Errorf("rollout.json written, but the change is not audited: %w", err)
-	}
-	defer st.Close()
 	versions := []int{next.Stable}
 	for _, v := range []int{next.Candidate, next.Shadow} {
 		if v != 0 {
@@ -193,10 +212,55 @@ func localAction(ctx context.Context, of *opsFlags, model, action string, req ma
 	}
 	if err := st.Audit(ctx, tracking.Entry{Actor: c.Actor, Action: action, Model: model, Versions: versions, Reason: c.Reason,
 		Details: map[string]any{"stable": next.Stable, "candidate": next.Candidate, "shadow": next.Shadow,
-			"strategy": next.Strategy, "weight_bp": next.Weight, "paused": next.Paused, "via": "registry"}}); err != nil {
+			"strategy": next.Strategy, "weight_bp": next.Weight, "paused": next.Paused, "via": "registry",
+			"force": force != 0, "gate_overrides": next.GateOverrides}}); err != nil {
 		return next, fmt.Errorf("rollout.json written, but the change is not audited: %w", err)
 	}
 	return next, nil
+}
+
+// localOverrides returns the gate overrides next keeps: those of cur for
+// versions still on disk, and force when the gate's latest verdict on it,
+// as the tracking store holds it, failed. Without force it refuses to
+// route a version whose latest verdict failed and that no override
+// covers.
+func localOverrides(ctx context.Context, st *tracking.Store, model string, cur, next *rollout.State, complete []int, force int) ([]int, error) {
+	var keep []int
+	if cur != nil {
+		for _, n := range cur.GateOverrides {
+			if slices.Contains(complete, n) {
+				keep = append(keep, n)
+			}
+		}
+	}
+	for _, n := range []int{next.Stable, next.Candidate, next.Shadow} {
+		if n == 0 || slices.Contains(keep, n) {
+			continue
+		}
+		v, err := latestVerdict(ctx, st, model, n)
+		if err != nil {
+			return nil, err
+		}
+		if v == nil || v.Pass {
+			continue
+		}
+		if n != force {
+			return nil, fmt.Errorf("%w: version %d failed its gate (%s); promote it with --force and a reason to route it anyway",
+				rollout.ErrState, n, v.Reason)
+		}
+		keep = append(keep, n)
+	}
+	slices.Sort(keep)
+	return keep, nil
+}
+
+// latestVerdict returns the gate's latest verdict on a version, or nil.
+func latestVerdict(ctx context.Context, st *tracking.Store, model string, version int) (*tracking.Verdict, error) {
+	vs, err := st.Verdicts(ctx, tracking.VerdictQuery{Model: model, Version: version, Limit: 1})
+	if err != nil || len(vs) == 0 {
+		return nil, err
+	}
+	return &vs[0], nil
 }
 
 // printState says what now serves the model.

@@ -175,3 +175,62 @@ func TestDemoRolloutWalkthrough(t *testing.T) {
 		t.Fatalf("audit:\n%s", out)
 	}
 }
+
+// TestPromoteForce: a version that failed its gate cannot be promoted
+// without --force, through the server or on the registry; with --force
+// and a reason it serves, rollout.json keeps the override, and the audit
+// trail says who forced it and why.
+func TestPromoteForce(t *testing.T) {
+	dir := t.TempDir()
+	reg := filepath.Join(dir, "registry")
+	eval := writeFile(t, dir, "eval.csv", []byte("a,b,c,y\n1,0,0,1\n-1,0,0,0\n2,1,0,1\n-2,1,0,0\n"))
+	publish := func(weights ...float32) {
+		t.Helper()
+		path := writeFile(t, dir, "model.onnx", (&onnx.LogReg{Weights: weights, Bias: []float32{0}}).Model().Marshal())
+		if out, err := runCmd(t, "publish", "--registry", reg, "--model", "m", "--onnx", path, "--eval", eval, "--label", "y"); err != nil {
+			t.Fatalf("publish = %v\n%s", err, out)
+		}
+	}
+	publish(3, 0, 0)
+	writeFile(t, filepath.Join(reg, "m"), "policy.yaml", []byte("gate:\n  metrics:\n    accuracy: {min: 0.9}\n"))
+	publish(-3, 0, 0) // always wrong
+	addr := serve(t, "--registry", reg)
+	runOK := func(want string, args ...string) {
+		t.Helper()
+		out, err := runCmd(t, args...)
+		if err != nil || !holds(out, want) {
+			t.Fatalf("%v = %v\n%s\nwant it to say %q", args, err, out, want)
+		}
+	}
+	runOK("m 2 FAILED 0% fail", "status", "m", "--server", addr)
+	for _, where := range [][]string{{"--server", addr}, {"--registry", reg}} {
+		_, err := runCmd(t, append([]string{"promote", "m", "2", "--reason", "x"}, where...)...)
+		if err == nil || !strings.Contains(err.Error(), "failed its gate") || !strings.Contains(err.Error(), "--force") {
+			t.Errorf("promote of the failed version %v = %v; want a refusal naming the gate and --force", where, err)
+		}
+	}
+	if _, err := runCmd(t, "rollback", "m", "--force", "--reason", "x", "--registry", reg); !errors.Is(err, errUsage) {
+		t.Errorf("rollback --force = %v; want a usage error", err)
+	}
+	runOK("m: stable 2 (ana: the labels of eval.csv are stale)", "promote", "m", "2", "--force", "--reason", "the labels of eval.csv are stale", "--actor", "ana", "--server", addr)
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		out, _ := runCmd(t, "status", "m", "--server", addr)
+		if holds(out, "m 2 READY 100% fail") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the forced version does not serve:\n%s", out)
+		}
+	}
+	if st, err := rollout.ReadState(filepath.Join(reg, "m")); err != nil || !st.Overrides(2) {
+		t.Fatalf("rollout.json = %+v, %v; want the override of version 2", st, err)
+	}
+	runOK(`"force":true`, "audit", "m", "--registry", reg)
+
+	// On the registry, the override is kept across later changes.
+	runOK("m: stable 1", "rollback", "m", "--reason", "back", "--registry", reg)
+	runOK("m: stable 2", "promote", "m", "2", "--reason", "again", "--registry", reg)
+	if st, err := rollout.ReadState(filepath.Join(reg, "m")); err != nil || !st.Overrides(2) {
+		t.Fatalf("rollout.json = %+v, %v; want the override kept", st, err)
+	}
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/switchyard-ml/switchyard/batcher"
+	"github.com/switchyard-ml/switchyard/gate"
 	"github.com/switchyard-ml/switchyard/modelstore"
 	"github.com/switchyard-ml/switchyard/rollout"
 	"github.com/switchyard-ml/switchyard/server"
@@ -96,6 +98,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	ccfg := rollout.ControllerConfig{Tick: *tick, Decisions: decisions, Measures: measures, Logger: log}
 	var storeAuditor modelstore.Auditor
+	var verdicts modelstore.VerdictRecorder
 	if !*noTracking {
 		tr, err := tracking.Open(ctx, *dataDir, tracking.Config{Logger: log})
 		if err != nil {
@@ -111,6 +114,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		scfg.Admin = tr
 		ccfg.Auditor = auditor{tr}
 		storeAuditor = auditor{tr}
+		verdicts = auditor{tr}
 	}
 	store, err := modelstore.Open(ctx, modelstore.Config{
 		Dir:            *registry,
@@ -123,6 +127,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Metrics:        sm,
 		BatchMetrics:   bm,
 		Auditor:        storeAuditor,
+		Verdicts:       verdicts,
 		Logger:         log,
 	})
 	if err != nil {
@@ -183,6 +188,17 @@ type auditor struct{ st *tracking.Store }
 // AuditRefusal implements modelstore.Auditor.
 func (a auditor) AuditRefusal(ctx context.Context, model, reason string) error {
 	return a.st.Audit(ctx, tracking.Entry{Actor: "reconciler", Action: "refuse", Model: model, Reason: reason})
+}
+
+// RecordVerdict implements modelstore.VerdictRecorder: the verdict is kept
+// in the tracking store and audited with the actor "gate".
+func (a auditor) RecordVerdict(ctx context.Context, model string, version int, v *gate.Verdict) error {
+	detail, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode verdict: %w", err)
+	}
+	return a.st.RecordVerdict(ctx, tracking.Verdict{Model: model, Version: version, Pass: v.Pass,
+		Reason: strings.Join(v.Reasons, " "), Detail: detail})
 }
 
 // AuditDecision implements rollout.Auditor.

@@ -54,14 +54,14 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 }
 
 // printStatus writes each version of each model: its state, its share of
-// traffic and the run it came from. On disk, with no server, versions
+// traffic, the gate's verdict and the run it came from. On disk, with no server, versions
 // have no state but "on disk" and no traffic.
 func printStatus(w io.Writer, models []modelView, live bool) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "MODEL\tVERSION\tSTATE\tTRAFFIC\tRUN\tREASON")
+	fmt.Fprintln(tw, "MODEL\tVERSION\tSTATE\tTRAFFIC\tGATE\tRUN\tREASON")
 	for _, m := range models {
 		if len(m.Versions) == 0 {
-			fmt.Fprintf(tw, "%s\t-\tno versions\t-\t-\t-\n", m.Name)
+			fmt.Fprintf(tw, "%s\t-\tno versions\t-\t-\t-\t-\n", m.Name)
 		}
 		for _, v := range m.Versions {
 			traffic := "-"
@@ -72,7 +72,11 @@ func printStatus(w io.Writer, models []modelView, live bool) {
 			if v.Lineage != nil && v.Lineage.RunID != "" {
 				run = v.Lineage.RunID
 			}
-			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\n", m.Name, v.Version, v.State, traffic, run, orDash(oneLine(v.Reason)))
+			verdict := "-"
+			if v.Gate != nil {
+				verdict = map[bool]string{true: "pass", false: "fail"}[v.Gate.Pass]
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\n", m.Name, v.Version, v.State, traffic, verdict, run, orDash(oneLine(v.Reason)))
 		}
 	}
 	tw.Flush()
@@ -81,10 +85,23 @@ func printStatus(w io.Writer, models []modelView, live bool) {
 			fmt.Fprint(w, "rollout.json ")
 			printState(w, m.Name, m.Rollout)
 		}
+		for _, v := range m.Versions {
+			if g := v.Gate; g != nil && (!g.Pass || v.Version == newest(m)) {
+				fmt.Fprintf(w, "gate on %s version %d: %s\n", m.Name, v.Version, strings.Join(g.Reasons, " "))
+			}
+		}
 		if a := m.Analysis; a != nil {
 			fmt.Fprintf(w, "last analysis %s: %s: %s\n", a.At.UTC().Format(time.RFC3339), a.Action, strings.Join(a.Reasons, "; "))
 		}
 	}
+}
+
+// newest returns the number of m's newest version, or 0.
+func newest(m modelView) int {
+	if len(m.Versions) == 0 {
+		return 0
+	}
+	return m.Versions[len(m.Versions)-1].Version
 }
 
 // printLineage writes the lineage of a model's serving version: the

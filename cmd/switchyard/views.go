@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/switchyard-ml/switchyard/gate"
 	"github.com/switchyard-ml/switchyard/modelstore"
 	"github.com/switchyard-ml/switchyard/rollout"
 	"github.com/switchyard-ml/switchyard/tracking"
@@ -36,6 +37,9 @@ type versionView struct {
 	TrafficBP int                 `json:"traffic_bp"`
 	SHA256    string              `json:"sha256"`
 	Lineage   *modelstore.Lineage `json:"lineage"`
+	// Gate is the gate's latest verdict on the version; nil when it has
+	// not judged it.
+	Gate *gate.Verdict `json:"gate"`
 }
 
 type runView struct {
