@@ -33,7 +33,8 @@ test: ort vet bench-smoke
 
 # README's Benchmarks section: switchyard against the HTTP floor and
 # onnxruntime in-process (about seven minutes), hot swaps, tracking's cost,
-# rollout cycles and a two-arm canary's cost (about four minutes together),
+# rollout cycles, a two-arm canary's cost and a gate's cost (about five
+# minutes together),
 # then the Go benchmarks.
 bench: build ort
 	$(BIN) bench --compare --json bench.json
@@ -41,6 +42,7 @@ bench: build ort
 	$(BIN) bench --tracking-cost --json bench-tracking.json
 	$(BIN) bench --swap-cycles 100 --rollout-cycles --json bench-rollout.json
 	$(BIN) bench --canary-cost --json bench-canary.json
+	$(BIN) bench --gate-cost --json bench-gate.json
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./server ./batcher ./engine
 
 # A few seconds of the same, to prove the harness works; no speed is asserted.

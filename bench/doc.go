@@ -26,13 +26,15 @@
 //   - TrackingCost and CanaryCost, each a server alternated with a variant
 //     of itself (the tracking store open under an MLflow load; two arms of
 //     a canary) round by round, judged by the median ratio of req/s.
+//   - GateCost, live traffic with no gate running against live traffic
+//     while a new version's 100,000-row gate runs, round by round.
 //
 // It leaves serving to the server package and never asserts speed: a
 // missed goal is reported, not an error. Load goes only to the URL it is
 // given.
 //
-// Concurrency: Run, InProcess, Compare, Swap, TrackingCost and CanaryCost
-// are synchronous; they start
+// Concurrency: Run, InProcess, Compare, Swap, TrackingCost, CanaryCost and
+// GateCost are synchronous; they start
 // their own goroutines and processes and are done with all of them when
 // they return. Results are plain values.
 //

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -26,6 +27,65 @@ type VerdictRecorder interface {
 // recorded; past it the verdict takes effect anyway and the failure is
 // logged.
 const recordTimeout = 10 * time.Second
+
+// startGates starts the gate of each of m's Gating versions whose
+// baseline (see baseline) is ready, or has none; the others wait for
+// theirs, which wanted keeps loading.
+func (s *Store) startGates(ctx context.Context, m *model) {
+	pol := gate.Policy{}
+	if m.policy.lastGood != nil {
+		pol = m.policy.lastGood.Gate
+	}
+	for _, n := range m.numbers() {
+		v := m.versions[n]
+		if v.State() != Gating || v.judging {
+			continue
+		}
+		b := m.baseline(v)
+		if b != nil && b.State() != Ready {
+			continue
+		}
+		v.judging = true
+		dir := m.dir
+		s.spawn(ctx, func(ctx context.Context) outcome {
+			verdict, err := s.judge(ctx, v, b, pol, dir)
+			return outcome{v: v, phase: phaseGated, verdict: verdict, err: err}
+		})
+	}
+}
+
+// baseline returns the version the gate compares v with: the stable
+// version rollout.json names (none when that is v itself); without
+// rollout.json, the version that serves, or, when none does (a start),
+// for the newest version the next newest that has not failed, which
+// would serve if v did not pass (that one is judged on its own). It
+// returns nil when there is none, or when the one named failed or left
+// the registry.
+func (m *model) baseline(v *Version) *Version {
+	var b *Version
+	switch st := m.desired.state; {
+	case st != nil && st.Stable == v.Number:
+		return nil
+	case st != nil:
+		b = m.versions[st.Stable]
+	case m.stable() != nil:
+		b = m.stable()
+	default:
+		var below []*Version // the versions that may serve, newest first
+		for _, n := range slices.Backward(m.numbers()) {
+			if w := m.versions[n]; !w.gone && w.State() != Failed {
+				below = append(below, w)
+			}
+		}
+		if len(below) > 1 && below[0] == v {
+			b = below[1]
+		}
+	}
+	if b == nil || b == v || b.gone || b.State() == Failed {
+		return nil
+	}
+	return b
+}
 
 // judge runs the gate on candidate, with stable (nil when none serves) as
 // the comparison, under the model's gate policy, and records the verdict.
@@ -71,7 +131,7 @@ func evaluate(ctx context.Context, candidate, stable *Version, pol gate.Policy, 
 	if err != nil {
 		return gate.Refuse(name, fmt.Sprintf("the eval set of %s cannot be read: %v.", name, err)), nil
 	}
-	set, err := gate.ReadEvalSet(f, pol.EvalConfig(label, layout.Classes, layout.Width, columnsOf(candidate.Manifest)))
+	set, err := gate.ReadEvalSet(f, pol.EvalConfig(label, layout.Classes, layout.Width, candidate.Manifest.GateColumns()))
 	f.Close()
 	if err != nil {
 		return gate.Refuse(name, fmt.Sprintf("%s: %v.", path, err)), nil
@@ -101,10 +161,10 @@ func evalSetOf(versionDir, modelDir string) (string, error) {
 	return "", fs.ErrNotExist
 }
 
-// columnsOf maps a manifest's feature schema onto the gate's columns; nil
-// when the manifest has none, so that the eval set's columns map by
-// position.
-func columnsOf(m *Manifest) []gate.Column {
+// GateColumns maps the manifest's feature schema onto the gate's columns;
+// nil when m is nil or has none, so that the evaluation set's columns map
+// by position.
+func (m *Manifest) GateColumns() []gate.Column {
 	if m == nil || len(m.Features) == 0 {
 		return nil
 	}

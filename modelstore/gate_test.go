@@ -315,3 +315,65 @@ func TestGateSanityAndMalformedSets(t *testing.T) {
 		t.Fatalf("shared: verdict %+v; want the model-level set evaluated", v)
 	}
 }
+
+// TestGateAtStartCompares: a version published while the server was down
+// is judged against the version that would serve without it, at a start
+// as when it is published to a running server, with or without
+// rollout.json.
+func TestGateAtStartCompares(t *testing.T) {
+	for _, pinned := range []bool{false, true} {
+		dir := t.TempDir()
+		eval := evalCSV(300)
+		writePolicy(t, dir, "m", regressionPolicy)
+		publishJudged(t, dir, "m", goodWeights, eval)
+		publishJudged(t, dir, "m", worseWeights, eval)
+		if pinned {
+			st := &rollout.State{Stable: 1, Strategy: rollout.Manual, UpdatedAt: time.Now(), Actor: "ana", Reason: "pin"}
+			if err := rollout.WriteState(filepath.Join(dir, "m"), st); err != nil {
+				t.Fatal(err)
+			}
+		}
+		rec := &verdicts{}
+		st := openWatching(t, modelstore.Config{Dir: dir, Verdicts: rec})
+		if got := serving(st, "m"); got != 1 {
+			t.Fatalf("pinned %v: serving %d (%s); want 1", pinned, got, states(st, "m"))
+		}
+		v2 := rec.of("m", 2)
+		if v2 == nil || v2.Pass || v2.Stable != "version 1" {
+			t.Fatalf("pinned %v: verdict on version 2 = %+v; want a failure against version 1", pinned, v2)
+		}
+		if v1 := rec.of("m", 1); v1 == nil || !v1.Pass || v1.Stable != "" {
+			t.Fatalf("pinned %v: verdict on version 1 = %+v; want a pass judged on its own", pinned, v1)
+		}
+	}
+}
+
+// TestNewestPassedStaysLoaded: while a newer version is judged, the newest
+// version that passed its gate stays loaded, so that a promote of it is
+// instant and a failing publish does not unload and reload it.
+func TestNewestPassedStaysLoaded(t *testing.T) {
+	dir := t.TempDir()
+	eval := evalCSV(300)
+	writePolicy(t, dir, "m", regressionPolicy)
+	publishJudged(t, dir, "m", goodWeights, eval)
+	publishJudged(t, dir, "m", goodWeights, eval)
+	pin := &rollout.State{Stable: 1, Strategy: rollout.Manual, UpdatedAt: time.Now(), Actor: "ana", Reason: "pin"}
+	if err := rollout.WriteState(filepath.Join(dir, "m"), pin); err != nil {
+		t.Fatal(err)
+	}
+	st := openWatching(t, modelstore.Config{Dir: dir})
+	if got := states(st, "m"); got != "1:READY 2:READY" {
+		t.Fatalf("after Open: %s; want 1:READY 2:READY", got)
+	}
+	ev := subscribe(t, st)
+	publishJudged(t, dir, "m", worseWeights, eval)
+	ev.await(t, "m/3 failing", to("m", 3, modelstore.Failed))
+	for _, e := range ev.seen {
+		if e.Version == 2 {
+			t.Errorf("version 2 went %v -> %v (%s) while version 3 was judged", e.From, e.To, e.Reason)
+		}
+	}
+	if got := states(st, "m"); got != "1:READY 2:READY 3:FAILED" {
+		t.Fatalf("after a failed publish: %s; want 1:READY 2:READY 3:FAILED", got)
+	}
+}

@@ -53,6 +53,7 @@ func (s *Store) pass(ctx context.Context, name string) {
 		}
 	}
 	s.route(m)
+	s.startGates(ctx, m)
 	want := s.wanted(m)
 	stable := m.stable()
 	for _, v := range m.versions {
@@ -67,6 +68,8 @@ func (s *Store) pass(ctx context.Context, name string) {
 			reason = fmt.Sprintf("version directory removed from the registry; version %d serves", stable.Number)
 		case v.gone:
 			reason = "version directory removed from the registry; no other version is ready"
+		case v.Number > stable.Number:
+			reason = fmt.Sprintf("superseded by a newer version; version %d serves", stable.Number)
 		default:
 			reason = fmt.Sprintf("replaced by version %d; beyond keep_previous (%d)", stable.Number, m.policy.keep)
 		}
@@ -181,8 +184,10 @@ func versionNumber(v *Version) int {
 
 // wanted returns the numbers of the versions that should be loaded: the
 // stable one, the newest version above it that has not failed (the next
-// candidate), and the keep_previous newest versions below it that have
-// not failed.
+// candidate), the newest ready version above it (the newest that passed
+// its gate, so that a promote is instant while a newer one is judged),
+// the baselines the gate compares versions still to be judged with, and
+// the keep_previous newest versions below stable that have not failed.
 func (s *Store) wanted(m *model) map[int]bool {
 	want := map[int]bool{}
 	if m.unloaded {
@@ -208,6 +213,19 @@ func (s *Store) wanted(m *model) map[int]bool {
 	}
 	if n := len(nums); n > 0 && nums[n-1] > stable {
 		want[nums[n-1]] = true
+	}
+	for _, n := range slices.Backward(nums) {
+		if n > stable && m.versions[n].State() == Ready {
+			want[n] = true // the newest that passed its gate, while a newer one is judged
+			break
+		}
+	}
+	for _, n := range slices.Collect(maps.Keys(want)) {
+		if v := m.versions[n]; v.State() != Ready {
+			if b := m.baseline(v); b != nil {
+				want[b.Number] = true // the gate compares v with it
+			}
+		}
 	}
 	if stable > 0 {
 		i, _ := slices.BinarySearch(nums, stable)

@@ -237,15 +237,7 @@ func (s *Store) apply(ctx context.Context, o outcome) {
 		}
 		v.reserved = v.Cost
 		s.transition(v, Gating, fmt.Sprintf("loaded in %v (warm-up run %v), %s resident", v.loadTook.Round(time.Millisecond), v.WarmUp.Round(time.Microsecond), mib(v.Cost)))
-		m := s.models[v.Model]
-		stable, dir, pol := m.stable(), m.dir, gate.Policy{}
-		if m.policy.lastGood != nil {
-			pol = m.policy.lastGood.Gate
-		}
-		s.spawn(ctx, func(ctx context.Context) outcome {
-			verdict, err := s.judge(ctx, v, stable, pol, dir)
-			return outcome{v: v, phase: phaseGated, verdict: verdict, err: err}
-		})
+		// The pass below starts its gate once its baseline is ready.
 	case phaseGated:
 		if o.err == nil {
 			v.verdict.Store(o.verdict)

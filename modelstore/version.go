@@ -91,6 +91,7 @@ type Version struct {
 	reserved      int64 // resident memory counted against the budget
 	policyFailure bool  // Failed because policy.yaml was invalid
 	gateFailed    bool  // Failed by the gate's verdict
+	judging       bool  // its gate has started
 }
 
 // status is a state with the reason the version entered it.

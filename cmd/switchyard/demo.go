@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	iofs "io/fs"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -15,17 +17,34 @@ import (
 
 	"github.com/switchyard-ml/switchyard/internal/demo"
 	"github.com/switchyard-ml/switchyard/modelstore"
+	"github.com/switchyard-ml/switchyard/rollout"
 	"github.com/switchyard-ml/switchyard/tracking"
 )
 
 // demoModel is the name the demo publishes under.
 const demoModel = "fraud"
 
+// demoPolicy is the policy.yaml the demo gives its model: a version must
+// rank fraud well, and no worse than the stable version on the same rows
+// in the same run, before it may take traffic. The demo's network passes
+// it against its logistic regression with room to spare (AUC about 0.02
+// higher, log loss about 8% lower); the logistic regression, against the
+// network, does not.
+const demoPolicy = `# Written by switchyard demo. A new version of fraud takes traffic only if,
+# on its eval.csv, it ranks fraud well, and no worse than the stable version
+# evaluated on the same rows in the same run.
+gate:
+  label: label
+  metrics:
+    auc: {min: 0.8, max_regression: 0.005}
+    log_loss: {max_regression_pct: 2}
+`
+
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("demo", "--registry DIR [--seed N] [--force]", stderr)
 	registry := fs.String("registry", "registry", "registry directory")
 	seed := fs.Uint64("seed", 1, "seed of the synthetic data")
-	force := fs.Bool("force", false, "publish another version even if the registry has the demo model")
+	force := fs.Bool("force", false, "publish another version of the better model even if the registry has the demo model")
 	addr := fs.String("addr", "localhost:8080", "server address to put in the printed curl line")
 	dataDir := fs.String("data-dir", "", "tracking database and artifacts (default REGISTRY/.switchyard)")
 	actor := fs.String("actor", firstOf(defaultCreator(), "switchyard demo"), "who publishes the demo, for the audit trail (default the OS user)")
@@ -34,55 +53,170 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	f, err := demo.BuildFraud(*seed)
+	first, err := demo.BuildFraud(*seed)
 	if err != nil {
 		return err
 	}
-	_, all, _ := modelstore.Versions(*registry, demoModel)
+	better, err := demo.BuildFraudNet(*seed)
+	if err != nil {
+		return err
+	}
+	_, all, err := modelstore.Versions(*registry, demoModel)
+	if err != nil {
+		return err
+	}
 	if len(all) > 0 && !*force {
 		fmt.Fprintf(stdout, "%s already has model %q (versions %v); --force publishes another\n", *registry, demoModel, all)
 	} else {
 		if err := ef.init(); err != nil {
 			return err
 		}
-		d := demoPublish{registry: *registry, dataDir: dataDirOf(*dataDir, *registry), actor: *actor, fraud: f, args: args}
-		v, runID, err := d.publish(ctx, ef)
+		dd := dataDirOf(*dataDir, *registry)
+		st, err := openTracking(ctx, dd, true)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "published %s version %d (held-out accuracy %.4f), trained in run %s\n", demoModel, v, f.Accuracy, runID)
-		fmt.Fprintf(stdout, "its reproducibility record: switchyard repro %s %d --registry %s\n", demoModel, v, shellQuote(*registry))
+		defer st.Close()
+		arts, err := tracking.OpenArtifacts(filepath.Join(dd, "artifacts"))
+		if err != nil {
+			return err
+		}
+		defer arts.Close()
+		d := demoPublish{registry: *registry, actor: *actor, args: args, ef: ef, stdout: stdout, st: st, arts: arts}
+		if err := d.run(ctx, first, better, len(all) == 0); err != nil {
+			return err
+		}
 	}
-	fmt.Fprintf(stdout, "query it once the server is up:\n%s\n", curlLine(*addr, f.Sample))
+	fmt.Fprintf(stdout, "query it once the server is up:\n%s\n", curlLine(*addr, first.Sample))
 	return nil
 }
 
-// demoPublish publishes the demo model with its lineage.
+// demoPublish publishes the demo's models with their lineage: runs in st,
+// data in arts, versions in registry, and what it did on stdout.
 type demoPublish struct {
-	registry, dataDir, actor string
-	fraud                    *demo.Fraud
-	args                     []string
+	registry, actor string
+	args            []string
+	ef              engineFlags
+	stdout          io.Writer
+	st              *tracking.Store
+	arts            *tracking.Artifacts
 }
 
-// publish logs the demo's training as a run (its settings as params, its
+// run publishes the demo. On a fresh registry (fresh true) it gives the
+// model its policy.yaml, unless it has one, publishes first and makes it
+// the stable version in rollout.json; then, in every case, it runs the
+// gate on better against the stable version on disk, as switchyard eval
+// does, prints the report and, if better passed, publishes it.
+func (d *demoPublish) run(ctx context.Context, first, better *demo.Fraud, fresh bool) error {
+	if fresh {
+		if err := d.writePolicy(); err != nil {
+			return err
+		}
+		v, err := d.publish(ctx, first)
+		if err != nil {
+			return err
+		}
+		if err := d.pin(ctx, v); err != nil {
+			return err
+		}
+	}
+
+	var evalCSV bytes.Buffer
+	if err := demo.WriteCSV(&evalCSV, better.Eval); err != nil {
+		return err
+	}
+	in := gateInput{engine: d.ef.cfg, eval: &evalCSV, evalName: modelstore.EvalFile, candidate: better.Model}
+	if err := in.fromRegistry(d.registry, demoModel, true); err != nil {
+		return err
+	}
+	in.label = firstOf(in.label, demo.LabelColumn)
+	verdict, err := evaluateOffline(ctx, &in)
+	if err != nil {
+		return fmt.Errorf("gate the %s: %w", better.Kind, err)
+	}
+	fmt.Fprintf(d.stdout, "\nthe gate, offline, on the %s before it is published:\n\n%s\n", better.Kind, verdict.Markdown())
+	if !verdict.Pass {
+		fmt.Fprintf(d.stdout, "the %s failed its gate, so it is not published\n", better.Kind)
+		return errFailed
+	}
+	v, err := d.publish(ctx, better)
+	if err != nil {
+		return err
+	}
+	if stable, err := stableOnDisk(d.registry, demoModel); err == nil && stable != v {
+		fmt.Fprintf(d.stdout, "version %d serves; roll version %d out with:\nswitchyard promote %s %d --strategy canary --reason %s --registry %s\n",
+			stable, v, demoModel, v, shellQuote("passed its gate"), shellQuote(d.registry))
+	}
+	return nil
+}
+
+// writePolicy gives the demo model demoPolicy as its policy.yaml, unless
+// it has a policy.yaml already, which it keeps as it is. The file appears
+// whole (a temporary file renamed into place), for a server watching the
+// registry.
+func (d *demoPublish) writePolicy() error {
+	dir := filepath.Join(d.registry, demoModel)
+	path := filepath.Join(dir, modelstore.PolicyFile)
+	switch _, err := os.Stat(path); {
+	case err == nil:
+		fmt.Fprintf(d.stdout, "keeping %s as it is\n", path)
+		return nil
+	case !errors.Is(err, iofs.ErrNotExist):
+		return fmt.Errorf("demo policy: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("demo policy: %w", err)
+	}
+	tmp := filepath.Join(dir, ".policy.yaml.demo")
+	if err := os.WriteFile(tmp, []byte(demoPolicy), 0o644); err != nil {
+		return fmt.Errorf("demo policy: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("demo policy: %w", err)
+	}
+	fmt.Fprintf(d.stdout, "wrote %s: a new version must pass its gate before it takes traffic\n", path)
+	return nil
+}
+
+// pin makes version the stable version in the demo model's rollout.json,
+// so that it keeps serving until a later version is rolled out, and
+// audits the change as a promote.
+func (d *demoPublish) pin(ctx context.Context, version int) error {
+	c := rollout.Change{Actor: d.actor, Reason: fmt.Sprintf("switchyard demo: version %d serves until a better one is rolled out", version), Now: time.Now().UTC()}
+	next, err := rollout.PlanPromote(nil, 0, version, rollout.Manual, 0, c)
+	if err != nil {
+		return fmt.Errorf("BUG: pin the demo's version %d: %w", version, err)
+	}
+	if err := rollout.WriteState(filepath.Join(d.registry, demoModel), next); err != nil {
+		return err
+	}
+	if err := d.st.Audit(ctx, tracking.Entry{Actor: c.Actor, Action: "promote", Model: demoModel, Versions: []int{version}, Reason: c.Reason,
+		Details: map[string]any{"stable": version, "strategy": next.Strategy, "via": "registry"}}); err != nil {
+		return fmt.Errorf("rollout.json written, but the change is not audited: %w", err)
+	}
+	fmt.Fprintf(d.stdout, "%s: stable %d (rollout.json)\n", demoModel, version)
+	return nil
+}
+
+// publish logs the training of f as a run (its settings as params, its
 // held-out metrics, its data as the run's artifacts and datasets, its
 // reproducibility record as tags), publishes the model with its
-// evaluation set linked to the run, and audits the publish.
-func (d *demoPublish) publish(ctx context.Context, ef engineFlags) (version int, runID string, err error) {
-	f := d.fraud
+// evaluation set linked to the run, audits the publish and says so.
+func (d *demoPublish) publish(ctx context.Context, f *demo.Fraud) (version int, err error) {
 	var trainCSV, evalCSV bytes.Buffer
 	if err := demo.WriteCSV(&trainCSV, f.Train); err != nil {
-		return 0, "", err
+		return 0, err
 	}
 	if err := demo.WriteCSV(&evalCSV, f.Eval); err != nil {
-		return 0, "", err
+		return 0, err
 	}
 	files := []demoFile{{"train.csv", tracking.RoleTrain, trainCSV.Bytes()}, {"eval.csv", tracking.RoleEval, evalCSV.Bytes()}}
 	uses := make([]tracking.DatasetUse, len(files))
 	for i, file := range files {
 		ds, err := tracking.DescribeCSV(bytes.NewReader(file.data))
 		if err != nil {
-			return 0, "", fmt.Errorf("BUG: the demo's %s: %w", file.name, err)
+			return 0, fmt.Errorf("BUG: the demo's %s: %w", file.name, err)
 		}
 		uses[i] = tracking.DatasetUse{Dataset: ds, Role: file.role}
 	}
@@ -91,41 +225,40 @@ func (d *demoPublish) publish(ctx context.Context, ef engineFlags) (version int,
 	repro.Seed = strconv.FormatUint(f.Seed, 10)
 	repro.TrainSHA256, repro.EvalSHA256 = uses[0].SHA256, uses[1].SHA256
 	now := time.Now().UnixMilli()
-	rec := newRun{name: fmt.Sprintf("demo-%s-seed-%d", demoModel, f.Seed), user: d.actor, params: sortedParams(f.Params()), repro: repro,
-		metrics: []tracking.Metric{{Key: "eval_accuracy", Value: f.Accuracy, Timestamp: now}, {Key: "eval_log_loss", Value: f.LogLoss, Timestamp: now}}}
+	name := fmt.Sprintf("demo-%s-seed-%d", demoModel, f.Seed)
+	if f.MLP != nil {
+		name = fmt.Sprintf("demo-%s-mlp-seed-%d", demoModel, f.Seed)
+	}
+	rec := newRun{name: name, user: d.actor, params: sortedParams(f.Params()), repro: repro,
+		metrics: []tracking.Metric{{Key: "eval_accuracy", Value: f.Accuracy, Timestamp: now},
+			{Key: "eval_log_loss", Value: f.LogLoss, Timestamp: now}, {Key: "eval_auc", Value: f.AUC, Timestamp: now}}}
 
-	st, err := openTracking(ctx, d.dataDir, true)
-	if err != nil {
-		return 0, "", err
-	}
-	defer st.Close()
-	arts, err := tracking.OpenArtifacts(filepath.Join(d.dataDir, "artifacts"))
-	if err != nil {
-		return 0, "", err
-	}
-	defer arts.Close()
-	run, err := rec.start(ctx, st)
+	run, err := rec.start(ctx, d.st)
+	runID := ""
 	if run != nil {
 		runID = run.Info.RunID
 	}
 	if err == nil {
-		err = d.logData(ctx, st, arts, run, files, uses)
+		err = d.logData(ctx, run, files, uses)
 	}
 	if err == nil {
-		version, err = d.publishModel(run, uses, evalCSV.Bytes(), ef)
+		version, err = d.publishModel(f, run, uses, evalCSV.Bytes())
 	}
 	if err != nil {
 		if runID != "" {
-			err = errors.Join(err, endRun(ctx, st, runID, tracking.StatusFailed))
+			err = errors.Join(err, endRun(ctx, d.st, runID, tracking.StatusFailed))
 		}
-		return 0, "", err
+		return 0, err
 	}
 	details := map[string]any{"run_id": runID, "sha256": hexSHA256(f.Model), "experiment_id": run.Info.ExperimentID,
 		"train_sha256": uses[0].SHA256, "eval_sha256": uses[1].SHA256}
-	if err := published(ctx, st, demoModel, version, runID, true, tracking.Entry{Actor: d.actor, Reason: "switchyard demo", Details: details}); err != nil {
-		return 0, "", fmt.Errorf("published %s version %d, but: %w", demoModel, version, err)
+	if err := published(ctx, d.st, demoModel, version, runID, true, tracking.Entry{Actor: d.actor, Reason: "switchyard demo", Details: details}); err != nil {
+		return 0, fmt.Errorf("published %s version %d, but: %w", demoModel, version, err)
 	}
-	return version, runID, nil
+	fmt.Fprintf(d.stdout, "published %s version %d (%s; held out: AUC %.4f, log loss %.4f, accuracy %.4f), trained in run %s\n",
+		demoModel, version, f.Kind, f.AUC, f.LogLoss, f.Accuracy, runID)
+	fmt.Fprintf(d.stdout, "its reproducibility record: switchyard repro %s %d --registry %s\n", demoModel, version, shellQuote(d.registry))
+	return version, nil
 }
 
 // demoFile is a data file of the demo, stored as a run artifact.
@@ -137,27 +270,26 @@ type demoFile struct {
 // logData stores the demo's data files as the run's artifacts, where
 // MLflow's clients can download them, and records them as the run's
 // datasets (uses, one per file) at those places.
-func (d *demoPublish) logData(ctx context.Context, st *tracking.Store, arts *tracking.Artifacts, run *tracking.Run, files []demoFile, uses []tracking.DatasetUse) error {
+func (d *demoPublish) logData(ctx context.Context, run *tracking.Run, files []demoFile, uses []tracking.DatasetUse) error {
 	dir, ok := strings.CutPrefix(run.Info.ArtifactURI, "mlflow-artifacts:/")
 	if !ok {
 		return fmt.Errorf("run %s keeps its artifacts at %s, outside switchyard's artifact store", run.Info.RunID, run.Info.ArtifactURI)
 	}
 	for i, file := range files {
-		if _, err := arts.Put(dir+"/"+file.name, bytes.NewReader(file.data)); err != nil {
+		if _, err := d.arts.Put(dir+"/"+file.name, bytes.NewReader(file.data)); err != nil {
 			return fmt.Errorf("store the demo's %s: %w", file.name, err)
 		}
 		uses[i].Path = run.Info.ArtifactURI + "/" + file.name
 	}
-	return useDatasets(ctx, st, run.Info.RunID, uses)
+	return useDatasets(ctx, d.st, run.Info.RunID, uses)
 }
 
-// publishModel publishes the demo model, linked to run, with its
+// publishModel publishes the demo model f, linked to run, with its
 // evaluation set.
-func (d *demoPublish) publishModel(run *tracking.Run, uses []tracking.DatasetUse, evalCSV []byte, ef engineFlags) (int, error) {
-	f := d.fraud
+func (d *demoPublish) publishModel(f *demo.Fraud, run *tracking.Run, uses []tracking.DatasetUse, evalCSV []byte) (int, error) {
 	seed := int64(f.Seed)
 	return modelstore.Publish(d.registry, demoModel, f.Model, modelstore.PublishOptions{
-		Description: "Demo: logistic regression on synthetic card transactions; probabilities are [P(legitimate), P(fraud)].",
+		Description: fmt.Sprintf("Demo: %s on synthetic card transactions; probabilities are [P(legitimate), P(fraud)].", f.Kind),
 		CreatedBy:   "switchyard demo",
 		Features:    demoFeatures(),
 		Lineage: &modelstore.Lineage{
@@ -171,7 +303,7 @@ func (d *demoPublish) publishModel(run *tracking.Run, uses []tracking.DatasetUse
 		},
 		EvalCSV:   evalCSV,
 		EvalLabel: demo.LabelColumn,
-		Engine:    ef.cfg,
+		Engine:    d.ef.cfg,
 	})
 }
 

@@ -5,6 +5,7 @@
 //	switchyard serve   --registry DIR --addr :8080   run the server
 //	switchyard publish --registry DIR --model NAME --onnx FILE [lineage flags]
 //	switchyard demo    --registry DIR                publish the demo fraud model
+//	switchyard eval    --onnx FILE --eval CSV --label COL  run the gate offline (--baseline FILE | --registry DIR --model NAME)
 //	switchyard promote MODEL VERSION --reason TEXT   roll a version out (--strategy)
 //	switchyard rollback MODEL --reason TEXT          drop the candidate, or go back one version
 //	switchyard pause|resume MODEL --reason TEXT      hold a rollout, or let it go on
@@ -17,7 +18,9 @@
 // promote, rollback, pause, resume, status, runs and audit ask a running server (--server URL) or, without
 // it, read the registry and data directory. Run `switchyard VERB --help`
 // for each verb's flags. Exit status: 0 on success, 1 on failure (for
-// repro --check: the file is not bit-exact), 2 on a usage error.
+// repro --check: the file is not bit-exact; for eval: the gate failed), 2
+// on a usage error (for eval: on anything that kept the gate from
+// judging).
 package main
 
 import (
@@ -66,6 +69,7 @@ func verbs() []verb {
 		{"serve", "serve the registry's models over HTTP", runServe},
 		{"publish", "add a model version to the registry", runPublish},
 		{"demo", "build and publish the demo fraud-detection model", runDemo},
+		{"eval", "run the evaluation gate on a model file offline: exit 0 pass, 1 fail", runEval},
 		{"promote", "roll a version out: bluegreen, canary, shadow or manual", runPromote},
 		{"rollback", "drop a candidate, or go back to the previous version, at once", runRollback},
 		{"pause", "stop a rollout where it stands", runPause},

@@ -108,7 +108,7 @@ func TestDemoCurlLine(t *testing.T) {
 	if out, err := runCmd(t, "demo", "--registry", reg); err != nil || !strings.Contains(out, "already has model") {
 		t.Fatalf("second demo = %v\n%s", err, out)
 	}
-	if out, err := runCmd(t, "demo", "--registry", reg, "--force"); err != nil || !strings.Contains(out, "version 2") {
+	if out, err := runCmd(t, "demo", "--registry", reg, "--force"); err != nil || !strings.Contains(out, "published fraud version 3") {
 		t.Fatalf("demo --force = %v\n%s", err, out)
 	}
 }

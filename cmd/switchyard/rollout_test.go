@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -105,18 +106,21 @@ func TestRolloutVerbs(t *testing.T) {
 }
 
 // TestDemoRolloutWalkthrough follows the README's "Rolling out a model":
-// the demo's fraud model serves, a second demo version is published and
-// rolled out as a canary, status shows it advancing, and a rollback
-// returns all traffic to version 1.
+// the demo publishes its fraud model to a serving registry, version 1
+// serves, version 2 passes its gate and is rolled out as a canary, status
+// shows it advancing, and a rollback returns all traffic to version 1.
 func TestDemoRolloutWalkthrough(t *testing.T) {
 	reg := filepath.Join(t.TempDir(), "registry")
-	if out, err := runCmd(t, "demo", "--registry", reg); err != nil {
-		t.Fatalf("demo = %v\n%s", err, out)
+	if err := os.MkdirAll(reg, 0o755); err != nil {
+		t.Fatal(err)
 	}
 	addr := serve(t, "--registry", reg, "--on-publish", "canary", "--rollout-steps", "10%,50%,100%",
-		"--rollout-bake", "300ms", "--rollout-min-requests", "20", "--rollout-max-p99-ratio", "1000", "--controller-tick", "20ms")
-	if out, err := runCmd(t, "demo", "--registry", reg, "--force"); err != nil || !strings.Contains(out, "version 2") {
-		t.Fatalf("demo --force = %v\n%s", err, out)
+		"--rollout-bake", "300ms", "--rollout-min-requests", "20", "--rollout-max-p99-ratio", "1000",
+		"--rollout-max-score-psi", "1000", "--controller-tick", "20ms")
+	// The demo publishes version 1, which serves, then version 2, which
+	// the server gates against version 1 and the controller rolls out.
+	if out, err := runCmd(t, "demo", "--registry", reg); err != nil || !strings.Contains(out, "published fraud version 2") {
+		t.Fatalf("demo = %v\n%s", err, out)
 	}
 	body := `{"inputs":[{"name":"features","datatype":"FP32","shape":[1,8],"data":[1794.18,12,18,0.77,3,0,0,162]}]}`
 	stop := make(chan struct{})

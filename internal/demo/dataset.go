@@ -61,8 +61,7 @@ func (d *Dataset) Split(n int) (head, tail *Dataset) {
 }
 
 // Float32 returns the features as float32, row-major: the input tensor of
-// the model that Classifier.LogReg describes. The slice is new and the
-// caller's.
+// the demo's models. The slice is new and the caller's.
 func (d *Dataset) Float32() []float32 {
 	x := make([]float32, len(d.X))
 	for i, v := range d.X {

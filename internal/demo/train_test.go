@@ -4,36 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"math"
-	"sort"
 	"testing"
 )
-
-// auc returns the area under the ROC curve of scores against labels, by the
-// Mann-Whitney rank sum with ties given their average rank.
-func auc(scores []float64, labels []int) float64 {
-	idx := make([]int, len(scores))
-	for i := range idx {
-		idx[i] = i
-	}
-	sort.Slice(idx, func(a, b int) bool { return scores[idx[a]] < scores[idx[b]] })
-	var rankSum, pos float64
-	for i := 0; i < len(idx); {
-		j := i
-		for j < len(idx) && scores[idx[j]] == scores[idx[i]] {
-			j++
-		}
-		rank := float64(i+j+1) / 2 // average of ranks i+1 .. j
-		for k := i; k < j; k++ {
-			if labels[idx[k]] == 1 {
-				rankSum += rank
-				pos++
-			}
-		}
-		i = j
-	}
-	neg := float64(len(labels)) - pos
-	return (rankSum - pos*(pos+1)/2) / (pos * neg)
-}
 
 func TestAUC(t *testing.T) {
 	f := func(scores []float64, labels []int, want float64) {
