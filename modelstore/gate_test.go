@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,7 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/switchyard-ml/switchyard/gate"
-	"github.com/switchyard-ml/switchyard/internal/onnx"
+	"github.com/switchyard-ml/switchyard/internal/testenv"
 	"github.com/switchyard-ml/switchyard/modelstore"
 	"github.com/switchyard-ml/switchyard/rollout"
 )
@@ -30,25 +29,10 @@ var (
 	constantWeights = []float32{0, 0, 0}
 )
 
-func classifier(weights []float32) []byte {
-	return (&onnx.LogReg{Weights: weights, Bias: []float32{0}}).Model().Marshal()
-}
+func classifier(weights []float32) []byte { return testenv.Classifier(weights...) }
 
 // evalCSV is a labelled evaluation set of n rows for those classifiers.
-func evalCSV(n int) []byte {
-	r := rand.New(rand.NewPCG(7, 7))
-	var b strings.Builder
-	b.WriteString("a,b,c,label\n")
-	for range n {
-		a, bb, c := r.NormFloat64(), r.NormFloat64(), r.NormFloat64()
-		y := 0
-		if a+bb/2+r.NormFloat64()/4 > 0 {
-			y = 1
-		}
-		fmt.Fprintf(&b, "%.4f,%.4f,%.4f,%d\n", a, bb, c, y)
-	}
-	return []byte(b.String())
-}
+func evalCSV(n int) []byte { return testenv.EvalSet(7, n) }
 
 // publishJudged publishes a classifier with its own eval set.
 func publishJudged(t *testing.T, dir, model string, weights []float32, eval []byte) int {

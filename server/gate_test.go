@@ -3,7 +3,6 @@ package server
 import (
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -11,32 +10,9 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/switchyard-ml/switchyard/internal/onnx"
+	"github.com/switchyard-ml/switchyard/internal/testenv"
 	"github.com/switchyard-ml/switchyard/modelstore"
 )
-
-// gateClassifier is a binary logistic regression over three features,
-// for a label that is 1 when a + b/2 > 0; weights decide how well it
-// predicts it.
-func gateClassifier(weights ...float32) []byte {
-	return (&onnx.LogReg{Weights: weights, Bias: []float32{0}}).Model().Marshal()
-}
-
-// gateEvalSet is n labelled rows for gateClassifier.
-func gateEvalSet(n int) []byte {
-	r := rand.New(rand.NewPCG(3, 3))
-	var b strings.Builder
-	b.WriteString("a,b,c,label\n")
-	for range n {
-		a, bb, c := r.NormFloat64(), r.NormFloat64(), r.NormFloat64()
-		y := 0
-		if a+bb/2+r.NormFloat64()/4 > 0 {
-			y = 1
-		}
-		fmt.Fprintf(&b, "%.4f,%.4f,%.4f,%d\n", a, bb, c, y)
-	}
-	return []byte(b.String())
-}
 
 // TestFailingGateNeverAnswers publishes versions that fail their gate
 // while clients send requests, to the model and to the new versions by
@@ -44,7 +20,7 @@ func gateEvalSet(n int) []byte {
 // request that names no version.
 func TestFailingGateNeverAnswers(t *testing.T) {
 	dir := t.TempDir()
-	eval := gateEvalSet(20_000) // long enough to gate under load
+	eval := testenv.EvalSet(3, 20_000) // long enough to gate under load
 	publish := func(model []byte) int {
 		n, err := modelstore.Publish(dir, "m", model, modelstore.PublishOptions{CreatedBy: "test", EvalCSV: eval, EvalLabel: "label"})
 		if err != nil {
@@ -59,7 +35,7 @@ func TestFailingGateNeverAnswers(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "m", modelstore.PolicyFile), []byte(policy), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	publish(gateClassifier(4, 2, 0))
+	publish(testenv.Classifier(4, 2, 0))
 	ts := serveRegistry(t, dir, Config{})
 	body := requestJSON("input", "FP32", []int64{1, 3}, []float32{0.5, -1, 2})
 
@@ -104,7 +80,7 @@ func TestFailingGateNeverAnswers(t *testing.T) {
 	}
 
 	// A version worse than stable, then one with constant scores: both fail.
-	for _, model := range [][]byte{gateClassifier(1.2, 0.2, 1), gateClassifier(0, 0, 0)} {
+	for _, model := range [][]byte{testenv.Classifier(1.2, 0.2, 1), testenv.Classifier(0, 0, 0)} {
 		n := publish(model)
 		until(t, fmt.Sprintf("version %d judged", n), func() bool {
 			m := ts.store.Model("m")

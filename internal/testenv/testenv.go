@@ -85,3 +85,28 @@ func Manifest(b []byte) string {
 	sum := sha256.Sum256(b)
 	return fmt.Sprintf(`{"sha256": %q}`, hex.EncodeToString(sum[:]))
 }
+
+// Classifier is a binary logistic regression over three features, a, b
+// and c, for the label EvalSet draws: 1 when a + b/2 > 0, give or take
+// some noise. weights (three) decide how well it predicts it: {4, 2, 0}
+// well, {0, 0, 0} not at all (the same scores for every row).
+func Classifier(weights ...float32) []byte {
+	return (&onnx.LogReg{Weights: weights, Bias: []float32{0}}).Model().Marshal()
+}
+
+// EvalSet is a labelled evaluation set of n rows for Classifier, in CSV
+// with the header a,b,c,label; seed makes different sets.
+func EvalSet(seed uint64, n int) []byte {
+	r := rand.New(rand.NewPCG(seed, seed))
+	var b []byte
+	b = append(b, "a,b,c,label\n"...)
+	for range n {
+		a, bb, c := r.NormFloat64(), r.NormFloat64(), r.NormFloat64()
+		y := 0
+		if a+bb/2+r.NormFloat64()/4 > 0 {
+			y = 1
+		}
+		b = fmt.Appendf(b, "%.4f,%.4f,%.4f,%d\n", a, bb, c, y)
+	}
+	return b
+}
