@@ -1,6 +1,6 @@
-# switchyard: `make run` serves the demo model, `make test` runs every test.
+# switchyard: `make run` serves the demo and rolls its second version out, `make test` runs every test.
 GO      ?= go
-ADDR    ?= :8080
+ADDR    ?= localhost:8080
 REGISTRY ?= registry
 BIN     := bin/switchyard
 
@@ -9,7 +9,7 @@ BIN     := bin/switchyard
 ARCH := $(if $(filter aarch64 arm64,$(shell uname -m)),arm64,x64)
 export SWITCHYARD_ORT_LIB ?= $(CURDIR)/.cache/ort/1.24.1/linux-$(ARCH)/libonnxruntime.so.1
 
-.PHONY: all build ort run test vet bench bench-smoke
+.PHONY: all build ort chromium run test vet bench bench-smoke
 
 all: build
 
@@ -20,15 +20,30 @@ build:
 ort:
 	@scripts/fetch-ort.sh
 
+# Headless Chromium for the docs page's browser test, from Debian's
+# packages, once: installed when it is missing and this is root with
+# apt-get. Elsewhere, or when the install fails off CI, nothing is
+# installed and that test skips, saying why; on CI (CI=true) a failed
+# install fails here and a missing browser fails the test. The test finds
+# the browser as $CHROME_PATH, chromium or chromium-browser.
+chromium:
+	@if [ -n "$$CHROME_PATH" ] || command -v chromium >/dev/null || command -v chromium-browser >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "chromium: installing it from Debian's packages for the docs page's browser test" >&2; \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-liberation >/dev/null; } || \
+		{ [ "$$CI" != true ] && echo "chromium: the install failed; the docs page's browser test will skip" >&2; }; \
+	else \
+		echo "chromium: not installed, and installing it needs root and apt-get; the docs page's browser test will skip" >&2; \
+	fi
+
 run: build ort
-	$(BIN) demo --registry $(REGISTRY) --addr $(ADDR)
-	$(BIN) serve --registry $(REGISTRY) --addr $(ADDR)
+	$(BIN) demo --serve --registry $(REGISTRY) --addr $(ADDR)
 
 vet:
 	$(GO) vet ./...
 
 # The benchmark smoke run goes first so that go test's summary closes the output.
-test: ort vet bench-smoke
+test: ort chromium vet bench-smoke
 	$(GO) test -race -count=1 ./...
 
 # README's Benchmarks section: switchyard against the HTTP floor and
@@ -43,6 +58,7 @@ bench: build ort
 	$(BIN) bench --swap-cycles 100 --rollout-cycles --json bench-rollout.json
 	$(BIN) bench --canary-cost --json bench-canary.json
 	$(BIN) bench --gate-cost --json bench-gate.json
+	$(BIN) bench --records-cost --json bench-records.json
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./server ./batcher ./engine
 
 # A few seconds of the same, to prove the harness works; no speed is asserted.

@@ -17,17 +17,34 @@ const DefaultMaxRows = 1_000_000
 
 // Column maps one named feature of an evaluation set onto the model's input.
 // Callers fill it from the manifest's feature schema, so that gate imports no
-// other switchyard package.
+// other switchyard package. A column's cells are the values a record of the
+// records API holds for the feature: a number, a category's value, or a bool.
 type Column struct {
 	// Name is the column's name in the header of eval.csv.
 	Name string
-	// Position is the feature's index in a row of the model's single input,
-	// in [0, len(EvalConfig.Columns)).
+	// Position is the feature's first index in a row of the model's single
+	// input. It fills Width() indices from there.
 	Position int
 	// Category lists the allowed values of a category feature, which is
-	// encoded as the index of its value in this list. Nil or empty means a
-	// numeric feature.
+	// encoded as the index of its value in this list, or, with OneHot, as
+	// a 1 at that index of a block of len(Category) columns whose others
+	// are 0. Nil or empty means a numeric or bool feature.
 	Category []string
+	// OneHot encodes the category as a one-hot block; it requires
+	// Category.
+	OneHot bool
+	// Bool makes the feature a bool: cells true or false (any case), 1 or
+	// 0, encoded as 1 or 0. It excludes Category.
+	Bool bool
+}
+
+// Width is the number of indices c fills in a row of the model's input:
+// len(Category) for a one-hot category, 1 otherwise.
+func (c *Column) Width() int {
+	if c.OneHot {
+		return len(c.Category)
+	}
+	return 1
 }
 
 // EvalConfig says how ReadEvalSet reads an evaluation set. Its zero value is
@@ -36,13 +53,15 @@ type EvalConfig struct {
 	// Label names the label column. Required.
 	Label string
 	// Columns is the feature schema. Every column it names must be in the
-	// header, and their positions must be 0..len(Columns)-1, each once.
+	// header, and together they must fill the indices 0..W-1 of a row,
+	// each once, W being the sum of their widths (Column.Width).
 	// Header columns that are neither in the schema nor the label are
 	// ignored. Nil means no schema: every column but the label is a numeric
 	// feature, in header order, at positions 0..F-1.
 	Columns []Column
 	// Width, when positive, is the model input's feature count; the set's
-	// feature count must equal it. Zero means unchecked.
+	// must equal it (with Columns, the sum of their widths). Zero means
+	// unchecked.
 	Width int
 	// Classes, when positive, makes the model a classifier with that many
 	// classes: every label must be an integer in [0, Classes). Zero means a
@@ -87,10 +106,12 @@ func (s *EvalSet) Row(i int) []float32 {
 
 // feature says where one header column goes in a row of the model's input.
 type feature struct {
-	field int            // index in the CSV record
-	pos   int            // index in the model's input row
-	name  string         // column name, for errors
-	cat   map[string]int // allowed category values and their codes; nil for a number
+	field   int            // index in the CSV record
+	pos     int            // first index in the model's input row
+	name    string         // column name, for errors
+	cat     map[string]int // allowed category values and their codes; nil for a number or bool
+	oneHot  int            // the width of a one-hot category's block; 0 for an index
+	boolean bool           // a bool: true, false, 1 or 0
 }
 
 // ReadEvalSet reads an evaluation set in CSV form (eval.csv) from r: a header
@@ -128,7 +149,7 @@ func ReadEvalSet(r io.Reader, cfg EvalConfig) (*EvalSet, error) {
 		names[i] = strings.TrimSpace(h)
 	}
 	names[0] = strings.TrimPrefix(names[0], "\ufeff") // a byte-order mark
-	feats, label, err := mapHeader(names, cfg)
+	feats, width, label, err := mapHeader(names, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -141,7 +162,7 @@ func ReadEvalSet(r io.Reader, cfg EvalConfig) (*EvalSet, error) {
 		sliceCode = make(map[string]int32)
 	}
 
-	s := &EvalSet{Width: len(feats)}
+	s := &EvalSet{Width: width}
 	row := make([]float32, s.Width)
 	for {
 		rec, err := cr.Read()
@@ -163,13 +184,11 @@ func ReadEvalSet(r io.Reader, cfg EvalConfig) (*EvalSet, error) {
 			return nil, fmt.Errorf("eval set line %d: the row has %d columns, the header %d: %w",
 				line, len(rec), len(names), ErrEvalSet)
 		}
-		for _, f := range feats {
-			v, err := parseFeature(strings.TrimSpace(rec[f.field]), f.cat)
-			if err != nil {
-				line, _ := cr.FieldPos(f.field)
-				return nil, fmt.Errorf("eval set line %d, column %q: %v: %w", line, f.name, err, ErrEvalSet)
+		for i := range feats {
+			if err := feats[i].put(row, strings.TrimSpace(rec[feats[i].field])); err != nil {
+				line, _ := cr.FieldPos(feats[i].field)
+				return nil, fmt.Errorf("eval set line %d, column %q: %v: %w", line, feats[i].name, err, ErrEvalSet)
 			}
-			row[f.pos] = v
 		}
 		y, err := parseLabel(strings.TrimSpace(rec[label]), cfg.Classes)
 		if err != nil {
@@ -209,22 +228,34 @@ func checkConfig(cfg EvalConfig) (int, error) {
 		if len(cfg.Columns) == 0 {
 			return 0, fmt.Errorf("eval set config: empty feature schema: %w", ErrEvalSet)
 		}
-		if cfg.Width > 0 && cfg.Width != len(cfg.Columns) {
-			return 0, fmt.Errorf("eval set config: the schema has %d features, the model input %d: %w",
-				len(cfg.Columns), cfg.Width, ErrEvalSet)
+		width := 0
+		for i := range cfg.Columns {
+			width += cfg.Columns[i].Width()
 		}
-		seen := make([]bool, len(cfg.Columns))
+		if cfg.Width > 0 && cfg.Width != width {
+			return 0, fmt.Errorf("eval set config: the schema has %d features filling %d columns, the model input %d: %w",
+				len(cfg.Columns), width, cfg.Width, ErrEvalSet)
+		}
+		seen := make([]bool, width)
 		names := make(map[string]bool, len(cfg.Columns))
-		for _, c := range cfg.Columns {
+		for i := range cfg.Columns {
+			c := &cfg.Columns[i]
+			w := c.Width()
 			switch {
 			case c.Name == "" || c.Name == cfg.Label || names[c.Name]:
 				return 0, fmt.Errorf("eval set config: feature %q: empty, duplicate or the label: %w", c.Name, ErrEvalSet)
-			case c.Position < 0 || c.Position >= len(cfg.Columns) || seen[c.Position]:
-				return 0, fmt.Errorf("eval set config: feature %q: position %d is outside [0, %d) or taken: %w",
-					c.Name, c.Position, len(cfg.Columns), ErrEvalSet)
+			case c.OneHot && len(c.Category) == 0:
+				return 0, fmt.Errorf("eval set config: feature %q: one-hot without categories: %w", c.Name, ErrEvalSet)
+			case c.Bool && len(c.Category) > 0:
+				return 0, fmt.Errorf("eval set config: feature %q: both a bool and a category: %w", c.Name, ErrEvalSet)
+			case c.Position < 0 || c.Position > width-w || slices.Contains(seen[c.Position:c.Position+w], true):
+				return 0, fmt.Errorf("eval set config: feature %q: position %d, width %d: outside [0, %d) or taken: %w",
+					c.Name, c.Position, w, width, ErrEvalSet)
 			}
 			names[c.Name] = true
-			seen[c.Position] = true
+			for j := range w {
+				seen[c.Position+j] = true
+			}
 		}
 	}
 	if cfg.MaxRows == 0 {
@@ -233,22 +264,23 @@ func checkConfig(cfg EvalConfig) (int, error) {
 	return cfg.MaxRows, nil
 }
 
-// mapHeader checks the header and maps its columns onto the model's input.
-// It returns the features and the index of the label column.
-func mapHeader(names []string, cfg EvalConfig) ([]feature, int, error) {
+// mapHeader checks the header and maps its columns onto the model's input,
+// whose config checkConfig has validated. It returns the features, the
+// number of values they fill per row, and the index of the label column.
+func mapHeader(names []string, cfg EvalConfig) ([]feature, int, int, error) {
 	index := make(map[string]int, len(names))
 	for i, n := range names {
 		if n == "" {
-			return nil, 0, fmt.Errorf("eval set line 1, column %d: empty name: %w", i+1, ErrEvalSet)
+			return nil, 0, 0, fmt.Errorf("eval set line 1, column %d: empty name: %w", i+1, ErrEvalSet)
 		}
 		if _, dup := index[n]; dup {
-			return nil, 0, fmt.Errorf("eval set line 1, column %q: duplicate: %w", n, ErrEvalSet)
+			return nil, 0, 0, fmt.Errorf("eval set line 1, column %q: duplicate: %w", n, ErrEvalSet)
 		}
 		index[n] = i
 	}
 	label, ok := index[cfg.Label]
 	if !ok {
-		return nil, 0, fmt.Errorf("eval set line 1, column %q: no label column: %w", cfg.Label, ErrEvalSet)
+		return nil, 0, 0, fmt.Errorf("eval set line 1, column %q: no label column: %w", cfg.Label, ErrEvalSet)
 	}
 
 	if cfg.Columns == nil {
@@ -259,22 +291,28 @@ func mapHeader(names []string, cfg EvalConfig) ([]feature, int, error) {
 			}
 		}
 		if len(feats) == 0 {
-			return nil, 0, fmt.Errorf("eval set line 1: no feature columns: %w", ErrEvalSet)
+			return nil, 0, 0, fmt.Errorf("eval set line 1: no feature columns: %w", ErrEvalSet)
 		}
 		if cfg.Width > 0 && len(feats) != cfg.Width {
-			return nil, 0, fmt.Errorf("eval set line 1: %d feature columns, the model input has %d: %w",
+			return nil, 0, 0, fmt.Errorf("eval set line 1: %d feature columns, the model input has %d: %w",
 				len(feats), cfg.Width, ErrEvalSet)
 		}
-		return feats, label, nil
+		return feats, len(feats), label, nil
 	}
 
 	feats := make([]feature, len(cfg.Columns))
-	for i, c := range cfg.Columns {
+	width := 0
+	for i := range cfg.Columns {
+		c := &cfg.Columns[i]
 		field, ok := index[c.Name]
 		if !ok {
-			return nil, 0, fmt.Errorf("eval set line 1, column %q: missing from the header: %w", c.Name, ErrEvalSet)
+			return nil, 0, 0, fmt.Errorf("eval set line 1, column %q: missing from the header: %w", c.Name, ErrEvalSet)
 		}
-		feats[i] = feature{field: field, pos: c.Position, name: c.Name}
+		width += c.Width()
+		feats[i] = feature{field: field, pos: c.Position, name: c.Name, boolean: c.Bool}
+		if c.OneHot {
+			feats[i].oneHot = len(c.Category)
+		}
 		if len(c.Category) > 0 {
 			feats[i].cat = make(map[string]int, len(c.Category))
 			for code, v := range c.Category {
@@ -284,19 +322,46 @@ func mapHeader(names []string, cfg EvalConfig) ([]feature, int, error) {
 			}
 		}
 	}
-	return feats, label, nil
+	return feats, width, label, nil
 }
 
-// parseFeature parses one feature cell: a category value when cat is not
-// nil, a finite float32 otherwise.
-func parseFeature(cell string, cat map[string]int) (float32, error) {
-	if cat != nil {
-		code, ok := cat[cell]
+// put parses one feature cell and writes its encoding into row: a
+// category's index, or its one-hot block; a bool as 1 or 0; a number as
+// itself.
+func (f *feature) put(row []float32, cell string) error {
+	switch {
+	case f.cat != nil:
+		code, ok := f.cat[cell]
 		if !ok {
-			return 0, fmt.Errorf("%q is not an allowed value", cell)
+			return fmt.Errorf("%q is not an allowed value", cell)
 		}
-		return float32(code), nil
+		if f.oneHot == 0 {
+			row[f.pos] = float32(code)
+			return nil
+		}
+		clear(row[f.pos : f.pos+f.oneHot])
+		row[f.pos+code] = 1
+	case f.boolean:
+		switch {
+		case cell == "1" || strings.EqualFold(cell, "true"):
+			row[f.pos] = 1
+		case cell == "0" || strings.EqualFold(cell, "false"):
+			row[f.pos] = 0
+		default:
+			return fmt.Errorf("%q is not true, false, 1 or 0", cell)
+		}
+	default:
+		v, err := parseNumber(cell)
+		if err != nil {
+			return err
+		}
+		row[f.pos] = v
 	}
+	return nil
+}
+
+// parseNumber parses a numeric feature cell: a finite float32.
+func parseNumber(cell string) (float32, error) {
 	if cell == "" {
 		return 0, errors.New("empty cell")
 	}

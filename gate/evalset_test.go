@@ -45,6 +45,23 @@ func TestReadEvalSetSuccess(t *testing.T) {
 	f("colour,size,y\nblue,1.5,0\nred,2,1\n green ,3,2\n", EvalConfig{Label: "y", Classes: 3, Columns: colour},
 		[]float32{1.5, 2, 2, 0, 3, 1}, []float64{0, 1, 2}, 2)
 
+	// One-hot categories fill a block of len(Category) columns; bools are
+	// true/false (any case) or 1/0. Records' field names and values.
+	records := []Column{
+		{Name: "country", Position: 1, Category: []string{"FR", "DE", "US"}, OneHot: true},
+		{Name: "foreign", Position: 0, Bool: true},
+		{Name: "amount", Position: 4},
+		{Name: "channel", Position: 5, Category: []string{"web", "pos"}},
+	}
+	f("amount,country,foreign,channel,y\n12.5,DE,true,pos,1\n3,FR,0,web,0\n0,US,FALSE,web,0\n1,FR,1,pos,1\n",
+		EvalConfig{Label: "y", Classes: 2, Columns: records, Width: 6},
+		[]float32{
+			1, 0, 1, 0, 12.5, 1,
+			0, 1, 0, 0, 3, 0,
+			0, 0, 0, 1, 0, 0,
+			1, 1, 0, 0, 1, 1,
+		}, []float64{1, 0, 0, 1}, 6)
+
 	// Regressor labels: any finite number.
 	f("x,price\n1,12.5\n2,-3e2\n3,0\n", EvalConfig{Label: "price"}, []float32{1, 2, 3}, []float64{12.5, -300, 0}, 1)
 
@@ -101,6 +118,15 @@ func TestReadEvalSetFailure(t *testing.T) {
 	// Category value outside the allowed list.
 	f("a,c,y\n1,x,0\n2,q,1\n", schema, "line 3", `column "c"`, `"q" is not an allowed value`)
 
+	// One-hot and bool cells.
+	records := EvalConfig{Label: "y", Classes: 2, Columns: []Column{
+		{Name: "c", Position: 0, Category: []string{"x", "z"}, OneHot: true},
+		{Name: "b", Position: 2, Bool: true},
+	}}
+	f("c,b,y\nx,1,0\nq,0,1\n", records, "line 3", `column "c"`, `"q" is not an allowed value`)
+	f("c,b,y\nx,yes,0\n", records, "line 2", `column "b"`, `"yes" is not true, false, 1 or 0`)
+	f("c,b,y\nx,,0\n", records, "line 2", `column "b"`, `"" is not true, false, 1 or 0`)
+
 	// Label outside the known classes.
 	f("a,y\n1,0\n2,2\n", cls, "line 3", `column "y"`, "outside the known classes")
 	f("a,y\n1,-1\n", cls, "line 2", `column "y"`, "outside")
@@ -124,6 +150,14 @@ func TestReadEvalSetFailure(t *testing.T) {
 	f("a,b,y\n1,2,0\n", EvalConfig{Label: "y", Columns: []Column{{Name: "a"}, {Name: "b"}}}, "config", `"b"`, "taken")
 	f("a,y\n1,0\n", EvalConfig{Label: "y", Columns: []Column{{Name: "y"}}}, "config", `"y"`)
 	f("a,y\n1,0\n", EvalConfig{Label: "y", Width: 2, Columns: []Column{{Name: "a"}}}, "config", "1 features", "2")
+	// The width counts one-hot blocks; blocks must not overlap or leave gaps.
+	hot := Column{Name: "c", Category: []string{"x", "z", "w"}, OneHot: true}
+	f("c,y\nx,0\n", EvalConfig{Label: "y", Width: 1, Columns: []Column{hot}}, "config", "1 features filling 3 columns, the model input 1")
+	f("a,c,y\n1,x,0\n", EvalConfig{Label: "y", Columns: []Column{{Name: "a", Position: 1}, hot}}, "config", `feature "c": position 0, width 3`, "taken")
+	f("a,c,y\n1,x,0\n", EvalConfig{Label: "y", Columns: []Column{{Name: "a", Position: 0}, {Name: "c", Position: 2, Category: hot.Category, OneHot: true}}},
+		"config", `feature "c": position 2, width 3: outside [0, 4)`)
+	f("c,y\nx,0\n", EvalConfig{Label: "y", Columns: []Column{{Name: "c", OneHot: true}}}, "config", `feature "c": one-hot without categories`)
+	f("c,y\nx,0\n", EvalConfig{Label: "y", Columns: []Column{{Name: "c", Bool: true, Category: []string{"x"}}}}, "config", `feature "c": both a bool and a category`)
 }
 
 func TestReadEvalSetSliceBy(t *testing.T) {

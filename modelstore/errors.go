@@ -23,6 +23,10 @@ var (
 	// holds an invalid setting. The last good policy stays in force; a
 	// model that never had one cannot load its versions.
 	ErrPolicy = errors.New("modelstore: invalid policy.yaml")
+	// ErrSchema is wrapped by ParseSchema when a schema file cannot be
+	// read, and by Schema.Check, Publish and the loader when a records
+	// schema is invalid or does not fit its model.
+	ErrSchema = errors.New("modelstore: invalid feature schema")
 	// ErrName is wrapped by Publish when a model name cannot be a URL path
 	// segment.
 	ErrName = errors.New("modelstore: invalid model name")

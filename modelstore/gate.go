@@ -1,6 +1,7 @@
 package modelstore
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -161,18 +162,33 @@ func evalSetOf(versionDir, modelDir string) (string, error) {
 	return "", fs.ErrNotExist
 }
 
-// GateColumns maps the manifest's feature schema onto the gate's columns;
-// nil when m is nil or has none, so that the evaluation set's columns map
-// by position.
+// GateColumns maps the manifest's feature schema onto the gate's columns,
+// so that eval.csv holds the same named fields as a record: numbers and
+// integers as themselves, bools as true/false or 1/0, categories by value
+// (encoded as the schema says, index or one-hot). It returns nil when m is
+// nil or has no features, so that the evaluation set's columns map by
+// position, and when the features feed more than one input, which the
+// gate cannot evaluate (gate.LayoutOf refuses such a model). The schema
+// is assumed checked against the model (Schema.Check), as the loader does.
 func (m *Manifest) GateColumns() []gate.Column {
-	if m == nil || len(m.Features) == 0 {
+	if m == nil || len(m.Features) == 0 || m.Signature != nil && len(m.Signature.Inputs) != 1 {
 		return nil
+	}
+	input := "" // the input some feature names; a checked schema names at most one on a one-input model
+	for _, f := range m.Features {
+		if f.Input != "" && input != "" && f.Input != input {
+			return nil
+		}
+		input = cmp.Or(f.Input, input)
 	}
 	cols := make([]gate.Column, len(m.Features))
 	for i, f := range m.Features {
 		cols[i] = gate.Column{Name: f.Name, Position: f.Position}
-		if f.Type == "category" {
-			cols[i].Category = f.Values
+		switch f.Type {
+		case TypeCategory:
+			cols[i].Category, cols[i].OneHot = f.Values, f.Encoding == EncodeOneHot
+		case TypeBool:
+			cols[i].Bool = true
 		}
 	}
 	return cols

@@ -106,5 +106,11 @@ func (v *Version) open(cfg engine.Config) (*engine.Session, error) {
 			return nil, err
 		}
 	}
+	if s := m.SchemaOf(); s != nil {
+		if v.Features, err = s.Check(sess.Signature()); err != nil {
+			sess.Close()
+			return nil, err
+		}
+	}
 	return sess, nil
 }

@@ -35,8 +35,14 @@ type Manifest struct {
 	// Signature lists the model's inputs and outputs. Optional; when absent
 	// it is introspected from the model, and when present it must agree.
 	Signature *ManifestSignature `json:"signature,omitempty"`
-	// Features is the optional named-feature schema of the records API.
-	Features []Feature `json:"features,omitempty"`
+	// Features is the optional named-feature schema of the records API
+	// (see Feature); Classes names the classes of a classifier's
+	// probabilities, in order; UnknownFields says what the records API
+	// does with a field the schema does not name: UnknownReject (the
+	// default) or UnknownIgnore. publish --schema sets all three.
+	Features      []Feature `json:"features,omitempty"`
+	Classes       []string  `json:"classes,omitempty"`
+	UnknownFields string    `json:"unknown_fields,omitempty"`
 	// Lineage records how the model was trained.
 	Lineage *Lineage `json:"lineage,omitempty"`
 	// EvalLabel names the label column of the version's eval.csv, when it
@@ -56,21 +62,6 @@ type ManifestTensor struct {
 	Name     string  `json:"name"`
 	Datatype string  `json:"datatype"`
 	Shape    []int64 `json:"shape"`
-}
-
-// Feature describes one named input feature of the records API.
-type Feature struct {
-	// Name is the field name in a record.
-	Name string `json:"name"`
-	// Type is "number", "integer" or "category".
-	Type string `json:"type"`
-	// Min and Max bound a numeric feature when set.
-	Min *float64 `json:"min,omitempty"`
-	Max *float64 `json:"max,omitempty"`
-	// Values lists the allowed values of a category.
-	Values []string `json:"values,omitempty"`
-	// Position is the feature's column in the model input.
-	Position int `json:"position"`
 }
 
 // Lineage records the training run that produced a version. Every field

@@ -21,8 +21,13 @@ type PublishOptions struct {
 	Description string
 	// CreatedBy names the publisher.
 	CreatedBy string
-	// Features is the optional named-feature schema.
-	Features []Feature
+	// Features, Classes and UnknownFields are the optional records schema
+	// (see Schema). When any is set, the schema is checked against the
+	// model's signature and the publish fails with ErrSchema if it does
+	// not fit.
+	Features      []Feature
+	Classes       []string
+	UnknownFields string
 	// Lineage records the training run, if known.
 	Lineage *Lineage
 	// EvalCSV, when not nil, is written into the version as eval.csv, the
@@ -43,7 +48,8 @@ const maxPublishAttempts = 20
 // the next version of the named model and returns its number.
 //
 // The model is opened with onnxruntime first, so a file that does not load
-// is refused, and its signature is recorded in the manifest. The version
+// is refused, and its signature is recorded in the manifest; a records
+// schema in opts must fit that signature (Schema.Check). The version
 // (model.onnx, eval.csv when opts has one, then the manifest) is
 // written into a temporary directory beside the versions, manifest last,
 // synced, and renamed into place: a reader sees all of it or none of it.
@@ -60,6 +66,13 @@ func Publish(dir, name string, model []byte, opts PublishOptions) (int, error) {
 		return 0, fmt.Errorf("publish %s: %w", name, err)
 	}
 	sig := manifestSignature(sess.Signature())
+	if len(opts.Features) > 0 || len(opts.Classes) > 0 || opts.UnknownFields != "" {
+		s := Schema{Features: opts.Features, Classes: opts.Classes, UnknownFields: opts.UnknownFields}
+		if _, err := s.Check(sess.Signature()); err != nil {
+			sess.Close()
+			return 0, fmt.Errorf("publish %s: %w", name, err)
+		}
+	}
 	sess.Close()
 
 	modelDir := filepath.Join(dir, name)
@@ -79,15 +92,17 @@ func Publish(dir, name string, model []byte, opts PublishOptions) (int, error) {
 
 	sum := sha256.Sum256(model)
 	m := Manifest{
-		Model:       name,
-		SHA256:      hex.EncodeToString(sum[:]),
-		CreatedAt:   time.Now().UTC().Truncate(time.Millisecond),
-		CreatedBy:   opts.CreatedBy,
-		Description: opts.Description,
-		Signature:   sig,
-		Features:    opts.Features,
-		Lineage:     opts.Lineage,
-		EvalLabel:   opts.EvalLabel,
+		Model:         name,
+		SHA256:        hex.EncodeToString(sum[:]),
+		CreatedAt:     time.Now().UTC().Truncate(time.Millisecond),
+		CreatedBy:     opts.CreatedBy,
+		Description:   opts.Description,
+		Signature:     sig,
+		Features:      opts.Features,
+		Classes:       opts.Classes,
+		UnknownFields: opts.UnknownFields,
+		Lineage:       opts.Lineage,
+		EvalLabel:     opts.EvalLabel,
 	}
 	if err := writeFileSync(filepath.Join(tmp, ModelFile), model); err != nil {
 		return 0, fmt.Errorf("publish %s: %w", name, err)

@@ -36,6 +36,10 @@ type Version struct {
 	Manifest *Manifest
 	// Signature is the model's inputs and outputs; nil unless loaded.
 	Signature *engine.Signature
+	// Features is where the manifest's records schema (Manifest.SchemaOf)
+	// puts each feature in the model's inputs, checked against Signature
+	// when the version loaded; nil when the manifest has no features.
+	Features *FeatureLayout
 	// LoadedAt is when loading finished.
 	LoadedAt time.Time
 	// WarmUp is how long the warm-up run took.

@@ -337,7 +337,7 @@ func TestAppendInferResponseBinary(t *testing.T) {
 	f := func(selected, binary []bool, wantJSON string, wantBinary []byte) {
 		t.Helper()
 		prefix := []byte("prefix:")
-		got, err := appendInferResponse(prefix, "fraud", "2", nil, outs, selected, binary)
+		got, err := appendInferResponse(prefix, "fraud", "2", nil, nil, outs, selected, binary)
 		if err != nil {
 			t.Fatalf("appendInferResponse(%v, %v) = %v; want success", selected, binary, err)
 		}
@@ -367,7 +367,7 @@ func TestAppendInferResponseBinary(t *testing.T) {
 	// must still hold what its shape needs.
 	fail := func(outs []engine.Tensor, binary []bool, want string) {
 		t.Helper()
-		got, err := appendInferResponse([]byte("kept"), "fraud", "2", nil, outs, nil, binary)
+		got, err := appendInferResponse([]byte("kept"), "fraud", "2", nil, nil, outs, nil, binary)
 		if err == nil || !strings.Contains(err.Error(), want) || string(got) != "kept" {
 			t.Fatalf("appendInferResponse(%v) = %q, %v; want %q and dst kept", binary, got, err, want)
 		}

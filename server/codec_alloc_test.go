@@ -56,10 +56,12 @@ func TestAppendInferResponseAllocs(t *testing.T) {
 	}
 	selected := []bool{true, true, true, true, true, true, false}
 	id := []byte("6f1c2b9e-8d4a-4f7e-b3a1-2c5d9e0f7a18\n\xff")
+	ids := newPredictionIDs()
 	buf := make([]byte, 0, 4096)
 	n := testing.AllocsPerRun(100, func() {
+		var pid [predictionIDLen]byte
 		var err error
-		if buf, err = appendInferResponse(buf[:0], "fraud", "2", id, outs, selected, nil); err != nil {
+		if buf, err = appendInferResponse(buf[:0], "fraud", "2", id, ids.appendID(pid[:0], ids.reserve(1)), outs, selected, nil); err != nil {
 			panic(err)
 		}
 		buf = appendErrorJSON(buf[:0], `unknown input "x"; the model's inputs are "input"`)
@@ -112,7 +114,7 @@ func TestAppendBinaryResponseAllocs(t *testing.T) {
 	buf := make([]byte, 0, 4096)
 	n := testing.AllocsPerRun(100, func() {
 		var err error
-		if buf, err = appendInferResponse(buf[:0], "fraud", "2", id, outs, selected, binary); err != nil {
+		if buf, err = appendInferResponse(buf[:0], "fraud", "2", id, nil, outs, selected, binary); err != nil {
 			panic(err)
 		}
 		buf = appendBinaryOutputs(buf, outs, selected, binary)

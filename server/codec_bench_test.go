@@ -92,14 +92,14 @@ func BenchmarkAppendInferResponse(b *testing.B) {
 			outs := []engine.Tensor{codecTensor("probabilities", []int64{int64(rows), 2}, probs)}
 			id := []byte("6f1c2b9e-8d4a-4f7e-b3a1-2c5d9e0f7a18")
 			selected := []bool{true}
-			buf, err := appendInferResponse(nil, "fraud", "2", id, outs, selected, nil)
+			buf, err := appendInferResponse(nil, "fraud", "2", id, nil, outs, selected, nil)
 			if err != nil {
 				b.Fatal(err)
 			}
 			b.SetBytes(int64(len(buf)))
 			b.ReportAllocs()
 			for b.Loop() {
-				buf, err = appendInferResponse(buf[:0], "fraud", "2", id, outs, selected, nil)
+				buf, err = appendInferResponse(buf[:0], "fraud", "2", id, nil, outs, selected, nil)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -131,7 +131,7 @@ func checkDecoded(t *testing.T, body []byte, sig *engine.Signature, r *inferRequ
 // encoding/json: the values must survive.
 func checkReencoded(t *testing.T, body []byte, r *inferRequest) {
 	t.Helper()
-	buf, err := appendInferResponse(nil, "m", "1", r.id, r.inputs, nil, nil)
+	buf, err := appendInferResponse(nil, "m", "1", r.id, nil, r.inputs, nil, nil)
 	if err != nil {
 		t.Fatalf("decodeInferRequest(%q) decoded values appendInferResponse rejects: %v", body, err)
 	}
@@ -365,7 +365,7 @@ func checkBinaryRoundTrip(t *testing.T, body []byte, sig *engine.Signature, r *i
 	for i := range binary {
 		binary[i] = true
 	}
-	buf, err := appendInferResponse(nil, "m", "1", r.id, r.inputs, nil, binary)
+	buf, err := appendInferResponse(nil, "m", "1", r.id, nil, r.inputs, nil, binary)
 	if err != nil {
 		t.Fatalf("decodeInferRequest(%q) decoded inputs appendInferResponse rejects in binary: %v", body, err)
 	}

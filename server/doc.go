@@ -1,8 +1,13 @@
 // Package server is switchyard's HTTP front end on fasthttp: the Open
-// Inference Protocol ("V2") endpoints, health checks for load balancers,
-// the repository API, Prometheus metrics, MLflow's tracking API and the
-// operations API under /admin (model status, lineage, audit trail, runs;
-// behind a bearer token when Config.AdminToken is set).
+// Inference Protocol ("V2") endpoints, the records API (named features
+// validated against each version's feature schema, POST
+// /v1/models/{m}:predict, with a 422 that lists every problem), the OpenAPI
+// documents generated from those schemas and the /docs page that renders
+// them, health checks for load balancers, the repository API, Prometheus
+// metrics, MLflow's tracking API and the operations API under /admin (model
+// status, lineage, audit trail, runs; behind a bearer token when
+// Config.AdminToken is set). Every answer to an inference request carries a
+// prediction id, for the feedback to come.
 //
 // Handlers translate and hold no business rules: they decode a request,
 // call the model store (through Models, an interface the server declares),

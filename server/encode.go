@@ -12,12 +12,15 @@ import (
 // appendInferResponse appends the V2 JSON response to dst and returns the
 // extended slice:
 //
-//	{"model_name":"fraud","model_version":"2","id":"...","outputs":[{"name":"probabilities","datatype":"FP32","shape":[1,2],"data":[0.1,0.9]}]}
+//	{"model_name":"fraud","model_version":"2","id":"...","parameters":{"prediction_id":"3f9a1c0b5e7d2a48-000000000000002a"},
+//	 "outputs":[{"name":"probabilities","datatype":"FP32","shape":[1,2],"data":[0.1,0.9]}]}
 //
-// id is omitted when nil. outs[j] is sig.Outputs[j]'s tensor and is written
-// only when selected[j] is true (a nil selected writes them all), in that
-// order. Floats are written as the shortest text that reads back as the same
-// value. It allocates only when dst lacks capacity.
+// id is omitted when nil, and "parameters" when predictionID is nil (the
+// Open Inference Protocol puts a response's parameters beside its id).
+// outs[j] is sig.Outputs[j]'s tensor and is written only when selected[j]
+// is true (a nil selected writes them all), in that order. Floats are
+// written as the shortest text that reads back as the same value. It
+// allocates only when dst lacks capacity.
 //
 // binary is empty when every output is written as JSON, as above. Otherwise
 // it holds one flag per output, and an output whose flag is set is written
@@ -30,7 +33,7 @@ import (
 // An output written as JSON that holds NaN or ±Inf, which JSON cannot carry,
 // or any output whose Data does not match its shape and datatype, yields an
 // error naming the output and dst truncated to its original length.
-func appendInferResponse(dst []byte, model, version string, id []byte, outs []engine.Tensor, selected, binary []bool) ([]byte, error) {
+func appendInferResponse(dst []byte, model, version string, id, predictionID []byte, outs []engine.Tensor, selected, binary []bool) ([]byte, error) {
 	if selected != nil && len(selected) != len(outs) {
 		panic(fmt.Sprintf("BUG: %d outputs but %d selections", len(outs), len(selected)))
 	}
@@ -45,6 +48,11 @@ func appendInferResponse(dst []byte, model, version string, id []byte, outs []en
 	if id != nil {
 		dst = append(dst, `,"id":`...)
 		dst = appendJSONBytes(dst, id)
+	}
+	if predictionID != nil {
+		dst = append(dst, `,"parameters":{"prediction_id":`...)
+		dst = appendJSONBytes(dst, predictionID)
+		dst = append(dst, '}')
 	}
 	dst = append(dst, `,"outputs":[`...)
 	first := true

@@ -13,10 +13,11 @@ import (
 )
 
 func TestAppendInferResponseSuccess(t *testing.T) {
+	var pid []byte // the prediction id of the next case
 	f := func(id []byte, outs []engine.Tensor, selected []bool, want string) {
 		t.Helper()
 		prefix := []byte("prefix:")
-		got, err := appendInferResponse(prefix, "fraud", "2", id, outs, selected, nil)
+		got, err := appendInferResponse(prefix, "fraud", "2", id, pid, outs, selected, nil)
 		if err != nil {
 			t.Fatalf("appendInferResponse(%q, %v) = %v; want success", id, selected, err)
 		}
@@ -54,6 +55,16 @@ func TestAppendInferResponseSuccess(t *testing.T) {
 		`{"model_name":"fraud","model_version":"2","id":"","outputs":[`+
 			`{"name":"label","datatype":"INT64","shape":[1],"data":[1]}]}`)
 
+	// The prediction id, in the response's parameters after the id.
+	pid = []byte("3f9a1c0b5e7d2a48-000000000000002a")
+	f([]byte("r"), []engine.Tensor{label}, nil,
+		`{"model_name":"fraud","model_version":"2","id":"r","parameters":{"prediction_id":"3f9a1c0b5e7d2a48-000000000000002a"},"outputs":[`+
+			`{"name":"label","datatype":"INT64","shape":[1],"data":[1]}]}`)
+	f(nil, []engine.Tensor{label}, nil,
+		`{"model_name":"fraud","model_version":"2","parameters":{"prediction_id":"3f9a1c0b5e7d2a48-000000000000002a"},"outputs":[`+
+			`{"name":"label","datatype":"INT64","shape":[1],"data":[1]}]}`)
+	pid = nil
+
 	// Every datatype.
 	one := func(tensor engine.Tensor, want string) {
 		t.Helper()
@@ -86,7 +97,7 @@ func TestAppendInferResponseFailure(t *testing.T) {
 	f := func(out engine.Tensor, want string) {
 		t.Helper()
 		dst := append(make([]byte, 0, 256), "kept"...)
-		got, err := appendInferResponse(dst, "fraud", "2", []byte("id"), []engine.Tensor{out}, []bool{true}, nil)
+		got, err := appendInferResponse(dst, "fraud", "2", []byte("id"), nil, []engine.Tensor{out}, []bool{true}, nil)
 		if err == nil {
 			t.Fatalf("appendInferResponse(%+v) = %s, nil; want an error", out, got)
 		}
@@ -123,7 +134,7 @@ func TestAppendInferResponseRoundTrip(t *testing.T) {
 		f64[i] = rng.NormFloat64() * math.Pow(10, float64(rng.IntN(600)-300))
 	}
 	outs := []engine.Tensor{codecTensor("a", []int64{8, 8}, f32), codecTensor("b", []int64{64}, f64)}
-	buf, err := appendInferResponse(nil, "m\u2028", "1", []byte("\xff"), outs, nil, nil)
+	buf, err := appendInferResponse(nil, "m\u2028", "1", []byte("\xff"), nil, outs, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

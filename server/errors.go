@@ -23,17 +23,27 @@ var errUnauthorized = errors.New("the operations API needs the admin token: Auth
 // a server without a tracking store (503).
 var errNoAdminStore = errors.New("this server has no tracking store for the operations API")
 
+// errNoRecords answers a records request for a version that cannot
+// serve one: it has no feature schema, or no output to answer with (404).
+var errNoRecords = errors.New("this version serves no records API, only V2 inference")
+
 // statusOf maps an error to its HTTP status. It is the only such mapping.
 func statusOf(err error) int {
-	var re *requestError
+	var (
+		re *requestError
+		pe *problemsError
+	)
 	switch {
+	case errors.As(err, &pe):
+		return fasthttp.StatusUnprocessableEntity
 	case errors.As(err, &re),
 		errors.Is(err, engine.ErrShape),
 		errors.Is(err, engine.ErrDType):
 		return fasthttp.StatusBadRequest
 	case errors.Is(err, tracking.ErrInvalid), errors.Is(err, rollout.ErrState):
 		return fasthttp.StatusBadRequest
-	case errors.Is(err, modelstore.ErrNotFound), errors.Is(err, errNoRoute), errors.Is(err, tracking.ErrNotFound):
+	case errors.Is(err, modelstore.ErrNotFound), errors.Is(err, errNoRoute), errors.Is(err, tracking.ErrNotFound),
+		errors.Is(err, errNoRecords):
 		return fasthttp.StatusNotFound
 	case errors.Is(err, errUnauthorized):
 		return fasthttp.StatusUnauthorized
@@ -47,7 +57,8 @@ func statusOf(err error) int {
 	return fasthttp.StatusInternalServerError
 }
 
-// writeError answers with err's status and {"error": "..."}.
+// writeError answers with err's status and {"error": "..."}, or for a
+// *problemsError the records API's 422 body, which lists the problems.
 func writeError(ctx *fasthttp.RequestCtx, err error) int {
 	status := statusOf(err)
 	ctx.Response.Reset()
@@ -55,6 +66,10 @@ func writeError(ctx *fasthttp.RequestCtx, err error) int {
 	ctx.SetContentType(contentTypeJSON)
 	if status == fasthttp.StatusServiceUnavailable {
 		ctx.Response.Header.Set("Retry-After", "1")
+	}
+	if pe, ok := errors.AsType[*problemsError](err); ok {
+		ctx.Response.SetBodyRaw(pe.appendJSON(nil))
+		return status
 	}
 	ctx.Response.SetBodyRaw(appendErrorJSON(nil, err.Error()))
 	return status

@@ -15,10 +15,11 @@ import (
 )
 
 // scratch is the per-request working memory of an inference: the decoded
-// request, the output tensors and the response bytes. It comes from
-// Server.scratch and goes back before the handler returns.
+// request (V2 or records), the output tensors and the response bytes. It
+// comes from Server.scratch and goes back before the handler returns.
 type scratch struct {
 	req inferRequest
+	rec records
 	run modelstore.Request
 	buf []byte
 }
@@ -35,7 +36,7 @@ func (s *Server) getScratch() *scratch {
 }
 
 func (s *Server) putScratch(sc *scratch) {
-	size := cap(sc.buf) + cap(sc.req.idBuf) + cap(sc.req.num)
+	size := cap(sc.buf) + cap(sc.req.idBuf) + cap(sc.req.num) + sc.rec.pooledBytes()
 	for _, in := range sc.req.inputs[:cap(sc.req.inputs)] {
 		size += cap(in.Data)
 	}
@@ -46,6 +47,7 @@ func (s *Server) putScratch(sc *scratch) {
 		return
 	}
 	sc.req.reset()
+	sc.rec.reset()
 	sc.run.In = nil
 	s.scratch.Put(sc)
 }
@@ -64,19 +66,27 @@ func (s *Server) infer(ctx *fasthttp.RequestCtx, r route, start time.Time) {
 		shadow = nil // the request's id moved it off the stable arm
 	}
 	d := time.Since(start)
-	switch {
-	case status == fasthttp.StatusOK:
-		v.Stats.RecordSuccess(d)
-		v.RecordScores(sc.run.Out)
-		if shadow != nil {
-			s.offerShadow(shadow, v, sc.req.inputs, sc.run.Out)
-		}
-	case status >= fasthttp.StatusInternalServerError:
-		v.Stats.RecordError(d) // a model failure or a server fault, not the client's
+	recordOutcome(v, status, d, sc.run.Out)
+	if status == fasthttp.StatusOK && shadow != nil {
+		s.offerShadow(shadow, v, sc.req.inputs, sc.run.Out)
 	}
 	v.Release()
 	s.putScratch(sc)
 	s.metrics.observe(v, status, d)
+}
+
+// recordOutcome records the outcome of a request version v answered
+// with status after d, for the rollout controller: a success with the
+// scores of out, its outputs, or an error when the fault was the model's
+// or the server's, not the client's.
+func recordOutcome(v *modelstore.Version, status int, d time.Duration, out []engine.Tensor) {
+	switch {
+	case status == fasthttp.StatusOK:
+		v.Stats.RecordSuccess(d)
+		v.RecordScores(out)
+	case status >= fasthttp.StatusInternalServerError:
+		v.Stats.RecordError(d)
+	}
 }
 
 // routingKeyHeader carries a request's routing key: requests with the same
@@ -173,19 +183,16 @@ func (s *Server) runInfer(ctx *fasthttp.RequestCtx, v *modelstore.Version, sc *s
 			ctx.Response.Header.Set("X-Model-Version", v.Label)
 		}
 	}
-	timeout, err := requestTimeout(ctx, &sc.req, v)
+	timeout, err := requestTimeout(ctx, sc.req.timeout, v)
 	if err != nil {
 		return v, writeVersionError(ctx, v, err)
 	}
-	sc.run.In = sc.req.inputs
-	sc.run.Deadline = time.Time{}
-	if timeout > 0 {
-		sc.run.Deadline = start.Add(timeout)
-	}
-	if err := v.Infer(&sc.run); err != nil {
+	if err := run(v, &sc.run, sc.req.inputs, start, timeout); err != nil {
 		return v, writeVersionError(ctx, v, err)
 	}
-	buf, err := appendInferResponse(sc.buf[:0], v.Model, v.Label, sc.req.id, sc.run.Out, sc.req.outputs, sc.req.binary)
+	var pid [predictionIDLen]byte
+	buf, err := appendInferResponse(sc.buf[:0], v.Model, v.Label, sc.req.id, s.ids.appendID(pid[:0], s.ids.reserve(1)),
+		sc.run.Out, sc.req.outputs, sc.req.binary)
 	if err != nil {
 		return v, writeVersionError(ctx, v, err)
 	}
@@ -206,10 +213,22 @@ func (s *Server) runInfer(ctx *fasthttp.RequestCtx, v *modelstore.Version, sc *s
 // timeoutHeader carries a request's deadline in milliseconds.
 const timeoutHeader = "X-Request-Timeout-Ms"
 
+// run runs the inputs in through v's batch queue into req, which must
+// start running within timeout of start (0: no limit).
+func run(v *modelstore.Version, req *modelstore.Request, in []engine.Tensor, start time.Time, timeout time.Duration) error {
+	req.In = in
+	req.Deadline = time.Time{}
+	if timeout > 0 {
+		req.Deadline = start.Add(timeout)
+	}
+	return v.Infer(req)
+}
+
 // requestTimeout returns how long the request may wait before it runs: the
-// X-Request-Timeout-Ms header, else the V2 parameter "timeout"
-// (microseconds, as Triton), else the model's default; 0 means no limit.
-func requestTimeout(ctx *fasthttp.RequestCtx, req *inferRequest, v *modelstore.Version) (time.Duration, error) {
+// X-Request-Timeout-Ms header, else param, the request's own timeout (V2's
+// parameter "timeout", microseconds as in Triton; 0 when it has none),
+// else the model's default; 0 means no limit.
+func requestTimeout(ctx *fasthttp.RequestCtx, param time.Duration, v *modelstore.Version) (time.Duration, error) {
 	if h := ctx.Request.Header.Peek(timeoutHeader); len(h) > 0 {
 		ms, err := strconv.ParseUint(b2s(h), 10, 32)
 		if err != nil {
@@ -217,8 +236,8 @@ func requestTimeout(ctx *fasthttp.RequestCtx, req *inferRequest, v *modelstore.V
 		}
 		return time.Duration(ms) * time.Millisecond, nil
 	}
-	if req.timeout > 0 {
-		return req.timeout, nil
+	if param > 0 {
+		return param, nil
 	}
 	return v.DefaultTimeout(), nil
 }

@@ -46,6 +46,11 @@ const (
 	routeAdminRollback
 	routeAdminPause
 	routeAdminResume
+	// The records API and its documentation.
+	routePredict      // POST /v1/models/{m}[/versions/{v}]:predict
+	routeModelOpenAPI // GET /v1/models/{m}/openapi.json
+	routeOpenAPI      // GET /openapi.json
+	routeDocs         // GET /docs
 )
 
 // methods lists the method each route accepts.
@@ -75,6 +80,11 @@ var methods = [...]string{
 	routeAdminRollback: fasthttp.MethodPost,
 	routeAdminPause:    fasthttp.MethodPost,
 	routeAdminResume:   fasthttp.MethodPost,
+
+	routePredict:      fasthttp.MethodPost,
+	routeModelOpenAPI: fasthttp.MethodGet,
+	routeOpenAPI:      fasthttp.MethodGet,
+	routeDocs:         fasthttp.MethodGet,
 }
 
 // parseRoute splits path once and names the endpoint. It allocates nothing.
@@ -115,6 +125,12 @@ func parseRoute(path []byte) (route, error) {
 		return route{kind: routeReadyz}, nil
 	case n == 1 && is(0, "metrics"):
 		return route{kind: routeMetrics}, nil
+	case n == 1 && is(0, "openapi.json"):
+		return route{kind: routeOpenAPI}, nil
+	case n == 1 && is(0, "docs"):
+		return route{kind: routeDocs}, nil
+	case is(0, "v1"):
+		return recordsRoute(s)
 	case !is(0, "v2"):
 		if is(0, "admin") {
 			return adminRoute(s)
@@ -156,6 +172,27 @@ func parseRoute(path []byte) (route, error) {
 		return route{}, errNoRoute
 	}
 	return r, nil
+}
+
+// recordsRoute names an endpoint of the records API, from the segments
+// of a path under /v1: models/{m}:predict,
+// models/{m}/versions/{v}:predict and models/{m}/openapi.json.
+func recordsRoute(s [][]byte) (route, error) {
+	const predict = ":predict"
+	switch {
+	case len(s) == 3 && string(s[1]) == "models" && bytes.HasSuffix(s[2], []byte(predict)) && len(s[2]) > len(predict):
+		return route{kind: routePredict, model: s[2][:len(s[2])-len(predict)]}, nil
+	case len(s) == 4 && string(s[1]) == "models" && string(s[3]) == "openapi.json":
+		return route{kind: routeModelOpenAPI, model: s[2]}, nil
+	case len(s) == 5 && string(s[1]) == "models" && string(s[3]) == "versions" && bytes.HasSuffix(s[4], []byte(predict)):
+		num := s[4][:len(s[4])-len(predict)]
+		v, err := strconv.Atoi(string(num))
+		if err != nil || v <= 0 || num[0] == '0' {
+			return route{}, fmt.Errorf("%w: version %q is not a positive integer", errNoRoute, num)
+		}
+		return route{kind: routePredict, model: s[2], version: v}, nil
+	}
+	return route{}, errNoRoute
 }
 
 // handle is the root handler: it recovers panics, routes, and checks the
@@ -211,5 +248,13 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	case routeAdminModels, routeAdminModel, routeAdminAudit, routeAdminRuns, routeAdminRun,
 		routeAdminPromote, routeAdminRollback, routeAdminPause, routeAdminResume:
 		s.admin(ctx, r)
+	case routePredict:
+		s.predict(ctx, r, ctx.Time())
+	case routeModelOpenAPI:
+		s.modelOpenAPI(ctx, r)
+	case routeOpenAPI:
+		s.serverOpenAPI(ctx)
+	case routeDocs:
+		s.docs(ctx)
 	}
 }

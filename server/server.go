@@ -121,6 +121,8 @@ type Server struct {
 	shadowJobs chan *shadowJob
 	// draining is set by Shutdown: readiness checks fail from then on.
 	draining atomic.Bool
+	// ids hands out the prediction ids of V2 and records answers.
+	ids *predictionIDs
 }
 
 // New builds a Server over models. Its metrics are registered with reg and
@@ -141,7 +143,8 @@ func New(cfg Config, models Models, reg *prometheus.Registry) (*Server, error) {
 	if cfg.LoadTimeout <= 0 {
 		cfg.LoadTimeout = 5 * time.Minute
 	}
-	s := &Server{shadowJobs: make(chan *shadowJob, cfg.ShadowQueue), models: models, tracking: cfg.Tracking, registry: cfg.Registry, artifactStore: cfg.Artifacts, cfg: cfg, log: cfg.Logger}
+	s := &Server{shadowJobs: make(chan *shadowJob, cfg.ShadowQueue), models: models, tracking: cfg.Tracking, registry: cfg.Registry, artifactStore: cfg.Artifacts, cfg: cfg, log: cfg.Logger,
+		ids: newPredictionIDs()}
 	if s.log == nil {
 		s.log = slog.Default()
 	}

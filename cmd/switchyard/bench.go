@@ -22,22 +22,22 @@ const (
 	smokeBatchDuration = 100 * time.Millisecond
 )
 
-// runBench is the bench verb. It has seven modes: a load run against a
+// runBench is the bench verb. It has eight modes: a load run against a
 // URL, the comparison suite (--compare), the HTTP floor (--serve-floor),
 // the hot-swap scenario (--swap-cycles, whole rollouts with
 // --rollout-cycles), the tracking-cost scenario (--tracking-cost), the
-// canary-cost scenario (--canary-cost) and the gate-cost scenario
-// (--gate-cost). It exits 0 whether or not the goals of the comparison or
+// canary-cost scenario (--canary-cost), the gate-cost scenario
+// (--gate-cost) and the records-cost scenario (--records-cost). It exits 0 whether or not the goals of the comparison or
 // the scenarios are met; only a harness failure is an error.
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("bench", "--url URL [--body FILE] [-H 'Name: value'] [-c 64] [--duration 10s] [--rate R] | --compare [--rounds 3] [--smoke] | --serve-floor ADDR [--floor-model FILE] | --swap-cycles N [--rollout-cycles] [--duration 3s] | --tracking-cost [--rounds 3] [--mlflow-rate 50] | --canary-cost [--rounds 3] | --gate-cost [--rounds 3] [--gate-concurrency 1]", stderr)
+	fs := newFlagSet("bench", "--url URL [--body FILE] [-H 'Name: value'] [-c 64] [--duration 10s] [--rate R] | --compare [--rounds 3] [--smoke] | --serve-floor ADDR [--floor-model FILE] | --swap-cycles N [--rollout-cycles] [--duration 3s] | --tracking-cost [--rounds 3] [--mlflow-rate 50] | --canary-cost [--rounds 3] | --gate-cost [--rounds 3] [--gate-concurrency 1] | --records-cost [--rounds 3]", stderr)
 	target := fs.String("url", "", "drive load at this http:// URL, e.g. http://127.0.0.1:8080/v2/models/fraud/infer")
 	bodyFile := fs.String("body", "", "file holding the request body, POSTed as application/json (with --serve-floor: the answer)")
 	bodyJSON := fs.String("body-json", "", "the request body itself, instead of --body")
 	var conns int
 	fs.IntVar(&conns, "c", bench.DefaultConnections, "shorthand for --connections")
 	fs.IntVar(&conns, "connections", bench.DefaultConnections, "connections, each sending one request at a time")
-	duration := fs.Duration("duration", 0, "measured time of the run (default 10s), of each phase with --compare, --tracking-cost or --canary-cost, of each phase with no gate with --gate-cost (default 5s), or of the load without swaps with --swap-cycles (default 3s)")
+	duration := fs.Duration("duration", 0, "measured time of the run (default 10s), of each phase with --compare, --tracking-cost, --canary-cost or --records-cost, of each phase with no gate with --gate-cost (default 5s), or of the load without swaps with --swap-cycles (default 3s)")
 	warmup := fs.Duration("warmup", time.Second, "unmeasured load before the measured time")
 	rate := fs.Float64("rate", 0, "requests per second: open loop, latency counted from each request's due time (0: closed loop)")
 	rows := fs.Int("rows", 1, "rows per request, to report rows/s")
@@ -46,14 +46,15 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	jsonPath := fs.String("json", "", "also write the results as JSON to this file")
 	compare := fs.Bool("compare", false, "compare switchyard with the HTTP floor and onnxruntime in-process, starting this binary as child processes on 127.0.0.1")
 	smoke := fs.Bool("smoke", false, "with --compare: very short phases and few batch sizes, to check that the harness works")
-	rounds := fs.Int("rounds", bench.DefaultRounds, "with --compare: run every phase this many times and report the median round; with --tracking-cost: this many rounds of tracking closed, then open; with --canary-cost: this many rounds of one version, then a two-arm canary; with --gate-cost: this many rounds of no gate, then a gate")
-	binary := fs.String("binary", "", "with --compare, --swap-cycles, --tracking-cost, --canary-cost or --gate-cost: the switchyard binary to start (default: this executable)")
+	rounds := fs.Int("rounds", bench.DefaultRounds, "with --compare: run every phase this many times and report the median round; with --tracking-cost: this many rounds of tracking closed, then open; with --canary-cost: this many rounds of one version, then a two-arm canary; with --gate-cost: this many rounds of no gate, then a gate; with --records-cost: this many rounds of V2, then records requests")
+	binary := fs.String("binary", "", "with --compare, --swap-cycles, --tracking-cost, --canary-cost, --gate-cost or --records-cost: the switchyard binary to start (default: this executable)")
 	floorAddr := fs.String("serve-floor", "", "serve on `ADDR` a bare fasthttp server answering a constant body, the HTTP floor the comparisons measure against, until SIGTERM")
 	swapCycles := fs.Int("swap-cycles", 0, "publish `N` versions of a small model, one after another, to a child switchyard serve on 127.0.0.1 under load, and measure each swap, the latency around it and the server's memory")
 	trackingCost := fs.Bool("tracking-cost", false, "measure a child switchyard serve on 127.0.0.1 serving a small model under load with the tracking store closed, then open beside a light MLflow load, in alternating rounds")
 	rolloutCycles := fs.Bool("rollout-cycles", false, "with --swap-cycles: make each cycle a whole rollout through the operations API and rollout.json (canary 500, 2500, 5000, 10000 bp, finish, roll back, blue/green, roll back) instead of a plain swap")
 	canaryCost := fs.Bool("canary-cost", false, "measure a child switchyard serve on 127.0.0.1 serving a small model under load with one version, then with two split 50/50 by a canary, in alternating rounds")
 	gateCost := fs.Bool("gate-cost", false, "measure a child switchyard serve on 127.0.0.1 serving a small model under load with no gate running, then while a newly published version's gate evaluates it and the stable version on 100,000 rows, in alternating rounds")
+	recordsCost := fs.Bool("records-cost", false, "measure a child switchyard serve on 127.0.0.1 serving a small model with a feature schema under one-row V2 requests, then one-instance records requests with the same values, in alternating rounds")
 	gateConcurrency := fs.Int("gate-concurrency", 0, "with --gate-cost: the gate's concurrency in policy.yaml, batches of the evaluation run at once (0: the gate's default, 1)")
 	mlflowRate := fs.Float64("mlflow-rate", bench.DefaultMLflowRate, "with --tracking-cost: log-metric requests per second of the MLflow load")
 	floorModel := fs.String("floor-model", "", "with --serve-floor: run this ONNX `FILE` once per request, on one row, before answering")
@@ -68,13 +69,13 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 
 	modes := 0
-	for _, on := range []bool{*target != "", *compare, *floorAddr != "", set["swap-cycles"], *trackingCost, *canaryCost, *gateCost} {
+	for _, on := range []bool{*target != "", *compare, *floorAddr != "", set["swap-cycles"], *trackingCost, *canaryCost, *gateCost, *recordsCost} {
 		if on {
 			modes++
 		}
 	}
 	if modes != 1 {
-		fmt.Fprintln(stderr, "switchyard bench: give exactly one of --url, --compare, --serve-floor, --swap-cycles, --tracking-cost, --canary-cost and --gate-cost")
+		fmt.Fprintln(stderr, "switchyard bench: give exactly one of --url, --compare, --serve-floor, --swap-cycles, --tracking-cost, --canary-cost, --gate-cost and --records-cost")
 		fs.Usage()
 		return errUsage
 	}
@@ -88,6 +89,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if *canaryCost && *rounds <= 0 {
 		fmt.Fprintln(stderr, "switchyard bench: with --canary-cost, --rounds must be positive")
+		return errUsage
+	}
+	if *recordsCost && *rounds <= 0 {
+		fmt.Fprintln(stderr, "switchyard bench: with --records-cost, --rounds must be positive")
 		return errUsage
 	}
 	if *gateCost && (*rounds <= 0 || *gateConcurrency < 0) {
@@ -223,6 +228,20 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		cfg.Warmup = scenarioWarmup(cfg.Warmup)
 		return runScenario(&ef, stdout, *jsonPath, func() (report, error) { return bench.GateCost(ctx, cfg) })
+
+	case *recordsCost:
+		cfg := bench.RecordsConfig{
+			Binary:      *binary,
+			Rounds:      *rounds,
+			Duration:    *duration,
+			Warmup:      *warmup,
+			Connections: conns,
+			Engine:      ef.cfg,
+			ORTLib:      ef.ortLib,
+			Progress:    stderr,
+		}
+		cfg.Warmup = scenarioWarmup(cfg.Warmup)
+		return runScenario(&ef, stdout, *jsonPath, func() (report, error) { return bench.RecordsCost(ctx, cfg) })
 
 	default:
 		if *duration == 0 {

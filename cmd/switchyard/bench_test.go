@@ -35,6 +35,8 @@ func TestBenchUsage(t *testing.T) {
 	f("--url", "http://127.0.0.1:1/", "extra")
 	f("--url", "http://127.0.0.1:1/", "-H", "no colon")
 	f("--url", "http://127.0.0.1:1/", "-H", ": no name")
+	f("--records-cost", "--rounds", "0")
+	f("--records-cost", "--canary-cost")
 }
 
 // serveFloor runs `switchyard bench --serve-floor` in this process and

@@ -9,10 +9,14 @@ import (
 	"fmt"
 	"io"
 	iofs "io/fs"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/switchyard-ml/switchyard/internal/demo"
@@ -24,12 +28,15 @@ import (
 // demoModel is the name the demo publishes under.
 const demoModel = "fraud"
 
-// demoPolicy is the policy.yaml the demo gives its model: a version must
-// rank fraud well, and no worse than the stable version on the same rows
-// in the same run, before it may take traffic. The demo's network passes
-// it against its logistic regression with room to spare (AUC about 0.02
-// higher, log loss about 8% lower); the logistic regression, against the
-// network, does not.
+// demoPolicy is the policy.yaml the demo gives its model. The gate: a
+// version must rank fraud well, and no worse than the stable version on
+// the same rows in the same run, before it may take traffic; the demo's
+// network passes it against its logistic regression with room to spare
+// (AUC about 0.026 higher, log loss about 7% lower), and the logistic
+// regression, against the network, does not. The rollout: a version that
+// passed starts a canary, which the controller advances step by step in
+// about a minute at the demo's default traffic (25% of 20 requests a
+// second reach min_requests well within a step's bake).
 const demoPolicy = `# Written by switchyard demo. A new version of fraud takes traffic only if,
 # on its eval.csv, it ranks fraud well, and no worse than the stable version
 # evaluated on the same rows in the same run.
@@ -38,20 +45,70 @@ gate:
   metrics:
     auc: {min: 0.8, max_regression: 0.005}
     log_loss: {max_regression_pct: 2}
+# Then it is rolled out as a canary: a quarter of the requests, then half,
+# then all, each step held 20 seconds and judged on at least 50 requests.
+# The latency and score bounds are loose for a demo: on a few dozen
+# requests a p99 is one request's latency, and a score PSI over 20 buckets
+# is mostly sampling noise (a service judges thousands of requests a step).
+rollout:
+  on_publish: canary
+  steps: [25%, 50%, 100%]
+  bake: 20s
+  min_requests: 50
+  max_p99_ratio: 10
+  max_score_psi: 3
 `
 
+// Limits of the demo's background traffic, in requests a second.
+const (
+	defaultDemoTraffic = 20
+	maxDemoTraffic     = 200
+)
+
+// demoTimeouts bound how long demo --serve waits for its server.
+const (
+	demoReadyTimeout   = time.Minute      // to listen, then to serve version 1
+	demoRequestTimeout = 10 * time.Second // for one request of the background traffic
+)
+
+const demoSynopsis = `[--registry DIR] [--seed N] [--force] [--serve [--addr HOST:PORT] [--traffic N]]
+
+Trains the demo's two fraud models in Go on synthetic card transactions and
+publishes them as "fraud", each with its feature schema, its eval set and a
+tracking run: version 1, a logistic regression, is made the stable version;
+version 2, a neural network, runs the gate of the model's policy.yaml against
+it first and is published only if it passes. A registry that already has the
+model gets nothing unless --force, which publishes the network once more.
+
+With --serve the demo serves the registry in-process, as switchyard serve
+does: version 2 is published once version 1 serves, so the server gates it
+and rolls it out as the model's policy says (a canary), while a background
+traffic of records requests (rows of the eval set, --traffic a second, to
+127.0.0.1 only) gives the rollout controller something to judge. It prints
+what to try and serves until interrupted.`
+
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("demo", "--registry DIR [--seed N] [--force]", stderr)
+	fs := newFlagSet("demo", demoSynopsis, stderr)
 	registry := fs.String("registry", "registry", "registry directory")
 	seed := fs.Uint64("seed", 1, "seed of the synthetic data")
-	force := fs.Bool("force", false, "publish another version of the better model even if the registry has the demo model")
-	addr := fs.String("addr", "localhost:8080", "server address to put in the printed curl line")
+	force := fs.Bool("force", false, "publish another version of the network even if the registry has the demo model")
+	addr := fs.String("addr", "localhost:8080", "with --serve, the address to listen on; without, the server address the printed commands name")
+	serve := fs.Bool("serve", false, "serve the registry in-process and roll version 2 out while it serves, until interrupted")
+	traffic := fs.Int("traffic", defaultDemoTraffic, fmt.Sprintf("with --serve, records requests a second sent to the server over loopback, at most %d (0: none)", maxDemoTraffic))
+	logLevel := fs.String("log-level", "info", "with --serve, the server's log level: debug, info, warn or error")
 	dataDir := fs.String("data-dir", "", "tracking database and artifacts (default REGISTRY/.switchyard)")
 	actor := fs.String("actor", firstOf(defaultCreator(), "switchyard demo"), "who publishes the demo, for the audit trail (default the OS user)")
 	var ef engineFlags
 	ef.register(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *traffic < 0 || *traffic > maxDemoTraffic {
+		return usageError(fs, "--traffic %d: want 0 to %d requests a second", *traffic, maxDemoTraffic)
+	}
+	if *serve {
+		// The server's goroutines and the traffic's write too.
+		stdout, stderr = &lockedWriter{w: stdout}, &lockedWriter{w: stderr}
 	}
 	first, err := demo.BuildFraud(*seed)
 	if err != nil {
@@ -65,30 +122,46 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	if len(all) > 0 && !*force {
-		fmt.Fprintf(stdout, "%s already has model %q (versions %v); --force publishes another\n", *registry, demoModel, all)
-	} else {
+	fresh := len(all) == 0
+	d := &demoPublish{registry: *registry, actor: *actor, args: args, ef: ef, stdout: stdout}
+	if fresh || *force {
 		if err := ef.init(); err != nil {
 			return err
 		}
 		dd := dataDirOf(*dataDir, *registry)
-		st, err := openTracking(ctx, dd, true)
-		if err != nil {
+		if d.st, err = openTracking(ctx, dd, true); err != nil {
 			return err
 		}
-		defer st.Close()
-		arts, err := tracking.OpenArtifacts(filepath.Join(dd, "artifacts"))
-		if err != nil {
+		defer d.st.Close()
+		if d.arts, err = tracking.OpenArtifacts(filepath.Join(dd, "artifacts")); err != nil {
 			return err
 		}
-		defer arts.Close()
-		d := demoPublish{registry: *registry, actor: *actor, args: args, ef: ef, stdout: stdout, st: st, arts: arts}
-		if err := d.run(ctx, first, better, len(all) == 0); err != nil {
+		defer d.arts.Close()
+	} else {
+		fmt.Fprintf(stdout, "%s already has model %q (versions %v): publishing nothing; --force publishes the network once more, or remove %s for a fresh demo\n",
+			*registry, demoModel, all, *registry)
+		if *serve {
+			fmt.Fprintf(stdout, "serving %s as it is: a rollout in progress resumes\n", *registry)
+		}
+	}
+	if fresh {
+		if err := d.first(ctx, first); err != nil {
 			return err
 		}
 	}
-	fmt.Fprintf(stdout, "query it once the server is up:\n%s\n", curlLine(*addr, first.Sample))
-	return nil
+	try := demoTry{addr: *addr, registry: *registry, record: first.Eval.Row(first.Sample)}
+	if !*serve {
+		if fresh || *force {
+			if err := d.gateAndPublish(ctx, better); err != nil {
+				return err
+			}
+		}
+		try.offline(stdout)
+		return nil
+	}
+	s := demoServer{publish: d, better: better, republish: fresh || *force, dataDir: *dataDir, logLevel: *logLevel,
+		traffic: *traffic, eval: first.Eval, try: try, stdout: stdout, stderr: stderr}
+	return s.run(ctx, *addr)
 }
 
 // demoPublish publishes the demo's models with their lineage: runs in st,
@@ -102,25 +175,24 @@ type demoPublish struct {
 	arts            *tracking.Artifacts
 }
 
-// run publishes the demo. On a fresh registry (fresh true) it gives the
-// model its policy.yaml, unless it has one, publishes first and makes it
-// the stable version in rollout.json; then, in every case, it runs the
-// gate on better against the stable version on disk, as switchyard eval
-// does, prints the report and, if better passed, publishes it.
-func (d *demoPublish) run(ctx context.Context, first, better *demo.Fraud, fresh bool) error {
-	if fresh {
-		if err := d.writePolicy(); err != nil {
-			return err
-		}
-		v, err := d.publish(ctx, first)
-		if err != nil {
-			return err
-		}
-		if err := d.pin(ctx, v); err != nil {
-			return err
-		}
+// first starts the demo on a registry without the demo model: it gives
+// the model its policy.yaml, unless it has one, publishes f and makes it
+// the stable version in rollout.json.
+func (d *demoPublish) first(ctx context.Context, f *demo.Fraud) error {
+	if err := d.writePolicy(); err != nil {
+		return err
 	}
+	v, err := d.publish(ctx, f)
+	if err != nil {
+		return err
+	}
+	return d.pin(ctx, v)
+}
 
+// gateAndPublish runs the gate on better against the stable version on
+// disk, as switchyard eval does, prints the report and, if better passed,
+// publishes it; it returns errFailed, having said so, if better failed.
+func (d *demoPublish) gateAndPublish(ctx context.Context, better *demo.Fraud) error {
 	var evalCSV bytes.Buffer
 	if err := demo.WriteCSV(&evalCSV, better.Eval); err != nil {
 		return err
@@ -143,11 +215,35 @@ func (d *demoPublish) run(ctx context.Context, first, better *demo.Fraud, fresh 
 	if err != nil {
 		return err
 	}
-	if stable, err := stableOnDisk(d.registry, demoModel); err == nil && stable != v {
-		fmt.Fprintf(d.stdout, "version %d serves; roll version %d out with:\nswitchyard promote %s %d --strategy canary --reason %s --registry %s\n",
-			stable, v, demoModel, v, shellQuote("passed its gate"), shellQuote(d.registry))
+	stable, err := stableOnDisk(d.registry, demoModel)
+	if err != nil || stable == v {
+		return err
 	}
+	pol, err := readDemoPolicy(d.registry)
+	if err != nil {
+		return err
+	}
+	if s := pol.Rollout.OnPublish; s != nil && *s != rollout.Manual {
+		fmt.Fprintf(d.stdout, "version %d serves; a server gates version %d and starts a %s rollout, as policy.yaml's on_publish says\n", stable, v, *s)
+		return nil
+	}
+	fmt.Fprintf(d.stdout, "version %d serves; roll version %d out with:\nswitchyard promote %s %d --strategy canary --reason %s --registry %s\n",
+		stable, v, demoModel, v, shellQuote("passed its gate"), shellQuote(d.registry))
 	return nil
+}
+
+// readDemoPolicy reads the demo model's policy.yaml.
+func readDemoPolicy(registry string) (*modelstore.Policy, error) {
+	path := filepath.Join(registry, demoModel, modelstore.PolicyFile)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("demo policy: %w", err)
+	}
+	p, err := modelstore.ParsePolicy(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return p, nil
 }
 
 // writePolicy gives the demo model demoPolicy as its policy.yaml, unless
@@ -175,7 +271,7 @@ func (d *demoPublish) writePolicy() error {
 		os.Remove(tmp)
 		return fmt.Errorf("demo policy: %w", err)
 	}
-	fmt.Fprintf(d.stdout, "wrote %s: a new version must pass its gate before it takes traffic\n", path)
+	fmt.Fprintf(d.stdout, "wrote %s: a new version must pass its gate, then is rolled out as a canary\n", path)
 	return nil
 }
 
@@ -201,8 +297,9 @@ func (d *demoPublish) pin(ctx context.Context, version int) error {
 
 // publish logs the training of f as a run (its settings as params, its
 // held-out metrics, its data as the run's artifacts and datasets, its
-// reproducibility record as tags), publishes the model with its
-// evaluation set linked to the run, audits the publish and says so.
+// reproducibility record as tags), publishes the model with its feature
+// schema and its evaluation set linked to the run, audits the publish and
+// says so.
 func (d *demoPublish) publish(ctx context.Context, f *demo.Fraud) (version int, err error) {
 	var trainCSV, evalCSV bytes.Buffer
 	if err := demo.WriteCSV(&trainCSV, f.Train); err != nil {
@@ -285,13 +382,15 @@ func (d *demoPublish) logData(ctx context.Context, run *tracking.Run, files []de
 }
 
 // publishModel publishes the demo model f, linked to run, with its
-// evaluation set.
+// feature schema and its evaluation set.
 func (d *demoPublish) publishModel(f *demo.Fraud, run *tracking.Run, uses []tracking.DatasetUse, evalCSV []byte) (int, error) {
 	seed := int64(f.Seed)
 	return modelstore.Publish(d.registry, demoModel, f.Model, modelstore.PublishOptions{
-		Description: fmt.Sprintf("Demo: %s on synthetic card transactions; probabilities are [P(legitimate), P(fraud)].", f.Kind),
-		CreatedBy:   "switchyard demo",
-		Features:    demoFeatures(),
+		Description:   fmt.Sprintf("Demo: %s on synthetic card transactions; probabilities are [P(legit), P(fraud)].", f.Kind),
+		CreatedBy:     "switchyard demo",
+		Features:      demoFeatures(),
+		Classes:       demo.Classes(),
+		UnknownFields: modelstore.UnknownReject,
 		Lineage: &modelstore.Lineage{
 			RunID:             run.Info.RunID,
 			DatasetPath:       uses[0].Path,
@@ -313,17 +412,361 @@ func hexSHA256(b []byte) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// demoFeatures is the named-feature schema of the demo model.
+// demoFeatures is the feature schema of the demo model's records API:
+// its fields with their bounds and descriptions, each category as a
+// one-hot block of the model's single input.
 func demoFeatures() []modelstore.Feature {
-	names := demo.FeatureNames()
-	out := make([]modelstore.Feature, len(names))
-	for i, n := range names {
-		out[i] = modelstore.Feature{Name: n, Type: "number", Position: i}
+	fs := demo.Features()
+	out := make([]modelstore.Feature, len(fs))
+	for i, f := range fs {
+		out[i] = modelstore.Feature{Name: f.Name, Type: f.Type, Description: f.Description, Position: f.Column}
+		switch f.Type {
+		case demo.TypeNumber, demo.TypeInteger:
+			out[i].Min, out[i].Max = &f.Min, &f.Max
+		case demo.TypeCategory:
+			out[i].Values, out[i].Encoding = f.Values, modelstore.EncodeOneHot
+		}
 	}
 	return out
 }
 
-// inferBody is the V2 request for one row of demo features.
+// demoServer is demo --serve: the registry served in-process as
+// switchyard serve serves it, the network published once the server
+// serves, background traffic while it does.
+type demoServer struct {
+	publish *demoPublish
+	// better is published once the server serves, gated first, if
+	// republish is true.
+	better    *demo.Fraud
+	republish bool
+	dataDir   string
+	logLevel  string
+	// traffic is the background traffic's rate, in requests a second,
+	// of rows of eval.
+	traffic int
+	eval    *demo.Dataset
+	try     demoTry
+	stdout  io.Writer
+	stderr  io.Writer
+}
+
+// run serves the registry on addr until ctx is done or the server fails.
+// The server runs in a goroutine of its own, which run waits for before
+// it returns; so does the background traffic's.
+func (s *demoServer) run(ctx context.Context, addr string) error {
+	p := s.publish
+	args := []string{"--registry", p.registry, "--addr", addr, "--log-level", s.logLevel,
+		"--ort-lib", p.ef.ortLib, "--intra-op-threads", strconv.Itoa(p.ef.cfg.IntraOpThreads),
+		"--inter-op-threads", strconv.Itoa(p.ef.cfg.InterOpThreads)}
+	if s.dataDir != "" {
+		args = append(args, "--data-dir", s.dataDir)
+	}
+	srvCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	listening := &listenWatch{w: s.stdout, addr: make(chan string, 1)}
+	stopped := make(chan struct{})
+	var serveErr error // written by the server's goroutine before stopped closes
+	go func() {
+		defer close(stopped)
+		serveErr = runServe(srvCtx, args, listening, s.stderr)
+	}()
+	err := s.interact(ctx, listening.addr, stopped)
+	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		err = nil // interrupted while starting: a clean stop
+	}
+	stop()
+	<-stopped
+	return errors.Join(err, serveErr)
+}
+
+// interact waits for the server to listen and to serve the demo model,
+// publishes the network, starts the background traffic and prints what
+// to try; then it waits for the server to stop and returns nil. It
+// returns early, nil if the server stopped (which says why), or the
+// first error on its way.
+func (s *demoServer) interact(ctx context.Context, listening <-chan string, stopped <-chan struct{}) error {
+	timer := time.NewTimer(demoReadyTimeout)
+	defer timer.Stop()
+	var listen string
+	select {
+	case listen = <-listening:
+	case <-stopped:
+		return nil
+	case <-timer.C:
+		return fmt.Errorf("the demo's server did not listen within %s", demoReadyTimeout)
+	}
+	local, loopback, err := localAddr(listen)
+	if err != nil {
+		return err
+	}
+	s.try.addr = publicAddr(s.try.addr, listen)
+	client := &http.Client{Timeout: demoRequestTimeout}
+	switch ready, err := waitReady(ctx, client, "http://"+local+"/v2/models/"+demoModel+"/ready", stopped); {
+	case err != nil:
+		return err
+	case !ready:
+		return nil
+	}
+	if s.republish {
+		// A network that fails its gate is not published (the report
+		// says why); version 1 goes on serving.
+		if err := s.publish.gateAndPublish(ctx, s.better); err != nil && !errors.Is(err, errFailed) {
+			return err
+		}
+	}
+	var wg sync.WaitGroup
+	trafficCtx, stopTraffic := context.WithCancel(ctx)
+	defer func() {
+		stopTraffic()
+		wg.Wait()
+	}()
+	switch {
+	case s.traffic == 0:
+		s.try.traffic = "no background traffic (--traffic 0): send requests yourself for a canary to advance"
+	case !loopback:
+		s.try.traffic = fmt.Sprintf("no background traffic: the server listens on %s, not on loopback; send requests yourself for a canary to advance", listen)
+	default:
+		t := demoTraffic{url: "http://" + local + "/v1/models/" + demoModel + ":predict", rate: s.traffic, client: client, stderr: s.stderr}
+		t.bodies = make([][]byte, s.eval.Len())
+		for i := range t.bodies {
+			t.bodies[i] = recordsBody(s.eval.Row(i))
+		}
+		s.try.traffic = fmt.Sprintf("background traffic: %d records requests a second, rows of the eval set, to %s", s.traffic, local)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t.run(trafficCtx)
+		}()
+	}
+	s.try.serving(s.stdout)
+	<-stopped
+	return nil
+}
+
+// waitReady polls url until it answers 200 and returns true, or returns
+// false once the server has stopped, or an error when ctx is done or
+// demoReadyTimeout passes.
+func waitReady(ctx context.Context, client *http.Client, url string, stopped <-chan struct{}) (bool, error) {
+	deadline := time.NewTimer(demoReadyTimeout)
+	defer deadline.Stop()
+	poll := time.NewTicker(50 * time.Millisecond)
+	defer poll.Stop()
+	for {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return false, fmt.Errorf("BUG: readiness request: %w", err)
+		}
+		if resp, err := client.Do(req); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return true, nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return false, ctx.Err()
+		case <-stopped:
+			return false, nil
+		case <-deadline.C:
+			return false, fmt.Errorf("%s serves no version of %s after %s: see the server's log", url, demoModel, demoReadyTimeout)
+		case <-poll.C:
+		}
+	}
+}
+
+// localAddr returns the address at which this process reaches a server
+// listening on listen (the listener's address, as switchyard serve
+// prints it), and whether that is a loopback address: the listen address
+// itself, or 127.0.0.1 at its port for an unspecified address (0.0.0.0,
+// or [::], which takes IPv4 too).
+func localAddr(listen string) (string, bool, error) {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return "", false, fmt.Errorf("the demo's server listens on %q: %w", listen, err)
+	}
+	switch ip := net.ParseIP(host); {
+	case ip == nil:
+		return listen, false, nil
+	case ip.IsUnspecified():
+		return net.JoinHostPort("127.0.0.1", port), true, nil
+	default:
+		return listen, ip.IsLoopback(), nil
+	}
+}
+
+// publicAddr returns the address the printed commands name for a server
+// asked to listen on addr and listening on listen: addr's host, or
+// localhost when it names none or an unspecified one, at the port it
+// listens on.
+func publicAddr(addr, listen string) string {
+	host, _, err := net.SplitHostPort(addr)
+	if ip := net.ParseIP(host); err != nil || host == "" || ip != nil && ip.IsUnspecified() {
+		host = "localhost"
+	}
+	_, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return addr
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// listenWatch passes what switchyard serve writes to its stdout on to w,
+// and sends the address of its first line, "switchyard listening on
+// ADDR", on addr. Only the server's goroutine writes to it.
+type listenWatch struct {
+	w    io.Writer
+	line []byte
+	addr chan string // buffered: one address
+	sent bool
+}
+
+// Write implements io.Writer.
+func (l *listenWatch) Write(p []byte) (int, error) {
+	if !l.sent {
+		l.line = append(l.line, p...)
+		if i := bytes.IndexByte(l.line, '\n'); i >= 0 {
+			l.sent = true
+			l.addr <- strings.TrimPrefix(string(l.line[:i]), "switchyard listening on ")
+		}
+	}
+	return l.w.Write(p)
+}
+
+// lockedWriter serialises the writes of several goroutines to w.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+// Write implements io.Writer.
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// demoTraffic sends records requests to the demo's server, one at a
+// time, at most rate a second, each body in turn, until its context is
+// done: enough for the rollout controller to judge a canary, too little
+// to load anything.
+type demoTraffic struct {
+	url    string
+	bodies [][]byte
+	rate   int
+	client *http.Client
+	stderr io.Writer
+}
+
+// run sends the traffic until ctx is done. The first request that fails
+// is reported on stderr; the traffic goes on.
+func (t *demoTraffic) run(ctx context.Context) {
+	tick := time.NewTicker(time.Second / time.Duration(t.rate))
+	defer tick.Stop()
+	reported := false
+	for i := 0; ; i++ {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if err := t.send(ctx, t.bodies[i%len(t.bodies)]); err != nil && ctx.Err() == nil && !reported {
+			reported = true
+			fmt.Fprintf(t.stderr, "demo traffic: %v (reported once; the traffic goes on)\n", err)
+		}
+	}
+}
+
+// send posts body and reads the answer, which must be 200.
+func (t *demoTraffic) send(ctx context.Context, body []byte) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.url, bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("BUG: demo traffic request: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := t.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	answer, err := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
+	if err != nil {
+		return fmt.Errorf("POST %s: %w", t.url, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("POST %s answered %s: %s", t.url, resp.Status, bytes.TrimSpace(answer))
+	}
+	return nil
+}
+
+// demoTry prints what to try with the demo.
+type demoTry struct {
+	// addr is the server's address as the printed commands name it.
+	addr     string
+	registry string
+	// record is the first request's record: the held-out fraudulent
+	// transaction version 1 is surest of.
+	record []float64
+	// traffic says what background traffic the demo sends, if any.
+	traffic string
+}
+
+// offline prints how to serve what the demo published, and requests to
+// send then.
+func (t *demoTry) offline(w io.Writer) {
+	fmt.Fprintf(w, "\nserve it (or run switchyard demo --serve, which does all of this while it serves):\n  switchyard serve --registry %s --addr %s\n",
+		shellQuote(t.registry), t.addr)
+	fmt.Fprintf(w, "then query it with a record, or as a V2 tensor:\n  %s\n  %s\n", t.recordsCurl(recordsBody(t.record)), curlLine(t.addr, demo.Encode(t.record)))
+}
+
+// serving prints what demo --serve serves and what to try with it.
+func (t *demoTry) serving(w io.Writer) {
+	srv := " --server " + t.addr
+	fmt.Fprintf(w, `
+switchyard demo serves %[1]s on http://%[2]s until interrupted (Ctrl-C);
+%[3]s.
+Try, in another terminal (README.md's "Try it" walks through it):
+
+  # a record: its label and probabilities, and the version that answered
+  %[4]s
+  # a bad record: 422, every problem named
+  %[5]s
+  # the records API documented, and tried from the browser: http://%[2]s/docs
+  # each version's state, traffic and gate, the canary advancing
+  bin/switchyard status %[1]s%[6]s
+  # what serves, the run that trained it and its data
+  bin/switchyard status %[1]s --lineage%[6]s
+  # all traffic back on the stable version at once
+  bin/switchyard rollback %[1]s --reason "bad numbers"%[6]s
+  # who did what, when and why
+  bin/switchyard audit %[1]s%[6]s
+`, demoModel, t.addr, t.traffic, t.recordsCurl(recordsBody(t.record)), t.recordsCurl(badRecordsBody(t.record)), srv)
+}
+
+// recordsCurl returns the curl command that posts body to the demo
+// model's records API.
+func (t *demoTry) recordsCurl(body []byte) string {
+	return fmt.Sprintf("curl -s %s/v1/models/%s:predict -H 'Content-Type: application/json' -d '%s'", t.addr, demoModel, body)
+}
+
+// recordsBody is the records request for one demo record.
+func recordsBody(record []float64) []byte {
+	b := append([]byte(nil), `{"instances":[`...)
+	return append(demo.AppendJSON(b, record), "]}"...)
+}
+
+// badRecordsBody is a records request whose record breaks the schema in
+// several ways at once: amount below its minimum, hour above its maximum,
+// a merchant_category that is not one of its values, country missing.
+func badRecordsBody(record []float64) []byte {
+	r := slices.Clone(record)
+	r[demo.Amount], r[demo.Hour] = -12.5, 25
+	b := demo.AppendJSON([]byte(`{"instances":[`), r)
+	b = bytes.Replace(b, []byte(`"merchant_category":"`+demo.MerchantCategories[int(record[demo.MerchantCategory])]+`"`), []byte(`"merchant_category":"casino"`), 1)
+	b = bytes.Replace(b, []byte(`,"country":"`+demo.Countries[int(record[demo.Country])]+`"`), nil, 1)
+	return append(b, "]}"...)
+}
+
+// inferBody is the V2 request for one row of the demo models' input.
 func inferBody(row []float32) string {
 	data := make([]string, len(row))
 	for i, v := range row {
@@ -333,6 +776,8 @@ func inferBody(row []float32) string {
 		demo.InputName, len(row), strings.Join(data, ","))
 }
 
+// curlLine returns the curl command that posts row to the demo model's
+// V2 endpoint at addr.
 func curlLine(addr string, row []float32) string {
 	if strings.HasPrefix(addr, ":") {
 		addr = "localhost" + addr

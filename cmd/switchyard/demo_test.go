@@ -3,11 +3,17 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/switchyard-ml/switchyard/internal/demo"
 	"github.com/switchyard-ml/switchyard/modelstore"
@@ -154,7 +160,8 @@ func TestDemoGate(t *testing.T) {
 	lrAUC, netAUC := strconv.FormatFloat(first.AUC, 'g', 4, 64), strconv.FormatFloat(better.AUC, 'g', 4, 64)
 	report := strings.Index(out, "## PASS: candidate against version 1 on 4000 rows")
 	if report < 0 || report > strings.Index(out, "published fraud version 2") || report < strings.Index(out, "published fraud version 1") ||
-		!strings.Contains(out, "| auc | "+netAUC+" | "+lrAUC+" |") || !strings.Contains(out, "switchyard promote fraud 2 --strategy canary") {
+		!strings.Contains(out, "| auc | "+netAUC+" | "+lrAUC+" |") ||
+		!strings.Contains(out, "version 1 serves; a server gates version 2 and starts a canary rollout, as policy.yaml's on_publish says") {
 		t.Fatalf("the demo shows no passing gate report (AUC %s against %s) between its two publishes:\n%s", netAUC, lrAUC, out)
 	}
 	modelDir := filepath.Join(reg, demoModel)
@@ -165,6 +172,31 @@ func TestDemoGate(t *testing.T) {
 	pol, err := modelstore.ParsePolicy(policy)
 	if err != nil || pol.Gate.Label != demo.LabelColumn || len(pol.Gate.Metrics) != 2 || !pol.Gate.Required() {
 		t.Fatalf("the demo's policy parses as %+v, %v", pol, err)
+	}
+	rp := pol.Rollout.Apply(rollout.DefaultPolicy())
+	if err := rp.Validate(); err != nil || rp.OnPublish != rollout.Canary || !slices.Equal(rp.Steps, []int{2500, 5000, 10000}) ||
+		rp.Bake != 20*time.Second || rp.MinRequests != 50 {
+		t.Fatalf("the demo's rollout policy is %+v, %v; want a canary of 25%%, 50%%, 100%%, 20s a step", rp, err)
+	}
+	mf, err := modelstore.ReadManifest(modelstore.VersionDir(reg, demoModel, 2))
+	if err != nil || !slices.Equal(mf.Classes, []string{"legit", "fraud"}) || len(mf.Features) != demo.NumFeatures ||
+		mf.UnknownFields != modelstore.UnknownReject {
+		t.Fatalf("version 2's manifest: %+v, %v; want the records schema", mf, err)
+	}
+	for _, f := range mf.Features {
+		ok := f.Description != ""
+		switch f.Type {
+		case modelstore.TypeNumber, modelstore.TypeInteger:
+			ok = ok && f.Min != nil && f.Max != nil && *f.Min < *f.Max
+		case modelstore.TypeCategory:
+			ok = ok && len(f.Values) > 1 && f.Encoding == modelstore.EncodeOneHot
+		case modelstore.TypeBool:
+		default:
+			ok = false
+		}
+		if !ok {
+			t.Errorf("feature %+v lacks a description, sensible bounds or its values", f)
+		}
 	}
 	if st, err := rollout.ReadState(modelDir); err != nil || st == nil || st.Stable != 1 || st.Candidate != 0 || st.Strategy != rollout.Manual {
 		t.Fatalf("rollout.json = %+v, %v; want version 1 stable", st, err)
@@ -226,4 +258,82 @@ func TestDemoIdempotent(t *testing.T) {
 	if complete, _, _ := modelstore.Versions(strict, demoModel); len(complete) != 1 {
 		t.Fatalf("versions %v; want only version 1", complete)
 	}
+}
+
+// TestDemoServeExisting checks demo --serve on a registry the demo
+// already published to: it publishes nothing, serves the registry as it
+// is (records requests included), sends no traffic with --traffic 0, and
+// stops cleanly when cancelled (startDemo's cleanup).
+func TestDemoServeExisting(t *testing.T) {
+	reg := filepath.Join(t.TempDir(), "registry")
+	if out, err := runCmd(t, "demo", "--registry", reg); err != nil {
+		t.Fatalf("demo = %v\n%s", err, out)
+	}
+	d := startDemo(t, []string{"demo", "--serve", "--registry", reg, "--addr", "127.0.0.1:0", "--traffic", "0", "--log-level", "error"})
+	out := d.stdout.String()
+	if !strings.Contains(out, "already has model \"fraud\" (versions [1 2]): publishing nothing") || strings.Contains(out, "published") ||
+		!strings.Contains(out, "serving "+reg+" as it is") || !strings.Contains(out, "no background traffic (--traffic 0)") {
+		t.Fatalf("demo --serve on a published registry printed:\n%s", out)
+	}
+	m := regexp.MustCompile(`curl -s (\S+)(/v1/models/fraud:predict) -H 'Content-Type: application/json' -d '([^']+)'`).FindStringSubmatch(out)
+	if m == nil || m[1] != d.addr {
+		t.Fatalf("demo --serve printed no records request to %s:\n%s", d.addr, out)
+	}
+	resp, err := http.Post("http://"+d.addr+m[2], "application/json", strings.NewReader(m[3]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"label":"fraud"`) {
+		t.Fatalf("the printed records request = %s: %s", resp.Status, body)
+	}
+	if _, err := runCmd(t, "demo", "--serve", "--traffic", "1000", "--registry", reg); !errors.Is(err, errUsage) {
+		t.Fatalf("demo --traffic 1000 = %v; want a usage error", err)
+	}
+}
+
+func TestDemoAddrs(t *testing.T) {
+	local := func(listen, want string, loopback bool) {
+		t.Helper()
+		if got, lb, err := localAddr(listen); err != nil || got != want || lb != loopback {
+			t.Errorf("localAddr(%q) = %q, %v, %v; want %q, %v", listen, got, lb, err, want, loopback)
+		}
+	}
+	local("127.0.0.1:8080", "127.0.0.1:8080", true)
+	local("[::1]:8080", "[::1]:8080", true)
+	local("0.0.0.0:8080", "127.0.0.1:8080", true)
+	local("[::]:8080", "127.0.0.1:8080", true)
+	local("192.0.2.7:8080", "192.0.2.7:8080", false)
+	if _, _, err := localAddr("nonsense"); err == nil {
+		t.Errorf("localAddr(nonsense) succeeded")
+	}
+	public := func(addr, listen, want string) {
+		t.Helper()
+		if got := publicAddr(addr, listen); got != want {
+			t.Errorf("publicAddr(%q, %q) = %q; want %q", addr, listen, got, want)
+		}
+	}
+	public("localhost:8080", "127.0.0.1:8080", "localhost:8080")
+	public(":8080", "[::]:8080", "localhost:8080")
+	public("0.0.0.0:0", "0.0.0.0:41234", "localhost:41234")
+	public("127.0.0.1:0", "127.0.0.1:41234", "127.0.0.1:41234")
+	public("192.0.2.7:8080", "192.0.2.7:8080", "192.0.2.7:8080")
+}
+
+// testPolicy returns the demo's policy.yaml with each canary step lasting
+// bake instead of 20 seconds, and the latency and score bounds loosened
+// out of the way, for tests that follow a canary: under the race detector
+// one slow request can make a p99 ten times another's, and the same
+// request sent again and again makes any two models' scores look shifted.
+func testPolicy(t *testing.T, bake string) string {
+	t.Helper()
+	p := demoPolicy
+	for _, r := range [][2]string{{"bake: 20s", "bake: " + bake}, {"max_p99_ratio: 10", "max_p99_ratio: 1000"}, {"max_score_psi: 3", "max_score_psi: 1000"}} {
+		if !strings.Contains(p, r[0]) {
+			t.Fatalf("the demo's policy.yaml has no %q:\n%s", r[0], p)
+		}
+		p = strings.Replace(p, r[0], r[1], 1)
+	}
+	return p
 }

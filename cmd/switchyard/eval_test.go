@@ -38,9 +38,13 @@ func exitCode(err error) int {
 type evalFixture struct {
 	dir                   string
 	logreg, net, constant string // ONNX files
-	evalCSV               string
-	policy                string // auc min 0.8, max_regression 0.005; log_loss max_regression_pct 2
-	lr, nn                *demo.Fraud
+	// evalCSV is the held-out set as the models' input columns, numbers
+	// in order (the categories one-hot), which eval maps by position
+	// without a schema; namedCSV is the same rows as the demo publishes
+	// them, named fields that a version's feature schema maps.
+	evalCSV, namedCSV string
+	policy            string // auc min 0.8, max_regression 0.005; log_loss max_regression_pct 2
+	lr, nn            *demo.Fraud
 }
 
 var (
@@ -62,21 +66,47 @@ func newEvalFixture(t *testing.T) *evalFixture {
 		t.Fatal(fixtureErr)
 	}
 	dir := t.TempDir()
-	var eval bytes.Buffer
-	if err := demo.WriteCSV(&eval, fixtureModels[0].Eval); err != nil {
+	var named bytes.Buffer
+	if err := demo.WriteCSV(&named, fixtureModels[0].Eval); err != nil {
 		t.Fatal(err)
 	}
-	constant := &onnx.LogReg{Weights: make([]float32, demo.NumFeatures), Bias: []float32{0}, InputName: demo.InputName}
+	constant := &onnx.LogReg{Weights: make([]float32, demo.InputWidth), Bias: []float32{0}, InputName: demo.InputName}
 	return &evalFixture{
 		dir:      dir,
 		logreg:   writeFile(t, dir, "logreg.onnx", fixtureModels[0].Model),
 		net:      writeFile(t, dir, "net.onnx", fixtureModels[1].Model),
 		constant: writeFile(t, dir, "constant.onnx", constant.Model().Marshal()),
-		evalCSV:  writeFile(t, dir, "eval.csv", eval.Bytes()),
+		evalCSV:  writeFile(t, dir, "eval.csv", inputCSV(fixtureModels[0].Eval)),
+		namedCSV: writeFile(t, dir, "named.csv", named.Bytes()),
 		policy:   writeFile(t, dir, "policy.yaml", []byte(demoPolicy)),
 		lr:       fixtureModels[0],
 		nn:       fixtureModels[1],
 	}
+}
+
+// inputCSV returns d as CSV of the models' input columns, the label
+// last.
+func inputCSV(d *demo.Dataset) []byte {
+	var b []byte
+	for _, f := range demo.Features() {
+		if f.Type != demo.TypeCategory {
+			b = append(b, f.Name+","...)
+		}
+		for _, v := range f.Values {
+			b = append(b, f.Name+"="+v+","...)
+		}
+	}
+	b = append(b, demo.LabelColumn+"\n"...)
+	x := d.Input()
+	for i := range d.Len() {
+		for _, v := range x[i*demo.InputWidth : (i+1)*demo.InputWidth] {
+			b = strconv.AppendFloat(b, float64(v), 'g', -1, 32)
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, int64(d.Y[i]), 10)
+		b = append(b, '\n')
+	}
+	return b
 }
 
 // readVerdict reads the verdict eval --json wrote to path.
@@ -203,7 +233,7 @@ func TestEvalInputErrors(t *testing.T) {
 	garbage := writeFile(t, fx.dir, "garbage.onnx", []byte("nope"))
 	f("candidate: engine", append([]string{"--onnx", garbage, "--eval", fx.evalCSV}, label...)...)
 	f("garbage.onnx: engine", append([]string{"--onnx", fx.net, "--eval", fx.evalCSV, "--baseline", garbage}, label...)...)
-	ints := writeFile(t, fx.dir, "ints.onnx", onnx.Identity(onnx.Int64, onnx.DimParam(onnx.Batch), onnx.DimValue(demo.NumFeatures)).Marshal())
+	ints := writeFile(t, fx.dir, "ints.onnx", onnx.Identity(onnx.Int64, onnx.DimParam(onnx.Batch), onnx.DimValue(int64(demo.InputWidth))).Marshal())
 	f("candidate: gate:", append([]string{"--onnx", ints, "--eval", fx.evalCSV}, label...)...)
 	badPolicy := writeFile(t, fx.dir, "bad-policy.yaml", []byte("gate:\n  metrics:\n    auc: {minimum: 0.8}\n"))
 	f("minimum", append([]string{"--onnx", fx.net, "--eval", fx.evalCSV, "--policy", badPolicy}, label...)...)
@@ -217,7 +247,7 @@ func TestEvalInputErrors(t *testing.T) {
 func TestEvalRegistry(t *testing.T) {
 	fx := newEvalFixture(t)
 	reg := filepath.Join(fx.dir, "registry")
-	eval := mustRead(t, fx.evalCSV)
+	eval := mustRead(t, fx.namedCSV)
 	publish := func(model []byte) int {
 		t.Helper()
 		v, err := modelstore.Publish(reg, "fraud", model, modelstore.PublishOptions{CreatedBy: "test", Features: demoFeatures(),
@@ -234,7 +264,7 @@ func TestEvalRegistry(t *testing.T) {
 	f := func(wantExit int, wantStable string, args ...string) {
 		t.Helper()
 		js := filepath.Join(fx.dir, "verdict.json")
-		out, err := runCmd(t, append([]string{"eval", "--eval", fx.evalCSV, "--registry", reg, "--model", "fraud", "--json", js}, args...)...)
+		out, err := runCmd(t, append([]string{"eval", "--eval", fx.namedCSV, "--registry", reg, "--model", "fraud", "--json", js}, args...)...)
 		if exitCode(err) != wantExit {
 			t.Fatalf("eval %v = %v (exit %d); want exit %d\n%s", args, err, exitCode(err), wantExit, out)
 		}
@@ -256,7 +286,7 @@ func TestEvalRegistry(t *testing.T) {
 	// without thresholds a worse model passes.
 	writeFile(t, filepath.Join(reg, "fraud"), modelstore.PolicyFile, []byte("gate: {metrics: {auc: {minimum: 1}}}\n"))
 	f(0, "version 2", "--onnx", fx.logreg, "--policy", writeFile(t, fx.dir, "empty-policy.yaml", []byte("gate: {}\n")))
-	if out, err := runCmd(t, "eval", "--eval", fx.evalCSV, "--registry", reg, "--model", "fraud", "--onnx", fx.net); exitCode(err) != 2 ||
+	if out, err := runCmd(t, "eval", "--eval", fx.namedCSV, "--registry", reg, "--model", "fraud", "--onnx", fx.net); exitCode(err) != 2 ||
 		!strings.Contains(out, "minimum") {
 		t.Fatalf("eval under a malformed policy.yaml = %v\n%s", err, out)
 	}

@@ -4,7 +4,7 @@
 //
 //	switchyard serve   --registry DIR --addr :8080   run the server
 //	switchyard publish --registry DIR --model NAME --onnx FILE [lineage flags]
-//	switchyard demo    --registry DIR                publish the demo fraud model
+//	switchyard demo    --registry DIR [--serve]      train, gate and publish the demo fraud models (and serve them)
 //	switchyard eval    --onnx FILE --eval CSV --label COL  run the gate offline (--baseline FILE | --registry DIR --model NAME)
 //	switchyard promote MODEL VERSION --reason TEXT   roll a version out (--strategy)
 //	switchyard rollback MODEL --reason TEXT          drop the candidate, or go back one version

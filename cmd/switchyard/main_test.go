@@ -55,9 +55,12 @@ func serve(t *testing.T, args ...string) string {
 	return strings.TrimSpace(strings.TrimPrefix(line, "switchyard listening on "))
 }
 
-// TestDemoCurlLine is what `make run` promises: the demo publishes a model,
-// serve serves it, and the printed curl request returns the probabilities
-// that the model's weights give in Go.
+// TestDemoCurlLine checks the requests the demo prints for a registry it
+// published without serving it: serve serves the registry, and the
+// printed V2 curl request, the record encoded as the model's one-hot
+// input, returns the probabilities that the answering version's weights
+// give in Go. (The model's policy rolls version 2 out as a canary once a
+// server sees it, so either version may answer.)
 func TestDemoCurlLine(t *testing.T) {
 	reg := filepath.Join(t.TempDir(), "registry")
 	out, err := runCmd(t, "demo", "--registry", reg)
@@ -70,6 +73,9 @@ func TestDemoCurlLine(t *testing.T) {
 	}
 	if m[1] != "localhost:8080" {
 		t.Errorf("curl line targets %s; want localhost:8080, where make run serves", m[1])
+	}
+	if !strings.Contains(out, "curl -s localhost:8080/v1/models/fraud:predict -H 'Content-Type: application/json' -d '{\"instances\":[{\"amount\":") {
+		t.Errorf("demo printed no records request:\n%s", out)
 	}
 	addr := serve(t, "--registry", reg)
 	resp, err := http.Post("http://"+addr+m[2], "application/json", strings.NewReader(m[3]))
@@ -87,13 +93,21 @@ func TestDemoCurlLine(t *testing.T) {
 	if err := json.NewDecoder(resp.Body).Decode(&got); err != nil || resp.StatusCode != 200 {
 		t.Fatalf("curl request = %d, %v", resp.StatusCode, err)
 	}
-	f, err := demo.BuildFraud(1)
+	build := map[string]func(uint64) (*demo.Fraud, error){"1": demo.BuildFraud, "2": demo.BuildFraudNet}[got.ModelVersion]
+	if build == nil {
+		t.Fatalf("version %q answered; want 1 or 2", got.ModelVersion)
+	}
+	f, err := build(1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	labels, probs := f.LogReg.Predict(f.Sample)
-	if got.ModelVersion != "1" || len(got.Outputs) != 2 || got.Outputs[0].Data[0] != float64(labels[0]) {
-		t.Fatalf("response = %+v; want version 1, label %d", got, labels[0])
+	first, err := demo.BuildFraud(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	labels, probs := f.Predict(demo.Encode(first.Eval.Row(first.Sample)))
+	if len(got.Outputs) != 2 || got.Outputs[0].Data[0] != float64(labels[0]) {
+		t.Fatalf("response = %+v; want label %d", got, labels[0])
 	}
 	for i, p := range probs {
 		if math.Abs(got.Outputs[1].Data[i]-float64(p)) > 1e-5 {
@@ -101,7 +115,7 @@ func TestDemoCurlLine(t *testing.T) {
 		}
 	}
 	if labels[0] != 1 {
-		t.Errorf("the demo's sample is not flagged as fraud (p=%v)", probs[1])
+		t.Errorf("the demo's sample is not flagged as fraud by version %s (p=%v)", got.ModelVersion, probs[1])
 	}
 
 	// A second demo run publishes nothing new unless forced.

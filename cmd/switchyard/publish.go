@@ -15,18 +15,21 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/switchyard-ml/switchyard/engine"
 	"github.com/switchyard-ml/switchyard/modelstore"
 	"github.com/switchyard-ml/switchyard/tracking"
 )
 
-const publishSynopsis = `--registry DIR --model NAME --onnx FILE [--eval CSV --label COL] [--train-data CSV]
+const publishSynopsis = `--registry DIR --model NAME --onnx FILE [--schema FILE] [--eval CSV --label COL] [--train-data CSV]
        [--run ID | [--experiment NAME] [--param k=v]... [--metric k=v]...] [--code-rev REV] [--seed N] [--note TEXT]
 
 Publishes FILE as the next version of NAME and prints its number. The version is
 linked to a tracking run: the run --run names, or one created in --experiment
 from --param, --metric, --train-data, --eval, --code-rev, --seed and the
 environment. Its manifest records the run id and the datasets' sha256. The
-publish is audited. Bad input publishes nothing and records nothing.`
+publish is audited. --schema gives the version its records schema (features,
+classes, unknown_fields; JSON or YAML), checked against the model first. Bad
+input, a bad schema included, publishes nothing and records nothing.`
 
 func runPublish(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("publish", publishSynopsis, stderr)
@@ -48,6 +51,7 @@ func runPublish(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	label := fs.String("label", "", "the label column of --eval")
 	codeRev := fs.String("code-rev", "", "revision of the training code (default: git rev-parse HEAD in the current directory, if it is a repository)")
 	seedFlag := fs.String("seed", "", "the seed training ran with, an integer")
+	schemaPath := fs.String("schema", "", "the records schema, a JSON or YAML `FILE` of features, classes and unknown_fields")
 	var ef engineFlags
 	ef.register(fs)
 	if err := parseFlags(fs, args); err != nil {
@@ -79,6 +83,16 @@ func runPublish(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	data, err := os.ReadFile(*onnxPath)
 	if err != nil {
 		return err
+	}
+	var schema *modelstore.Schema
+	if *schemaPath != "" {
+		raw, err := os.ReadFile(*schemaPath)
+		if err != nil {
+			return fmt.Errorf("--schema: %w", err)
+		}
+		if schema, err = modelstore.ParseSchema(raw); err != nil {
+			return fmt.Errorf("--schema %s: %w", *schemaPath, err)
+		}
 	}
 	var uses []tracking.DatasetUse
 	if *trainData != "" {
@@ -131,6 +145,11 @@ func runPublish(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	if err := ef.init(); err != nil {
 		return err
+	}
+	if schema != nil {
+		if err := checkSchema(data, schema, ef.cfg); err != nil {
+			return fmt.Errorf("--schema %s: %w", *schemaPath, err)
+		}
 	}
 
 	st, err := openTracking(ctx, dataDirOf(*dataDir, *registry), true)
@@ -188,14 +207,18 @@ func runPublish(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			lin.EvalDatasetPath, lin.EvalDatasetSHA256 = u.Path, u.SHA256
 		}
 	}
-	v, err := modelstore.Publish(*registry, *model, data, modelstore.PublishOptions{
+	opts := modelstore.PublishOptions{
 		Description: *note,
 		CreatedBy:   *createdBy,
 		Lineage:     lin,
 		EvalCSV:     evalCSV,
 		EvalLabel:   *label,
 		Engine:      ef.cfg,
-	})
+	}
+	if schema != nil {
+		opts.Features, opts.Classes, opts.UnknownFields = schema.Features, schema.Classes, schema.UnknownFields
+	}
+	v, err := modelstore.Publish(*registry, *model, data, opts)
 	if err != nil {
 		return fail(err)
 	}
@@ -209,6 +232,18 @@ func runPublish(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	fmt.Fprintln(stdout, v)
 	return nil
+}
+
+// checkSchema checks s against the signature of model, so that a schema
+// that does not fit is refused before anything is written.
+func checkSchema(model []byte, s *modelstore.Schema, cfg engine.Config) error {
+	sess, err := engine.New(model, cfg)
+	if err != nil {
+		return err
+	}
+	defer sess.Close()
+	_, err = s.Check(sess.Signature())
+	return err
 }
 
 // describeFile returns the data version of the CSV file at path, read

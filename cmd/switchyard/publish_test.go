@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"slices"
 	"strings"
@@ -236,6 +237,50 @@ func TestReproWithoutStore(t *testing.T) {
 	}
 }
 
+// TestPublishSchema publishes with --schema files in YAML and JSON and
+// checks that the manifest keeps them.
+func TestPublishSchema(t *testing.T) {
+	dir := t.TempDir()
+	onnxPath := writeFile(t, dir, "m.onnx", smallModel(1))
+	reg := filepath.Join(dir, "reg")
+	want := &modelstore.Schema{
+		Features: []modelstore.Feature{
+			{Name: "amount", Type: "number", Min: new(0.0), Description: "in cents", Position: 0},
+			{Name: "country", Type: "category", Values: []string{"FR", "DE"}, Encoding: "one_hot", Default: "FR", Position: 1},
+		},
+		Classes:       []string{"legit", "fraud"},
+		UnknownFields: "ignore",
+	}
+	f := func(name, schema string, version int) {
+		t.Helper()
+		path := writeFile(t, dir, name, []byte(schema))
+		out, err := runCmd(t, "publish", "--registry", reg, "--model", "m", "--onnx", onnxPath, "--schema", path)
+		if err != nil || strings.TrimSpace(out) != fmt.Sprint(version) {
+			t.Fatalf("publish --schema %s = %q, %v; want %d", name, out, err, version)
+		}
+		mf, err := modelstore.ReadManifest(modelstore.VersionDir(reg, "m", version))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := mf.SchemaOf(); !reflect.DeepEqual(got, want) {
+			t.Fatalf("publish --schema %s: the manifest's schema is %+v; want %+v", name, got, want)
+		}
+	}
+	f("schema.yaml", `features:
+  - name: amount
+    type: number
+    min: 0
+    description: in cents
+  - {name: country, type: category, values: [FR, DE], encoding: one_hot, default: FR, position: 1}
+classes: [legit, fraud]
+unknown_fields: ignore
+`, 1)
+	f("schema.json", `{"features": [
+  {"name": "amount", "type": "number", "min": 0, "description": "in cents", "position": 0},
+  {"name": "country", "type": "category", "values": ["FR", "DE"], "encoding": "one_hot", "default": "FR", "position": 1}
+], "classes": ["legit", "fraud"], "unknown_fields": "ignore"}`, 2)
+}
+
 // TestPublishBadInputs checks that each bad input gets a clear error and
 // leaves both the registry and the tracking database as they were.
 func TestPublishBadInputs(t *testing.T) {
@@ -304,6 +349,17 @@ func TestPublishBadInputs(t *testing.T) {
 	f(errUsage, "--run links an existing run", "--run", "x", "--param", "a=b")
 	f(errUsage, `--seed "abc" is not an integer`, "--seed", "abc")
 	f(tracking.ErrInvalid, "invalid param name", "--param", "../up=1")
+	// A schema that cannot be read, is invalid, or does not fit the model.
+	badSchema := writeFile(t, dir, "bad.yaml", []byte("features:\n  - {name: x0, type: number, mn: 0}\n"))
+	misfit := writeFile(t, dir, "misfit.json", []byte(`{"features": [{"name": "x0", "type": "number"}, {"name": "x1", "type": "category", "position": 1}]}`))
+	twoClasses := writeFile(t, dir, "classes.yaml", []byte("features:\n  - {name: a, type: number, position: 0}\n"+
+		"  - {name: b, type: number, position: 1}\n  - {name: c, type: number, position: 2}\nclasses: [no, maybe, yes]\n"))
+	f(fs.ErrNotExist, "--schema: open", "--schema", filepath.Join(dir, "missing.yaml"))
+	f(modelstore.ErrSchema, "--schema "+badSchema+": modelstore: invalid feature schema: yaml: line 2: field mn not found in a feature", "--schema", badSchema)
+	f(modelstore.ErrSchema, `--schema `+misfit+`: modelstore: invalid feature schema: feature "x1": a category needs values, the strings it allows; `+
+		`input "input": no feature feeds column 2 (every column of every input needs one)`, "--schema", misfit, "--param", "lr=1")
+	f(modelstore.ErrSchema, `classes names 3 classes, but the model's output "output" of shape [-1 2] has 2`, "--schema", twoClasses)
+	f(modelstore.ErrSchema, "invalid feature schema", "--schema", onnxPath)
 	f(errUsage, "--model and --onnx are required", "--model", "")
 	f(errUsage, `--model "../m" is not a model name`, "--model", "../m")
 

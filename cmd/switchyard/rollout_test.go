@@ -6,12 +6,14 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/switchyard-ml/switchyard/internal/onnx"
 	"github.com/switchyard-ml/switchyard/internal/testenv"
+	"github.com/switchyard-ml/switchyard/modelstore"
 	"github.com/switchyard-ml/switchyard/rollout"
 )
 
@@ -105,24 +107,28 @@ func TestRolloutVerbs(t *testing.T) {
 	}
 }
 
-// TestDemoRolloutWalkthrough follows the README's "Rolling out a model":
-// the demo publishes its fraud model to a serving registry, version 1
-// serves, version 2 passes its gate and is rolled out as a canary, status
+// TestDemoRolloutWalkthrough follows the README's "Rolling out a model",
+// with steps of a second and loose bounds (testPolicy): the demo publishes
+// its fraud model to a serving registry, version 1 serves, version 2
+// passes its gate and the model's policy rolls it out as a canary, status
 // shows it advancing, and a rollback returns all traffic to version 1.
 func TestDemoRolloutWalkthrough(t *testing.T) {
 	reg := filepath.Join(t.TempDir(), "registry")
-	if err := os.MkdirAll(reg, 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Join(reg, demoModel), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	addr := serve(t, "--registry", reg, "--on-publish", "canary", "--rollout-steps", "10%,50%,100%",
-		"--rollout-bake", "300ms", "--rollout-min-requests", "20", "--rollout-max-p99-ratio", "1000",
-		"--rollout-max-score-psi", "1000", "--controller-tick", "20ms")
+	writeFile(t, filepath.Join(reg, demoModel), modelstore.PolicyFile, []byte(testPolicy(t, "1s")))
+	addr := serve(t, "--registry", reg, "--controller-tick", "20ms")
 	// The demo publishes version 1, which serves, then version 2, which
 	// the server gates against version 1 and the controller rolls out.
-	if out, err := runCmd(t, "demo", "--registry", reg); err != nil || !strings.Contains(out, "published fraud version 2") {
+	out, err := runCmd(t, "demo", "--registry", reg)
+	if err != nil || !strings.Contains(out, "published fraud version 2") {
 		t.Fatalf("demo = %v\n%s", err, out)
 	}
-	body := `{"inputs":[{"name":"features","datatype":"FP32","shape":[1,8],"data":[1794.18,12,18,0.77,3,0,0,162]}]}`
+	m := regexp.MustCompile(`curl -s \S+/v2/models/fraud/infer -H 'Content-Type: application/json' -d '([^']+)'`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("demo printed no V2 request:\n%s", out)
+	}
 	stop := make(chan struct{})
 	traffic := make(chan struct{})
 	go func() {
@@ -133,7 +139,7 @@ func TestDemoRolloutWalkthrough(t *testing.T) {
 				return
 			default:
 			}
-			if resp, err := http.Post("http://"+addr+"/v2/models/fraud/infer", "application/json", strings.NewReader(body)); err == nil {
+			if resp, err := http.Post("http://"+addr+"/v2/models/fraud/infer", "application/json", strings.NewReader(m[1])); err == nil {
 				resp.Body.Close()
 			}
 		}
@@ -142,7 +148,7 @@ func TestDemoRolloutWalkthrough(t *testing.T) {
 	seen := map[string]bool{}
 	for deadline := time.Now().Add(30 * time.Second); !seen["50.00%"]; time.Sleep(10 * time.Millisecond) {
 		out, _ := runCmd(t, "status", "fraud", "--server", addr)
-		for _, w := range []string{"10.00%", "50.00%"} {
+		for _, w := range []string{"25.00%", "50.00%"} {
 			if strings.Contains(out, "candidate 2 at "+w) {
 				seen[w] = true
 			}
@@ -163,7 +169,7 @@ func TestDemoRolloutWalkthrough(t *testing.T) {
 			t.Errorf("/metrics lacks %s", series)
 		}
 	}
-	out, err := runCmd(t, "rollback", "fraud", "--reason", "p99 doubled", "--server", addr)
+	out, err = runCmd(t, "rollback", "fraud", "--reason", "p99 doubled", "--server", addr)
 	if err != nil || !strings.Contains(out, "fraud: stable 1 (") {
 		t.Fatalf("rollback = %v\n%s", err, out)
 	}

@@ -5,52 +5,61 @@ import (
 	"math/rand/v2"
 )
 
-// NumFeatures is the number of features of a transaction.
-const NumFeatures = 8
-
-// The features of a transaction, as indices into a row. FeatureNames lists
-// their names in the same order.
+// The fields of a transaction record, as indices into a Dataset row, in
+// the order Features lists them. A row holds a number or an integer as
+// itself, a bool as 0 or 1 and a category as the index of its value in
+// the feature's Values.
 const (
-	Amount              = iota // amount in the card's currency, > 0, in cents
-	HourOfDay                  // local hour of the transaction, 0 to 23
+	Amount              = iota // amount in euros
+	Hour                       // local hour, 0 to 23
 	DistanceFromHomeKm         // distance from the cardholder's home, km
-	MerchantRiskScore          // the merchant's historical risk, 0 to 1
 	TransactionsLast24h        // the card's transactions in the last 24 hours
-	IsForeign                  // 1 if the merchant is abroad, else 0
-	CardPresent                // 1 if the card was physically present, else 0
-	AccountAgeDays             // age of the card account in days, >= 1
+	CardAgeDays                // days since the card was issued
+	AvgAmount30d               // the card's mean amount over the last 30 days
+	CardPresent                // bool: the card was physically present
+	MerchantCategory           // category: MerchantCategories
+	Country                    // category: Countries, the merchant's country
+
+	// NumFeatures is the number of fields of a record.
+	NumFeatures = iota
 )
 
-// FeatureNames returns the names of the NumFeatures features in row order,
-// in a new slice the caller owns.
-func FeatureNames() []string {
-	return []string{
-		"amount",
-		"hour_of_day",
-		"distance_from_home_km",
-		"merchant_risk_score",
-		"transactions_last_24h",
-		"is_foreign",
-		"card_present",
-		"account_age_days",
-	}
-}
+// The values of the categories, in the order of their one-hot columns.
+var (
+	// MerchantCategories are the values of MerchantCategory.
+	MerchantCategories = [...]string{"grocery", "restaurant", "fuel", "travel", "electronics", "digital_goods"}
+	// Countries are the values of Country; the cards are issued in "FR".
+	Countries = [...]string{"FR", "DE", "ES", "GB", "US"}
+)
+
+// The columns of the demo models' input, FP32 [N,InputWidth]: the six
+// numbers, card_present as 0 or 1, then a one-hot block for each
+// category.
+const (
+	// merchantColumn is the first column of MerchantCategory's block.
+	merchantColumn = CardPresent + 1
+	// countryColumn is the first column of Country's block.
+	countryColumn = merchantColumn + len(MerchantCategories)
+	// InputWidth is the number of columns of the models' input.
+	InputWidth = countryColumn + len(Countries)
+)
 
 // Dataset is a set of labelled card transactions. Rows are independent and
 // identically distributed, so any contiguous range of them is a fair sample.
 // A Dataset is safe for concurrent reads.
 type Dataset struct {
-	// X holds Len() rows of NumFeatures values, row-major, in the order of
-	// FeatureNames.
+	// X holds Len() records of NumFeatures values, row-major, in the
+	// order of Features.
 	X []float64
-	// Y holds one label per row: 1 for fraud, 0 for a genuine transaction.
+	// Y holds one label per row: 1 for fraud, 0 for a legitimate
+	// transaction.
 	Y []int
 }
 
 // Len returns the number of rows.
 func (d *Dataset) Len() int { return len(d.Y) }
 
-// Row returns row i's features. The slice aliases d.X.
+// Row returns record i. The slice aliases d.X.
 func (d *Dataset) Row(i int) []float64 { return d.X[i*NumFeatures : (i+1)*NumFeatures] }
 
 // Split returns the first n rows and the remaining rows as two datasets that
@@ -60,21 +69,116 @@ func (d *Dataset) Split(n int) (head, tail *Dataset) {
 	return &Dataset{X: d.X[:k:k], Y: d.Y[:n:n]}, &Dataset{X: d.X[k:], Y: d.Y[n:]}
 }
 
-// Float32 returns the features as float32, row-major: the input tensor of
-// the demo's models. The slice is new and the caller's.
-func (d *Dataset) Float32() []float32 {
-	x := make([]float32, len(d.X))
-	for i, v := range d.X {
-		x[i] = float32(v)
+// Input returns the rows encoded as the models' input, FP32 [Len(),
+// InputWidth], row-major (see Encode). The slice is new and the caller's.
+func (d *Dataset) Input() []float32 {
+	x := make([]float32, d.Len()*InputWidth)
+	var row [InputWidth]float64
+	for i := range d.Len() {
+		encode(&row, d.Row(i))
+		for j, v := range row {
+			x[i*InputWidth+j] = float32(v)
+		}
 	}
 	return x
 }
 
+// encoded returns the rows encoded as the models' input in float64, for
+// training.
+func (d *Dataset) encoded() []float64 {
+	x := make([]float64, d.Len()*InputWidth)
+	for i := range d.Len() {
+		encode((*[InputWidth]float64)(x[i*InputWidth:]), d.Row(i))
+	}
+	return x
+}
+
+// Encode returns record, which holds NumFeatures values, as one row of
+// the models' input: the numbers and the bool as they are, then each
+// category as a one-hot block. The slice is new and the caller's.
+func Encode(record []float64) []float32 {
+	var row [InputWidth]float64
+	encode(&row, record)
+	x := make([]float32, InputWidth)
+	for j, v := range row {
+		x[j] = float32(v)
+	}
+	return x
+}
+
+// encode writes record's input row to dst.
+func encode(dst *[InputWidth]float64, record []float64) {
+	*dst = [InputWidth]float64{}
+	copy(dst[:merchantColumn], record[:merchantColumn])
+	dst[merchantColumn+int(record[MerchantCategory])] = 1
+	dst[countryColumn+int(record[Country])] = 1
+}
+
+// Indices of the categories' values, for the generator.
+const (
+	grocery = iota
+	restaurant
+	fuel
+	travel
+	electronics
+	digitalGoods
+)
+
+// france is the index of the cards' home country in Countries.
+const france = 0
+
+// The generator's distributions and the hidden rule's weights by
+// category.
+var (
+	// categoryShare is each category's share of transactions.
+	categoryShare = [len(MerchantCategories)]float64{0.30, 0.20, 0.12, 0.08, 0.12, 0.18}
+	// presentShare is the share of each category's transactions where
+	// the card is present.
+	presentShare = [len(MerchantCategories)]float64{0.92, 0.85, 0.95, 0.30, 0.40, 0.02}
+	// basket scales the card's usual amount for each category.
+	basket = [len(MerchantCategories)]float64{1, 0.8, 1.1, 2, 1.8, 0.5}
+	// countryShare is, for domestic-leaning, travel and digital
+	// purchases, the share of each merchant country.
+	countryShare = [3][len(Countries)]float64{
+		{0.88, 0.04, 0.04, 0.02, 0.02},
+		{0.50, 0.12, 0.14, 0.12, 0.12},
+		{0.60, 0.05, 0.05, 0.10, 0.20},
+	}
+	// abroadKm is how far from home (France) each country starts.
+	abroadKm = [len(Countries)]float64{0, 700, 900, 800, 6500}
+	// categoryRisk is each category's term in the log-odds of fraud.
+	categoryRisk = [len(MerchantCategories)]float64{-0.4, -0.2, -0.3, 0.1, 0.4, 0.5}
+)
+
+// The bounds of the numeric fields. The generator keeps within them, and
+// Features reports them, so that every generated record is valid.
+const (
+	minAmount  = 0.5
+	maxAmount  = 20000
+	maxKm      = 20000
+	maxTx24h   = 100
+	maxCardAge = 18250 // 50 years
+	maxAvg30d  = 5000
+)
+
+// The hidden rule's thresholds and offset (see fraudProbability).
+const (
+	nightEnds   = 6   // night is hours 0 to 5
+	youngCard   = 60  // a card younger than this many days is risky
+	burstOver   = 4   // transactions in 24 hours beyond this are a burst
+	spikeOver   = 1.2 // the log of amount over avg_amount_30d beyond this is a spike
+	fraudOffset = -4.5
+)
+
 // Generate returns n synthetic card transactions drawn deterministically
-// from seed. About 10% are fraud. Labels come from a hidden rule, logistic
-// in transformed features (log amount, night-time, log distance, account
-// age, ...) plus noise, so a linear model on the raw features learns much of
-// it but not all: its AUC is well above 0.5 and below 1.
+// from seed; about 6% are fraud. Labels come from a hidden rule, logistic
+// in terms that bend and interact: an amount well above the card's usual
+// one (a hinge in the log of their ratio), night-time purchases without
+// the card, a merchant abroad without the card, a card less than two
+// months old, a burst of transactions, and the merchant's category, plus
+// noise.
+// A linear model on the encoded fields learns much of it but not all; a
+// network with a hidden layer learns more.
 func Generate(seed uint64, n int) *Dataset {
 	rng := rand.New(rand.NewPCG(seed, 0x66726175640a))
 	d := &Dataset{X: make([]float64, n*NumFeatures), Y: make([]int, n)}
@@ -88,64 +192,93 @@ func Generate(seed uint64, n int) *Dataset {
 	return d
 }
 
-// transaction fills row with one transaction's features.
+// transaction fills row with one transaction's fields.
 func transaction(rng *rand.Rand, row []float64) {
-	bernoulli := func(p float64) float64 {
-		if rng.Float64() < p {
-			return 1
-		}
-		return 0
+	cat := pick(rng, categoryShare[:])
+	row[MerchantCategory] = float64(cat)
+	present := rng.Float64() < presentShare[cat]
+	row[CardPresent] = 0
+	if present {
+		row[CardPresent] = 1
 	}
-	row[CardPresent] = bernoulli(0.65)
-	row[IsForeign] = bernoulli(0.07)
-	row[AccountAgeDays] = math.Min(1+math.Floor(rng.ExpFloat64()*900), 7300)
+	shares := countryShare[0]
+	switch cat {
+	case travel:
+		shares = countryShare[1]
+	case digitalGoods:
+		shares = countryShare[2]
+	}
+	country := pick(rng, shares[:])
+	row[Country] = float64(country)
+
+	km := abroadKm[country] + rng.ExpFloat64()*300
+	if country == france {
+		km = rng.ExpFloat64() * 40 // online: where the purchase was made from
+		if present {
+			km = rng.ExpFloat64() * 8
+		}
+	}
+	row[DistanceFromHomeKm] = math.Min(math.Round(km*10)/10, maxKm)
 
 	hour := rng.NormFloat64()*4 + 14 // mostly daytime shopping
-	if rng.Float64() < 0.15 {
+	if cat == restaurant && present {
+		hour = rng.NormFloat64()*2 + 20
+	}
+	if rng.Float64() < 0.12 {
 		hour = rng.Float64() * 24
 	}
-	row[HourOfDay] = math.Mod(math.Floor(hour)+48, 24)
+	row[Hour] = math.Mod(math.Floor(hour)+48, 24)
 
-	amount := math.Exp(rng.NormFloat64()*1.1 + 3.7)
-	if row[CardPresent] == 0 {
-		amount *= 1.4 // online baskets run larger
-	}
-	row[Amount] = math.Max(0.5, math.Round(amount*100)/100)
+	avg := math.Exp(rng.NormFloat64()*0.5 + 3.7) // about 40 euros
+	row[AvgAmount30d] = math.Min(math.Max(math.Round(avg*100)/100, 1), maxAvg30d)
+	amount := row[AvgAmount30d] * basket[cat] * math.Exp(rng.NormFloat64()*0.7)
+	row[Amount] = math.Min(math.Max(math.Round(amount*100)/100, minAmount), maxAmount)
 
-	var km float64
-	switch {
-	case row[IsForeign] == 1:
-		km = 300 + rng.ExpFloat64()*2000
-	case row[CardPresent] == 1:
-		km = rng.ExpFloat64() * 12
-	default:
-		km = rng.ExpFloat64() * 40
-	}
-	row[DistanceFromHomeKm] = math.Round(km*10) / 10
-
-	r := rng.Float64()
-	row[MerchantRiskScore] = math.Round(r*r*1000) / 1000
-	row[TransactionsLast24h] = float64(poisson(rng, 2.5))
+	row[TransactionsLast24h] = float64(min(poisson(rng, 2), maxTx24h))
+	row[CardAgeDays] = math.Min(math.Floor(rng.ExpFloat64()*1000), maxCardAge)
 }
 
-// fraudProbability is the hidden rule: the probability that the transaction
-// in row is fraud, with per-transaction noise on the log-odds.
+// fraudProbability is the hidden rule: the probability that the
+// transaction in row is fraud, with per-transaction noise on the log-odds.
 func fraudProbability(rng *rand.Rand, row []float64) float64 {
-	night := 0.0
-	if h := row[HourOfDay]; h < 6 || h >= 23 {
-		night = 1
+	present := row[CardPresent] == 1
+	z := fraudOffset + categoryRisk[int(row[MerchantCategory])] +
+		4.0*math.Max(math.Log(row[Amount]/row[AvgAmount30d])-spikeOver, 0) +
+		1.0*math.Max(row[TransactionsLast24h]-burstOver, 0) +
+		0.3*rng.NormFloat64()
+	if present {
+		z -= 0.8
 	}
-	z := -3.05 +
-		0.9*math.Log(row[Amount]/60) +
-		1.0*night +
-		0.6*math.Log1p(row[DistanceFromHomeKm]/20) +
-		3.0*(row[MerchantRiskScore]-0.33) +
-		0.35*(row[TransactionsLast24h]-2.5) +
-		1.0*row[IsForeign] -
-		1.2*row[CardPresent] -
-		0.5*math.Log(row[AccountAgeDays]/365) +
-		0.6*rng.NormFloat64()
+	if row[Hour] < nightEnds {
+		z += either(present, -0.2, 3.0)
+	}
+	if row[Country] != france {
+		z += either(present, -0.2, 3.0)
+	}
+	if row[CardAgeDays] < youngCard {
+		z += 3.0
+	}
 	return 1 / (1 + math.Exp(-z))
+}
+
+// either returns a if c holds, else b.
+func either(c bool, a, b float64) float64 {
+	if c {
+		return a
+	}
+	return b
+}
+
+// pick draws an index with the given probabilities, which sum to 1.
+func pick(rng *rand.Rand, p []float64) int {
+	u := rng.Float64()
+	for i, pi := range p[:len(p)-1] {
+		if u < pi {
+			return i
+		}
+		u -= pi
+	}
+	return len(p) - 1
 }
 
 // poisson draws from a Poisson distribution with the given small mean, by

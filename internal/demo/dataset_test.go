@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"math"
 	"reflect"
 	"testing"
 )
@@ -20,27 +21,32 @@ func TestGenerateDeterministic(t *testing.T) {
 	}
 }
 
+// TestGenerateRanges checks that every generated record is one the
+// records API accepts under the schema Features describes, and that the
+// fraud rate is what Generate documents.
 func TestGenerateRanges(t *testing.T) {
 	d := Generate(3, 20000)
 	if d.Len() != 20000 || len(d.X) != 20000*NumFeatures {
 		t.Fatalf("Generate(3, 20000) has %d labels and %d values", d.Len(), len(d.X))
 	}
-	valid := []func(v float64) bool{
-		Amount:              func(v float64) bool { return v >= 0.5 },
-		HourOfDay:           func(v float64) bool { return v >= 0 && v <= 23 && v == float64(int(v)) },
-		DistanceFromHomeKm:  func(v float64) bool { return v >= 0 },
-		MerchantRiskScore:   func(v float64) bool { return v >= 0 && v <= 1 },
-		TransactionsLast24h: func(v float64) bool { return v >= 0 && v == float64(int(v)) },
-		IsForeign:           func(v float64) bool { return v == 0 || v == 1 },
-		CardPresent:         func(v float64) bool { return v == 0 || v == 1 },
-		AccountAgeDays:      func(v float64) bool { return v >= 1 && v <= 7300 && v == float64(int(v)) },
-	}
-	names := FeatureNames()
+	features := Features()
 	positives := 0
 	for i := range d.Len() {
 		for j, v := range d.Row(i) {
-			if !valid[j](v) {
-				t.Fatalf("row %d: %s = %v is out of range", i, names[j], v)
+			f := features[j]
+			ok := false
+			switch f.Type {
+			case TypeNumber:
+				ok = v >= f.Min && v <= f.Max
+			case TypeInteger:
+				ok = v >= f.Min && v <= f.Max && v == math.Trunc(v)
+			case TypeBool:
+				ok = v == 0 || v == 1
+			case TypeCategory:
+				ok = v >= 0 && int(v) < len(f.Values) && v == math.Trunc(v)
+			}
+			if !ok {
+				t.Fatalf("row %d: %s = %v is out of range (%+v)", i, f.Name, v, f)
 			}
 		}
 		if y := d.Y[i]; y != 0 && y != 1 {
@@ -48,33 +54,67 @@ func TestGenerateRanges(t *testing.T) {
 		}
 		positives += d.Y[i]
 	}
-	if rate := float64(positives) / float64(d.Len()); rate < 0.08 || rate > 0.12 {
-		t.Fatalf("fraud rate %.3f; want about 0.10", rate)
+	if rate := float64(positives) / float64(d.Len()); rate < 0.05 || rate > 0.08 {
+		t.Fatalf("fraud rate %.3f; want about 0.06", rate)
 	}
 }
 
-func TestFeatureNames(t *testing.T) {
-	names := FeatureNames()
-	if len(names) != NumFeatures {
-		t.Fatalf("FeatureNames() has %d names; want %d", len(names), NumFeatures)
+// TestFeatures checks the schema's layout: the fields in row order,
+// their columns filling the input once each.
+func TestFeatures(t *testing.T) {
+	fs := Features()
+	if len(fs) != NumFeatures {
+		t.Fatalf("Features() has %d fields; want %d", len(fs), NumFeatures)
 	}
-	f := func(i int, want string) {
+	f := func(i int, name, typ string) {
 		t.Helper()
-		if names[i] != want {
-			t.Fatalf("FeatureNames()[%d] = %q; want %q", i, names[i], want)
+		if fs[i].Name != name || fs[i].Type != typ || fs[i].Description == "" {
+			t.Fatalf("Features()[%d] = %+v; want %s, %s, described", i, fs[i], name, typ)
 		}
 	}
-	f(Amount, "amount")
-	f(HourOfDay, "hour_of_day")
-	f(DistanceFromHomeKm, "distance_from_home_km")
-	f(MerchantRiskScore, "merchant_risk_score")
-	f(TransactionsLast24h, "transactions_last_24h")
-	f(IsForeign, "is_foreign")
-	f(CardPresent, "card_present")
-	f(AccountAgeDays, "account_age_days")
-	names[0] = "changed"
-	if FeatureNames()[0] != "amount" {
-		t.Fatalf("FeatureNames() returned a shared slice")
+	f(Amount, "amount", TypeNumber)
+	f(Hour, "hour", TypeInteger)
+	f(DistanceFromHomeKm, "distance_from_home_km", TypeNumber)
+	f(TransactionsLast24h, "transactions_last_24h", TypeInteger)
+	f(CardAgeDays, "card_age_days", TypeInteger)
+	f(AvgAmount30d, "avg_amount_30d", TypeNumber)
+	f(CardPresent, "card_present", TypeBool)
+	f(MerchantCategory, "merchant_category", TypeCategory)
+	f(Country, "country", TypeCategory)
+	column := 0
+	for _, ft := range fs {
+		if ft.Column != column {
+			t.Fatalf("%s starts at column %d; want %d", ft.Name, ft.Column, column)
+		}
+		column++
+		if ft.Type == TypeCategory {
+			column += len(ft.Values) - 1
+		}
+	}
+	if column != InputWidth {
+		t.Fatalf("the fields fill %d columns; want InputWidth %d", column, InputWidth)
+	}
+	fs[0].Name = "changed"
+	if Features()[0].Name != "amount" {
+		t.Fatalf("Features() returned a shared slice")
+	}
+}
+
+func TestEncode(t *testing.T) {
+	record := []float64{1794.18, 3, 6512.4, 7, 12, 38.5, 0, 4, 4} // electronics, US
+	want := []float32{1794.18, 3, 6512.4, 7, 12, 38.5, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1}
+	if got := Encode(record); !reflect.DeepEqual(got, want) {
+		t.Fatalf("Encode(%v) = %v; want %v", record, got, want)
+	}
+	d := Generate(1, 10)
+	x := d.Input()
+	if len(x) != 10*InputWidth {
+		t.Fatalf("Input() has %d values; want %d", len(x), 10*InputWidth)
+	}
+	for i := range d.Len() {
+		if got := x[i*InputWidth : (i+1)*InputWidth]; !reflect.DeepEqual(got, Encode(d.Row(i))) {
+			t.Fatalf("Input() row %d = %v; want Encode's %v", i, got, Encode(d.Row(i)))
+		}
 	}
 }
 
@@ -83,8 +123,5 @@ func TestSplit(t *testing.T) {
 	head, tail := d.Split(7)
 	if head.Len() != 7 || tail.Len() != 3 || !reflect.DeepEqual(tail.Row(0), d.Row(7)) {
 		t.Fatalf("Split(7) = %d and %d rows", head.Len(), tail.Len())
-	}
-	if x := d.Float32(); len(x) != 10*NumFeatures || x[NumFeatures+Amount] != float32(d.Row(1)[Amount]) {
-		t.Fatalf("Float32() does not match X")
 	}
 }

@@ -2,24 +2,37 @@
 // transactions, trained in Go on synthetic data, so the demo needs no Python
 // and no downloads.
 //
-// It owns the synthetic dataset (Generate, whose columns FeatureNames
-// lists), two trainings on it, and their export to ONNX:
+// It owns the synthetic dataset and its schema, two trainings on it, and
+// their export to ONNX:
 //
-//   - Train fits a logistic regression in float64 on standardised
-//     features by Newton's method; Classifier.LogReg exports it as an
-//     internal/onnx binary LogReg with the standardisation folded into the
-//     weights. BuildFraud makes the demo's first version from it.
+//   - Generate draws transaction records of NumFeatures named fields,
+//     which Features describes (name, type, bounds, a category's values,
+//     a description, the field's columns in the models' input): six
+//     numbers and integers (amount, hour, distance_from_home_km,
+//     transactions_last_24h, card_age_days, avg_amount_30d), a bool
+//     (card_present) and two categories (merchant_category, country).
+//     Encode turns a record into one row of the models' input: the
+//     numbers and the bool as they are, each category as a one-hot block,
+//     InputWidth columns in all.
+//   - Train fits a logistic regression in float64 on the standardised
+//     input by Newton's method; Classifier.LogReg exports it as an
+//     internal/onnx binary LogReg with the standardisation folded into
+//     the weights. BuildFraud makes the demo's first version from it.
 //   - TrainNet fits a neural network (one hidden layer of ReLU units) by
 //     mini-batch Adam; Net.MLP exports it as an internal/onnx MLP, the
 //     standardisation folded into the hidden layer, and MLPClassifier adds
-//     the label output. It bends where the data's hidden rule does (at
-//     night, along log amounts and distances), so BuildFraudNet's model, the
-//     demo's second version, scores a clearly higher AUC and a lower log
-//     loss on the same held-out rows.
+//     the label output. It bends and combines where the data's hidden rule
+//     does (an amount far above the card's usual one, night-time and
+//     foreign purchases without the card, a card less than two months
+//     old), so BuildFraudNet's model, the demo's second version, scores a
+//     clearly higher AUC and a lower log loss on the same held-out rows.
 //
-// Both models take InputName, FP32 [N,8] of raw features, and output
-// LabelName, INT64 [N], and ProbabilitiesName, FP32 [N,2] ([P(legitimate),
-// P(fraud)]). WriteCSV writes held-out rows for evaluating them.
+// Both models take InputName, FP32 [N,InputWidth], and output LabelName,
+// INT64 [N], and ProbabilitiesName, FP32 [N,2], whose classes Classes
+// names ([P(legit), P(fraud)]). WriteCSV writes held-out rows for
+// evaluating them, each field as a client of the records API sends it
+// (a category as its value, a bool as true or false), and AppendJSON
+// writes one record as the records API's JSON.
 //
 // The package does no I/O of its own and knows no file layout: callers
 // marshal the model and give WriteCSV an io.Writer. Everything is
@@ -38,6 +51,7 @@
 //	if err != nil {
 //		return err
 //	}
-//	// write v1.Model and v2.Model as model.onnx of two versions
-//	err = demo.WriteCSV(evalFile, v1.Eval) // header: feature names, label
+//	// write v1.Model and v2.Model as model.onnx of two versions, with
+//	// a schema made from demo.Features() and demo.Classes()
+//	err = demo.WriteCSV(evalFile, v1.Eval) // header: field names, label
 package demo

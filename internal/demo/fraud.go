@@ -19,8 +19,9 @@ const (
 // Fraud is a demo fraud-detection model, trained and ready to publish:
 // BuildFraud's logistic regression, or BuildFraudNet's neural network,
 // which is better on the same held-out data. Both models take InputName,
-// FP32 [N,NumFeatures], and output LabelName, INT64 [N], and
-// ProbabilitiesName, FP32 [N,2].
+// FP32 [N,InputWidth] (records encoded as Encode does), and output
+// LabelName, INT64 [N], and ProbabilitiesName, FP32 [N,2], in the order
+// of Classes.
 type Fraud struct {
 	// Seed is the seed the data (and the network's initial weights and
 	// the order it saw the rows in) were drawn from.
@@ -50,16 +51,16 @@ type Fraud struct {
 	// AUC is the area under the ROC curve of the model's probability of
 	// fraud on Eval.
 	AUC float64
-	// Sample is the held-out fraudulent transaction the model is surest
-	// of, for a first request.
-	Sample []float32
+	// Sample is the index in Eval of the held-out fraudulent transaction
+	// the model is surest of, for a first request.
+	Sample int
 
 	params map[string]string
 }
 
 // Predict is the reference implementation of Model: for x holding N rows
-// of NumFeatures raw features it returns the N labels and the N×2
-// probabilities, row-major, in new slices.
+// of the encoded input (InputWidth columns each) it returns the N labels
+// and the N×2 probabilities, row-major, in new slices.
 func (f *Fraud) Predict(x []float32) (labels []int64, probs []float32) {
 	if f.MLP != nil {
 		return f.MLP.Predict(x)
@@ -93,14 +94,15 @@ func BuildFraud(seed uint64) (*Fraud, error) {
 	lr := c.LogReg()
 	f := &Fraud{Seed: seed, Kind: "logistic regression", LogReg: lr, Model: lr.Model().Marshal(), Train: train, Eval: eval,
 		params: map[string]string{
-			"algorithm":  "logistic_regression_newton",
-			"l2":         g(l2),
-			"max_iter":   strconv.Itoa(maxIter),
-			"tolerance":  g(tolerance),
-			"features":   strconv.Itoa(NumFeatures),
-			"train_rows": strconv.Itoa(trainRows),
-			"eval_rows":  strconv.Itoa(evalRows),
-			"seed":       strconv.FormatUint(seed, 10),
+			"algorithm":   "logistic_regression_newton",
+			"l2":          g(l2),
+			"max_iter":    strconv.Itoa(maxIter),
+			"tolerance":   g(tolerance),
+			"features":    strconv.Itoa(NumFeatures),
+			"input_width": strconv.Itoa(InputWidth),
+			"train_rows":  strconv.Itoa(trainRows),
+			"eval_rows":   strconv.Itoa(evalRows),
+			"seed":        strconv.FormatUint(seed, 10),
 		}}
 	f.score()
 	return f, nil
@@ -129,6 +131,7 @@ func BuildFraudNet(seed uint64) (*Fraud, error) {
 			"lr_schedule":   "cosine",
 			"l2":            g(netL2),
 			"features":      strconv.Itoa(NumFeatures),
+			"input_width":   strconv.Itoa(InputWidth),
 			"train_rows":    strconv.Itoa(trainRows),
 			"eval_rows":     strconv.Itoa(evalRows),
 			"seed":          strconv.FormatUint(seed, 10),
@@ -140,7 +143,7 @@ func BuildFraudNet(seed uint64) (*Fraud, error) {
 // score sets f's held-out metrics and Sample from its reference
 // predictions on f.Eval.
 func (f *Fraud) score() {
-	x := f.Eval.Float32()
+	x := f.Eval.Input()
 	labels, probs := f.Predict(x)
 	scores := make([]float64, len(labels))
 	correct, best, loss := 0, -1.0, 0.0
@@ -157,8 +160,7 @@ func (f *Fraud) score() {
 			loss -= math.Log1p(-p)
 		}
 		if y == 1 && scores[i] > best {
-			best = scores[i]
-			f.Sample = x[i*NumFeatures : (i+1)*NumFeatures : (i+1)*NumFeatures]
+			best, f.Sample = scores[i], i
 		}
 	}
 	f.Accuracy = float64(correct) / float64(len(labels))

@@ -10,7 +10,7 @@ const (
 	// LabelName is the output holding each row's class, INT64 [N].
 	LabelName = "label"
 	// ProbabilitiesName is the output holding each row's class
-	// probabilities, FP32 [N,2]: [P(legitimate), P(fraud)].
+	// probabilities, FP32 [N,2]: [P(legit), P(fraud)], as Classes names them.
 	ProbabilitiesName = "probabilities"
 )
 

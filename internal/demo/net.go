@@ -11,7 +11,7 @@ import (
 // model is the same on every machine.
 const (
 	// netHidden is the number of ReLU units of the hidden layer.
-	netHidden = 8
+	netHidden = 16
 	// netEpochs is how many times training passes over the data.
 	netEpochs = 40
 	// netBatch is the number of rows per gradient step.
@@ -30,24 +30,26 @@ const (
 
 // netParams is the number of a Net's parameters, in the order params
 // lays them out.
-const netParams = NumFeatures*netHidden + netHidden + netHidden + 1
+const netParams = InputWidth*netHidden + netHidden + netHidden + 1
 
-// Net is a neural network fitted on standardised features: one hidden
-// layer of ReLU units and a logistic output,
+// Net is a neural network fitted on the standardised columns of the
+// encoded input (see Encode): one hidden layer of ReLU units and a
+// logistic output,
 //
 //	h = relu(W1ᵀ·z + B1), z[j] = (x[j]-Mean[j])/Std[j]
 //	P(fraud | x) = sigmoid(W2·h + B2)
 //
-// It can bend where the logistic regression cannot: at night-time hours,
-// and along the logarithmic effects of amount, distance and account age.
-// It is read-only once trained and safe for concurrent use.
+// It can bend and combine where the logistic regression cannot: an
+// amount far above the card's usual one, night-time or foreign purchases
+// without the card, a card less than two months old. It is read-only once
+// trained and safe for concurrent use.
 type Net struct {
-	// Mean and Std standardise the features as Classifier's do.
-	Mean, Std [NumFeatures]float64
-	// W1 holds the hidden layer's weights, row-major [NumFeatures,
-	// netHidden]: W1[j*netHidden+k] is standardised feature j's weight
+	// Mean and Std standardise the input columns as Classifier's do.
+	Mean, Std [InputWidth]float64
+	// W1 holds the hidden layer's weights, row-major [InputWidth,
+	// netHidden]: W1[j*netHidden+k] is standardised column j's weight
 	// into unit k. B1 holds the units' biases.
-	W1 [NumFeatures * netHidden]float64
+	W1 [InputWidth * netHidden]float64
 	B1 [netHidden]float64
 	// W2 and B2 are the output's weights on the hidden units and its bias.
 	W2 [netHidden]float64
@@ -72,17 +74,18 @@ func TrainNet(d *Dataset, seed uint64) (*Net, error) {
 		return nil, ErrOneClass
 	}
 
+	x := d.encoded()
 	var c Classifier
-	c.fitScaler(d)
+	c.fitScaler(x)
 	net := &Net{Mean: c.Mean, Std: c.Std}
-	z := make([]float64, n*NumFeatures)
+	z := make([]float64, n*InputWidth)
 	for i := range n {
-		c.standardise(z[i*NumFeatures:(i+1)*NumFeatures], d.Row(i))
+		c.standardise(z[i*InputWidth:(i+1)*InputWidth], x[i*InputWidth:(i+1)*InputWidth])
 	}
 
 	rng := rand.New(rand.NewPCG(seed, netStream))
 	for i := range net.W1 {
-		net.W1[i] = rng.NormFloat64() * math.Sqrt(2.0/NumFeatures)
+		net.W1[i] = rng.NormFloat64() * math.Sqrt(2.0/float64(InputWidth))
 	}
 	for i := range net.W2 {
 		net.W2[i] = rng.NormFloat64() * math.Sqrt(1.0/netHidden)
@@ -142,13 +145,13 @@ func (net *Net) params() [netParams]*float64 {
 // penalty, in params' order. It works on local copies of the weights and
 // the rows, which keeps its inner loops off the heap.
 func (net *Net) gradient(grad *[netParams]float64, z []float64, y []int, batch []int) {
-	const b1, w2, b2 = NumFeatures * netHidden, NumFeatures*netHidden + netHidden, netParams - 1
+	const b1, w2, b2 = InputWidth * netHidden, InputWidth*netHidden + netHidden, netParams - 1
 	w1, bias1, wout := net.W1, net.B1, net.W2
 	var gr [netParams]float64
-	var zr [NumFeatures]float64
+	var zr [InputWidth]float64
 	var pre, h [netHidden]float64
 	for _, r := range batch {
-		copy(zr[:], z[r*NumFeatures:])
+		copy(zr[:], z[r*InputWidth:])
 		s := net.B2
 		for k := range netHidden {
 			a := bias1[k]
@@ -185,11 +188,12 @@ func (net *Net) gradient(grad *[netParams]float64, z []float64, y []int, batch [
 	*grad = gr
 }
 
-// Probability returns the probability of fraud the network gives row,
-// which holds NumFeatures raw feature values, in float64.
-func (net *Net) Probability(row []float64) float64 {
-	var z [NumFeatures]float64
-	for j, v := range row {
+// Probability returns the probability of fraud the network gives
+// record, which holds NumFeatures values, in float64.
+func (net *Net) Probability(record []float64) float64 {
+	var z [InputWidth]float64
+	encode(&z, record)
+	for j, v := range z {
 		z[j] = (v - net.Mean[j]) / net.Std[j]
 	}
 	s := net.B2
@@ -203,16 +207,16 @@ func (net *Net) Probability(row []float64) float64 {
 	return sigmoid(s)
 }
 
-// MLP returns the network as an onnx.MLP over raw features, with the
-// standardisation folded into the hidden layer and the weights rounded to
-// float32. Its output layer has two units, the first fixed at zero, and
-// softmax, so that it outputs [P(legitimate), P(fraud)] = [1-p, p].
-// NetClassifier adds the label. The returned MLP is new and the caller's.
+// MLP returns the network as an onnx.MLP over the encoded input, with
+// the standardisation folded into the hidden layer and the weights
+// rounded to float32. Its output layer has two units, the first fixed at
+// zero, and softmax, so that it outputs [P(legit), P(fraud)] = [1-p, p].
+// MLPClassifier adds the label. The returned MLP is new and the caller's.
 func (net *Net) MLP() *onnx.MLP {
-	hidden := onnx.Dense{Weights: make([]float32, NumFeatures*netHidden), Bias: make([]float32, netHidden)}
+	hidden := onnx.Dense{Weights: make([]float32, InputWidth*netHidden), Bias: make([]float32, netHidden)}
 	for k := range netHidden {
 		bias := net.B1[k]
-		for j := range NumFeatures {
+		for j := range InputWidth {
 			w := net.W1[j*netHidden+k] / net.Std[j]
 			hidden.Weights[j*netHidden+k] = float32(w)
 			bias -= w * net.Mean[j]

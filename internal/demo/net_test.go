@@ -22,6 +22,7 @@ func trainedNet(t *testing.T) (*Net, *Dataset) {
 }
 
 func TestTrainNetDeterministic(t *testing.T) {
+	t.Parallel()
 	a, _ := trainedNet(t)
 	b, _ := trainedNet(t)
 	if *a != *b {
@@ -44,9 +45,10 @@ func TestTrainNetDeterministic(t *testing.T) {
 // TestNetFolded checks that the exported MLP, which takes raw features,
 // gives the probabilities of standardise-then-predict in float64.
 func TestNetFolded(t *testing.T) {
+	t.Parallel()
 	net, test := trainedNet(t)
 	mc := &MLPClassifier{MLP: net.MLP()}
-	labels, probs := mc.Predict(test.Float32())
+	labels, probs := mc.Predict(test.Input())
 	for i := range test.Len() {
 		want := net.Probability(test.Row(i))
 		if got := float64(probs[2*i+1]); math.Abs(got-want) > 1e-5 {
@@ -59,33 +61,28 @@ func TestNetFolded(t *testing.T) {
 			t.Fatalf("row %d: onnx reference label %d for probability %v", i, labels[i], want)
 		}
 	}
-	if m := mc.MLP; m.InputName != InputName || m.Features() != NumFeatures || m.Outputs() != 2 {
-		t.Fatalf("MLP() = input %q, %d features, %d outputs; want %q, %d, 2", m.InputName, m.Features(), m.Outputs(), InputName, NumFeatures)
+	if m := mc.MLP; m.InputName != InputName || m.Features() != InputWidth || m.Outputs() != 2 {
+		t.Fatalf("MLP() = input %q, %d features, %d outputs; want %q, %d, 2", m.InputName, m.Features(), m.Outputs(), InputName, InputWidth)
 	}
 }
 
 // TestNetBeatsLogReg is why the network exists: on the same held-out rows
 // it ranks fraud better and is better calibrated than the logistic
-// regression, by a margin well beyond noise.
+// regression, by a margin well beyond noise, whatever the seed. (The
+// hidden rule bends and combines its terms, which a linear model on the
+// encoded fields cannot follow.)
 func TestNetBeatsLogReg(t *testing.T) {
-	lr, err := BuildFraud(1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	net, err := BuildFraudNet(1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("held out: logistic regression AUC %.4f, log loss %.4f, accuracy %.4f; network AUC %.4f, log loss %.4f, accuracy %.4f",
-		lr.AUC, lr.LogLoss, lr.Accuracy, net.AUC, net.LogLoss, net.Accuracy)
-	if net.AUC-lr.AUC < 0.01 {
-		t.Errorf("network AUC %.4f; want at least 0.01 above the logistic regression's %.4f", net.AUC, lr.AUC)
-	}
-	if lr.LogLoss-net.LogLoss < 0.01 {
-		t.Errorf("network log loss %.4f; want at least 0.01 below the logistic regression's %.4f", net.LogLoss, lr.LogLoss)
-	}
-	if net.Accuracy < lr.Accuracy {
-		t.Errorf("network accuracy %.4f is below the logistic regression's %.4f", net.Accuracy, lr.Accuracy)
+	t.Parallel()
+	for seed := uint64(1); seed <= 3; seed++ {
+		lr, net := built(t, false, seed), built(t, true, seed)
+		t.Logf("seed %d, held out: logistic regression AUC %.4f, log loss %.4f, accuracy %.4f; network AUC %.4f, log loss %.4f, accuracy %.4f",
+			seed, lr.AUC, lr.LogLoss, lr.Accuracy, net.AUC, net.LogLoss, net.Accuracy)
+		if net.AUC-lr.AUC < 0.01 {
+			t.Errorf("seed %d: network AUC %.4f; want at least 0.01 above the logistic regression's %.4f", seed, net.AUC, lr.AUC)
+		}
+		if net.LogLoss > 0.96*lr.LogLoss {
+			t.Errorf("seed %d: network log loss %.4f; want at least 4%% below the logistic regression's %.4f", seed, net.LogLoss, lr.LogLoss)
+		}
 	}
 }
 

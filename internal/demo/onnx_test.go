@@ -15,12 +15,10 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 // held-out rows: each has the signature the server and the gate expect,
 // and its outputs are those of its Go reference.
 func TestModelsMatchReference(t *testing.T) {
-	f := func(build func(uint64) (*Fraud, error)) {
+	t.Parallel()
+	f := func(net bool) {
 		t.Helper()
-		fr, err := build(1)
-		if err != nil {
-			t.Fatal(err)
-		}
+		fr := built(t, net, 1)
 		s, err := engine.New(fr.Model, engine.Config{})
 		if err != nil {
 			t.Fatalf("%s: %v", fr.Kind, err)
@@ -28,18 +26,18 @@ func TestModelsMatchReference(t *testing.T) {
 		defer s.Close()
 		sig := s.Signature()
 		if len(sig.Inputs) != 1 || sig.Inputs[0].Name != InputName || sig.Inputs[0].DType != engine.FP32 ||
-			!slices.Equal(sig.Inputs[0].Shape, []int64{-1, NumFeatures}) {
-			t.Fatalf("%s: inputs = %+v; want %s FP32 [-1 %d]", fr.Kind, sig.Inputs, InputName, NumFeatures)
+			!slices.Equal(sig.Inputs[0].Shape, []int64{-1, int64(InputWidth)}) {
+			t.Fatalf("%s: inputs = %+v; want %s FP32 [-1 %d]", fr.Kind, sig.Inputs, InputName, InputWidth)
 		}
 		outs := sig.Outputs
 		if len(outs) != 2 || outs[0].Name != LabelName || outs[0].DType != engine.INT64 || !slices.Equal(outs[0].Shape, []int64{-1}) ||
 			outs[1].Name != ProbabilitiesName || outs[1].DType != engine.FP32 || !slices.Equal(outs[1].Shape, []int64{-1, 2}) {
 			t.Fatalf("%s: outputs = %+v; want label INT64 [-1], probabilities FP32 [-1 2]", fr.Kind, outs)
 		}
-		x := fr.Eval.Float32()
+		x := fr.Eval.Input()
 		n := int64(fr.Eval.Len())
 		out := make([]engine.Tensor, 2)
-		if err := s.Run([]engine.Tensor{engine.NewTensor(InputName, []int64{n, NumFeatures}, x)}, out); err != nil {
+		if err := s.Run([]engine.Tensor{engine.NewTensor(InputName, []int64{n, int64(InputWidth)}, x)}, out); err != nil {
 			t.Fatalf("%s: Run: %v", fr.Kind, err)
 		}
 		gotLabels, err := engine.Values[int64](&out[0])
@@ -65,6 +63,6 @@ func TestModelsMatchReference(t *testing.T) {
 			}
 		}
 	}
-	f(BuildFraud)
-	f(BuildFraudNet)
+	f(false)
+	f(true)
 }

@@ -8,7 +8,7 @@ import (
 	"github.com/switchyard-ml/switchyard/internal/onnx"
 )
 
-// InputName is the name of the demo model's input, FP32 [N,NumFeatures].
+// InputName is the name of the demo models' input, FP32 [N,InputWidth].
 const InputName = "features"
 
 // Training settings. They are fixed so that the demo model is the same on
@@ -23,20 +23,21 @@ const (
 	// tolerance is the largest parameter step at which training stops.
 	tolerance = 1e-10
 	// dim is the number of parameters: the weights, then the bias.
-	dim = NumFeatures + 1
+	dim = InputWidth + 1
 )
 
-// Classifier is a logistic regression fitted on standardised features:
-// P(fraud | x) = sigmoid(Bias + Σ Weights[j]·(x[j]-Mean[j])/Std[j]). It is
-// read-only once trained and safe for concurrent use.
+// Classifier is a logistic regression fitted on the standardised columns
+// of the encoded input (see Encode): P(fraud | x) = sigmoid(Bias +
+// Σ Weights[j]·(x[j]-Mean[j])/Std[j]). It is read-only once trained and
+// safe for concurrent use.
 type Classifier struct {
-	// Mean is each feature's mean over the training set.
-	Mean [NumFeatures]float64
-	// Std is each feature's standard deviation over the training set, or 1
-	// for a feature that was constant.
-	Std [NumFeatures]float64
-	// Weights are the coefficients of the standardised features.
-	Weights [NumFeatures]float64
+	// Mean is each input column's mean over the training set.
+	Mean [InputWidth]float64
+	// Std is each input column's standard deviation over the training
+	// set, or 1 for a column that was constant.
+	Std [InputWidth]float64
+	// Weights are the coefficients of the standardised columns.
+	Weights [InputWidth]float64
 	// Bias is the intercept.
 	Bias float64
 }
@@ -59,12 +60,13 @@ func Train(d *Dataset) (*Classifier, error) {
 		return nil, ErrOneClass
 	}
 
+	x := d.encoded()
 	c := &Classifier{}
-	c.fitScaler(d)
+	c.fitScaler(x)
 	z := make([]float64, n*dim) // standardised rows with a trailing 1
 	for i := range n {
-		c.standardise(z[i*dim:i*dim+NumFeatures], d.Row(i))
-		z[i*dim+NumFeatures] = 1
+		c.standardise(z[i*dim:i*dim+InputWidth], x[i*InputWidth:(i+1)*InputWidth])
+		z[i*dim+InputWidth] = 1
 	}
 
 	var theta [dim]float64
@@ -92,7 +94,7 @@ func Train(d *Dataset) (*Classifier, error) {
 				hess[j][k] /= float64(n)
 				hess[k][j] = hess[j][k]
 			}
-			if j < NumFeatures {
+			if j < InputWidth {
 				grad[j] += l2 * theta[j]
 				hess[j][j] += l2
 			}
@@ -107,30 +109,28 @@ func Train(d *Dataset) (*Classifier, error) {
 			largest = max(largest, math.Abs(step[j]))
 		}
 		if largest < tolerance {
-			copy(c.Weights[:], theta[:NumFeatures])
-			c.Bias = theta[NumFeatures]
+			copy(c.Weights[:], theta[:InputWidth])
+			c.Bias = theta[InputWidth]
 			return c, nil
 		}
 	}
 	return nil, fmt.Errorf("demo: train: newton's method did not converge in %d iterations", maxIter)
 }
 
-// fitScaler sets c.Mean and c.Std from d's rows.
-func (c *Classifier) fitScaler(d *Dataset) {
-	n := float64(d.Len())
-	for i := range d.Len() {
-		for j, v := range d.Row(i) {
-			c.Mean[j] += v
-		}
+// fitScaler sets c.Mean and c.Std from x, encoded rows of InputWidth
+// columns.
+func (c *Classifier) fitScaler(x []float64) {
+	n := float64(len(x) / InputWidth)
+	for i, v := range x {
+		c.Mean[i%InputWidth] += v
 	}
 	for j := range c.Mean {
 		c.Mean[j] /= n
 	}
-	var ss [NumFeatures]float64
-	for i := range d.Len() {
-		for j, v := range d.Row(i) {
-			ss[j] += (v - c.Mean[j]) * (v - c.Mean[j])
-		}
+	var ss [InputWidth]float64
+	for i, v := range x {
+		j := i % InputWidth
+		ss[j] += (v - c.Mean[j]) * (v - c.Mean[j])
 	}
 	for j := range c.Std {
 		c.Std[j] = math.Sqrt(ss[j] / n)
@@ -147,20 +147,22 @@ func (c *Classifier) standardise(dst, row []float64) {
 	}
 }
 
-// Probability returns the probability of fraud the classifier gives row,
-// which holds NumFeatures raw feature values.
-func (c *Classifier) Probability(row []float64) float64 {
+// Probability returns the probability of fraud the classifier gives
+// record, which holds NumFeatures values.
+func (c *Classifier) Probability(record []float64) float64 {
+	var x [InputWidth]float64
+	encode(&x, record)
 	s := c.Bias
-	for j, v := range row {
+	for j, v := range x {
 		s += c.Weights[j] * (v - c.Mean[j]) / c.Std[j]
 	}
 	return sigmoid(s)
 }
 
-// Folded returns weights and bias on the raw features, with the
+// Folded returns weights and bias on the encoded input, with the
 // standardisation folded in: Bias + Σ Weights[j]·(x[j]-Mean[j])/Std[j]
 // equals bias + Σ weights[j]·x[j].
-func (c *Classifier) Folded() (weights [NumFeatures]float64, bias float64) {
+func (c *Classifier) Folded() (weights [InputWidth]float64, bias float64) {
 	bias = c.Bias
 	for j := range weights {
 		weights[j] = c.Weights[j] / c.Std[j]
@@ -169,13 +171,13 @@ func (c *Classifier) Folded() (weights [NumFeatures]float64, bias float64) {
 	return weights, bias
 }
 
-// LogReg returns the classifier as a binary onnx.LogReg over raw features,
-// with the folded weights rounded to float32. Its model takes InputName, FP32
-// [N,NumFeatures], and outputs label INT64 [N] and probabilities FP32 [N,2].
-// The returned LogReg is new and the caller's.
+// LogReg returns the classifier as a binary onnx.LogReg over the encoded
+// input, with the folded weights rounded to float32. Its model takes
+// InputName, FP32 [N,InputWidth], and outputs label INT64 [N] and
+// probabilities FP32 [N,2]. The returned LogReg is new and the caller's.
 func (c *Classifier) LogReg() *onnx.LogReg {
 	w, b := c.Folded()
-	weights := make([]float32, NumFeatures)
+	weights := make([]float32, InputWidth)
 	for j, v := range w {
 		weights[j] = float32(v)
 	}

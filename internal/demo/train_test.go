@@ -57,8 +57,8 @@ func TestTrainBeatsBaseline(t *testing.T) {
 	a := auc(scores, test.Y)
 	t.Logf("held out: AUC %.4f, accuracy %.4f (baseline %.4f), log loss %.4f (baseline %.4f)",
 		a, accuracy, baselineAccuracy, logLoss, baselineLogLoss)
-	if a < 0.8 || a > 0.97 {
-		t.Fatalf("AUC = %.4f; want between 0.8 and 0.97", a)
+	if a < 0.83 || a > 0.93 {
+		t.Fatalf("AUC = %.4f; want between 0.83 and 0.93", a)
 	}
 	if accuracy <= baselineAccuracy {
 		t.Fatalf("accuracy %.4f does not beat always predicting the majority class (%.4f)", accuracy, baselineAccuracy)
@@ -69,6 +69,7 @@ func TestTrainBeatsBaseline(t *testing.T) {
 }
 
 func TestTrainDeterministic(t *testing.T) {
+	t.Parallel()
 	a, _ := trained(t)
 	b, _ := trained(t)
 	if *a != *b {
@@ -85,12 +86,13 @@ func TestFolded(t *testing.T) {
 	c, test := trained(t)
 	w, b := c.Folded()
 	lr := c.LogReg()
-	labels, probs := lr.Predict(test.Float32())
+	labels, probs := lr.Predict(test.Input())
 	for i := range test.Len() {
-		row := test.Row(i)
-		want := c.Probability(row)
+		want := c.Probability(test.Row(i))
+		var x [InputWidth]float64
+		encode(&x, test.Row(i))
 		s := b
-		for j, v := range row {
+		for j, v := range x {
 			s += w[j] * v
 		}
 		if got := sigmoid(s); math.Abs(got-want) > 1e-12 {
@@ -103,8 +105,8 @@ func TestFolded(t *testing.T) {
 			t.Fatalf("row %d: onnx reference label %d for probability %v", i, labels[i], want)
 		}
 	}
-	if lr.InputName != InputName || lr.Features() != NumFeatures || lr.Classes() != 2 {
-		t.Fatalf("LogReg() = input %q, %d features, %d classes; want %q, %d, 2", lr.InputName, lr.Features(), lr.Classes(), InputName, NumFeatures)
+	if lr.InputName != InputName || lr.Features() != InputWidth || lr.Classes() != 2 {
+		t.Fatalf("LogReg() = input %q, %d features, %d classes; want %q, %d, 2", lr.InputName, lr.Features(), lr.Classes(), InputName, InputWidth)
 	}
 }
 
