@@ -162,12 +162,16 @@ func (c *Controller) Analysis(model string) (Analysis, bool) {
 }
 
 // window is the statistics window of a model's current step: the arms'
-// snapshots when it began.
+// snapshots when it began, and the baseline it carries over.
 type window struct {
 	key               stepKey
 	began             time.Time
 	stable, candidate StatsSnapshot
 	agreement         Agreement
+	// lastStable is what the stable arm answered in the latest earlier
+	// window of the same stable version in which it answered anything:
+	// the baseline once the candidate takes all traffic.
+	lastStable StatsSnapshot
 }
 
 // stepKey identifies a step: a new state (UpdatedAt) or other versions
@@ -233,8 +237,15 @@ func (c *Controller) look(ctx context.Context, l Live, now time.Time) (Decision,
 	key := stepKey{updated: st.UpdatedAt, stable: st.Stable, candidate: cand}
 	w := c.windows[l.Model]
 	if w == nil || w.key != key {
-		w = &window{key: key, began: now, stable: snapshot(l.Arms[st.Stable]), candidate: snapshot(l.Arms[cand]),
+		next := &window{key: key, began: now, stable: snapshot(l.Arms[st.Stable]), candidate: snapshot(l.Arms[cand]),
 			agreement: agreement(l.Agreements[cand])}
+		if w != nil && w.key.stable == key.stable {
+			next.lastStable = w.lastStable
+			if ended := next.stable.Sub(w.stable); ended.Requests > 0 {
+				next.lastStable = ended
+			}
+		}
+		w = next
 		c.windows[l.Model] = w
 	}
 	began := w.began
@@ -243,6 +254,9 @@ func (c *Controller) look(ctx context.Context, l Live, now time.Time) (Decision,
 	}
 	stats := Stats{Candidate: snapshot(l.Arms[cand]).Sub(w.candidate), Stable: snapshot(l.Arms[st.Stable]).Sub(w.stable),
 		Agreement: agreement(l.Agreements[cand]).Sub(w.agreement)}
+	if st.Weight == FullWeight && stats.Stable.Requests == 0 {
+		stats.Stable = w.lastStable // stable answers nothing now: hold the candidate to its last window
+	}
 	if c.cfg.Accuracy != nil {
 		if a, ok := c.cfg.Accuracy.Accuracy(l.Model, cand); ok {
 			stats.CandidateAccuracy = &a

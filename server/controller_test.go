@@ -104,6 +104,13 @@ func TestControllerRollsOutAndBack(t *testing.T) {
 		!strings.Contains(log, "advance: ") || !strings.Contains(log, "promote: ") {
 		t.Fatalf("decisions:\n%s", log)
 	}
+	// At the last step stable answers nothing; the candidate is held to
+	// stable's last window that had traffic, not judged alone.
+	for _, line := range strings.Split(audit.String(), "\n") {
+		if strings.HasPrefix(line, "promote: ") && (strings.Contains(line, "stable has 0 of") || !strings.Contains(line, "score PSI")) {
+			t.Errorf("the promotion was not judged against stable's last window: %s", line)
+		}
+	}
 
 	testenv.Publish(t, dir, "m", logreg(5)) // version 3: scores near 0.99
 	wait("version 3 rolled back", func(st *rollout.State) bool {
