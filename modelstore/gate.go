@@ -1,10 +1,12 @@
 package modelstore
 
 import (
+	"bufio"
 	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -132,8 +134,12 @@ func evaluate(ctx context.Context, candidate, stable *Version, pol gate.Policy, 
 	if err != nil {
 		return gate.Refuse(name, fmt.Sprintf("the eval set of %s cannot be read: %v.", name, err)), nil
 	}
-	set, err := gate.ReadEvalSet(f, pol.EvalConfig(label, layout.Classes, layout.Width, candidate.Manifest.GateColumns()))
+	in := bufio.NewReaderSize(&pacedReader{r: f, ctx: ctx}, evalReadChunk)
+	set, err := gate.ReadEvalSet(in, pol.EvalConfig(label, layout.Classes, layout.Width, candidate.Manifest.GateColumns()))
 	f.Close()
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
 	if err != nil {
 		return gate.Refuse(name, fmt.Sprintf("%s: %v.", path, err)), nil
 	}
@@ -148,6 +154,37 @@ func evaluate(ctx context.Context, candidate, stable *Version, pol gate.Policy, 
 		}
 	}
 	return gate.Run(ctx, pol, set, subject, baseline)
+}
+
+// evalReadChunk is how much of an evaluation set pacedReader hands the
+// parser at a time: a few milliseconds of parsing.
+const evalReadChunk = 256 << 10
+
+// pacedReader reads an evaluation set for a parser that may use at most
+// half of one core: before each read it sleeps as long as the parser
+// worked on the previous chunk. Parsing a large eval.csv is the gate's
+// biggest cost, and on a small machine it would otherwise take a core
+// from live traffic for as long as it runs (see bench --gate-cost).
+type pacedReader struct {
+	r    io.Reader
+	ctx  context.Context
+	last time.Time // when the previous read returned; zero before the first
+}
+
+// Read implements io.Reader.
+func (p *pacedReader) Read(b []byte) (int, error) {
+	if !p.last.IsZero() {
+		t := time.NewTimer(time.Since(p.last))
+		select {
+		case <-t.C:
+		case <-p.ctx.Done():
+			t.Stop()
+			return 0, p.ctx.Err()
+		}
+	}
+	n, err := p.r.Read(b)
+	p.last = time.Now()
+	return n, err
 }
 
 // evalSetOf returns the path of a version's evaluation set: its own, or
