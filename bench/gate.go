@@ -16,7 +16,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/switchyard-ml/switchyard/engine"
 	"github.com/switchyard-ml/switchyard/gate"
 	"github.com/switchyard-ml/switchyard/internal/onnx"
 	"github.com/switchyard-ml/switchyard/modelstore"
@@ -52,23 +51,10 @@ const (
 // GateConfig configures GateCost. The zero value runs the scenario with
 // the defaults it names.
 type GateConfig struct {
-	// Binary, Dir, Engine, ORTLib, Progress and ChildStderr mean what
-	// they mean in CompareConfig; Binary is started as the server, once
-	// for the whole scenario, and Progress gets a line per phase.
-	Binary      string
-	Dir         string
-	Engine      engine.Config
-	ORTLib      string
-	Progress    io.Writer
-	ChildStderr io.Writer
-	// Rounds, Duration, Warmup and Connections mean what they mean in
-	// CompareConfig, with the same defaults; a round is a phase with no
-	// gate running, for Duration after Warmup, followed by one that lasts
-	// as long as a new version's gate.
-	Rounds      int
-	Duration    time.Duration
-	Warmup      time.Duration
-	Connections int
+	// RoundsConfig sets the rounds: a round is a phase with no gate
+	// running, for Duration after Warmup, followed by one that lasts as
+	// long as a new version's gate, against one server.
+	RoundsConfig
 	// Rows is the number of rows of the evaluation set. 0 means
 	// DefaultGateRows.
 	Rows int
@@ -203,20 +189,12 @@ func GateCost(ctx context.Context, cfg GateConfig) (*GateReport, error) {
 }
 
 func (cfg *GateConfig) setDefaults() error {
-	if cfg.Rounds < 0 || cfg.Duration < 0 || cfg.Connections < 0 || cfg.Rows < 0 || cfg.Concurrency < 0 || cfg.GateTimeout < 0 {
-		return errors.New("bench: gate: negative rounds, duration, connections, rows, concurrency or gate timeout")
+	if err := cfg.RoundsConfig.setDefaults("gate"); err != nil {
+		return err
 	}
-	if cfg.Binary == "" {
-		exe, err := os.Executable()
-		if err != nil {
-			return fmt.Errorf("bench: gate: find the switchyard binary: %w", err)
-		}
-		cfg.Binary = exe
+	if cfg.Rows < 0 || cfg.Concurrency < 0 || cfg.GateTimeout < 0 {
+		return errors.New("bench: gate: negative rows, concurrency or gate timeout")
 	}
-	cfg.Rounds = cmp.Or(cfg.Rounds, DefaultRounds)
-	cfg.Duration = cmp.Or(cfg.Duration, DefaultPhaseDuration)
-	cfg.Warmup = cmp.Or(cfg.Warmup, DefaultPhaseWarmup)
-	cfg.Connections = cmp.Or(cfg.Connections, DefaultConnections)
 	cfg.Rows = cmp.Or(cfg.Rows, DefaultGateRows)
 	cfg.Concurrency = cmp.Or(cfg.Concurrency, gate.DefaultConcurrency)
 	cfg.GateTimeout = cmp.Or(cfg.GateTimeout, DefaultGateTimeout)

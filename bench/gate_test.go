@@ -51,14 +51,9 @@ func TestGateCostSmoke(t *testing.T) {
 	const rows = 20_000
 	var progress bytes.Buffer
 	rep, err := GateCost(t.Context(), GateConfig{
-		Binary:      bin,
-		Dir:         t.TempDir(),
-		Rounds:      1,
-		Duration:    300 * time.Millisecond,
-		Warmup:      100 * time.Millisecond,
-		Connections: 16,
-		Rows:        rows,
-		Progress:    &progress,
+		RoundsConfig: RoundsConfig{Binary: bin, Dir: t.TempDir(), Rounds: 1, Duration: 300 * time.Millisecond,
+			Warmup: 100 * time.Millisecond, Connections: 16, Progress: &progress},
+		Rows: rows,
 	})
 	if err != nil {
 		t.Fatalf("GateCost = %v\n%s", err, progress.String())

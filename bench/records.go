@@ -2,7 +2,6 @@ package bench
 
 import (
 	"bufio"
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -13,7 +12,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/switchyard-ml/switchyard/engine"
 	"github.com/switchyard-ml/switchyard/modelstore"
 )
 
@@ -25,22 +23,9 @@ const MinRecordsRatio = 0.8
 // RecordsConfig configures RecordsCost. The zero value runs the scenario
 // with the defaults it names.
 type RecordsConfig struct {
-	// Binary, Dir, Engine, ORTLib, Progress and ChildStderr mean what
-	// they mean in CompareConfig; Binary is started once, as the server
-	// of every phase, and Progress gets a line per phase.
-	Binary      string
-	Dir         string
-	Engine      engine.Config
-	ORTLib      string
-	Progress    io.Writer
-	ChildStderr io.Writer
-	// Rounds, Duration, Warmup and Connections mean what they mean in
-	// CompareConfig, with the same defaults; a round is a phase of V2
-	// requests followed by one of records requests.
-	Rounds      int
-	Duration    time.Duration
-	Warmup      time.Duration
-	Connections int
+	// RoundsConfig sets the rounds: a round is a phase of V2 requests
+	// followed by one of records requests, against one server.
+	RoundsConfig
 }
 
 // RecordsPhase is one phase of RecordsCost: V2 or records requests under
@@ -97,7 +82,7 @@ type RecordsReport struct {
 // returns, whatever happens. An error means the scenario could not be
 // run; failed requests and a missed goal are reported, not errors.
 func RecordsCost(ctx context.Context, cfg RecordsConfig) (*RecordsReport, error) {
-	if err := cfg.setDefaults(); err != nil {
+	if err := cfg.setDefaults("records"); err != nil {
 		return nil, err
 	}
 	dir, err := os.MkdirTemp(cfg.Dir, "switchyard-bench-")
@@ -128,24 +113,6 @@ func RecordsCost(ctx context.Context, cfg RecordsConfig) (*RecordsReport, error)
 	}
 	rep.judge()
 	return rep, nil
-}
-
-func (cfg *RecordsConfig) setDefaults() error {
-	if cfg.Rounds < 0 || cfg.Duration < 0 || cfg.Connections < 0 {
-		return errors.New("bench: records: negative rounds, duration or connections")
-	}
-	if cfg.Binary == "" {
-		exe, err := os.Executable()
-		if err != nil {
-			return fmt.Errorf("bench: records: find the switchyard binary: %w", err)
-		}
-		cfg.Binary = exe
-	}
-	cfg.Rounds = cmp.Or(cfg.Rounds, DefaultRounds)
-	cfg.Duration = cmp.Or(cfg.Duration, DefaultPhaseDuration)
-	cfg.Warmup = cmp.Or(cfg.Warmup, DefaultPhaseWarmup)
-	cfg.Connections = cmp.Or(cfg.Connections, DefaultConnections)
-	return nil
 }
 
 // run measures the rounds against the server at addr into rep.

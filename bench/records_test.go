@@ -61,13 +61,8 @@ func TestRecordsCostSmoke(t *testing.T) {
 	}
 	var progress bytes.Buffer
 	rep, err := RecordsCost(t.Context(), RecordsConfig{
-		Binary:      bin,
-		Dir:         t.TempDir(),
-		Rounds:      1,
-		Duration:    300 * time.Millisecond,
-		Warmup:      100 * time.Millisecond,
-		Connections: 16,
-		Progress:    &progress,
+		RoundsConfig: RoundsConfig{Binary: bin, Dir: t.TempDir(), Rounds: 1, Duration: 300 * time.Millisecond,
+			Warmup: 100 * time.Millisecond, Connections: 16, Progress: &progress},
 	})
 	if err != nil {
 		t.Fatalf("RecordsCost = %v\n%s", err, progress.String())

@@ -2,7 +2,6 @@ package bench
 
 import (
 	"bufio"
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,7 +15,6 @@ import (
 
 	"github.com/valyala/fasthttp"
 
-	"github.com/switchyard-ml/switchyard/engine"
 	"github.com/switchyard-ml/switchyard/modelstore"
 	"github.com/switchyard-ml/switchyard/rollout"
 )
@@ -56,22 +54,9 @@ func rolloutStepsText() string {
 // CanaryConfig configures CanaryCost. The zero value runs the scenario
 // with the defaults it names.
 type CanaryConfig struct {
-	// Binary, Dir, Engine, ORTLib, Progress and ChildStderr mean what
-	// they mean in CompareConfig; Binary is started as the server, once
-	// per phase, and Progress gets a line per phase.
-	Binary      string
-	Dir         string
-	Engine      engine.Config
-	ORTLib      string
-	Progress    io.Writer
-	ChildStderr io.Writer
-	// Rounds, Duration, Warmup and Connections mean what they mean in
-	// CompareConfig, with the same defaults; a round is a phase with one
-	// version serving followed by one with a two-arm canary.
-	Rounds      int
-	Duration    time.Duration
-	Warmup      time.Duration
-	Connections int
+	// RoundsConfig sets the rounds: a round is a phase with one version
+	// serving (a fresh server each phase) followed by one with a two-arm canary.
+	RoundsConfig
 }
 
 // CanaryPhase is one phase of CanaryCost: a fresh server with one version
@@ -128,7 +113,7 @@ type CanaryReport struct {
 // returns, whatever happens. An error means the scenario could not be run;
 // failed requests and a missed goal are reported, not errors.
 func CanaryCost(ctx context.Context, cfg CanaryConfig) (*CanaryReport, error) {
-	if err := cfg.setDefaults(); err != nil {
+	if err := cfg.setDefaults("canary"); err != nil {
 		return nil, err
 	}
 	dir, err := os.MkdirTemp(cfg.Dir, "switchyard-bench-")
@@ -174,24 +159,6 @@ func CanaryCost(ctx context.Context, cfg CanaryConfig) (*CanaryReport, error) {
 	}
 	rep.judge()
 	return rep, nil
-}
-
-func (cfg *CanaryConfig) setDefaults() error {
-	if cfg.Rounds < 0 || cfg.Duration < 0 || cfg.Connections < 0 {
-		return errors.New("bench: canary: negative rounds, duration or connections")
-	}
-	if cfg.Binary == "" {
-		exe, err := os.Executable()
-		if err != nil {
-			return fmt.Errorf("bench: canary: find the switchyard binary: %w", err)
-		}
-		cfg.Binary = exe
-	}
-	cfg.Rounds = cmp.Or(cfg.Rounds, DefaultRounds)
-	cfg.Duration = cmp.Or(cfg.Duration, DefaultPhaseDuration)
-	cfg.Warmup = cmp.Or(cfg.Warmup, DefaultPhaseWarmup)
-	cfg.Connections = cmp.Or(cfg.Connections, DefaultConnections)
-	return nil
 }
 
 // phase starts a server on registry, waits until it routes the small

@@ -21,13 +21,8 @@ func TestCanaryCostSmoke(t *testing.T) {
 	}
 	var progress bytes.Buffer
 	rep, err := CanaryCost(t.Context(), CanaryConfig{
-		Binary:      bin,
-		Dir:         t.TempDir(),
-		Rounds:      1,
-		Duration:    300 * time.Millisecond,
-		Warmup:      100 * time.Millisecond,
-		Connections: 16,
-		Progress:    &progress,
+		RoundsConfig: RoundsConfig{Binary: bin, Dir: t.TempDir(), Rounds: 1, Duration: 300 * time.Millisecond,
+			Warmup: 100 * time.Millisecond, Connections: 16, Progress: &progress},
 	})
 	if err != nil {
 		t.Fatalf("CanaryCost = %v\n%s", err, progress.String())

@@ -17,7 +17,6 @@ import (
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fastjson"
 
-	"github.com/switchyard-ml/switchyard/engine"
 	"github.com/switchyard-ml/switchyard/modelstore"
 )
 
@@ -38,22 +37,9 @@ const (
 // TrackingConfig configures TrackingCost. The zero value runs the
 // scenario with the defaults it names.
 type TrackingConfig struct {
-	// Binary, Dir, Engine, ORTLib, Progress and ChildStderr mean what
-	// they mean in CompareConfig; Binary is started as the server, once
-	// per phase, and Progress gets a line per phase.
-	Binary      string
-	Dir         string
-	Engine      engine.Config
-	ORTLib      string
-	Progress    io.Writer
-	ChildStderr io.Writer
-	// Rounds, Duration, Warmup and Connections mean what they mean in
-	// CompareConfig, with the same defaults; a round is a phase with the
-	// tracking store closed followed by one with it open.
-	Rounds      int
-	Duration    time.Duration
-	Warmup      time.Duration
-	Connections int
+	// RoundsConfig sets the rounds: a round is a phase with the tracking
+	// store closed followed by one with it open, a fresh server each phase.
+	RoundsConfig
 	// MLflowRate is the MLflow load's total log-metric requests per
 	// second. 0 means DefaultMLflowRate.
 	MLflowRate float64
@@ -167,20 +153,12 @@ func TrackingCost(ctx context.Context, cfg TrackingConfig) (*TrackingReport, err
 }
 
 func (cfg *TrackingConfig) setDefaults() error {
-	if cfg.Rounds < 0 || cfg.Duration < 0 || cfg.Connections < 0 || cfg.MLflowRate < 0 {
-		return errors.New("bench: tracking: negative rounds, duration, connections or MLflow rate")
+	if err := cfg.RoundsConfig.setDefaults("tracking"); err != nil {
+		return err
 	}
-	if cfg.Binary == "" {
-		exe, err := os.Executable()
-		if err != nil {
-			return fmt.Errorf("bench: tracking: find the switchyard binary: %w", err)
-		}
-		cfg.Binary = exe
+	if cfg.MLflowRate < 0 {
+		return errors.New("bench: tracking: negative MLflow rate")
 	}
-	cfg.Rounds = cmp.Or(cfg.Rounds, DefaultRounds)
-	cfg.Duration = cmp.Or(cfg.Duration, DefaultPhaseDuration)
-	cfg.Warmup = cmp.Or(cfg.Warmup, DefaultPhaseWarmup)
-	cfg.Connections = cmp.Or(cfg.Connections, DefaultConnections)
 	cfg.MLflowRate = cmp.Or(cfg.MLflowRate, DefaultMLflowRate)
 	return nil
 }

@@ -22,13 +22,8 @@ func TestTrackingCostSmoke(t *testing.T) {
 	}
 	var progress bytes.Buffer
 	rep, err := TrackingCost(t.Context(), TrackingConfig{
-		Binary:      bin,
-		Dir:         t.TempDir(),
-		Rounds:      1,
-		Duration:    300 * time.Millisecond,
-		Warmup:      100 * time.Millisecond,
-		Connections: 16,
-		Progress:    &progress,
+		RoundsConfig: RoundsConfig{Binary: bin, Dir: t.TempDir(), Rounds: 1, Duration: 300 * time.Millisecond,
+			Warmup: 100 * time.Millisecond, Connections: 16, Progress: &progress},
 	})
 	if err != nil {
 		t.Fatalf("TrackingCost = %v\n%s", err, progress.String())

@@ -123,6 +123,12 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		body = []byte(*bodyJSON)
 	}
 
+	// roundsConfig is what the scenarios that alternate two phases round
+	// by round share.
+	roundsConfig := func() bench.RoundsConfig {
+		return bench.RoundsConfig{Binary: *binary, Rounds: *rounds, Duration: *duration, Warmup: scenarioWarmup(*warmup),
+			Connections: conns, Engine: ef.cfg, ORTLib: ef.ortLib, Progress: stderr}
+	}
 	switch {
 	case *floorAddr != "":
 		cfg := bench.FloorConfig{Body: body, Engine: ef.cfg}
@@ -186,61 +192,19 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return runScenario(&ef, stdout, *jsonPath, func() (report, error) { return bench.Swap(ctx, cfg) })
 
 	case *trackingCost:
-		cfg := bench.TrackingConfig{
-			Binary:      *binary,
-			Rounds:      *rounds,
-			Duration:    *duration,
-			Warmup:      *warmup,
-			Connections: conns,
-			MLflowRate:  *mlflowRate,
-			Engine:      ef.cfg,
-			ORTLib:      ef.ortLib,
-			Progress:    stderr,
-		}
-		cfg.Warmup = scenarioWarmup(cfg.Warmup)
+		cfg := bench.TrackingConfig{RoundsConfig: roundsConfig(), MLflowRate: *mlflowRate}
 		return runScenario(&ef, stdout, *jsonPath, func() (report, error) { return bench.TrackingCost(ctx, cfg) })
 
 	case *canaryCost:
-		cfg := bench.CanaryConfig{
-			Binary:      *binary,
-			Rounds:      *rounds,
-			Duration:    *duration,
-			Warmup:      *warmup,
-			Connections: conns,
-			Engine:      ef.cfg,
-			ORTLib:      ef.ortLib,
-			Progress:    stderr,
-		}
-		cfg.Warmup = scenarioWarmup(cfg.Warmup)
+		cfg := bench.CanaryConfig{RoundsConfig: roundsConfig()}
 		return runScenario(&ef, stdout, *jsonPath, func() (report, error) { return bench.CanaryCost(ctx, cfg) })
 
 	case *gateCost:
-		cfg := bench.GateConfig{
-			Binary:      *binary,
-			Rounds:      *rounds,
-			Duration:    *duration,
-			Warmup:      *warmup,
-			Connections: conns,
-			Concurrency: *gateConcurrency,
-			Engine:      ef.cfg,
-			ORTLib:      ef.ortLib,
-			Progress:    stderr,
-		}
-		cfg.Warmup = scenarioWarmup(cfg.Warmup)
+		cfg := bench.GateConfig{RoundsConfig: roundsConfig(), Concurrency: *gateConcurrency}
 		return runScenario(&ef, stdout, *jsonPath, func() (report, error) { return bench.GateCost(ctx, cfg) })
 
 	case *recordsCost:
-		cfg := bench.RecordsConfig{
-			Binary:      *binary,
-			Rounds:      *rounds,
-			Duration:    *duration,
-			Warmup:      *warmup,
-			Connections: conns,
-			Engine:      ef.cfg,
-			ORTLib:      ef.ortLib,
-			Progress:    stderr,
-		}
-		cfg.Warmup = scenarioWarmup(cfg.Warmup)
+		cfg := bench.RecordsConfig{RoundsConfig: roundsConfig()}
 		return runScenario(&ef, stdout, *jsonPath, func() (report, error) { return bench.RecordsCost(ctx, cfg) })
 
 	default:
