@@ -447,10 +447,9 @@ func (cfg *GateConfig) progress(round int, label string, r *Result, more string)
 // judge fills in the ratios, the gate durations, the failures and the
 // goals.
 func (r *GateReport) judge() {
-	var p99Ratio, rateRatio []float64
-	r.RoundP99Ratios, p99Ratio = r.roundRatios(func(res *Result) float64 { return float64(res.Latency.P99) })
-	r.RoundRatios, rateRatio = r.roundRatios(func(res *Result) float64 { return res.RequestsPerSec })
-	r.P99Ratio, r.Ratio = lowerMedian(p99Ratio), lowerMedian(rateRatio)
+	result := func(p GatePhase) *Result { return p.Result }
+	r.RoundP99Ratios, r.P99Ratio = roundRatios(r.Phases, result, func(res *Result) float64 { return float64(res.Latency.P99) })
+	r.RoundRatios, r.Ratio = roundRatios(r.Phases, result, requestsPerSec)
 	var gates []time.Duration
 	for _, p := range r.Phases {
 		r.Failed += p.Result.Errors
@@ -463,29 +462,6 @@ func (r *GateReport) judge() {
 		newGoal("small p99 while a gate runs ÷ with no gate", r.P99Ratio, "<=", MaxGateP99Ratio, "", r.P99Ratio > 0),
 		newGoal("small req/s while a gate runs ÷ with no gate", r.Ratio, ">=", MinGateRatio, "", r.Ratio > 0),
 	}
-}
-
-// roundRatios returns, for each round, of(gating phase) over of(phase with
-// no gate), 0 where either is not positive, and the positive ones apart.
-func (r *GateReport) roundRatios(of func(*Result) float64) (all, positive []float64) {
-	for i := 0; i+1 < len(r.Phases); i += 2 {
-		v, ok := ratio(of(r.Phases[i+1].Result), of(r.Phases[i].Result))
-		all = append(all, v)
-		if ok {
-			positive = append(positive, v)
-		}
-	}
-	return all, positive
-}
-
-// lowerMedian returns the median of v (the lower middle one for an even
-// count), or 0 for none. It sorts v.
-func lowerMedian(v []float64) float64 {
-	if len(v) == 0 {
-		return 0
-	}
-	slices.Sort(v)
-	return v[(len(v)-1)/2]
 }
 
 // WriteText writes the report as fixed-width tables for people to read:

@@ -141,15 +141,7 @@ func (cfg *RecordsConfig) run(ctx context.Context, rep *RecordsReport, addr stri
 
 // judge fills in the ratios, the failures and the goal.
 func (r *RecordsReport) judge() {
-	var positive []float64
-	for i := 0; i+1 < len(r.Phases); i += 2 {
-		v, ok := ratio(r.Phases[i+1].Result.RequestsPerSec, r.Phases[i].Result.RequestsPerSec)
-		r.RoundRatios = append(r.RoundRatios, v)
-		if ok {
-			positive = append(positive, v)
-		}
-	}
-	r.Ratio = lowerMedian(positive)
+	r.RoundRatios, r.Ratio = roundRatios(r.Phases, func(p RecordsPhase) *Result { return p.Result }, requestsPerSec)
 	for _, p := range r.Phases {
 		r.Failed += p.Result.Errors
 	}

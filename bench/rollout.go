@@ -208,18 +208,7 @@ func (cfg *CanaryConfig) phase(ctx context.Context, registry string, small *benc
 
 // judge fills in the ratios, the failures and the goal.
 func (r *CanaryReport) judge() {
-	var ratios []float64
-	for i := 0; i+1 < len(r.Phases); i += 2 {
-		v, _ := ratio(r.Phases[i+1].Result.RequestsPerSec, r.Phases[i].Result.RequestsPerSec)
-		r.RoundRatios = append(r.RoundRatios, v)
-		if v > 0 {
-			ratios = append(ratios, v)
-		}
-	}
-	if len(ratios) > 0 {
-		slices.Sort(ratios)
-		r.Ratio = ratios[(len(ratios)-1)/2]
-	}
+	r.RoundRatios, r.Ratio = roundRatios(r.Phases, func(p CanaryPhase) *Result { return p.Result }, requestsPerSec)
 	for _, p := range r.Phases {
 		r.Failed += p.Result.Errors
 	}

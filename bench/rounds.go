@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/switchyard-ml/switchyard/engine"
@@ -50,3 +51,26 @@ func (c *RoundsConfig) setDefaults(scenario string) error {
 	c.Connections = cmp.Or(c.Connections, DefaultConnections)
 	return nil
 }
+
+// roundRatios reads phases two per round, the baseline first: for each
+// round it returns of(variant) over of(baseline), 0 where either is not
+// positive, and the lower median of the positive ones (0 without any).
+// result picks a phase's measured load.
+func roundRatios[P any](phases []P, result func(P) *Result, of func(*Result) float64) (all []float64, median float64) {
+	var positive []float64
+	for i := 0; i+1 < len(phases); i += 2 {
+		v, ok := ratio(of(result(phases[i+1])), of(result(phases[i])))
+		all = append(all, v)
+		if ok {
+			positive = append(positive, v)
+		}
+	}
+	if len(positive) == 0 {
+		return all, 0
+	}
+	slices.Sort(positive)
+	return all, positive[(len(positive)-1)/2]
+}
+
+// requestsPerSec is what the scenarios compare round by round.
+func requestsPerSec(r *Result) float64 { return r.RequestsPerSec }

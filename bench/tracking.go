@@ -285,18 +285,7 @@ func (l *MLflowLoad) summary() string {
 
 // judge fills in the ratios, the sums and the goal.
 func (r *TrackingReport) judge() {
-	var ratios []float64
-	for i := 0; i+1 < len(r.Phases); i += 2 {
-		v, _ := ratio(r.Phases[i+1].Result.RequestsPerSec, r.Phases[i].Result.RequestsPerSec)
-		r.RoundRatios = append(r.RoundRatios, v)
-		if v > 0 {
-			ratios = append(ratios, v)
-		}
-	}
-	if len(ratios) > 0 {
-		slices.Sort(ratios)
-		r.Ratio = ratios[(len(ratios)-1)/2]
-	}
+	r.RoundRatios, r.Ratio = roundRatios(r.Phases, func(p TrackingPhase) *Result { return p.Result }, requestsPerSec)
 	m := &r.MLflow
 	for _, p := range r.Phases {
 		r.Failed += p.Result.Errors
