@@ -149,12 +149,12 @@ func (s *Store) route(m *model) {
 		rt = rollout.Single(stable.Number, stable, byNumber)
 	}
 	if rt != nil && shadow != nil {
-		rt.Shadow, rt.HasShadow = shadow, true
+		rt = rt.WithShadow(shadow)
 	}
 	s.router.Publish(s.router.Table().With(m.name, rt))
 	weights := map[int]int{}
 	if rt != nil {
-		for _, a := range rt.Arms {
+		for _, a := range rt.Arms() {
 			weights[a.Version] += a.Weight
 		}
 	}

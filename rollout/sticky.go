@@ -41,12 +41,12 @@ func Bucket(model string, key []byte) int {
 // on it as its weight grows. A request without a key is split by a
 // random draw. A nil Route serves nothing.
 func (r *Route[V]) PickKey(model string, key []byte) (V, bool) {
-	if r == nil || len(r.Arms) == 0 {
+	if r == nil || len(r.arms) == 0 {
 		var zero V
 		return zero, false
 	}
-	if len(r.Arms) == 1 {
-		return r.Arms[0].Target, true
+	if len(r.arms) == 1 {
+		return r.arms[0].Target, true
 	}
 	var b int
 	if key == nil {
@@ -54,13 +54,13 @@ func (r *Route[V]) PickKey(model string, key []byte) (V, bool) {
 	} else {
 		b = Bucket(model, key)
 	}
-	for i := range r.Arms {
-		if b < r.Arms[i].Weight {
-			return r.Arms[i].Target, true
+	for i := range r.arms {
+		if b < r.arms[i].Weight {
+			return r.arms[i].Target, true
 		}
-		b -= r.Arms[i].Weight
+		b -= r.arms[i].Weight
 	}
-	return r.Arms[len(r.Arms)-1].Target, true
+	return r.arms[len(r.arms)-1].Target, true
 }
 
 // Split returns a route whose candidate takes weight basis points of the
@@ -68,8 +68,8 @@ func (r *Route[V]) PickKey(model string, key []byte) (V, bool) {
 // byNumber holds the versions a request may name (kept, not copied).
 func Split[V any](stable int, stableTarget V, candidate int, candidateTarget V, weight int, byNumber map[int]V) *Route[V] {
 	weight = min(max(weight, 0), FullWeight)
-	return &Route[V]{Arms: []Arm[V]{
+	return &Route[V]{arms: []Arm[V]{
 		{Version: candidate, Weight: weight, Target: candidateTarget},
 		{Version: stable, Weight: FullWeight - weight, Target: stableTarget},
-	}, Versions: byNumber}
+	}, versions: byNumber}
 }

@@ -1,6 +1,9 @@
 package rollout
 
-import "sync/atomic"
+import (
+	"slices"
+	"sync/atomic"
+)
 
 // FullWeight is the weight, in basis points, of an arm that takes all of
 // its model's traffic.
@@ -17,26 +20,65 @@ type Arm[V any] struct {
 	Target V
 }
 
-// Route is how one model's requests are served. A published Route is
-// read-only.
+// Route is how one model's requests are served. Its fields are
+// unexported so that a published Route cannot be changed: Single and
+// Split build one, WithShadow derives one, and the methods read it. A
+// Route is safe for concurrent use.
 type Route[V any] struct {
-	// Arms share the requests that name no version. Empty when no version
+	// arms share the requests that name no version. Empty when no version
 	// serves the model.
-	Arms []Arm[V]
-	// Versions holds every version a request may name explicitly, by
+	arms []Arm[V]
+	// versions holds every version a request may name explicitly, by
 	// number; such a request bypasses the split.
-	Versions map[int]V
-	// Shadow, when HasShadow, gets a copy of every request the stable arm
+	versions map[int]V
+	// shadow, when hasShadow, gets a copy of every request the stable arm
 	// answers; its answers are never returned.
-	Shadow    V
-	HasShadow bool
+	shadow    V
+	hasShadow bool
 }
 
 // Single returns a route whose one arm, version stable served by target,
 // takes all traffic, and whose explicitly named versions are byNumber
 // (kept, not copied: the caller must not modify it afterwards).
 func Single[V any](stable int, target V, byNumber map[int]V) *Route[V] {
-	return &Route[V]{Arms: []Arm[V]{{Version: stable, Weight: FullWeight, Target: target}}, Versions: byNumber}
+	return &Route[V]{arms: []Arm[V]{{Version: stable, Weight: FullWeight, Target: target}}, versions: byNumber}
+}
+
+// WithShadow returns a copy of r in which shadow gets a copy of every
+// request the stable arm answers. r is left as it was.
+func (r *Route[V]) WithShadow(shadow V) *Route[V] {
+	next := *r
+	next.shadow, next.hasShadow = shadow, true
+	return &next
+}
+
+// Arms returns a copy of the arms that share the requests naming no
+// version, candidate first and stable last; empty when no version serves
+// the model. It allocates: the hot path uses NumArms, Pick and PickKey.
+func (r *Route[V]) Arms() []Arm[V] {
+	if r == nil {
+		return nil
+	}
+	return slices.Clone(r.arms)
+}
+
+// NumArms returns how many arms share the requests that name no version:
+// 0 when none serves, 2 during a split. A nil Route has none.
+func (r *Route[V]) NumArms() int {
+	if r == nil {
+		return 0
+	}
+	return len(r.arms)
+}
+
+// Shadow returns the version that gets a copy of every request the
+// stable arm answers, and false when the route has none.
+func (r *Route[V]) Shadow() (V, bool) {
+	if r == nil || !r.hasShadow {
+		var zero V
+		return zero, false
+	}
+	return r.shadow, true
 }
 
 // Pick returns the stable target: the last arm's, which takes what no
@@ -44,11 +86,11 @@ func Single[V any](stable int, target V, byNumber map[int]V) *Route[V] {
 // readiness); requests are split by PickKey. It returns false when no
 // version serves the model. A nil Route serves nothing.
 func (r *Route[V]) Pick() (V, bool) {
-	if r == nil || len(r.Arms) == 0 {
+	if r == nil || len(r.arms) == 0 {
 		var zero V
 		return zero, false
 	}
-	return r.Arms[len(r.Arms)-1].Target, true
+	return r.arms[len(r.arms)-1].Target, true
 }
 
 // Version returns the target of a request that names version n, or false
@@ -58,7 +100,7 @@ func (r *Route[V]) Version(n int) (V, bool) {
 		var zero V
 		return zero, false
 	}
-	v, ok := r.Versions[n]
+	v, ok := r.versions[n]
 	return v, ok
 }
 

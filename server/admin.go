@@ -126,7 +126,7 @@ func (s *Server) adminModelOf(ctx context.Context, m *modelstore.Model, rt *roll
 	}
 	weights := map[int]int{}
 	if rt != nil {
-		for _, a := range rt.Arms {
+		for _, a := range rt.Arms() {
 			weights[a.Version] += a.Weight
 		}
 		if v, ok := rt.Pick(); ok {

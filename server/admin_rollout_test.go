@@ -29,7 +29,7 @@ func TestAdminRolloutActions(t *testing.T) {
 	ts := serveRegistry(t, dir, Config{Admin: tr})
 	arms := func() string {
 		var b strings.Builder
-		for _, a := range ts.store.Table().Route("m").Arms {
+		for _, a := range ts.store.Table().Route("m").Arms() {
 			b.WriteString(strings.Repeat(" ", min(b.Len(), 1)))
 			b.WriteString(jsonOf(map[string]int{"v": a.Version, "w": a.Weight}))
 		}

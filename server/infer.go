@@ -122,12 +122,12 @@ func (s *Server) acquire(model string, version int, key []byte) (v, shadow *mode
 			continue // routed since we read the table
 		}
 		if v.Acquire() {
-			if version == 0 && rt.HasShadow {
+			if sh, ok := rt.Shadow(); ok && version == 0 {
 				if stable, _ := rt.Pick(); stable == v {
-					shadow = rt.Shadow
+					shadow = sh
 				}
 			}
-			if version == 0 && key == nil && len(rt.Arms) > 1 {
+			if version == 0 && key == nil && rt.NumArms() > 1 {
 				split = rt
 			}
 			return v, shadow, split, nil

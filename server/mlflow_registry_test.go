@@ -89,8 +89,8 @@ func TestMLflowRegistry(t *testing.T) {
 	// challenger starts version 2 as a canary candidate; reading the
 	// aliases shows the live state.
 	ts.ok(t, "POST", "/api/2.0/mlflow/registered-models/alias", `{"name":"churn","alias":"challenger","version":"2"}`)
-	if rt := ts.store.Table().Route("churn"); len(rt.Arms) != 2 || rt.Arms[0].Version != 2 {
-		t.Fatalf("after setting challenger the route is %+v; want version 2 as a candidate", rt.Arms)
+	if rt := ts.store.Table().Route("churn"); len(rt.Arms()) != 2 || rt.Arms()[0].Version != 2 {
+		t.Fatalf("after setting challenger the route is %+v; want version 2 as a candidate", rt.Arms())
 	}
 	if v := ts.ok(t, "GET", "/api/2.0/mlflow/registered-models/alias?name=churn&alias=challenger", "")["model_version"].(map[string]any); v["version"] != "2" {
 		t.Fatalf("challenger = %v", v)

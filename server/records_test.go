@@ -462,7 +462,7 @@ func TestRecordsShadow(t *testing.T) {
 	}
 	ts := serveRegistry(t, dir, Config{})
 	for _, m := range []string{"same", "other"} {
-		until(t, m+"'s shadow routed", func() bool { rt := ts.store.Table().Route(m); return rt != nil && rt.HasShadow })
+		until(t, m+"'s shadow routed", func() bool { rt := ts.store.Table().Route(m); _, ok := rt.Shadow(); return ok })
 		for k := range 10 {
 			country := []string{"FR", "DE", "US"}[k%3]
 			got := ts.predict(t, "/v1/models/"+m+":predict", `{"instances":[{"amount":12.5,"hour":3,"country":"`+country+`"}]}`)

@@ -52,7 +52,7 @@ func TestRolloutJSONUnderServe(t *testing.T) {
 	write(`{"stable": 1, "candidate": 2, "strategy": "canary", "step": 1, "weight": 2500, "actor": "test", "reason": "canary"}`)
 	until(t, "the canary split", func() bool {
 		rt := ts.store.Table().Route("m")
-		return rt != nil && len(rt.Arms) == 2
+		return rt != nil && len(rt.Arms()) == 2
 	})
 	onCandidate := 0
 	const n = 400
@@ -93,8 +93,8 @@ func TestRolloutJSONUnderServe(t *testing.T) {
 	write(`{"stable": 1, "candidate": 9, "strategy": "canary", "weight": 5000}`)
 	write(`{"stable": 2, "candidate": 2, "strategy": "canary", "weight": 5000}`)
 	ts.store.Rescan(t.Context())
-	if rt := ts.store.Table().Route("m"); len(rt.Arms) != 2 || rt.Arms[0].Weight != 2500 {
-		t.Fatalf("after refused edits the route is %+v; want the 2500 bp split", rt.Arms)
+	if rt := ts.store.Table().Route("m"); len(rt.Arms()) != 2 || rt.Arms()[0].Weight != 2500 {
+		t.Fatalf("after refused edits the route is %+v; want the 2500 bp split", rt.Arms())
 	}
 	// Roll back: stable 1 alone, on the next request.
 	write(`{"stable": 1, "strategy": "manual", "actor": "ana", "reason": "rollback"}`)
@@ -108,8 +108,8 @@ func TestRolloutJSONUnderServe(t *testing.T) {
 	write(`{"stable": 1, "candidate": 2, "strategy": "canary", "step": 2, "weight": 5000}`)
 	ts2 := serveRegistry(t, dir, Config{})
 	rt := ts2.store.Table().Route("m")
-	if len(rt.Arms) != 2 || rt.Arms[0].Version != 2 || rt.Arms[0].Weight != 5000 || rt.Arms[1].Version != 1 {
-		t.Fatalf("after a restart the route is %+v; want candidate 2 at 5000 bp over stable 1", rt.Arms)
+	if len(rt.Arms()) != 2 || rt.Arms()[0].Version != 2 || rt.Arms()[0].Weight != 5000 || rt.Arms()[1].Version != 1 {
+		t.Fatalf("after a restart the route is %+v; want candidate 2 at 5000 bp over stable 1", rt.Arms())
 	}
 	var index []indexEntry
 	json.Unmarshal(ts2.do(t, "POST", "/v2/repository/index", "").body, &index)

@@ -32,7 +32,7 @@ func TestShadowNeverChangesAnswers(t *testing.T) {
 		t.Fatal(err)
 	}
 	ts := serveRegistry(t, dir, Config{ShadowQueue: 1})
-	until(t, "the shadow routed", func() bool { rt := ts.store.Table().Route("m"); return rt != nil && rt.HasShadow })
+	until(t, "the shadow routed", func() bool { rt := ts.store.Table().Route("m"); _, ok := rt.Shadow(); return ok })
 	x := []float32{1, 2, 3}
 	_, want := stable.Predict(x)
 	var wg sync.WaitGroup
