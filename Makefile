@@ -46,7 +46,7 @@ vet:
 test: ort chromium vet bench-smoke
 	$(GO) test -race -count=1 ./...
 
-# README's Benchmarks section: switchyard against the HTTP floor and
+# docs/benchmarks.md: switchyard against the HTTP floor and
 # onnxruntime in-process (about seven minutes), hot swaps, tracking's cost,
 # rollout cycles, a two-arm canary's cost and a gate's cost (about five
 # minutes together),

@@ -107,7 +107,7 @@ func TestRolloutVerbs(t *testing.T) {
 	}
 }
 
-// TestDemoRolloutWalkthrough follows the README's "Rolling out a model",
+// TestDemoRolloutWalkthrough follows docs/rollouts.md's walkthrough,
 // with steps of a second and loose bounds (testPolicy): the demo publishes
 // its fraud model to a serving registry, version 1 serves, version 2
 // passes its gate and the model's policy rolls it out as a canary, status
