@@ -2,6 +2,7 @@ package modelstore
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -116,29 +117,14 @@ func (s *Store) desire(ctx context.Context, name string, change Change, force in
 	if m == nil {
 		return nil, fmt.Errorf("model %q: %w", name, ErrNotFound)
 	}
-	serving := versionNumber(m.stable())
-	previous := 0
-	for _, n := range slices.Backward(m.numbers()) {
-		if v := m.versions[n]; n < serving && !v.gone && v.State() != Failed {
-			previous = n
-			break
+	var versions []Standing
+	for _, n := range m.numbers() {
+		if v := m.versions[n]; !v.gone {
+			versions = append(versions, Standing{Number: n, Failed: v.State() == Failed && !v.gateFailed,
+				GateFailed: v.gateFailed, GateReason: strings.TrimPrefix(v.Reason(), "gate: ")})
 		}
 	}
-	next, err := change(m.desired.state, serving, previous)
-	if err != nil {
-		return nil, err
-	}
-	next.GateOverrides = m.overrides(force)
-	for _, n := range []int{next.Stable, next.Candidate, next.Shadow} {
-		if v := m.versions[n]; v != nil && v.gateFailed && !next.Overrides(n) {
-			return nil, fmt.Errorf("%w: version %d failed its gate (%s); promote it with --force and a reason to route it anyway",
-				rollout.ErrState, n, strings.TrimPrefix(v.Reason(), "gate: "))
-		}
-	}
-	err = next.Validate(func(n int) bool {
-		v := m.versions[n]
-		return v != nil && !v.gone && routable(v, next)
-	})
+	next, err := PlanChange(m.desired.state, versionNumber(m.stable()), versions, change, force)
 	if err != nil {
 		return nil, err
 	}
@@ -158,29 +144,89 @@ func (s *Store) desire(ctx context.Context, name string, change Change, force in
 	return next, nil
 }
 
-// routable reports whether st may route v: v has not failed, or failed
-// only its gate and st overrides the verdict.
-func routable(v *Version, st *rollout.State) bool {
-	return v.State() != Failed || v.gateFailed && st.Overrides(v.Number)
+// Standing is what a rollout change knows of one version in the
+// registry: whether it can serve, and what its gate said.
+type Standing struct {
+	// Number is the version's number.
+	Number int
+	// Failed reports that the version cannot serve whatever rollout.json
+	// says: it failed to load or was refused.
+	Failed bool
+	// GateFailed reports that the gate's latest verdict on the version
+	// failed, GateReason saying why: it serves only where rollout.json
+	// overrides the verdict (gate_overrides).
+	GateFailed bool
+	GateReason string
 }
 
-// overrides returns the gate overrides a new rollout.json keeps: those in
-// force for versions still in the registry, and force when it failed its
-// gate.
-func (m *model) overrides(force int) []int {
+// PlanChange computes a model's next rollout state, without I/O: the
+// reconciler (Desire, Force) and the offline path of package ops both plan
+// with it, then apply the result their way. cur is the rollout.json in
+// force (nil without one), serving the version that serves now, versions
+// the model's versions in the registry, ascending, and force the version a
+// person routes despite its failed gate (0 for none).
+//
+// change gets cur, serving and the previous version (the newest below
+// serving that can serve). The state it returns keeps cur's gate overrides
+// of versions still in the registry, adds force when its gate failed, and
+// must route only versions that can serve: a version whose failed gate no
+// override covers is refused with an error wrapping rollout.ErrState, as is
+// a state that fails rollout.State.Validate.
+func PlanChange(cur *rollout.State, serving int, versions []Standing, change Change, force int) (*rollout.State, error) {
+	find := func(n int) (Standing, bool) {
+		i, ok := slices.BinarySearchFunc(versions, n, func(s Standing, n int) int { return cmp.Compare(s.Number, n) })
+		if !ok {
+			return Standing{}, false
+		}
+		return versions[i], true
+	}
+	previous := 0
+	for _, v := range versions {
+		if v.Number < serving && !v.Failed && (!v.GateFailed || cur.Overrides(v.Number)) {
+			previous = v.Number
+		}
+	}
+	next, err := change(cur, serving, previous)
+	if err != nil {
+		return nil, err
+	}
+	if next == cur { // no change: cur is in force and must not be modified
+		kept := *cur
+		next = &kept
+	}
 	var keep []int
-	if st := m.desired.state; st != nil {
-		for _, n := range st.GateOverrides {
-			if v := m.versions[n]; v != nil && !v.gone {
+	if cur != nil {
+		for _, n := range cur.GateOverrides {
+			if _, ok := find(n); ok {
 				keep = append(keep, n)
 			}
 		}
 	}
-	if v := m.versions[force]; v != nil && v.gateFailed && !slices.Contains(keep, force) {
+	if v, ok := find(force); ok && v.GateFailed && !slices.Contains(keep, force) {
 		keep = append(keep, force)
-		slices.Sort(keep)
 	}
-	return keep
+	slices.Sort(keep)
+	next.GateOverrides = keep
+	for _, n := range []int{next.Stable, next.Candidate, next.Shadow} {
+		if v, ok := find(n); ok && v.GateFailed && !next.Overrides(n) {
+			return nil, fmt.Errorf("%w: version %d failed its gate (%s); promote it with --force and a reason to route it anyway",
+				rollout.ErrState, n, v.GateReason)
+		}
+	}
+	err = next.Validate(func(n int) bool {
+		v, ok := find(n)
+		return ok && !v.Failed && (!v.GateFailed || next.Overrides(n))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return next, nil
+}
+
+// routable reports whether st may route v: v has not failed, or failed
+// only its gate and st overrides the verdict.
+func routable(v *Version, st *rollout.State) bool {
+	return v.State() != Failed || v.gateFailed && st.Overrides(v.Number)
 }
 
 // readmit returns to Unloaded the versions that failed their gate and

@@ -1,6 +1,7 @@
 package modelstore
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -45,7 +46,8 @@ type PublishOptions struct {
 const maxPublishAttempts = 20
 
 // Publish adds model (the bytes of an ONNX file) to the registry at dir as
-// the next version of the named model and returns its number.
+// the next version of the named model and returns its number: Stage, then
+// Commit with nothing to record.
 //
 // The model is opened with onnxruntime first, so a file that does not load
 // is refused, and its signature is recorded in the manifest; a records
@@ -55,43 +57,60 @@ const maxPublishAttempts = 20
 // synced, and renamed into place: a reader sees all of it or none of it.
 // Concurrent publishers get distinct numbers. Init must have been called.
 func Publish(dir, name string, model []byte, opts PublishOptions) (int, error) {
+	s, err := Stage(dir, name, model, opts)
+	if err != nil {
+		return 0, err
+	}
+	defer s.Discard()
+	return s.Commit(context.Background(), nil)
+}
+
+// Staged is a version written into a hidden temporary directory beside
+// the model's versions, out of a watcher's sight, until Commit renames it
+// into place. Its methods must not be called concurrently.
+type Staged struct {
+	name, modelDir, tmp string
+	manifest            Manifest
+}
+
+// Stage checks model as Publish does and writes it, with the evaluation
+// set of opts, into a temporary directory beside the model's versions. The
+// caller must Commit or Discard it.
+func Stage(dir, name string, model []byte, opts PublishOptions) (*Staged, error) {
 	if !ValidName(name) {
-		return 0, fmt.Errorf("%w: %q (use 1-64 of A-Z a-z 0-9 _ . -, starting with a letter or digit)", ErrName, name)
+		return nil, fmt.Errorf("%w: %q (use 1-64 of A-Z a-z 0-9 _ . -, starting with a letter or digit)", ErrName, name)
 	}
 	if (opts.EvalCSV == nil) != (opts.EvalLabel == "") {
-		return 0, fmt.Errorf("publish %s: an evaluation set needs its label column, and a label column its evaluation set", name)
+		return nil, fmt.Errorf("publish %s: an evaluation set needs its label column, and a label column its evaluation set", name)
 	}
 	sess, err := engine.New(model, opts.Engine)
 	if err != nil {
-		return 0, fmt.Errorf("publish %s: %w", name, err)
+		return nil, fmt.Errorf("publish %s: %w", name, err)
 	}
 	sig := manifestSignature(sess.Signature())
 	if len(opts.Features) > 0 || len(opts.Classes) > 0 || opts.UnknownFields != "" {
 		s := Schema{Features: opts.Features, Classes: opts.Classes, UnknownFields: opts.UnknownFields}
 		if _, err := s.Check(sess.Signature()); err != nil {
 			sess.Close()
-			return 0, fmt.Errorf("publish %s: %w", name, err)
+			return nil, fmt.Errorf("publish %s: %w", name, err)
 		}
 	}
 	sess.Close()
 
-	modelDir := filepath.Join(dir, name)
-	if err := os.MkdirAll(modelDir, versionDirMode); err != nil {
-		return 0, fmt.Errorf("publish %s: %w", name, err)
+	s := &Staged{name: name, modelDir: filepath.Join(dir, name)}
+	if err := os.MkdirAll(s.modelDir, versionDirMode); err != nil {
+		return nil, fmt.Errorf("publish %s: %w", name, err)
 	}
-	tmp, err := os.MkdirTemp(modelDir, ".publish-")
-	if err != nil {
-		return 0, fmt.Errorf("publish %s: %w", name, err)
+	if s.tmp, err = os.MkdirTemp(s.modelDir, ".publish-"); err != nil {
+		return nil, fmt.Errorf("publish %s: %w", name, err)
 	}
-	defer os.RemoveAll(tmp) // a no-op once renamed
 	// MkdirTemp makes the directory 0700; a server running as another user
 	// (a container, a pod) must be able to read the version.
-	if err := os.Chmod(tmp, versionDirMode); err != nil {
-		return 0, fmt.Errorf("publish %s: %w", name, err)
+	if err := os.Chmod(s.tmp, versionDirMode); err != nil {
+		return nil, errors.Join(fmt.Errorf("publish %s: %w", name, err), s.Discard())
 	}
-
 	sum := sha256.Sum256(model)
-	m := Manifest{
+	s.manifest = Manifest{
 		Model:         name,
 		SHA256:        hex.EncodeToString(sum[:]),
 		CreatedAt:     time.Now().UTC().Truncate(time.Millisecond),
@@ -104,43 +123,90 @@ func Publish(dir, name string, model []byte, opts PublishOptions) (int, error) {
 		Lineage:       opts.Lineage,
 		EvalLabel:     opts.EvalLabel,
 	}
-	if err := writeFileSync(filepath.Join(tmp, ModelFile), model); err != nil {
-		return 0, fmt.Errorf("publish %s: %w", name, err)
+	err = writeFileSync(filepath.Join(s.tmp, ModelFile), model)
+	if err == nil && opts.EvalCSV != nil {
+		err = writeFileSync(filepath.Join(s.tmp, EvalFile), opts.EvalCSV)
 	}
-	if opts.EvalCSV != nil {
-		if err := writeFileSync(filepath.Join(tmp, EvalFile), opts.EvalCSV); err != nil {
-			return 0, fmt.Errorf("publish %s: %w", name, err)
-		}
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("publish %s: %w", name, err), s.Discard())
 	}
+	return s, nil
+}
+
+// Recorder is what Commit asks its caller to do around the rename that
+// makes a version visible: Record keeps what is known of version before it
+// appears (a failure stops the publish with nothing visible), and Undo
+// forgets it again when the rename then fails, so that nothing records a
+// version that does not exist.
+type Recorder interface {
+	Record(ctx context.Context, version int) error
+	Undo(ctx context.Context, version int) error
+}
+
+// Commit claims the next version number, writes the manifest, calls
+// rec.Record (rec may be nil) and renames the staged directory into place,
+// which makes the version visible, whole. A failed rename calls rec.Undo,
+// with ctx freed of its cancellation so that no record outlives a version
+// that never appeared; when a concurrent publisher took the number first,
+// the next one is tried, else the rename's error is returned joined with
+// Undo's. Once the version is visible Commit returns its number, with an
+// error only if the registry directory could not be synced.
+func (s *Staged) Commit(ctx context.Context, rec Recorder) (int, error) {
 	for range maxPublishAttempts {
-		_, all, err := listVersions(modelDir)
+		_, all, err := listVersions(s.modelDir)
 		if err != nil {
-			return 0, fmt.Errorf("publish %s: %w", name, err)
+			return 0, fmt.Errorf("publish %s: %w", s.name, err)
 		}
+		m := &s.manifest
 		m.Version = 1
 		if len(all) > 0 {
 			m.Version = all[len(all)-1] + 1
 		}
-		data, err := json.MarshalIndent(&m, "", "  ")
+		data, err := json.MarshalIndent(m, "", "  ")
 		if err != nil {
-			return 0, fmt.Errorf("publish %s: %w", name, err)
+			return 0, fmt.Errorf("publish %s: %w", s.name, err)
 		}
-		if err := writeFileSync(filepath.Join(tmp, ManifestFile), append(data, '\n')); err != nil {
-			return 0, fmt.Errorf("publish %s: %w", name, err)
+		if err := writeFileSync(filepath.Join(s.tmp, ManifestFile), append(data, '\n')); err != nil {
+			return 0, fmt.Errorf("publish %s: %w", s.name, err)
 		}
-		if err := syncDir(tmp); err != nil {
-			return 0, fmt.Errorf("publish %s: %w", name, err)
+		if err := syncDir(s.tmp); err != nil {
+			return 0, fmt.Errorf("publish %s: %w", s.name, err)
 		}
-		err = os.Rename(tmp, filepath.Join(modelDir, strconv.Itoa(m.Version)))
+		if rec != nil {
+			if err := rec.Record(ctx, m.Version); err != nil {
+				return 0, fmt.Errorf("publish %s: record version %d: %w", s.name, m.Version, err)
+			}
+		}
+		err = os.Rename(s.tmp, filepath.Join(s.modelDir, strconv.Itoa(m.Version)))
 		if err == nil {
-			return m.Version, syncDir(modelDir)
+			s.tmp = ""
+			if err := syncDir(s.modelDir); err != nil {
+				return m.Version, fmt.Errorf("publish %s: version %d is in place, but: %w", s.name, m.Version, err)
+			}
+			return m.Version, nil
+		}
+		err = fmt.Errorf("publish %s: %w", s.name, err)
+		if rec != nil {
+			if uerr := rec.Undo(context.WithoutCancel(ctx), m.Version); uerr != nil {
+				return 0, errors.Join(err, fmt.Errorf("undo the record of version %d: %w", m.Version, uerr))
+			}
 		}
 		if !errors.Is(err, fs.ErrExist) && !errors.Is(err, errNotEmpty) {
-			return 0, fmt.Errorf("publish %s: %w", name, err)
+			return 0, err
 		}
 		// Another publisher took this number: try the next one.
 	}
-	return 0, fmt.Errorf("publish %s: gave up after %d attempts to claim a version number", name, maxPublishAttempts)
+	return 0, fmt.Errorf("publish %s: gave up after %d attempts to claim a version number", s.name, maxPublishAttempts)
+}
+
+// Discard removes the staged directory; after Commit it does nothing.
+func (s *Staged) Discard() error {
+	if s.tmp == "" {
+		return nil
+	}
+	err := os.RemoveAll(s.tmp)
+	s.tmp = ""
+	return err
 }
 
 // Modes of what Publish writes, whatever the umask: readable by everyone,

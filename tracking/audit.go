@@ -32,8 +32,21 @@ type Entry struct {
 // Audit appends e to the audit trail; it returns once e is committed. It
 // fails with ErrInvalid without an actor, an action or a model.
 func (s *Store) Audit(ctx context.Context, e Entry) error {
+	insert, err := auditInsert(e)
+	if err != nil {
+		return err
+	}
+	return s.exec(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := insert(ctx, tx)
+		return err
+	})
+}
+
+// auditInsert checks e as Audit does and returns the statement that
+// appends it within a transaction, which returns the entry's ID.
+func auditInsert(e Entry) (func(context.Context, *sql.Tx) (int64, error), error) {
 	if e.Actor == "" || e.Action == "" || e.Model == "" {
-		return fmt.Errorf("%w: an audit entry needs an actor, an action and a model", ErrInvalid)
+		return nil, fmt.Errorf("%w: an audit entry needs an actor, an action and a model", ErrInvalid)
 	}
 	if e.Time.IsZero() {
 		e.Time = time.Now()
@@ -46,17 +59,18 @@ func (s *Store) Audit(ctx context.Context, e Entry) error {
 	}
 	versions, err := json.Marshal(e.Versions)
 	if err != nil {
-		return fmt.Errorf("tracking: audit: %w", err)
+		return nil, fmt.Errorf("tracking: audit: %w", err)
 	}
 	details, err := json.Marshal(e.Details)
 	if err != nil {
-		return fmt.Errorf("%w: audit details: %v", ErrInvalid, err)
+		return nil, fmt.Errorf("%w: audit details: %v", ErrInvalid, err)
 	}
-	return s.exec(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO audit (time, actor, action, model, versions, reason, details) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			e.Time.UnixMilli(), e.Actor, e.Action, e.Model, string(versions), e.Reason, string(details))
-		return err
-	})
+	return func(ctx context.Context, tx *sql.Tx) (int64, error) {
+		var id int64
+		err := tx.QueryRowContext(ctx, `INSERT INTO audit (time, actor, action, model, versions, reason, details) VALUES (?, ?, ?, ?, ?, ?, ?)
+			RETURNING id`, e.Time.UnixMilli(), e.Actor, e.Action, e.Model, string(versions), e.Reason, string(details)).Scan(&id)
+		return id, err
+	}, nil
 }
 
 // AuditQuery selects audit entries.

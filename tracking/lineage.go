@@ -62,26 +62,31 @@ func (s *Store) UseDataset(ctx context.Context, runID, role string, d Dataset) e
 // ErrExists. It fails with ErrNotFound for an unknown run.
 func (s *Store) LinkVersion(ctx context.Context, model string, version int, runID string) error {
 	return s.exec(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM runs WHERE run_id = ?`, runID).Scan(&n); err != nil {
-			return err
-		}
-		if n == 0 {
-			return fmt.Errorf("%w: run with id=%s not found", ErrNotFound, runID)
-		}
-		var old string
-		err := tx.QueryRowContext(ctx, `SELECT run_id FROM lineage WHERE model = ? AND version = ?`, model, version).Scan(&old)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			_, err = tx.ExecContext(ctx, `INSERT INTO lineage (model, version, run_id, created_at) VALUES (?, ?, ?, ?)`, model, version, runID, now())
-			return err
-		case err != nil:
-			return err
-		case old != runID:
-			return fmt.Errorf("%w: %s version %d is already linked to run %s", ErrExists, model, version, old)
-		}
-		return nil
+		return linkVersion(ctx, tx, model, version, runID)
 	})
+}
+
+// linkVersion is LinkVersion within tx.
+func linkVersion(ctx context.Context, tx *sql.Tx, model string, version int, runID string) error {
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM runs WHERE run_id = ?`, runID).Scan(&n); err != nil {
+		return err
+	}
+	if n == 0 {
+		return fmt.Errorf("%w: run with id=%s not found", ErrNotFound, runID)
+	}
+	var old string
+	err := tx.QueryRowContext(ctx, `SELECT run_id FROM lineage WHERE model = ? AND version = ?`, model, version).Scan(&old)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		_, err = tx.ExecContext(ctx, `INSERT INTO lineage (model, version, run_id, created_at) VALUES (?, ?, ?, ?)`, model, version, runID, now())
+		return err
+	case err != nil:
+		return err
+	case old != runID:
+		return fmt.Errorf("%w: %s version %d is already linked to run %s", ErrExists, model, version, old)
+	}
+	return nil
 }
 
 // VersionRun returns the id of the run that produced version of model. It

@@ -180,25 +180,30 @@ func (s *Store) PutModelVersion(ctx context.Context, v ModelVersion) error {
 		return err
 	}
 	return s.exec(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		t := now()
-		if _, err := tx.ExecContext(ctx, `INSERT INTO registered_models (name, creation_time, last_updated_time) VALUES (?, ?, ?)
-			ON CONFLICT (name) DO UPDATE SET last_updated_time = excluded.last_updated_time`, v.Name, t, t); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO model_versions (name, version, description, source, user_id, creation_time, last_updated_time)
-			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name, version) DO UPDATE SET description = excluded.description,
-			source = excluded.source, user_id = excluded.user_id, last_updated_time = excluded.last_updated_time`,
-			v.Name, v.Version, v.Description, v.Source, v.UserID, t, t); err != nil {
-			return err
-		}
-		for _, tag := range v.Tags {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO model_version_tags (name, version, key, value) VALUES (?, ?, ?, ?)
-				ON CONFLICT (name, version, key) DO UPDATE SET value = excluded.value`, v.Name, v.Version, tag.Key, tag.Value); err != nil {
-				return err
-			}
-		}
-		return nil
+		return putModelVersion(ctx, tx, v)
 	})
+}
+
+// putModelVersion is PutModelVersion within tx, its tags checked.
+func putModelVersion(ctx context.Context, tx *sql.Tx, v ModelVersion) error {
+	t := now()
+	if _, err := tx.ExecContext(ctx, `INSERT INTO registered_models (name, creation_time, last_updated_time) VALUES (?, ?, ?)
+		ON CONFLICT (name) DO UPDATE SET last_updated_time = excluded.last_updated_time`, v.Name, t, t); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO model_versions (name, version, description, source, user_id, creation_time, last_updated_time)
+		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name, version) DO UPDATE SET description = excluded.description,
+		source = excluded.source, user_id = excluded.user_id, last_updated_time = excluded.last_updated_time`,
+		v.Name, v.Version, v.Description, v.Source, v.UserID, t, t); err != nil {
+		return err
+	}
+	for _, tag := range v.Tags {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO model_version_tags (name, version, key, value) VALUES (?, ?, ?, ?)
+			ON CONFLICT (name, version, key) DO UPDATE SET value = excluded.value`, v.Name, v.Version, tag.Key, tag.Value); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // UpdateModelVersion sets a version's description, recording the version

@@ -17,6 +17,7 @@ import (
 
 	"github.com/switchyard-ml/switchyard/internal/demo"
 	"github.com/switchyard-ml/switchyard/modelstore"
+	"github.com/switchyard-ml/switchyard/ops"
 	"github.com/switchyard-ml/switchyard/rollout"
 	"github.com/switchyard-ml/switchyard/tracking"
 )
@@ -275,17 +276,13 @@ func (d *demoPublish) writePolicy() error {
 // so that it keeps serving until a later version is rolled out, and
 // audits the change as a promote.
 func (d *demoPublish) pin(ctx context.Context, version int) error {
-	c := rollout.Change{Actor: d.actor, Reason: fmt.Sprintf("switchyard demo: version %d serves until a better one is rolled out", version), Now: time.Now().UTC()}
-	next, err := rollout.PlanPromote(nil, 0, version, rollout.Manual, 0, c)
+	svc, err := ops.New(ops.Config{Registry: d.registry, Tracking: d.st})
 	if err != nil {
-		return fmt.Errorf("BUG: pin the demo's version %d: %w", version, err)
-	}
-	if err := rollout.WriteState(filepath.Join(d.registry, demoModel), next); err != nil {
 		return err
 	}
-	if err := d.st.Audit(ctx, tracking.Entry{Actor: c.Actor, Action: "promote", Model: demoModel, Versions: []int{version}, Reason: c.Reason,
-		Details: map[string]any{"stable": version, "strategy": next.Strategy, "via": "registry"}}); err != nil {
-		return fmt.Errorf("rollout.json written, but the change is not audited: %w", err)
+	reason := fmt.Sprintf("switchyard demo: version %d serves until a better one is rolled out", version)
+	if _, err := svc.Pin(ctx, demoModel, version, d.actor, reason); err != nil {
+		return err
 	}
 	fmt.Fprintf(d.stdout, "%s: stable %d (rollout.json)\n", demoModel, version)
 	return nil
@@ -335,18 +332,17 @@ func (d *demoPublish) publish(ctx context.Context, f *demo.Fraud) (version int, 
 		err = d.logData(ctx, run, files, uses)
 	}
 	if err == nil {
-		version, err = d.publishModel(f, run, uses, evalCSV.Bytes())
+		details := map[string]any{"run_id": runID, "sha256": hexSHA256(f.Model), "experiment_id": run.Info.ExperimentID,
+			"train_sha256": uses[0].SHA256, "eval_sha256": uses[1].SHA256}
+		spec := ops.PublishSpec{Options: d.publishOptions(f, run, uses, evalCSV.Bytes()), EndRun: true,
+			Actor: d.actor, Reason: "switchyard demo", Details: details}
+		version, err = publishVersion(ctx, d.st, d.registry, demoModel, f.Model, spec)
 	}
 	if err != nil {
 		if runID != "" {
 			err = errors.Join(err, endRun(ctx, d.st, runID, tracking.StatusFailed))
 		}
 		return 0, err
-	}
-	details := map[string]any{"run_id": runID, "sha256": hexSHA256(f.Model), "experiment_id": run.Info.ExperimentID,
-		"train_sha256": uses[0].SHA256, "eval_sha256": uses[1].SHA256}
-	if err := published(ctx, d.st, demoModel, version, runID, true, tracking.Entry{Actor: d.actor, Reason: "switchyard demo", Details: details}); err != nil {
-		return 0, fmt.Errorf("published %s version %d, but: %w", demoModel, version, err)
 	}
 	fmt.Fprintf(d.stdout, "published %s version %d (%s; held out: AUC %.4f, log loss %.4f, accuracy %.4f), trained in run %s\n",
 		demoModel, version, f.Kind, f.AUC, f.LogLoss, f.Accuracy, runID)
@@ -377,11 +373,11 @@ func (d *demoPublish) logData(ctx context.Context, run *tracking.Run, files []de
 	return useDatasets(ctx, d.st, run.Info.RunID, uses)
 }
 
-// publishModel publishes the demo model f, linked to run, with its
-// feature schema and its evaluation set.
-func (d *demoPublish) publishModel(f *demo.Fraud, run *tracking.Run, uses []tracking.DatasetUse, evalCSV []byte) (int, error) {
+// publishOptions describes the demo model f as published: linked to run,
+// with its feature schema and its evaluation set.
+func (d *demoPublish) publishOptions(f *demo.Fraud, run *tracking.Run, uses []tracking.DatasetUse, evalCSV []byte) modelstore.PublishOptions {
 	seed := int64(f.Seed)
-	return modelstore.Publish(d.registry, demoModel, f.Model, modelstore.PublishOptions{
+	return modelstore.PublishOptions{
 		Description:   fmt.Sprintf("Demo: %s on synthetic card transactions; probabilities are [P(legit), P(fraud)].", f.Kind),
 		CreatedBy:     "switchyard demo",
 		Features:      demoFeatures(),
@@ -399,7 +395,7 @@ func (d *demoPublish) publishModel(f *demo.Fraud, run *tracking.Run, uses []trac
 		EvalCSV:   evalCSV,
 		EvalLabel: demo.LabelColumn,
 		Engine:    d.ef.cfg,
-	})
+	}
 }
 
 // hexSHA256 returns the sha256 of b in hex.

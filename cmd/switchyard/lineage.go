@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/switchyard-ml/switchyard/engine"
+	"github.com/switchyard-ml/switchyard/ops"
 	"github.com/switchyard-ml/switchyard/tracking"
 )
 
@@ -211,22 +212,15 @@ func endRun(ctx context.Context, st *tracking.Store, runID, status string) error
 	return nil
 }
 
-// published records a published version: its lineage to the run, the
-// run's end when the publish created it, and the audit entry.
-func published(ctx context.Context, st *tracking.Store, model string, version int, runID string, created bool, e tracking.Entry) error {
-	if err := st.LinkVersion(ctx, model, version, runID); err != nil {
-		return fmt.Errorf("link %s version %d to run %s: %w", model, version, runID, err)
+// publishVersion publishes model as the next version of name in the
+// registry, with its lineage and audit entry recorded in st, through ops:
+// all of it or, on error, none of it.
+func publishVersion(ctx context.Context, st *tracking.Store, registry, name string, model []byte, spec ops.PublishSpec) (int, error) {
+	svc, err := ops.New(ops.Config{Registry: registry, Tracking: st})
+	if err != nil {
+		return 0, err
 	}
-	if created {
-		if err := endRun(ctx, st, runID, tracking.StatusFinished); err != nil {
-			return err
-		}
-	}
-	e.Action, e.Model, e.Versions = "publish", model, []int{version}
-	if err := st.Audit(ctx, e); err != nil {
-		return fmt.Errorf("audit the publish of %s version %d: %w", model, version, err)
-	}
-	return nil
+	return svc.Publish(ctx, name, model, spec)
 }
 
 // sortedParams returns m as params sorted by key.

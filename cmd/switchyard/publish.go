@@ -17,6 +17,7 @@ import (
 
 	"github.com/switchyard-ml/switchyard/engine"
 	"github.com/switchyard-ml/switchyard/modelstore"
+	"github.com/switchyard-ml/switchyard/ops"
 	"github.com/switchyard-ml/switchyard/tracking"
 )
 
@@ -218,17 +219,15 @@ func runPublish(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if schema != nil {
 		opts.Features, opts.Classes, opts.UnknownFields = schema.Features, schema.Classes, schema.UnknownFields
 	}
-	v, err := modelstore.Publish(*registry, *model, data, opts)
-	if err != nil {
-		return fail(err)
-	}
 	sum := sha256.Sum256(data)
 	details := map[string]any{"run_id": id, "sha256": hex.EncodeToString(sum[:]), "experiment_id": run.Info.ExperimentID}
 	for _, u := range uses {
 		details[u.Role+"_sha256"] = u.SHA256
 	}
-	if err := published(ctx, st, *model, v, id, created, tracking.Entry{Actor: *actor, Reason: *note, Details: details}); err != nil {
-		return fmt.Errorf("published %s version %d, but: %w", *model, v, err)
+	v, err := publishVersion(ctx, st, *registry, *model, data, ops.PublishSpec{Options: opts, EndRun: created,
+		Actor: *actor, Reason: *note, Details: details})
+	if err != nil {
+		return fail(err)
 	}
 	fmt.Fprintln(stdout, v)
 	return nil

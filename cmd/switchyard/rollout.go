@@ -7,18 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"net/http"
-	"os"
-	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/switchyard-ml/switchyard/modelstore"
+	"github.com/switchyard-ml/switchyard/ops"
 	"github.com/switchyard-ml/switchyard/rollout"
-	"github.com/switchyard-ml/switchyard/tracking"
 )
 
 // The rollout verbs change a model's rollout.json: through a running
@@ -129,138 +124,36 @@ func remoteAction(ctx context.Context, of *opsFlags, model, action string, req m
 	return out.State, nil
 }
 
-// localAction changes rollout.json in the registry directly. What serves
-// is read from rollout.json, else taken to be the newest version on disk
-// that has not failed its gate (as far as the tracking store knows); the
-// previous version is the newest such below it. The change is audited in
-// the data directory.
+// localAction changes rollout.json in the registry directly, through
+// ops offline, and audits the change in the data directory.
 func localAction(ctx context.Context, of *opsFlags, model, action string, req map[string]any) (*rollout.State, error) {
-	dir := filepath.Join(of.registry, model)
-	complete, _, err := modelstore.Versions(of.registry, model)
-	if err != nil {
-		return nil, err
-	}
-	if !modelstore.ValidName(model) || len(complete) == 0 {
-		return nil, fmt.Errorf("model %q has no version in %s", model, of.registry)
-	}
-	cur, err := rollout.ReadState(dir)
-	if err != nil {
-		return nil, err
-	}
 	st, err := openTracking(ctx, dataDirOf(of.dataDir, of.registry), true)
 	if err != nil {
 		return nil, err
 	}
 	defer st.Close()
-	var good []int // the versions whose latest verdict, if any, passed
-	for _, n := range complete {
-		if v, err := latestVerdict(ctx, st, model, n); err != nil {
-			return nil, err
-		} else if v == nil || v.Pass || cur.Overrides(n) {
-			good = append(good, n)
-		}
+	svc, err := ops.New(ops.Config{Registry: of.registry, Tracking: st})
+	if err != nil {
+		return nil, err
 	}
-	serving := 0
-	if len(good) > 0 {
-		serving = good[len(good)-1]
-	}
-	if cur != nil {
-		serving = cur.Stable
-	}
-	previous := 0
-	for _, n := range good {
-		if n < serving {
-			previous = n
-		}
-	}
-	c := rollout.Change{Actor: req["actor"].(string), Reason: req["reason"].(string), Now: time.Now().UTC()}
+	actor, reason := req["actor"].(string), req["reason"].(string)
 	var next *rollout.State
 	switch action {
 	case "promote":
-		first, perr := firstStep(dir)
-		if perr != nil {
-			return nil, perr
-		}
-		next, err = rollout.PlanPromote(cur, serving, req["version"].(int), req["strategy"].(string), first, c)
+		force, _ := req["force"].(bool)
+		next, err = svc.Promote(ctx, model, ops.Promote{Version: req["version"].(int), Strategy: req["strategy"].(string), Force: force,
+			Actor: actor, Reason: reason})
 	case "rollback":
-		next, err = rollout.PlanRollback(cur, serving, previous, c)
+		next, err = svc.Rollback(ctx, model, actor, reason)
+	case "pause":
+		next, err = svc.Pause(ctx, model, actor, reason)
 	default:
-		next, err = rollout.PlanPause(cur, serving, action == "pause", c)
+		next, err = svc.Resume(ctx, model, actor, reason)
 	}
-	if err != nil {
-		return nil, err
-	}
-	force := 0
-	if f, _ := req["force"].(bool); f {
-		force = req["version"].(int)
-	}
-	if next.GateOverrides, err = localOverrides(ctx, st, model, cur, next, complete, force); err != nil {
-		return nil, err
-	}
-	err = next.Validate(func(n int) bool { return slices.Contains(complete, n) })
-	if err != nil {
-		return nil, err
-	}
-	if err := rollout.WriteState(dir, next); err != nil {
-		return nil, err
-	}
-	versions := []int{next.Stable}
-	for _, v := range []int{next.Candidate, next.Shadow} {
-		if v != 0 {
-			versions = append(versions, v)
-		}
-	}
-	if err := st.Audit(ctx, tracking.Entry{Actor: c.Actor, Action: action, Model: model, Versions: versions, Reason: c.Reason,
-		Details: map[string]any{"stable": next.Stable, "candidate": next.Candidate, "shadow": next.Shadow,
-			"strategy": next.Strategy, "weight_bp": next.Weight, "paused": next.Paused, "via": "registry",
-			"force": force != 0, "gate_overrides": next.GateOverrides}}); err != nil {
+	if errors.Is(err, ops.ErrNotAudited) {
 		return next, fmt.Errorf("rollout.json written, but the change is not audited: %w", err)
 	}
-	return next, nil
-}
-
-// localOverrides returns the gate overrides next keeps: those of cur for
-// versions still on disk, and force when the gate's latest verdict on it,
-// as the tracking store holds it, failed. Without force it refuses to
-// route a version whose latest verdict failed and that no override
-// covers.
-func localOverrides(ctx context.Context, st *tracking.Store, model string, cur, next *rollout.State, complete []int, force int) ([]int, error) {
-	var keep []int
-	if cur != nil {
-		for _, n := range cur.GateOverrides {
-			if slices.Contains(complete, n) {
-				keep = append(keep, n)
-			}
-		}
-	}
-	for _, n := range []int{next.Stable, next.Candidate, next.Shadow} {
-		if n == 0 || slices.Contains(keep, n) {
-			continue
-		}
-		v, err := latestVerdict(ctx, st, model, n)
-		if err != nil {
-			return nil, err
-		}
-		if v == nil || v.Pass {
-			continue
-		}
-		if n != force {
-			return nil, fmt.Errorf("%w: version %d failed its gate (%s); promote it with --force and a reason to route it anyway",
-				rollout.ErrState, n, v.Reason)
-		}
-		keep = append(keep, n)
-	}
-	slices.Sort(keep)
-	return keep, nil
-}
-
-// latestVerdict returns the gate's latest verdict on a version, or nil.
-func latestVerdict(ctx context.Context, st *tracking.Store, model string, version int) (*tracking.Verdict, error) {
-	vs, err := st.Verdicts(ctx, tracking.VerdictQuery{Model: model, Version: version, Limit: 1})
-	if err != nil || len(vs) == 0 {
-		return nil, err
-	}
-	return &vs[0], nil
+	return next, err
 }
 
 // printState says what now serves the model.
@@ -276,23 +169,4 @@ func printState(w io.Writer, model string, st *rollout.State) {
 		fmt.Fprint(w, ", paused")
 	}
 	fmt.Fprintf(w, " (%s: %s)\n", st.Actor, st.Reason)
-}
-
-// firstStep returns where a canary of the model in dir starts, in basis
-// points: the first step of its policy.yaml, else of the defaults. (A
-// running server's --rollout-steps cannot be seen from here.)
-func firstStep(dir string) (int, error) {
-	p := rollout.DefaultPolicy()
-	data, err := os.ReadFile(filepath.Join(dir, modelstore.PolicyFile))
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return p.Steps[0], nil
-	case err != nil:
-		return 0, err
-	}
-	pol, err := modelstore.ParsePolicy(data)
-	if err != nil {
-		return 0, err
-	}
-	return pol.Rollout.Apply(p).Steps[0], nil
 }

@@ -1,0 +1,78 @@
+package ops
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/switchyard-ml/switchyard/rollout"
+	"github.com/switchyard-ml/switchyard/tracking"
+)
+
+// The aliases that mean a rollout: champion is the stable version, and
+// challenger the candidate (or shadow).
+const (
+	AliasChampion   = "champion"
+	AliasChallenger = "challenger"
+)
+
+// SetAlias points a model's alias at version, as MLflow's registry does,
+// and gives champion and challenger their meaning first: champion promotes
+// the version with the model's on_publish strategy (bluegreen when that is
+// manual or unset), challenger starts it as a canary at the policy's first
+// step; the rollout change is audited as a promote by actor. Other aliases
+// are only names. The caller checks that the version exists.
+//
+// A rollout change that cannot be made fails with an error wrapping
+// tracking.ErrInvalid, and online a model the store does not know with
+// one wrapping tracking.ErrNotFound; the alias is then left as it was.
+func (s *Service) SetAlias(ctx context.Context, model, alias string, version int, actor string) error {
+	if alias == AliasChampion || alias == AliasChallenger {
+		if err := s.rollOutAlias(ctx, model, alias, version, actor); err != nil {
+			return err
+		}
+	}
+	if s.cfg.Tracking == nil {
+		return nil
+	}
+	return s.cfg.Tracking.SetAlias(ctx, model, alias, version)
+}
+
+// DeleteAlias removes a model's alias; removing one that does not exist
+// is not an error. What serves does not change: the champion and the
+// challenger are what the rollout state says.
+func (s *Service) DeleteAlias(ctx context.Context, model, alias string) error {
+	if s.cfg.Tracking == nil {
+		return nil
+	}
+	return s.cfg.Tracking.DeleteAlias(ctx, model, alias)
+}
+
+// rollOutAlias makes the rollout change that setting alias means.
+func (s *Service) rollOutAlias(ctx context.Context, model, alias string, version int, actor string) error {
+	if s.Online() && s.cfg.Models.Model(model) == nil {
+		return fmt.Errorf("%w: model version (name=%s, version=%d) is not loaded by this server", tracking.ErrNotFound, model, version)
+	}
+	pol, err := s.policy(model)
+	if err != nil {
+		return fmt.Errorf("%w: %v", tracking.ErrInvalid, err)
+	}
+	strategy := rollout.Canary
+	if alias == AliasChampion {
+		strategy = pol.OnPublish
+		if strategy == rollout.Manual || strategy == "" {
+			strategy = rollout.BlueGreen
+		}
+	}
+	c := change(actor, "alias "+alias+" set through MLflow")
+	st, err := s.desire(ctx, model, 0, func(cur *rollout.State, serving, _ int) (*rollout.State, error) {
+		if cur != nil && cur.Stable == version && alias == AliasChampion {
+			return cur, nil // already the champion
+		}
+		return rollout.PlanPromote(cur, serving, version, strategy, pol.Steps[0], c)
+	})
+	if err != nil {
+		return fmt.Errorf("%w: %v", tracking.ErrInvalid, err)
+	}
+	return s.audit(ctx, tracking.Entry{Actor: c.Actor, Action: "promote", Model: model, Versions: []int{st.Stable, version},
+		Reason: c.Reason, Details: map[string]any{"alias": alias, "strategy": st.Strategy, "weight_bp": st.Weight}})
+}

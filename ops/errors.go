@@ -1,0 +1,16 @@
+package ops
+
+import "errors"
+
+var (
+	// ErrNotAudited is wrapped, with the audit trail's own error, when a
+	// change was made (what it returns beside the error is in force) but
+	// its audit entry could not be written. Callers decide whether that
+	// fails their request: the operations API logs it and answers, the
+	// CLI reports it.
+	ErrNotAudited = errors.New("ops: change applied but not audited")
+	// ErrRejected is wrapped by Publish when the registry refuses the
+	// model itself: it does not load, its schema does not fit, the name is
+	// not a model name. Nothing was written or recorded.
+	ErrRejected = errors.New("ops: model rejected")
+)
