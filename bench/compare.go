@@ -5,16 +5,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
-	"github.com/switchyard-ml/switchyard/engine"
-	"github.com/switchyard-ml/switchyard/internal/onnx"
 	"github.com/switchyard-ml/switchyard/modelstore"
 )
 
@@ -59,48 +57,22 @@ const (
 // CompareConfig configures Compare. The zero value runs the full
 // comparison with the defaults below.
 type CompareConfig struct {
-	// Binary is the switchyard executable started for the floor and the
-	// servers. Empty means os.Executable(), which is right when the caller
-	// is switchyard itself.
-	Binary string
-	// Dir is where the temporary registry is made (and removed). Empty
-	// means os.TempDir().
-	Dir string
-	// Duration is the measured time of each load phase. 0 means
-	// DefaultPhaseDuration.
-	Duration time.Duration
-	// Warmup precedes each load phase. 0 means DefaultPhaseWarmup; a
-	// negative value means none.
-	Warmup time.Duration
+	// RoundsConfig sets the servers and the load phases. Every phase is
+	// run over Connections connections and also over one, and Rounds
+	// times, one round after another; the report gives each phase's
+	// median round, which keeps a passing spell of noise on the shared
+	// machine out of the ratios. Engine also configures the in-process
+	// sessions, so they and the servers run the model alike.
+	RoundsConfig
 	// BatchDuration is how long each in-process batch size runs. 0 means
 	// the smaller of Duration and one second.
 	BatchDuration time.Duration
 	// BatchSizes are the in-process batch sizes. Nil means
 	// DefaultBatchSizes().
 	BatchSizes []int
-	// Connections is the many-connection count of the load phases (each
-	// phase is also run with one connection). 0 means DefaultConnections.
-	Connections int
 	// Concurrency is the number of goroutines sharing the in-process
 	// session. 0 means runtime.NumCPU().
 	Concurrency int
-	// Rounds is how many times every phase runs, one round after another;
-	// the report gives each phase's median round, which keeps a passing
-	// spell of noise on the shared machine out of the ratios. 0 means
-	// DefaultRounds.
-	Rounds int
-	// Engine configures the in-process sessions and is passed to the
-	// servers as --intra-op-threads and --inter-op-threads, so both run
-	// the model alike.
-	Engine engine.Config
-	// ORTLib, if set, is passed to the servers as --ort-lib. Otherwise
-	// they find onnxruntime as this process did, through the inherited
-	// environment or the `make ort` cache.
-	ORTLib string
-	// Progress, if not nil, gets one line per phase as it ends.
-	Progress io.Writer
-	// ChildStderr, if not nil, gets the child processes' stderr.
-	ChildStderr io.Writer
 }
 
 // Phase is one load phase of a comparison.
@@ -151,15 +123,8 @@ func (p *Phase) Label() string {
 // issue sets, judged. It is a plain value; its JSON encoding is the
 // machine-readable report.
 type Report struct {
-	// Time is when the comparison started.
-	Time time.Time `json:"time"`
-	// GoVersion, OS, Arch, CPUs and ORTVersion describe the machine and
-	// build.
-	GoVersion  string `json:"go_version"`
-	OS         string `json:"os"`
-	Arch       string `json:"arch"`
-	CPUs       int    `json:"cpus"`
-	ORTVersion string `json:"ort_version"`
+	// Machine says when the comparison started and on what.
+	Machine
 	// Duration, Warmup, BatchDuration, Connections and Rounds repeat the
 	// configuration after defaults.
 	Duration      time.Duration `json:"duration_ns"`
@@ -175,32 +140,6 @@ type Report struct {
 	Goals []Goal `json:"goals"`
 	// Ratios are further comparisons that explain the goals.
 	Ratios []Ratio `json:"ratios"`
-}
-
-// benchModel is a model the comparison serves.
-type benchModel struct {
-	name string
-	mlp  *onnx.MLP
-	body []byte // a one-row JSON inference request
-	// binary, if not nil, is a BinaryRows-row request in the binary tensor
-	// data extension, whose JSON header is binaryJSON bytes long.
-	binary     []byte
-	binaryJSON int
-}
-
-// compareModels builds the comparison's models from fixed seeds, so every
-// run serves the same bytes.
-func compareModels() []benchModel {
-	ms := []benchModel{
-		{name: SmallModel, mlp: onnx.RandomMLP(1, onnx.ActivationSoftmax, 30, 64, 2)},
-		{name: HeavyModel, mlp: onnx.RandomMLP(2, onnx.ActivationSoftmax, 256, 1024, 1024, 1024, 2)},
-	}
-	for i := range ms {
-		ms[i].body = InferBody("input", 1, ms[i].mlp.Features(), uint64(i+1))
-	}
-	heavy := &ms[1]
-	heavy.binary, heavy.binaryJSON = InferBinaryBody("input", BinaryRows, heavy.mlp.Features(), 2)
-	return ms
 }
 
 // Compare measures, one phase after another: the HTTP floor (a child
@@ -220,45 +159,35 @@ func Compare(ctx context.Context, cfg CompareConfig) (*Report, error) {
 	if err := cfg.setDefaults(); err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp(cfg.Dir, "switchyard-bench-")
-	if err != nil {
-		return nil, fmt.Errorf("bench: %w", err)
-	}
-	defer os.RemoveAll(dir)
-	registry := filepath.Join(dir, "registry")
-	models := compareModels()
-	for _, m := range models {
-		_, err := modelstore.Publish(registry, m.name, m.mlp.Model().Marshal(), modelstore.PublishOptions{
-			Description: "switchyard bench: random MLP",
-			CreatedBy:   "switchyard bench",
-			Engine:      cfg.Engine,
-		})
-		if err != nil {
-			return nil, fmt.Errorf("bench: %w", err)
-		}
-	}
-	rep := &Report{
-		Time:          time.Now().UTC(),
-		GoVersion:     runtime.Version(),
-		OS:            runtime.GOOS,
-		Arch:          runtime.GOARCH,
-		CPUs:          runtime.NumCPU(),
-		ORTVersion:    engine.ORTVersion,
-		Duration:      cfg.Duration,
-		Warmup:        max(cfg.Warmup, 0),
-		BatchDuration: cfg.BatchDuration,
-		Connections:   cfg.Connections,
-		Rounds:        cfg.Rounds,
-	}
+	rep := &Report{Machine: thisMachine(), Duration: cfg.Duration, Warmup: max(cfg.Warmup, 0),
+		BatchDuration: cfg.BatchDuration, Connections: cfg.Connections, Rounds: cfg.Rounds}
 	rounds := make([]*Report, cfg.Rounds)
-	for i := range rounds {
-		rounds[i] = &Report{}
-		if cfg.Rounds > 1 {
-			cfg.progress("round %d of %d\n", i+1, cfg.Rounds)
+	err := cfg.onStage("compare", func(st *stage) error {
+		registry := st.registry("registry")
+		models := compareModels()
+		for _, m := range models {
+			_, err := modelstore.Publish(registry, m.name, m.mlp.Model().Marshal(), modelstore.PublishOptions{
+				Description: "switchyard bench: random MLP",
+				CreatedBy:   "switchyard bench",
+				Engine:      cfg.Engine,
+			})
+			if err != nil {
+				return fmt.Errorf("bench: compare: %w", err)
+			}
 		}
-		if err := cfg.round(ctx, rounds[i], registry, dir, models); err != nil {
-			return nil, err
+		for i := range rounds {
+			rounds[i] = &Report{}
+			if cfg.Rounds > 1 {
+				cfg.progress("round %d of %d\n", i+1, cfg.Rounds)
+			}
+			if err := cfg.round(ctx, rounds[i], st, registry, models); err != nil {
+				return err
+			}
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	rep.Phases, rep.InProcess = medians(rounds)
 	rep.Goals, rep.Ratios = judge(rep)
@@ -268,7 +197,7 @@ func Compare(ctx context.Context, cfg CompareConfig) (*Report, error) {
 // round runs every phase of the comparison once, in order, into rep: the
 // floors, onnxruntime in-process, then switchyard with batching off and
 // on.
-func (cfg *CompareConfig) round(ctx context.Context, rep *Report, registry, dir string, models []benchModel) error {
+func (cfg *CompareConfig) round(ctx context.Context, rep *Report, st *stage, registry string, models []benchModel) error {
 	conns := []int{cfg.Connections, 1}
 	if cfg.Connections == 1 {
 		conns = conns[:1]
@@ -281,7 +210,7 @@ func (cfg *CompareConfig) round(ctx context.Context, rep *Report, registry, dir 
 	err := cfg.withChild(ctx, "floor", floor, "floor listening on ", func(ch *child) error {
 		for _, c := range conns {
 			p := Phase{Server: ServerFloor}
-			if err := cfg.load(ctx, rep, &p, ch, small.jsonLoad(), c); err != nil {
+			if err := cfg.measure(ctx, rep, &p, ch, small.jsonLoad(), c); err != nil {
 				return err
 			}
 		}
@@ -290,14 +219,14 @@ func (cfg *CompareConfig) round(ctx context.Context, rep *Report, registry, dir 
 	if err != nil {
 		return err
 	}
-	smallFile := filepath.Join(dir, "small.onnx")
+	smallFile := filepath.Join(st.dir, "small.onnx")
 	if err := os.WriteFile(smallFile, small.mlp.Model().Marshal(), 0o644); err != nil {
 		return fmt.Errorf("bench: %w", err)
 	}
 	floorModel := slices.Concat(floor, []string{"--floor-model", smallFile}, cfg.engineArgs())
 	err = cfg.withChild(ctx, "floor+onnxruntime", floorModel, "floor listening on ", func(ch *child) error {
 		p := Phase{Server: ServerFloorModel, Model: small.name}
-		return cfg.load(ctx, rep, &p, ch, small.jsonLoad(), cfg.Connections)
+		return cfg.measure(ctx, rep, &p, ch, small.jsonLoad(), cfg.Connections)
 	})
 	if err != nil {
 		return err
@@ -325,21 +254,18 @@ func (cfg *CompareConfig) round(ctx context.Context, rep *Report, registry, dir 
 	// requests to both models, then BinaryRows-row binary requests to the
 	// heavy one.
 	for _, maxBatch := range []int{1, MaxBatchSize} {
-		args := []string{"serve", "--registry", registry, "--addr", "127.0.0.1:0",
-			"--max-batch-size", strconv.Itoa(maxBatch), "--log-level", "warn", "--shutdown-timeout", "10s"}
-		args = append(args, cfg.engineArgs()...)
-		name := "switchyard --max-batch-size " + strconv.Itoa(maxBatch)
-		err := cfg.withChild(ctx, name, args, "switchyard listening on ", func(ch *child) error {
+		flags := []string{"--max-batch-size", strconv.Itoa(maxBatch)}
+		err := st.withServer(ctx, "switchyard "+strings.Join(flags, " "), registry, flags, func(ch *child) error {
 			for _, m := range models {
 				for _, c := range conns {
 					p := Phase{Server: ServerSwitchyard, Model: m.name, MaxBatchSize: maxBatch}
-					if err := cfg.load(ctx, rep, &p, ch, m.jsonLoad(), c); err != nil {
+					if err := cfg.measure(ctx, rep, &p, ch, m.jsonLoad(), c); err != nil {
 						return err
 					}
 				}
 			}
 			p := Phase{Server: ServerSwitchyard, Model: heavy.name, MaxBatchSize: maxBatch, Binary: true}
-			return cfg.load(ctx, rep, &p, ch, heavy.binaryLoad(), cfg.Connections)
+			return cfg.measure(ctx, rep, &p, ch, heavy.binaryLoad(), cfg.Connections)
 		})
 		if err != nil {
 			return err
@@ -386,81 +312,20 @@ func medians(rounds []*Report) ([]Phase, []*InProcessResult) {
 }
 
 func (cfg *CompareConfig) setDefaults() error {
-	if cfg.Duration < 0 || cfg.BatchDuration < 0 || cfg.Connections < 0 || cfg.Concurrency < 0 || cfg.Rounds < 0 {
-		return errors.New("bench: compare: negative duration, batch duration, connections, concurrency or rounds")
+	if cfg.BatchDuration < 0 || cfg.Concurrency < 0 {
+		return errors.New("bench: compare: negative batch duration or concurrency")
 	}
-	if cfg.Rounds == 0 {
-		cfg.Rounds = DefaultRounds
+	if err := cfg.RoundsConfig.setDefaults("compare"); err != nil {
+		return err
 	}
-	if cfg.Binary == "" {
-		exe, err := os.Executable()
-		if err != nil {
-			return fmt.Errorf("bench: compare: find the switchyard binary: %w", err)
-		}
-		cfg.Binary = exe
-	}
-	if cfg.Duration == 0 {
-		cfg.Duration = DefaultPhaseDuration
-	}
-	if cfg.Warmup == 0 {
-		cfg.Warmup = DefaultPhaseWarmup
-	}
-	if cfg.BatchDuration == 0 {
-		cfg.BatchDuration = min(cfg.Duration, time.Second)
-	}
-	if cfg.Connections == 0 {
-		cfg.Connections = DefaultConnections
-	}
-	if cfg.Concurrency == 0 {
-		cfg.Concurrency = runtime.NumCPU()
-	}
+	cfg.BatchDuration = cmp.Or(cfg.BatchDuration, min(cfg.Duration, time.Second))
+	cfg.Concurrency = cmp.Or(cfg.Concurrency, runtime.NumCPU())
 	return nil
 }
 
-// withChild starts a child process, runs fn with it and stops it,
-// whatever fn returns.
-func (cfg *CompareConfig) withChild(ctx context.Context, name string, args []string, prefix string, fn func(*child) error) error {
-	c, err := startChild(ctx, name, cfg.Binary, args, prefix, cfg.ChildStderr)
-	if err != nil {
-		return err
-	}
-	err = fn(c)
-	return errors.Join(err, c.stop())
-}
-
-// loadSpec is what a load phase sends.
-type loadSpec struct {
-	model  string
-	body   []byte
-	rows   int
-	header map[string]string
-}
-
-// jsonLoad is one-row JSON requests to m.
-func (m *benchModel) jsonLoad() loadSpec {
-	return loadSpec{model: m.name, body: m.body, rows: 1}
-}
-
-// binaryLoad is m's BinaryRows-row binary requests.
-func (m *benchModel) binaryLoad() loadSpec {
-	return loadSpec{model: m.name, body: m.binary, rows: BinaryRows,
-		header: map[string]string{BinaryHeader: strconv.Itoa(m.binaryJSON)}}
-}
-
-// engineArgs are the flags that make a child run models as the in-process
-// measurement does.
-func (cfg *CompareConfig) engineArgs() []string {
-	args := []string{"--intra-op-threads", strconv.Itoa(max(cfg.Engine.IntraOpThreads, 1)),
-		"--inter-op-threads", strconv.Itoa(max(cfg.Engine.InterOpThreads, 1))}
-	if cfg.ORTLib != "" {
-		args = append(args, "--ort-lib", cfg.ORTLib)
-	}
-	return args
-}
-
-// load runs one closed-loop load phase of spec's requests against its
+// measure runs one closed-loop load phase of spec's requests against its
 // model's infer path on the child server ch, and appends it to rep.
-func (cfg *CompareConfig) load(ctx context.Context, rep *Report, p *Phase, ch *child, spec loadSpec, conns int) error {
+func (cfg *CompareConfig) measure(ctx context.Context, rep *Report, p *Phase, ch *child, spec loadSpec, conns int) error {
 	self := os.Getpid()
 	start := time.Now()
 	client0, cerr0 := processCPU(self)
@@ -489,10 +354,4 @@ func (cfg *CompareConfig) load(ctx context.Context, rep *Report, p *Phase, ch *c
 	cfg.progress("%-36s %3d conns %9.0f rows/s  p50 %9s  p99 %9s  errors %d  cpu %.2f+%.2f\n",
 		p.Label(), conns, r.RowsPerSec, formatDuration(r.Latency.P50), formatDuration(r.Latency.P99), r.Errors, p.ClientCPU, p.ServerCPU)
 	return nil
-}
-
-func (cfg *CompareConfig) progress(format string, args ...any) {
-	if cfg.Progress != nil {
-		fmt.Fprintf(cfg.Progress, format, args...)
-	}
 }

@@ -28,13 +28,22 @@
 //     a canary) round by round, judged by the median ratio of req/s.
 //   - GateCost, live traffic with no gate running against live traffic
 //     while a new version's 100,000-row gate runs, round by round.
+//   - RecordsCost, one-row V2 requests against records requests carrying
+//     the same values, round by round.
+//
+// The A/B scenarios (TrackingCost, CanaryCost, GateCost, RecordsCost) run
+// on one runner: each says what its baseline and variant phases are, and
+// the runner makes the temporary registry, publishes the small model,
+// starts and stops the servers, alternates the phases, writes the progress
+// lines and takes the median ratios. Their configs embed RoundsConfig
+// (which Compare's embeds too) and their reports RoundsReport.
 //
 // It leaves serving to the server package and never asserts speed: a
 // missed goal is reported, not an error. Load goes only to the URL it is
 // given.
 //
-// Concurrency: Run, InProcess, Compare, Swap, TrackingCost, CanaryCost and
-// GateCost are synchronous; they start
+// Concurrency: Run, InProcess, Compare, Swap, TrackingCost, CanaryCost,
+// GateCost and RecordsCost are synchronous; they start
 // their own goroutines and processes and are done with all of them when
 // they return. Results are plain values.
 //

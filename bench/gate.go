@@ -1,23 +1,14 @@
 package bench
 
 import (
-	"bufio"
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
-	"os"
-	"path/filepath"
-	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/switchyard-ml/switchyard/gate"
-	"github.com/switchyard-ml/switchyard/internal/onnx"
 	"github.com/switchyard-ml/switchyard/modelstore"
 )
 
@@ -70,15 +61,14 @@ type GateConfig struct {
 // GatePhase is one phase of GateCost: the load with no gate running, or
 // the same load while a newly published version was gating.
 type GatePhase struct {
-	// Round is the phase's round, from 1.
-	Round int `json:"round"`
+	// RoundPhase holds the round and what the load measured. With
+	// Gating, the load's window opened when the new version was first
+	// seen in GATING and closed when it was first seen judged: the load
+	// ran only while the gate did.
+	RoundPhase
 	// Gating reports a phase measured while a gate ran; the fields below
-	// Result are set only for those.
+	// are set only for those.
 	Gating bool `json:"gating"`
-	// Result is what the load measured. With Gating, its window opened
-	// when the new version was first seen in GATING and closed when it
-	// was first seen judged: the load ran only while the gate did.
-	Result *Result `json:"result"`
 	// Version is the version published and judged.
 	Version int `json:"version,omitempty"`
 	// Loading runs from the return of the version's publish to the first
@@ -94,40 +84,37 @@ type GatePhase struct {
 	StableRowsPerSec float64 `json:"stable_rows_per_sec,omitempty"`
 }
 
+// progress implements roundsPhase.
+func (p GatePhase) progress() (label, more string) {
+	if !p.Gating {
+		return "no gate ", ""
+	}
+	return "gating  ", fmt.Sprintf("  version %d: loading %s, gate %s, %.0f rows/s (stable %.0f)",
+		p.Version, formatDuration(p.Loading), formatDuration(p.Gate), p.RowsPerSec, p.StableRowsPerSec)
+}
+
 // GateReport is the outcome of GateCost. It is a plain value; its JSON
-// encoding is the machine-readable report.
+// encoding is the machine-readable report. Its RoundRatios are of the
+// rounds' requests per second while gating over those with no gate; its
+// goals are P99Ratio at most MaxGateP99Ratio and Ratio at least
+// MinGateRatio, each missing without its ratio.
 type GateReport struct {
-	// Machine says when and where the report was made.
-	Machine
-	// Rounds, Duration, Warmup, Connections, Rows and Concurrency repeat
-	// the configuration after defaults; BatchRows is the gate's rows per
-	// batch.
-	Rounds      int           `json:"rounds"`
-	Duration    time.Duration `json:"duration_ns"`
-	Warmup      time.Duration `json:"warmup_ns"`
-	Connections int           `json:"connections"`
-	Rows        int           `json:"rows"`
-	BatchRows   int           `json:"batch_rows"`
-	Concurrency int           `json:"concurrency"`
+	RoundsReport
+	// Rows and Concurrency repeat the configuration after defaults;
+	// BatchRows is the gate's rows per batch.
+	Rows        int `json:"rows"`
+	BatchRows   int `json:"batch_rows"`
+	Concurrency int `json:"concurrency"`
 	// Phases are the phases in the order run: no gate, gating, no gate,
 	// gating and so on, two per round.
 	Phases []GatePhase `json:"phases"`
 	// RoundP99Ratios holds each round's p99 latency while gating over its
-	// p99 with no gate, and RoundRatios its requests per second while
-	// gating over those with no gate; 0 for a round with no successful
-	// request in a phase. P99Ratio and Ratio are their medians (the lower
-	// middle one for an even count), over the rounds that have one.
+	// p99 with no gate, 0 for a round with no successful request in a
+	// phase; P99Ratio is their median, as Ratio is RoundRatios'.
 	RoundP99Ratios []float64 `json:"round_p99_ratios"`
 	P99Ratio       float64   `json:"p99_ratio"`
-	RoundRatios    []float64 `json:"round_ratios"`
-	Ratio          float64   `json:"ratio"`
 	// Gate summarises the phases' Gate durations.
 	Gate Latency `json:"gate"`
-	// Failed counts the requests of every phase that got no 200.
-	Failed int64 `json:"failed"`
-	// Goals are the targets, judged: P99Ratio at most MaxGateP99Ratio and
-	// Ratio at least MinGateRatio. Each is missing without its ratio.
-	Goals []Goal `json:"goals"`
 }
 
 // GateCost measures what a version's gate, evaluating a large set, costs
@@ -153,35 +140,9 @@ func GateCost(ctx context.Context, cfg GateConfig) (*GateReport, error) {
 	if err := cfg.setDefaults(); err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp(cfg.Dir, "switchyard-bench-")
-	if err != nil {
-		return nil, fmt.Errorf("bench: gate: %w", err)
-	}
-	defer os.RemoveAll(dir)
-	registry := filepath.Join(dir, "registry")
-	small := compareModels()[0]
-	if err := writeGatePolicy(filepath.Join(registry, SmallModel), cfg.Concurrency); err != nil {
-		return nil, err
-	}
-	eval := gateEvalSet(small.mlp, cfg.Rows, gateEvalSeed)
-	if _, err := cfg.publish(registry, &small, eval); err != nil {
-		return nil, err
-	}
-	cc := CompareConfig{Engine: cfg.Engine, ORTLib: cfg.ORTLib}
-	args := slices.Concat([]string{"serve", "--registry", registry, "--addr", "127.0.0.1:0", "--admin-token=",
-		"--log-level", "warn", "--shutdown-timeout", "10s"}, cc.engineArgs())
-	ch, err := startChild(ctx, "switchyard", cfg.Binary, args, "switchyard listening on ", cfg.ChildStderr)
-	if err != nil {
-		return nil, err
-	}
-	rep := &GateReport{Machine: thisMachine(),
-		Rounds: cfg.Rounds, Duration: cfg.Duration, Warmup: max(cfg.Warmup, 0), Connections: cfg.Connections,
-		Rows: cfg.Rows, BatchRows: gate.DefaultBatchRows, Concurrency: cfg.Concurrency}
-	err = cfg.run(ctx, rep, ch, registry, &small, eval)
-	if err != nil && ctx.Err() == nil {
-		err = errors.Join(err, ch.failure("was serving the scenario")) // with the server's last words
-	}
-	if err = errors.Join(err, ch.stop()); err != nil {
+	rep := &GateReport{RoundsReport: cfg.report(), Rows: cfg.Rows, BatchRows: gate.DefaultBatchRows, Concurrency: cfg.Concurrency}
+	var err error
+	if rep.Phases, err = runRounds(ctx, &cfg.RoundsConfig, "gate", &gateRun{cfg: &cfg}); err != nil {
 		return nil, err
 	}
 	rep.judge()
@@ -201,112 +162,71 @@ func (cfg *GateConfig) setDefaults() error {
 	return nil
 }
 
-// writeGatePolicy writes the model's policy.yaml: a gate that runs
-// concurrency batches at once and holds a new version to the stable one's
-// AUC (0.01 lower at most) and log loss (5% higher at most), so that the
-// stable version is evaluated too and every threshold is checked.
-func writeGatePolicy(modelDir string, concurrency int) error {
-	policy := fmt.Sprintf(`gate:
-  batch_rows: %d
-  concurrency: %d
-  metrics:
-    %s: {max_regression: 0.01}
-    %s: {max_regression_pct: 5}
-`, gate.DefaultBatchRows, concurrency, gate.MetricAUC, gate.MetricLogLoss)
-	if err := os.MkdirAll(modelDir, 0o755); err != nil {
-		return fmt.Errorf("bench: gate: %w", err)
-	}
-	if err := os.WriteFile(filepath.Join(modelDir, modelstore.PolicyFile), []byte(policy), 0o644); err != nil {
-		return fmt.Errorf("bench: gate: %w", err)
-	}
-	return nil
+// gateRun is a run of GateCost: its registry and evaluation set.
+type gateRun struct {
+	cfg      *GateConfig
+	registry string
+	eval     []byte
 }
 
-// gateEvalSet returns a labelled evaluation set of rows rows for m, as
-// eval.csv: a header naming the features f0, f1, … and the column label,
-// then each row's features, drawn uniformly from [-1, 1) as InferBody
-// draws them and written with three decimals, and a label drawn from m's
-// own probability of class 1 for the row. m thus scores on the set as a
-// calibrated model does, predicting both classes. The same arguments
-// always give the same bytes, which belong to the caller.
-func gateEvalSet(m *onnx.MLP, rows int, seed uint64) []byte {
-	features := m.Features()
-	x := make([]float32, rows*features)
-	randomFloats(x, seed)
-	probs := m.Predict(x)
-	k := m.Outputs()
-	rng := rand.New(rand.NewPCG(seed, 0x6576616c))
-	b := make([]byte, 0, rows*(7*features+2)+8*features)
-	for j := range features {
-		b = append(b, 'f')
-		b = strconv.AppendInt(b, int64(j), 10)
-		b = append(b, ',')
-	}
-	b = append(b, "label\n"...)
-	for r := range rows {
-		for _, v := range x[r*features : (r+1)*features] {
-			b = strconv.AppendFloat(b, float64(v), 'f', 3, 32)
-			b = append(b, ',')
-		}
-		label := byte('0')
-		if rng.Float32() < probs[r*k+1] {
-			label = '1'
-		}
-		b = append(b, label, '\n')
-	}
-	return b
+// publish publishes the small model with the evaluation set as its next
+// version.
+func (g *gateRun) publish(st *stage) (int, error) {
+	return st.publish(g.registry, st.small.mlp, modelstore.PublishOptions{EvalCSV: g.eval, EvalLabel: "label"})
 }
 
-// publish publishes small's model with the evaluation set eval as the
-// next version of the small model.
-func (cfg *GateConfig) publish(registry string, small *benchModel, eval []byte) (int, error) {
-	v, err := modelstore.Publish(registry, SmallModel, small.mlp.Model().Marshal(), modelstore.PublishOptions{
-		Description: "switchyard bench: random MLP", CreatedBy: "switchyard bench", Engine: cfg.Engine,
-		EvalCSV: eval, EvalLabel: "label"})
-	if err != nil {
-		return 0, fmt.Errorf("bench: gate: %w", err)
-	}
-	return v, nil
-}
-
-// run waits until the first version has passed its gate, then measures
-// the rounds into rep.
-func (cfg *GateConfig) run(ctx context.Context, rep *GateReport, ch *child, registry string, small *benchModel, eval []byte) error {
-	adm := newAdminClient(ch.addr, SmallModel)
-	defer adm.close()
-	if err := adm.await(ctx, cfg.GateTimeout, "version 1 judged", judged(1)); err != nil {
+// setup writes the gate's policy, publishes the first version, starts the
+// server of the whole run and waits until the first version has passed
+// its gate; it implements roundsScenario.
+func (g *gateRun) setup(ctx context.Context, st *stage) error {
+	g.registry = st.registry("registry")
+	if err := writeGatePolicy(g.registry, g.cfg.Concurrency); err != nil {
 		return err
 	}
-	if _, err := verdictOf(adm, 1, cfg.Rows, false); err != nil {
+	g.eval = gateEvalSet(st.small.mlp, g.cfg.Rows, gateEvalSeed)
+	if _, err := g.publish(st); err != nil {
+		return err
+	}
+	ch, err := st.serveAll(ctx, g.registry, "--admin-token=")
+	if err != nil {
+		return err
+	}
+	adm := newAdminClient(ch.addr, SmallModel)
+	defer adm.close()
+	if err := adm.await(ctx, g.cfg.GateTimeout, "version 1 judged", judged(1)); err != nil {
+		return err
+	}
+	if _, err := verdictOf(adm, 1, g.cfg.Rows, false); err != nil {
 		return fmt.Errorf("bench: gate: %w", err)
 	}
-	load := Config{URL: "http://" + ch.addr + "/v2/models/" + SmallModel + "/infer", Body: small.body,
-		Connections: cfg.Connections, Warmup: max(cfg.Warmup, 0), Duration: cfg.Duration}
-	for round := 1; round <= cfg.Rounds; round++ {
-		res, err := Run(ctx, load)
-		if err != nil {
-			return err
-		}
-		rep.Phases = append(rep.Phases, GatePhase{Round: round, Result: res})
-		cfg.progress(round, "no gate", res, "")
-		p, err := cfg.gatePhase(ctx, adm, registry, small, eval, load)
-		if err != nil {
-			return fmt.Errorf("bench: gate: round %d: %w", round, err)
-		}
-		p.Round = round
-		rep.Phases = append(rep.Phases, *p)
-		cfg.progress(round, "gating", p.Result, fmt.Sprintf("  version %d: loading %s, gate %s, %.0f rows/s (stable %.0f)",
-			p.Version, formatDuration(p.Loading), formatDuration(p.Gate), p.RowsPerSec, p.StableRowsPerSec))
-	}
 	return nil
+}
+
+// phase measures the load with no gate running or, as the variant, while
+// a new version is gating; it implements roundsScenario.
+func (g *gateRun) phase(ctx context.Context, st *stage, round int, gating bool) (GatePhase, error) {
+	load := g.cfg.load(st.server.addr, SmallModel, st.small.body)
+	if !gating {
+		r, err := Run(ctx, load)
+		return GatePhase{RoundPhase: RoundPhase{Round: round, Result: r}}, err
+	}
+	adm := newAdminClient(st.server.addr, SmallModel)
+	defer adm.close()
+	p, err := g.gatePhase(ctx, st, adm, load)
+	if err != nil {
+		return p, fmt.Errorf("bench: gate: round %d: %w", round, err)
+	}
+	p.Round = round
+	return p, nil
 }
 
 // gatePhase publishes a new version, waits until it is gating, then
 // drives load (like load, without warm-up) until the gate has judged it.
-func (cfg *GateConfig) gatePhase(ctx context.Context, adm *adminClient, registry string, small *benchModel, eval []byte, load Config) (*GatePhase, error) {
-	v, err := cfg.publish(registry, small, eval)
+func (g *gateRun) gatePhase(ctx context.Context, st *stage, adm *adminClient, load Config) (GatePhase, error) {
+	cfg := g.cfg
+	v, err := g.publish(st)
 	if err != nil {
-		return nil, err
+		return GatePhase{}, err
 	}
 	published := time.Now()
 	gating, done, seen := modelstore.Gating.String(), judged(v), ""
@@ -318,39 +238,28 @@ func (cfg *GateConfig) gatePhase(ctx context.Context, adm *adminClient, registry
 		return false
 	})
 	if err != nil {
-		return nil, err
+		return GatePhase{}, err
 	}
 	if seen != gating {
-		return nil, fmt.Errorf("version %d was first seen %s, never gating: a gate of %d rows that ends within a status read cannot be measured",
+		return GatePhase{}, fmt.Errorf("version %d was first seen %s, never gating: a gate of %d rows that ends within a status read cannot be measured",
 			v, seen, cfg.Rows)
 	}
-	p := &GatePhase{Gating: true, Version: v}
+	p := GatePhase{Gating: true, Version: v}
 	start := time.Now()
 	p.Loading = start.Sub(published)
 
 	// The load runs until the gate is over; its Duration only bounds it.
 	load.Warmup, load.Duration = 0, cfg.GateTimeout
-	lctx, stop := context.WithCancel(ctx)
-	defer stop()
-	var lerr error
-	loaded := make(chan struct{})
-	go func() {
-		defer close(loaded)
-		p.Result, lerr = Run(lctx, load)
-	}()
-	err = cfg.awaitJudged(ctx, adm, v)
+	bg := startLoad(ctx, load)
+	err = g.cfg.awaitJudged(ctx, adm, v)
 	p.Gate = time.Since(start)
-	stop() // the load's normal end: Run returns what it measured and context.Canceled
-	<-loaded
-	if lerr != nil && !errors.Is(lerr, context.Canceled) {
-		err = errors.Join(err, lerr)
-	}
+	p.Result, err = bg.stop(err)
 	if err != nil {
-		return nil, err
+		return GatePhase{}, err
 	}
 	verdict, err := verdictOf(adm, v, cfg.Rows, true)
 	if err != nil {
-		return nil, err
+		return GatePhase{}, err
 	}
 	for _, m := range verdict.Metrics {
 		if m.Name == gate.MetricRowsPerSec && m.Slice == "" {
@@ -385,74 +294,13 @@ func (cfg *GateConfig) awaitJudged(ctx context.Context, adm *adminClient, v int)
 	}
 }
 
-// judged returns a test of a model's status: version v is ready or
-// failed, its gate over.
-func judged(v int) func(*adminModel) bool {
-	ready, failed := modelstore.Ready.String(), modelstore.Failed.String()
-	return func(m *adminModel) bool {
-		mv := m.version(v)
-		return mv != nil && (mv.State == ready || mv.State == failed)
-	}
-}
-
-// gatedModel is the part of GET /admin/models/{m} that verdictOf reads
-// beyond adminModel.
-type gatedModel struct {
-	Versions []struct {
-		Version int           `json:"version"`
-		State   string        `json:"state"`
-		Reason  string        `json:"reason"`
-		Gate    *gate.Verdict `json:"gate"`
-	} `json:"versions"`
-}
-
-// verdictOf reads version v's verdict and checks that the gate passed it
-// on all of the set's rows and, if withStable, compared it with a stable
-// version evaluated on the same set.
-func verdictOf(adm *adminClient, v, rows int, withStable bool) (*gate.Verdict, error) {
-	if _, err := adm.model(); err != nil {
-		return nil, err
-	}
-	var m gatedModel
-	if err := json.Unmarshal(adm.resp.Body(), &m); err != nil { // the answer adm.model read
-		return nil, fmt.Errorf("GET %s: %w", adm.base, err)
-	}
-	for _, mv := range m.Versions {
-		if mv.Version != v {
-			continue
-		}
-		switch g := mv.Gate; {
-		case g == nil:
-			return nil, fmt.Errorf("version %d is %s (%s) with no verdict", v, mv.State, mv.Reason)
-		case !g.Pass || mv.State != modelstore.Ready.String():
-			return nil, fmt.Errorf("version %d is %s: its gate did not pass it: %s", v, mv.State, strings.Join(g.Reasons, " "))
-		case g.Rows != rows:
-			return nil, fmt.Errorf("version %d was judged on %d rows, not %d", v, g.Rows, rows)
-		case withStable && g.Stable == "":
-			return nil, fmt.Errorf("version %d was judged with no stable version evaluated beside it", v)
-		}
-		return mv.Gate, nil
-	}
-	return nil, fmt.Errorf("version %d is missing from GET %s", v, adm.base)
-}
-
-// progress writes a line about a phase.
-func (cfg *GateConfig) progress(round int, label string, r *Result, more string) {
-	if cfg.Progress != nil {
-		fmt.Fprintf(cfg.Progress, "round %d, %-8s %8.0f req/s  p50 %9s  p99 %9s  errors %d%s\n", round, label,
-			r.RequestsPerSec, formatDuration(r.Latency.P50), formatDuration(r.Latency.P99), r.Errors, more)
-	}
-}
-
 // judge fills in the ratios, the gate durations, the failures and the
 // goals.
 func (r *GateReport) judge() {
-	result := func(p GatePhase) *Result { return p.Result }
-	r.RoundP99Ratios, r.P99Ratio = roundRatios(r.Phases, result, func(res *Result) float64 { return float64(res.Latency.P99) })
-	r.RoundRatios, r.Ratio = roundRatios(r.Phases, result, requestsPerSec)
+	judgeRounds(&r.RoundsReport, r.Phases)
+	r.RoundP99Ratios, r.P99Ratio = roundRatios(r.Phases, p99)
 	var gates []time.Duration
 	for _, p := range r.Phases {
-		r.Failed += p.Result.Errors
 		if p.Gating {
 			gates = append(gates, p.Gate)
 		}
@@ -467,37 +315,23 @@ func (r *GateReport) judge() {
 // WriteText writes the report as fixed-width tables for people to read:
 // the phases, the ratios of each round, the gates and the goals.
 func (r *GateReport) WriteText(w io.Writer) error {
-	bw := bufio.NewWriter(w)
-	fmt.Fprintf(bw, "switchyard bench --gate-cost: %s\n", r.Machine)
-	fmt.Fprintf(bw, "model %s (MLP 30-64-2), one-row JSON requests over %d connections; %d rounds, each %v (after %v warm-up)\n",
-		SmallModel, r.Connections, r.Rounds, r.Duration, r.Warmup)
-	fmt.Fprintf(bw, "with no gate running, then from the moment a newly published version is gating until it is judged: a gate\n")
-	fmt.Fprintf(bw, "of %d rows × 30 features, %d-row batches, concurrency %d, evaluating the new version and the stable one\n\n",
-		r.Rows, r.BatchRows, r.Concurrency)
-	fmt.Fprintf(bw, "%-5s %-8s %9s %9s %9s %9s %7s %8s %8s %9s %9s %10s %10s\n", "round", "load", "requests", "req/s", "p50", "p99",
-		"errors", "÷ req/s", "÷ p99", "loading", "gate", "rows/s", "stable")
-	for i, p := range r.Phases {
-		res, label, more := p.Result, "no gate", ""
-		if p.Gating && i/2 < len(r.RoundRatios) {
-			label = "gating"
-			more = fmt.Sprintf(" %8s %8s %9s %9s %10.0f %10.0f", formatFloatOrNA(r.RoundRatios[i/2]), formatFloatOrNA(r.RoundP99Ratios[i/2]),
-				formatDuration(p.Loading), formatDuration(p.Gate), p.RowsPerSec, p.StableRowsPerSec)
-		}
-		fmt.Fprintf(bw, "%-5d %-8s %9d %9.0f %9s %9s %7d%s\n", p.Round, label, res.Requests, res.RequestsPerSec,
-			formatDuration(res.Latency.P50), formatDuration(res.Latency.P99), res.Errors, more)
+	row := func(i int) string {
+		p := &r.Phases[i]
+		return fmt.Sprintf(" %8s %8s %9s %9s %10.0f %10.0f", formatFloatOrNA(r.RoundRatios[i/2]), formatFloatOrNA(r.RoundP99Ratios[i/2]),
+			formatDuration(p.Loading), formatDuration(p.Gate), p.RowsPerSec, p.StableRowsPerSec)
 	}
-	fmt.Fprintf(bw, "%-5s %-8s %47s %8s %8s %9s %9s\n", "", "median", "", formatFloatOrNA(r.Ratio), formatFloatOrNA(r.P99Ratio),
-		"", formatDuration(r.Gate.P50))
-	fmt.Fprintf(bw, "(÷: the round's gating figure over its no-gate one; loading: publish to gating; gate: gating to judged,\n")
-	fmt.Fprintf(bw, "the gating load's window; rows/s: the verdict's rows_per_second for the new and the stable version)\n")
-	if r.Failed > 0 {
-		fmt.Fprintf(bw, "WARNING: %d requests failed: the ratios measure a server that did not answer them all\n", r.Failed)
-	}
-
-	fmt.Fprintf(bw, "\n%-60s %9s %10s %6s\n", "goal (a bar this benchmark chose)", "value", "target", "result")
-	for _, g := range r.Goals {
-		value := map[bool]string{false: formatFloat(g.Value), true: "n/a"}[g.Missing]
-		fmt.Fprintf(bw, "%-60s %9s %10s %6s\n", g.Name, value, g.Op+" "+formatFloat(g.Target), map[bool]string{true: "PASS", false: "MISS"}[g.Pass])
-	}
-	return bw.Flush()
+	return writeRounds(w, &r.RoundsReport, r.Phases, &roundsText{
+		flag: "--gate-cost",
+		intro: fmt.Sprintf("model %s (MLP 30-64-2), one-row JSON requests over %d connections; %d rounds, each %v (after %v warm-up)\n"+
+			"with no gate running, then from the moment a newly published version is gating until it is judged: a gate\n"+
+			"of %d rows × 30 features, %d-row batches, concurrency %d, evaluating the new version and the stable one\n",
+			SmallModel, r.Connections, r.Rounds, r.Duration, r.Warmup, r.Rows, r.BatchRows, r.Concurrency),
+		column: "load", width: 8, labels: [2]string{"no gate", "gating"}, row: row,
+		more:   fmt.Sprintf(" %8s %8s %9s %9s %10s %10s", "÷ req/s", "÷ p99", "loading", "gate", "rows/s", "stable"),
+		median: fmt.Sprintf(" %8s %8s %9s %9s", formatFloatOrNA(r.Ratio), formatFloatOrNA(r.P99Ratio), "", formatDuration(r.Gate.P50)),
+		notes: "(÷: the round's gating figure over its no-gate one; loading: publish to gating; gate: gating to judged,\n" +
+			"the gating load's window; rows/s: the verdict's rows_per_second for the new and the stable version)\n",
+		failed: "requests failed: the ratios measure a server that did not answer them all",
+		goal:   "goal (a bar this benchmark chose)",
+	})
 }

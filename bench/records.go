@@ -1,16 +1,10 @@
 package bench
 
 import (
-	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
-	"slices"
 	"strconv"
-	"time"
 
 	"github.com/switchyard-ml/switchyard/modelstore"
 )
@@ -31,26 +25,24 @@ type RecordsConfig struct {
 // RecordsPhase is one phase of RecordsCost: V2 or records requests under
 // load.
 type RecordsPhase struct {
-	// Round is the phase's round, from 1.
-	Round int `json:"round"`
+	// RoundPhase holds the round and what the load measured.
+	RoundPhase
 	// Records reports records requests (POST /v1/models/{m}:predict);
 	// otherwise the phase sent V2 requests (POST /v2/models/{m}/infer).
 	Records bool `json:"records"`
-	// Result is what the load measured.
-	Result *Result `json:"result"`
+}
+
+// progress implements roundsPhase.
+func (p RecordsPhase) progress() (label, more string) {
+	return fmt.Sprintf("%-7s", map[bool]string{false: "V2", true: "records"}[p.Records]), ""
 }
 
 // RecordsReport is the outcome of RecordsCost. It is a plain value; its
-// JSON encoding is the machine-readable report.
+// JSON encoding is the machine-readable report. Its RoundRatios are of
+// the rounds' records requests per second over their V2 ones; its goal is
+// Ratio at least MinRecordsRatio, missing without a ratio.
 type RecordsReport struct {
-	// Machine says when and where the report was made.
-	Machine
-	// Rounds, Duration, Warmup and Connections repeat the configuration
-	// after defaults.
-	Rounds      int           `json:"rounds"`
-	Duration    time.Duration `json:"duration_ns"`
-	Warmup      time.Duration `json:"warmup_ns"`
-	Connections int           `json:"connections"`
+	RoundsReport
 	// RecordsBody and V2Body are the requests sent, one instance or row
 	// each, with the same values.
 	RecordsBody string `json:"records_body"`
@@ -58,17 +50,6 @@ type RecordsReport struct {
 	// Phases are the phases in the order run: V2, records, V2, records
 	// and so on, two per round.
 	Phases []RecordsPhase `json:"phases"`
-	// RoundRatios holds each round's records requests per second over its
-	// V2 ones; 0 for a round with no successful request. Ratio is their
-	// median (the lower middle one for an even count), over the rounds
-	// that have one.
-	RoundRatios []float64 `json:"round_ratios"`
-	Ratio       float64   `json:"ratio"`
-	// Failed counts the requests of every phase that got no 200.
-	Failed int64 `json:"failed"`
-	// Goals are the targets, judged: Ratio at least MinRecordsRatio. It
-	// is missing without a ratio.
-	Goals []Goal `json:"goals"`
 }
 
 // RecordsCost measures what decoding and validating records costs against
@@ -85,99 +66,55 @@ func RecordsCost(ctx context.Context, cfg RecordsConfig) (*RecordsReport, error)
 	if err := cfg.setDefaults("records"); err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp(cfg.Dir, "switchyard-bench-")
-	if err != nil {
-		return nil, fmt.Errorf("bench: records: %w", err)
-	}
-	defer os.RemoveAll(dir)
-	registry := filepath.Join(dir, "registry")
-	small := compareModels()[0]
-	if _, err := modelstore.Publish(registry, SmallModel, small.mlp.Model().Marshal(), modelstore.PublishOptions{
-		Description: "switchyard bench: random MLP with a feature schema", CreatedBy: "switchyard bench", Engine: cfg.Engine,
-		Features: recordsFeatures(), Classes: []string{"legit", "fraud"}}); err != nil {
-		return nil, fmt.Errorf("bench: records: %w", err)
-	}
 	records, v2 := recordsBodies(1)
-	rep := &RecordsReport{Machine: thisMachine(), Rounds: cfg.Rounds, Duration: cfg.Duration,
-		Warmup: max(cfg.Warmup, 0), Connections: cfg.Connections, RecordsBody: string(records), V2Body: string(v2)}
-	cc := CompareConfig{Engine: cfg.Engine, ORTLib: cfg.ORTLib}
-	args := slices.Concat([]string{"serve", "--registry", registry, "--addr", "127.0.0.1:0",
-		"--log-level", "warn", "--shutdown-timeout", "10s"}, cc.engineArgs())
-	ch, err := startChild(ctx, "switchyard", cfg.Binary, args, "switchyard listening on ", cfg.ChildStderr)
+	phases, err := runRounds(ctx, &cfg.RoundsConfig, "records", &cfg)
 	if err != nil {
 		return nil, err
 	}
-	err = cfg.run(ctx, rep, ch.addr, records, v2)
-	if err = errors.Join(err, ch.stop()); err != nil {
-		return nil, err
-	}
-	rep.judge()
+	rep := &RecordsReport{RoundsReport: cfg.report(), RecordsBody: string(records), V2Body: string(v2), Phases: phases}
+	judgeRounds(&rep.RoundsReport, rep.Phases)
+	rep.Goals = []Goal{newGoal("small req/s with one-instance records ÷ one-row V2", rep.Ratio, ">=", MinRecordsRatio, "", rep.Ratio > 0)}
 	return rep, nil
 }
 
-// run measures the rounds against the server at addr into rep.
-func (cfg *RecordsConfig) run(ctx context.Context, rep *RecordsReport, addr string, records, v2 []byte) error {
-	for round := 1; round <= cfg.Rounds; round++ {
-		for _, rec := range []bool{false, true} {
-			load := Config{URL: "http://" + addr + "/v2/models/" + SmallModel + "/infer", Body: v2,
-				Connections: cfg.Connections, Warmup: max(cfg.Warmup, 0), Duration: cfg.Duration}
-			label := "V2"
-			if rec {
-				load.URL, load.Body, label = "http://"+addr+"/v1/models/"+SmallModel+":predict", records, "records"
-			}
-			r, err := Run(ctx, load)
-			if err != nil {
-				return err
-			}
-			rep.Phases = append(rep.Phases, RecordsPhase{Round: round, Records: rec, Result: r})
-			if cfg.Progress != nil {
-				fmt.Fprintf(cfg.Progress, "round %d, %-7s %8.0f req/s  p50 %9s  p99 %9s  errors %d\n", round, label,
-					r.RequestsPerSec, formatDuration(r.Latency.P50), formatDuration(r.Latency.P99), r.Errors)
-			}
-		}
+// setup publishes the small model with its feature schema and starts the
+// server of the whole run; it implements roundsScenario.
+func (cfg *RecordsConfig) setup(ctx context.Context, st *stage) error {
+	registry := st.registry("registry")
+	_, err := st.publish(registry, st.small.mlp, modelstore.PublishOptions{
+		Description: "switchyard bench: random MLP with a feature schema",
+		Features:    recordsFeatures(), Classes: []string{"legit", "fraud"}})
+	if err == nil {
+		_, err = st.serveAll(ctx, registry)
 	}
-	return nil
+	return err
 }
 
-// judge fills in the ratios, the failures and the goal.
-func (r *RecordsReport) judge() {
-	r.RoundRatios, r.Ratio = roundRatios(r.Phases, func(p RecordsPhase) *Result { return p.Result }, requestsPerSec)
-	for _, p := range r.Phases {
-		r.Failed += p.Result.Errors
+// phase measures V2 requests or, as the variant, records requests with
+// the same values; it implements roundsScenario.
+func (cfg *RecordsConfig) phase(ctx context.Context, st *stage, round int, records bool) (RecordsPhase, error) {
+	rec, v2 := recordsBodies(1)
+	addr := st.server.addr
+	load := cfg.load(addr, SmallModel, v2)
+	if records {
+		load.URL, load.Body = "http://"+addr+"/v1/models/"+SmallModel+":predict", rec
 	}
-	r.Goals = []Goal{newGoal("small req/s with one-instance records ÷ one-row V2", r.Ratio, ">=", MinRecordsRatio, "", r.Ratio > 0)}
+	r, err := Run(ctx, load)
+	return RecordsPhase{RoundPhase: RoundPhase{Round: round, Result: r}, Records: records}, err
 }
 
 // WriteText writes the report as fixed-width tables for people to read:
 // the phases, the ratio of each round and the goal.
 func (r *RecordsReport) WriteText(w io.Writer) error {
-	bw := bufio.NewWriter(w)
-	fmt.Fprintf(bw, "switchyard bench --records-cost: %s\n", r.Machine)
-	fmt.Fprintf(bw, "model %s (MLP 30-64-2) with a feature schema of 28 fields for its 30 columns (26 numbers, a one-hot\n", SmallModel)
-	fmt.Fprintf(bw, "category of 3 values, a bool), one server; %d rounds, each %v of one-row V2 requests then %v of one-instance\n",
-		r.Rounds, r.Duration, r.Duration)
-	fmt.Fprintf(bw, "records requests with the same values (%d and %d bytes), over %d connections after %v warm-up\n\n",
-		len(r.V2Body), len(r.RecordsBody), r.Connections, r.Warmup)
-	fmt.Fprintf(bw, "%-5s %-8s %9s %9s %9s %9s %7s %10s\n", "round", "requests", "sent", "req/s", "p50", "p99", "errors", "÷ V2")
-	for i, p := range r.Phases {
-		res, label, more := p.Result, "V2", ""
-		if p.Records && i/2 < len(r.RoundRatios) {
-			label, more = "records", fmt.Sprintf(" %10s", formatFloatOrNA(r.RoundRatios[i/2]))
-		}
-		fmt.Fprintf(bw, "%-5d %-8s %9d %9.0f %9s %9s %7d%s\n", p.Round, label, res.Requests, res.RequestsPerSec,
-			formatDuration(res.Latency.P50), formatDuration(res.Latency.P99), res.Errors, more)
-	}
-	fmt.Fprintf(bw, "%-5s %-8s %58s\n", "", "median", formatFloatOrNA(r.Ratio))
-	fmt.Fprintf(bw, "(÷ V2: the round's records req/s over its V2 req/s)\n")
-	if r.Failed > 0 {
-		fmt.Fprintf(bw, "WARNING: %d requests failed: the ratio measures a server that did not answer them all\n", r.Failed)
-	}
-	fmt.Fprintf(bw, "\n%-60s %9s %10s %6s\n", "goal", "value", "target", "result")
-	for _, g := range r.Goals {
-		value := map[bool]string{false: formatFloat(g.Value), true: "n/a"}[g.Missing]
-		fmt.Fprintf(bw, "%-60s %9s %10s %6s\n", g.Name, value, g.Op+" "+formatFloat(g.Target), map[bool]string{true: "PASS", false: "MISS"}[g.Pass])
-	}
-	return bw.Flush()
+	return writeRounds(w, &r.RoundsReport, r.Phases, &roundsText{
+		flag: "--records-cost",
+		intro: fmt.Sprintf("model %s (MLP 30-64-2) with a feature schema of 28 fields for its 30 columns (26 numbers, a one-hot\n"+
+			"category of 3 values, a bool), one server; %d rounds, each %v of one-row V2 requests then %v of one-instance\n"+
+			"records requests with the same values (%d and %d bytes), over %d connections after %v warm-up\n",
+			SmallModel, r.Rounds, r.Duration, r.Duration, len(r.V2Body), len(r.RecordsBody), r.Connections, r.Warmup),
+		column: "requests", width: 8, labels: [2]string{"V2", "records"}, count: "sent", more: "÷ V2",
+		notes: "(÷ V2: the round's records req/s over its V2 req/s)\n",
+	})
 }
 
 // recordsCountries are the values of recordsFeatures' category.

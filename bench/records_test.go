@@ -1,14 +1,10 @@
 package bench
 
 import (
-	"bytes"
+	"context"
 	"encoding/json"
-	"os/exec"
-	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
-	"time"
 )
 
 // TestRecordsBodies checks that the records request and the V2 request
@@ -55,44 +51,10 @@ func TestRecordsBodies(t *testing.T) {
 // short phases against a real `switchyard serve`, built from this module.
 // It checks that every measurement was taken, never how fast.
 func TestRecordsCostSmoke(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "switchyard")
-	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/switchyard").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	var progress bytes.Buffer
-	rep, err := RecordsCost(t.Context(), RecordsConfig{
-		RoundsConfig: RoundsConfig{Binary: bin, Dir: t.TempDir(), Rounds: 1, Duration: 300 * time.Millisecond,
-			Warmup: 100 * time.Millisecond, Connections: 16, Progress: &progress},
+	rep := smokeRounds(t, func(ctx context.Context, cfg RoundsConfig) (*RecordsReport, error) {
+		return RecordsCost(ctx, RecordsConfig{RoundsConfig: cfg})
 	})
-	if err != nil {
-		t.Fatalf("RecordsCost = %v\n%s", err, progress.String())
-	}
-	if len(rep.Phases) != 2 || rep.Phases[0].Records || !rep.Phases[1].Records {
-		t.Fatalf("report has phases %+v; want V2, then records", rep.Phases)
-	}
-	for _, p := range rep.Phases {
-		if r := p.Result; r.OK == 0 || r.Errors != 0 || r.RequestsPerSec <= 0 {
-			t.Errorf("records %v: %d ok, %d errors, %v req/s (status %v, %s)", p.Records, r.OK, r.Errors, r.RequestsPerSec, r.Status, r.FirstError)
-		}
-	}
-	if len(rep.RoundRatios) != 1 || rep.RoundRatios[0] <= 0 || rep.Ratio != rep.RoundRatios[0] || rep.Failed != 0 {
-		t.Errorf("round ratios %v, median %v, %d failed; want one positive ratio, its own median, none failed",
-			rep.RoundRatios, rep.Ratio, rep.Failed)
-	}
-	if len(rep.Goals) != 1 || rep.Goals[0].Missing {
-		t.Fatalf("goals %+v; want the ratio's, measured", rep.Goals)
-	}
-	if _, err := json.Marshal(rep); err != nil {
-		t.Errorf("json.Marshal(report) = %v", err)
-	}
-	var out strings.Builder
-	if err := rep.WriteText(&out); err != nil {
-		t.Fatal(err)
-	}
-	verdict := map[bool]string{true: "PASS", false: "MISS"}[rep.Goals[0].Pass]
-	for _, want := range []string{"--records-cost", "V2", "records", "median", "÷ one-row V2", verdict} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("WriteText lacks %q:\n%s", want, out.String())
-		}
-	}
+	checkRoundPhases(t, rep.Phases, 1, func(p RecordsPhase) bool { return p.Records })
+	checkRatio(t, &rep.RoundsReport)
+	checkReport(t, rep, "--records-cost", "V2", "records", "median", "÷ one-row V2", verdict(rep.Goals[0]))
 }

@@ -60,7 +60,7 @@ func (r *Result) errorDetail() string {
 // the load phases, onnxruntime in-process, the goals and the ratios.
 func (r *Report) WriteText(w io.Writer) error {
 	bw := bufio.NewWriter(w)
-	fmt.Fprintf(bw, "switchyard bench --compare: %s %s/%s, %d CPUs, onnxruntime %s\n", r.GoVersion, r.OS, r.Arch, r.CPUs, r.ORTVersion)
+	fmt.Fprintf(bw, "switchyard bench --compare: %s\n", r.Machine)
 	fmt.Fprintf(bw, "load phases of %v after %v warm-up; in-process %v per batch size", r.Duration, r.Warmup, r.BatchDuration)
 	if r.Rounds > 1 {
 		fmt.Fprintf(bw, "; every figure is the median of %d rounds", r.Rounds)
@@ -94,18 +94,8 @@ func (r *Report) WriteText(w io.Writer) error {
 		}
 	}
 
-	fmt.Fprintf(bw, "\n%-60s %9s %10s %6s\n", "goal", "value", "target", "result")
-	for _, g := range r.Goals {
-		verdict := "MISS"
-		if g.Pass {
-			verdict = "PASS"
-		}
-		value := formatFloat(g.Value) + g.Unit
-		if g.Missing {
-			value = "n/a"
-		}
-		fmt.Fprintf(bw, "%-60s %9s %10s %6s\n", g.Name, value, g.Op+" "+formatFloat(g.Target)+g.Unit, verdict)
-	}
+	fmt.Fprintln(bw)
+	writeGoals(bw, "", 0, r.Goals)
 
 	fmt.Fprintf(bw, "\n%-60s %9s\n", "ratio (no target: where the time goes)", "value")
 	for _, rt := range r.Ratios {

@@ -6,16 +6,15 @@ import (
 )
 
 func TestRoundRatios(t *testing.T) {
-	rps := func(v ...float64) []*Result {
-		out := make([]*Result, len(v))
+	rps := func(v ...float64) []RoundPhase {
+		out := make([]RoundPhase, len(v))
 		for i, x := range v {
-			out[i] = &Result{RequestsPerSec: x}
+			out[i] = RoundPhase{Round: i/2 + 1, Result: &Result{RequestsPerSec: x}}
 		}
 		return out
 	}
-	same := func(r *Result) *Result { return r }
 	for _, c := range []struct {
-		phases []*Result
+		phases []RoundPhase
 		all    []float64
 		median float64
 	}{
@@ -25,7 +24,7 @@ func TestRoundRatios(t *testing.T) {
 		{rps(100, 50, 100, 90), []float64{0.5, 0.9}, 0.5},                              // an even count: the lower middle one
 		{rps(0, 50), []float64{0}, 0},
 	} {
-		all, median := roundRatios(c.phases, same, requestsPerSec)
+		all, median := roundRatios(c.phases, requestsPerSec)
 		if !slices.Equal(all, c.all) || median != c.median {
 			t.Errorf("roundRatios(%v) = %v, %v; want %v, %v", c.phases, all, median, c.all, c.median)
 		}

@@ -7,14 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"time"
 
 	"github.com/switchyard-ml/switchyard/engine"
-	"github.com/switchyard-ml/switchyard/internal/onnx"
 	"github.com/switchyard-ml/switchyard/modelstore"
 	"github.com/switchyard-ml/switchyard/rollout"
 )
@@ -37,15 +35,12 @@ const (
 // SwapConfig configures Swap. Cycles must be positive; the zero value of
 // every other field means the default it names.
 type SwapConfig struct {
-	// Binary, Dir, Engine, ORTLib, Progress and ChildStderr mean what
-	// they mean in CompareConfig; Binary is started as the server, and
+	// Binary, Dir, ORTLib, Engine, Progress and ChildStderr mean what
+	// they mean in RoundsConfig; Binary is started as the server, and
 	// Progress gets a line per load and per cycle.
-	Binary      string
-	Dir         string
-	Engine      engine.Config
-	ORTLib      string
-	Progress    io.Writer
-	ChildStderr io.Writer
+	Binary, Dir, ORTLib   string
+	Engine                engine.Config
+	Progress, ChildStderr io.Writer
 	// Cycles is the number of versions published, one after another,
 	// while the load runs.
 	Cycles int
@@ -141,39 +136,31 @@ func Swap(ctx context.Context, cfg SwapConfig) (*SwapReport, error) {
 	if err := cfg.setDefaults(); err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp(cfg.Dir, "switchyard-bench-")
-	if err != nil {
-		return nil, fmt.Errorf("bench: swap: %w", err)
-	}
-	defer os.RemoveAll(dir)
-	registry := filepath.Join(dir, "registry")
-	small := compareModels()[0]
-	first, err := cfg.publish(registry, small.mlp)
-	if err != nil {
-		return nil, err
-	}
-	cc := CompareConfig{Engine: cfg.Engine, ORTLib: cfg.ORTLib}
-	args := slices.Concat([]string{"serve", "--registry", registry, "--addr", "127.0.0.1:0",
-		"--log-level", "warn", "--shutdown-timeout", "10s"}, cc.engineArgs())
-	if cfg.Rollout {
-		// With a rollout.json, a published version waits for its
-		// promote instead of serving at once; the operations API is open.
-		err := rollout.WriteState(filepath.Join(registry, SmallModel), &rollout.State{Stable: first, Strategy: rollout.Manual,
-			UpdatedAt: time.Now().UTC(), Actor: "bench", Reason: "switchyard bench --rollout-cycles"})
-		if err != nil {
-			return nil, fmt.Errorf("bench: swap: %w", err)
-		}
-		args = append(args, "--admin-token=")
-	}
-	ch, err := startChild(ctx, "switchyard", cfg.Binary, args, "switchyard listening on ", cfg.ChildStderr)
-	if err != nil {
-		return nil, err
-	}
-	rep := &SwapReport{Machine: thisMachine(),
-		Cycles: cfg.Cycles, Duration: cfg.Duration,
+	rep := &SwapReport{Machine: thisMachine(), Cycles: cfg.Cycles, Duration: cfg.Duration,
 		Warmup: max(cfg.Warmup, 0), Connections: cfg.Connections, Rollout: cfg.Rollout}
-	err = cfg.run(ctx, rep, ch, registry, &small)
-	if err = errors.Join(err, ch.stop()); err != nil {
+	err := cfg.rounds().onStage("swap", func(st *stage) error {
+		registry := st.registry("registry")
+		first, err := st.publish(registry, st.small.mlp, modelstore.PublishOptions{})
+		if err != nil {
+			return err
+		}
+		var extra []string
+		if cfg.Rollout {
+			// With a rollout.json, a published version waits for its
+			// promote instead of serving at once; the operations API is open.
+			err := rollout.WriteState(filepath.Join(registry, SmallModel), &rollout.State{Stable: first, Strategy: rollout.Manual,
+				UpdatedAt: time.Now().UTC(), Actor: "bench", Reason: "switchyard bench --rollout-cycles"})
+			if err != nil {
+				return fmt.Errorf("bench: swap: %w", err)
+			}
+			extra = []string{"--admin-token="}
+		}
+		if _, err := st.serveAll(ctx, registry, extra...); err != nil {
+			return err
+		}
+		return cfg.run(ctx, rep, st, registry)
+	})
+	if err != nil {
 		return nil, err
 	}
 	rep.judge()
@@ -184,69 +171,51 @@ func (cfg *SwapConfig) setDefaults() error {
 	if cfg.Cycles <= 0 || cfg.Duration < 0 || cfg.Connections < 0 || cfg.CycleTimeout < 0 {
 		return fmt.Errorf("bench: swap: want positive cycles (got %d) and no negative duration, connections or cycle timeout", cfg.Cycles)
 	}
-	if cfg.Binary == "" {
-		exe, err := os.Executable()
-		if err != nil {
-			return fmt.Errorf("bench: swap: find the switchyard binary: %w", err)
-		}
-		cfg.Binary = exe
-	}
 	cfg.Duration = cmp.Or(cfg.Duration, DefaultSwapDuration)
-	cfg.Warmup = cmp.Or(cfg.Warmup, DefaultPhaseWarmup)
-	cfg.Connections = cmp.Or(cfg.Connections, DefaultConnections)
 	cfg.CycleTimeout = cmp.Or(cfg.CycleTimeout, DefaultCycleTimeout)
+	rc := cfg.rounds()
+	if err := rc.setDefaults("swap"); err != nil {
+		return err
+	}
+	cfg.Binary, cfg.Warmup, cfg.Connections = rc.Binary, rc.Warmup, rc.Connections
 	return nil
 }
 
-// publish publishes m as the next version of the small model.
-func (cfg *SwapConfig) publish(registry string, m *onnx.MLP) (int, error) {
-	v, err := modelstore.Publish(registry, SmallModel, m.Model().Marshal(), modelstore.PublishOptions{
-		Description: "switchyard bench: random MLP", CreatedBy: "switchyard bench", Engine: cfg.Engine})
-	if err != nil {
-		return 0, fmt.Errorf("bench: swap: %w", err)
-	}
-	return v, nil
+// rounds returns cfg as the RoundsConfig of one round, which makes Swap's
+// stage and starts its server.
+func (cfg *SwapConfig) rounds() *RoundsConfig {
+	return &RoundsConfig{Binary: cfg.Binary, Dir: cfg.Dir, Engine: cfg.Engine, ORTLib: cfg.ORTLib, Progress: cfg.Progress,
+		ChildStderr: cfg.ChildStderr, Rounds: 1, Duration: cfg.Duration, Warmup: cfg.Warmup, Connections: cfg.Connections}
 }
 
 // run measures the load without swaps, then the cycles under load, into
 // rep.
-func (cfg *SwapConfig) run(ctx context.Context, rep *SwapReport, ch *child, registry string, small *benchModel) error {
-	load := Config{URL: "http://" + ch.addr + "/v2/models/" + SmallModel + "/infer", Body: small.body,
-		Connections: cfg.Connections, Warmup: max(cfg.Warmup, 0), Duration: cfg.Duration}
+func (cfg *SwapConfig) run(ctx context.Context, rep *SwapReport, st *stage, registry string) error {
+	load := st.cfg.load(st.server.addr, SmallModel, st.small.body)
 	var err error
 	if rep.Baseline, err = Run(ctx, load); err != nil {
 		return err
 	}
-	cfg.progress("without swaps   %8.0f req/s  p99 %9s  errors %d\n", rep.Baseline.RequestsPerSec,
+	st.cfg.progress("without swaps   %8.0f req/s  p99 %9s  errors %d\n", rep.Baseline.RequestsPerSec,
 		formatDuration(rep.Baseline.Latency.P99), rep.Baseline.Errors)
 
 	// The load during swaps runs until the cycles are done; its Duration
 	// only bounds it, at twice the longest the cycle waits may take.
 	load.Duration = time.Duration(cfg.Cycles) * 2 * cfg.CycleTimeout
-	lctx, stop := context.WithCancel(ctx)
-	defer stop()
-	var lerr error
-	loaded := make(chan struct{})
-	go func() {
-		defer close(loaded)
-		rep.Swapping, lerr = Run(lctx, load)
-	}()
-	pr := newProber(ch.addr, load.URL, small.body)
+	bg := startLoad(ctx, load)
+	pr := newProber(st.server.addr, load.URL, st.small.body)
 	defer pr.close()
-	err = cfg.cycles(ctx, rep, ch, pr, registry, small.mlp, loaded)
-	stop() // the load's normal end: Run returns what it measured and context.Canceled
-	<-loaded
+	err = cfg.cycles(ctx, rep, st, pr, registry, bg.done)
+	rep.Swapping, err = bg.stop(err)
 	rep.Probes, rep.BadVersions = pr.result(), pr.badVersions
-	if lerr != nil && !errors.Is(lerr, context.Canceled) {
-		err = errors.Join(err, lerr)
-	}
 	return err
 }
 
 // cycles waits for the warm-up of the load, then publishes a new version
-// of m Cycles times, each time waiting until pr gets an answer from it.
+// of the small model Cycles times, each time waiting until pr gets an answer from it.
 // It fails if loaded closes first: the load must span every cycle.
-func (cfg *SwapConfig) cycles(ctx context.Context, rep *SwapReport, ch *child, pr *prober, registry string, m *onnx.MLP, loaded <-chan struct{}) error {
+func (cfg *SwapConfig) cycles(ctx context.Context, rep *SwapReport, st *stage, pr *prober, registry string, loaded <-chan struct{}) error {
+	ch := st.server
 	warm := time.NewTimer(max(cfg.Warmup, 0))
 	defer warm.Stop()
 	select {
@@ -262,7 +231,7 @@ func (cfg *SwapConfig) cycles(ctx context.Context, rep *SwapReport, ch *child, p
 			return fmt.Errorf("bench: swap: the load ended before cycle %d", i)
 		default:
 		}
-		v, err := cfg.publish(registry, reseed(m, uint64(i+1)))
+		v, err := st.publish(registry, reseed(st.small.mlp, uint64(i+1)), modelstore.PublishOptions{})
 		if err != nil {
 			return err
 		}
@@ -292,10 +261,10 @@ func (cfg *SwapConfig) cycles(ctx context.Context, rep *SwapReport, ch *child, p
 			}
 		}
 		if cfg.Rollout {
-			cfg.progress("cycle %d of %d: version %d rolled out and back in %s\n", i, cfg.Cycles, v, formatDuration(d))
+			st.cfg.progress("cycle %d of %d: version %d rolled out and back in %s\n", i, cfg.Cycles, v, formatDuration(d))
 			continue
 		}
-		cfg.progress("cycle %d of %d: version %d answered %s after its publish\n", i, cfg.Cycles, v, formatDuration(d))
+		st.cfg.progress("cycle %d of %d: version %d answered %s after its publish\n", i, cfg.Cycles, v, formatDuration(d))
 	}
 	if cfg.Rollout {
 		m, err := adm.model()
@@ -305,21 +274,6 @@ func (cfg *SwapConfig) cycles(ctx context.Context, rep *SwapReport, ch *child, p
 		rep.ReadyVersions = m.ready()
 	}
 	return nil
-}
-
-// reseed returns an MLP of m's widths and activation drawn from seed.
-func reseed(m *onnx.MLP, seed uint64) *onnx.MLP {
-	widths := []int{m.Layers[0].In()}
-	for i := range m.Layers {
-		widths = append(widths, m.Layers[i].Out())
-	}
-	return onnx.RandomMLP(seed, m.Final, widths...)
-}
-
-func (cfg *SwapConfig) progress(format string, args ...any) {
-	if cfg.Progress != nil {
-		fmt.Fprintf(cfg.Progress, format, args...)
-	}
 }
 
 // judge fills in the figures derived from the measurements and the goals.
@@ -375,14 +329,8 @@ func (r *SwapReport) WriteText(w io.Writer) error {
 	fmt.Fprintf(bw, "%-24s %12s %12s %9s\n", "server RSS", fmt.Sprintf("cycle %d", RSSCycle), fmt.Sprintf("cycle %d", r.Cycles), "ratio")
 	fmt.Fprintf(bw, "%-24s %12s %12s %9s\n", "", formatBytes(r.RSSAtCycle), formatBytes(r.RSS), formatFloatOrNA(r.RSSRatio))
 
-	fmt.Fprintf(bw, "\n%-60s %9s %10s %6s\n", "goal", "value", "target", "result")
-	for _, g := range r.Goals {
-		value := formatFloat(g.Value)
-		if g.Missing {
-			value = "n/a"
-		}
-		fmt.Fprintf(bw, "%-60s %9s %10s %6s\n", g.Name, value, g.Op+" "+formatFloat(g.Target), map[bool]string{true: "PASS", false: "MISS"}[g.Pass])
-	}
+	fmt.Fprintln(bw)
+	writeGoals(bw, "", 0, r.Goals)
 	fmt.Fprintf(bw, "\n%-60s %9s\n", "ratio (no target)", "value")
 	fmt.Fprintf(bw, "%-60s %9s\n", "p99 during swaps ÷ p99 without", formatFloatOrNA(r.P99Ratio))
 	return bw.Flush()

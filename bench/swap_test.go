@@ -2,10 +2,6 @@ package bench
 
 import (
 	"bytes"
-	"encoding/json"
-	"os/exec"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 )
@@ -15,20 +11,7 @@ import (
 // test binary cannot stand in for it. It checks that every measurement
 // was taken, never how fast.
 func TestSwapSmoke(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "switchyard")
-	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/switchyard").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	var progress bytes.Buffer
-	rep, err := Swap(t.Context(), SwapConfig{
-		Binary:      bin,
-		Dir:         t.TempDir(),
-		Cycles:      3,
-		Duration:    300 * time.Millisecond,
-		Warmup:      100 * time.Millisecond,
-		Connections: 16,
-		Progress:    &progress,
-	})
+	rep, progress, err := runSwap(t, 3, false)
 	if err != nil {
 		t.Fatalf("Swap = %v\n%s", err, progress.String())
 	}
@@ -57,21 +40,8 @@ func TestSwapSmoke(t *testing.T) {
 	if len(rep.Goals) != 1 || rep.Goals[0].Missing {
 		t.Fatalf("goals %+v; want the failed-request goal alone, measured (3 cycles are too few for memory's)", rep.Goals)
 	}
-	if _, err := json.Marshal(rep); err != nil {
-		t.Errorf("json.Marshal(report) = %v", err)
-	}
-	var out strings.Builder
-	if err := rep.WriteText(&out); err != nil {
-		t.Fatal(err)
-	}
-	for _, want := range []string{"--swap-cycles 3", "without swaps", "during swaps", "swap latency", "server RSS", "failed requests", "p99 during swaps"} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("WriteText lacks %q:\n%s", want, out.String())
-		}
-	}
-	if verdict := map[bool]string{true: "PASS", false: "MISS"}[rep.Goals[0].Pass]; !strings.Contains(out.String(), verdict) {
-		t.Errorf("WriteText lacks the verdict %s:\n%s", verdict, out.String())
-	}
+	checkReport(t, rep, "--swap-cycles 3", "without swaps", "during swaps", "swap latency", "server RSS", "failed requests",
+		"p99 during swaps", verdict(rep.Goals[0]))
 }
 
 // TestSwapRolloutSmoke runs the hot-swap scenario with two rollout cycles
@@ -80,21 +50,7 @@ func TestSwapSmoke(t *testing.T) {
 // module. It checks that every cycle ran and every measurement was taken,
 // never how fast.
 func TestSwapRolloutSmoke(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "switchyard")
-	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/switchyard").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	var progress bytes.Buffer
-	rep, err := Swap(t.Context(), SwapConfig{
-		Binary:      bin,
-		Dir:         t.TempDir(),
-		Cycles:      2,
-		Duration:    300 * time.Millisecond,
-		Warmup:      100 * time.Millisecond,
-		Connections: 16,
-		Progress:    &progress,
-		Rollout:     true,
-	})
+	rep, progress, err := runSwap(t, 2, true)
 	if err != nil {
 		t.Fatalf("Swap = %v\n%s", err, progress.String())
 	}
@@ -115,16 +71,16 @@ func TestSwapRolloutSmoke(t *testing.T) {
 	if len(rep.Goals) != 2 || rep.Goals[0].Missing || rep.Goals[1].Missing {
 		t.Fatalf("goals %+v; want the failed-request and ready-version goals, measured", rep.Goals)
 	}
-	if _, err := json.Marshal(rep); err != nil {
-		t.Errorf("json.Marshal(report) = %v", err)
-	}
-	var out strings.Builder
-	if err := rep.WriteText(&out); err != nil {
-		t.Fatal(err)
-	}
-	for _, want := range []string{"--swap-cycles 2 --rollout-cycles", "rollout cycles", "rollout cycle", "ready versions after the last cycle", "server RSS"} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("WriteText lacks %q:\n%s", want, out.String())
-		}
-	}
+	checkReport(t, rep, "--swap-cycles 2 --rollout-cycles", "rollout cycles", "rollout cycle", "ready versions after the last cycle", "server RSS")
+}
+
+// runSwap runs the hot-swap scenario, with cycles cycles of whole
+// rollouts or of plain swaps, and short loads against a freshly built
+// switchyard; it returns its progress lines beside its report.
+func runSwap(t *testing.T, cycles int, rollout bool) (*SwapReport, *bytes.Buffer, error) {
+	t.Helper()
+	var progress bytes.Buffer
+	rep, err := Swap(t.Context(), SwapConfig{Binary: buildSwitchyard(t), Dir: t.TempDir(), Cycles: cycles,
+		Duration: 300 * time.Millisecond, Warmup: 100 * time.Millisecond, Connections: 16, Progress: &progress, Rollout: rollout})
+	return rep, &progress, err
 }

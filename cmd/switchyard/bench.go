@@ -150,16 +150,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return bench.ServeFloor(ctx, ln, cfg)
 
 	case *compare:
-		cfg := bench.CompareConfig{
-			Binary:      *binary,
-			Duration:    *duration,
-			Warmup:      *warmup,
-			Connections: conns,
-			Rounds:      *rounds,
-			Engine:      ef.cfg,
-			ORTLib:      ef.ortLib,
-			Progress:    stderr,
-		}
+		cfg := bench.CompareConfig{RoundsConfig: roundsConfig()}
 		if *smoke {
 			if !set["duration"] {
 				cfg.Duration = smokeDuration
@@ -173,7 +164,6 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 				cfg.Rounds = 1
 			}
 		}
-		cfg.Warmup = scenarioWarmup(cfg.Warmup)
 		return runScenario(&ef, stdout, *jsonPath, func() (report, error) { return bench.Compare(ctx, cfg) })
 
 	case set["swap-cycles"]:
