@@ -31,7 +31,9 @@ type Binding struct {
 
 // Bind returns a Binding for inputs of the given shapes, one per input in
 // signature order. The shapes must fit the signature (see Check); the
-// error wraps ErrShape otherwise.
+// error wraps ErrShape otherwise. It fails with an error wrapping
+// ErrTooLarge, before allocating, when an input or a preallocated output
+// would pass MaxTensorBytes (see MaxBatchRows).
 func (s *Session) Bind(shapes [][]int64) (*Binding, error) {
 	if len(shapes) != len(s.sig.Inputs) {
 		return nil, fmt.Errorf("%w: %d shapes for %d inputs", ErrShape, len(shapes), len(s.sig.Inputs))
@@ -39,17 +41,33 @@ func (s *Session) Bind(shapes [][]int64) (*Binding, error) {
 	in := make([]Tensor, len(shapes))
 	for i, info := range s.sig.Inputs {
 		shape := append([]int64(nil), shapes[i]...)
-		in[i] = Tensor{Name: info.Name, DType: info.DType, Shape: shape,
-			Data: make([]byte, Elements(shape)*int64(info.DType.Size()))}
-	}
-	if err := s.Check(in); err != nil {
-		return nil, err
+		if !ShapeFits(shape, info.Shape) {
+			return nil, fmt.Errorf("%w: input %q has shape %v, model expects %v", ErrShape, info.Name, shape, info.Shape)
+		}
+		if err := checkSize("input", info.Name, shape, info.DType, s.maxBytes); err != nil {
+			return nil, err
+		}
+		in[i] = Tensor{Name: info.Name, DType: info.DType, Shape: shape}
 	}
 	out := make([]Tensor, len(s.sig.Outputs))
 	for j, info := range s.sig.Outputs {
 		if s.prealloc[j] {
 			out[j].Shape = append([]int64{shapes[0][0]}, info.Shape[1:]...)
-			out[j].Data = make([]byte, Elements(out[j].Shape)*int64(info.DType.Size()))
+			if err := checkSize("output", info.Name, out[j].Shape, info.DType, s.maxBytes); err != nil {
+				return nil, err
+			}
+		}
+	}
+	// Allocate only once every size is known to be within the limit.
+	for i := range in {
+		in[i].Data = make([]byte, Elements(in[i].Shape)*int64(in[i].DType.Size()))
+	}
+	if err := s.Check(in); err != nil {
+		return nil, err
+	}
+	for j := range out {
+		if s.prealloc[j] {
+			out[j].Data = make([]byte, Elements(out[j].Shape)*int64(s.sig.Outputs[j].DType.Size()))
 		}
 	}
 	return s.wrap(in, out)

@@ -10,6 +10,13 @@
 // boundary as plain Go values (Tensor: dtype, shape, bytes) so that callers
 // can pool and concatenate them without knowing element types.
 //
+// Memory: no tensor the engine allocates from a model's shapes passes
+// Config.MaxTensorBytes (DefaultMaxTensorBytes, 256 MiB, by default). New
+// refuses a model whose declared inputs or outputs would, counting dynamic
+// dimensions as 1, before warm-up allocates anything; Bind and Run refuse
+// a batch that would, and MaxBatchRows tells a batcher where that lies.
+// All such errors wrap ErrTooLarge.
+//
 // Concurrency: Init must be called once before any Session is opened. A
 // Session's Run is safe for concurrent use; a Binding is used by one
 // goroutine at a time. Close must not overlap any Run, and every Binding

@@ -15,6 +15,11 @@ var (
 	// ErrLibraryNotFound is wrapped by LocateLibrary when no onnxruntime
 	// shared library can be found.
 	ErrLibraryNotFound = errors.New("engine: onnxruntime library not found")
+	// ErrTooLarge is wrapped by New and Open when a model declares an
+	// input or output larger than Config.MaxTensorBytes, and by Bind and
+	// Run when a batch would need one; the error names the tensor, its
+	// shape, its size and the limit.
+	ErrTooLarge = errors.New("engine: tensor too large")
 	// ErrNotInitialized is returned by Open when Init has not succeeded.
 	ErrNotInitialized = errors.New("engine: onnxruntime not initialized")
 )

@@ -17,6 +17,13 @@ type Config struct {
 	// InterOpThreads is the number of threads used to run independent
 	// operators in parallel. 0 means 1 (sequential execution).
 	InterOpThreads int
+	// MaxTensorBytes bounds every tensor the engine allocates from a
+	// model's shapes: New refuses a model whose declared input or output
+	// would take more, with every dynamic dimension counted as 1 (the
+	// shapes warm-up runs); Bind and Run refuse a batch whose inputs or
+	// preallocated outputs would. The error wraps ErrTooLarge and names
+	// the tensor. 0 means DefaultMaxTensorBytes; negative is invalid.
+	MaxTensorBytes int64
 }
 
 // Session is one model loaded into onnxruntime.
@@ -32,6 +39,8 @@ type Session struct {
 	prealloc []bool
 	// warmup is how long the first run took.
 	warmup time.Duration
+	// maxBytes is Config.MaxTensorBytes with its default applied.
+	maxBytes int64
 }
 
 // Open reads the model at path and loads it with New.
@@ -46,11 +55,17 @@ func Open(path string, cfg Config) (*Session, error) {
 // New loads a serialized ONNX model and runs it once on zeros, so that
 // onnxruntime finishes its lazy initialisation before real traffic arrives
 // (see WarmUp). It fails with an error wrapping ErrUnsupportedType when an
-// input or output is not a tensor of one of the DTypes. The caller must Close
-// the returned Session.
+// input or output is not a tensor of one of the DTypes, and with one
+// wrapping ErrTooLarge, before allocating any tensor, when a declared input
+// or output would pass cfg.MaxTensorBytes. The caller must Close the
+// returned Session.
 func New(model []byte, cfg Config) (*Session, error) {
 	if !ort.IsInitialized() {
 		return nil, ErrNotInitialized
+	}
+	maxBytes, err := cfg.maxTensorBytes()
+	if err != nil {
+		return nil, err
 	}
 	opts, err := ort.NewSessionOptions()
 	if err != nil {
@@ -86,6 +101,9 @@ func New(model []byte, cfg Config) (*Session, error) {
 			return nil, err
 		}
 	}
+	if err := checkDeclared(&sig, maxBytes); err != nil {
+		return nil, err
+	}
 
 	inNames := make([]string, len(ins))
 	for i := range ins {
@@ -99,7 +117,7 @@ func New(model []byte, cfg Config) (*Session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("engine: create session: %w", err)
 	}
-	s := &Session{sess: sess, sig: sig, prealloc: preallocatable(&sig)}
+	s := &Session{sess: sess, sig: sig, prealloc: preallocatable(&sig), maxBytes: maxBytes}
 	if s.warmup, err = s.warm(); err != nil {
 		s.Close()
 		return nil, err
@@ -155,10 +173,12 @@ func (s *Session) Signature() *Signature { return &s.sig }
 // in must hold one tensor per signature input, in signature order, each of
 // the declared DType, with the declared rank, equal fixed dimensions and
 // exactly as many bytes as its shape needs; otherwise Run returns an error
-// wrapping ErrDType or ErrShape without calling into onnxruntime. out must
-// have one element per signature output; Run sets each one's Name, DType
-// and Shape and fills Data, reusing the capacity of out[j].Data and
-// out[j].Shape. Run keeps no reference to in or out after it returns.
+// wrapping ErrDType or ErrShape without calling into onnxruntime, and when
+// a preallocated output would pass MaxTensorBytes, one wrapping ErrTooLarge
+// before allocating it. out must have one element per signature output;
+// Run sets each one's Name, DType and Shape and fills Data, reusing the
+// capacity of out[j].Data and out[j].Shape. Run keeps no reference to in
+// or out after it returns.
 func (s *Session) Run(in, out []Tensor) error {
 	if err := s.Check(in); err != nil {
 		return err
@@ -171,7 +191,11 @@ func (s *Session) Run(in, out []Tensor) error {
 		o.Shape, o.Data = o.Shape[:0], o.Data[:0]
 		if s.prealloc[j] {
 			o.Shape = append(append(o.Shape, in[0].Shape[0]), s.sig.Outputs[j].Shape[1:]...)
-			o.Data = grow(o.Data, int(Elements(o.Shape))*s.sig.Outputs[j].DType.Size())
+			info := &s.sig.Outputs[j]
+			if err := checkSize("output", info.Name, o.Shape, info.DType, s.maxBytes); err != nil {
+				return err
+			}
+			o.Data = grow(o.Data, int(Elements(o.Shape))*info.DType.Size())
 		}
 	}
 	b, err := s.wrap(in, out)
@@ -198,8 +222,8 @@ func (s *Session) Check(in []Tensor) error {
 		if !ShapeFits(t.Shape, want.Shape) {
 			return fmt.Errorf("%w: input %q has shape %v, model expects %v", ErrShape, want.Name, t.Shape, want.Shape)
 		}
-		if n := Elements(t.Shape); n == 0 || int64(len(t.Data)) != n*int64(t.DType.Size()) {
-			return fmt.Errorf("%w: input %q of shape %v needs %d bytes, has %d", ErrShape, want.Name, t.Shape, n*int64(t.DType.Size()), len(t.Data))
+		if n := tensorBytes(t.Shape, t.DType); n == 0 || int64(len(t.Data)) != n {
+			return fmt.Errorf("%w: input %q of shape %v needs %s, has %d", ErrShape, want.Name, t.Shape, bytesText(n), len(t.Data))
 		}
 	}
 	return nil
@@ -258,14 +282,12 @@ func grow(b []byte, n int) []byte {
 func (s *Session) WarmUp() time.Duration { return s.warmup }
 
 // warm runs the model once on zeros, giving dynamic dimensions size 1, and
-// settles which outputs can be preallocated.
+// settles which outputs can be preallocated. New has checked that these
+// shapes fit MaxTensorBytes.
 func (s *Session) warm() (time.Duration, error) {
 	in := make([]Tensor, len(s.sig.Inputs))
 	for i, info := range s.sig.Inputs {
-		shape := make([]int64, len(info.Shape))
-		for k, d := range info.Shape {
-			shape[k] = max(d, 1)
-		}
+		shape := warmShape(info.Shape)
 		in[i] = Tensor{Name: info.Name, DType: info.DType, Shape: shape,
 			Data: make([]byte, Elements(shape)*int64(info.DType.Size()))}
 	}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/switchyard-ml/switchyard/batcher"
@@ -58,6 +59,11 @@ func (v *Version) start(cfg loadConfig) error {
 	if err != nil {
 		sess.Close()
 		return err
+	}
+	// No batch may need a tensor past the engine's MaxTensorBytes.
+	if n := sess.MaxBatchRows(); qcfg.MaxBatchSize > n {
+		qcfg.MaxBatchSize = n
+		qcfg.PreferredBatchSizes = slices.DeleteFunc(qcfg.PreferredBatchSizes, func(p int) bool { return p > n })
 	}
 	r := newRunner(sess, qcfg.Executors)
 	q, err := batcher.New(qcfg, r, cfg.metrics, v.Model, v.Label)

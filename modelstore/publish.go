@@ -75,7 +75,9 @@ type Staged struct {
 
 // Stage checks model as Publish does and writes it, with the evaluation
 // set of opts, into a temporary directory beside the model's versions. The
-// caller must Commit or Discard it.
+// caller must Commit or Discard it. A failure to write wraps
+// ErrRegistryWrite; any other error means the model or the options were
+// refused.
 func Stage(dir, name string, model []byte, opts PublishOptions) (*Staged, error) {
 	if !ValidName(name) {
 		return nil, fmt.Errorf("%w: %q (use 1-64 of A-Z a-z 0-9 _ . -, starting with a letter or digit)", ErrName, name)
@@ -99,15 +101,15 @@ func Stage(dir, name string, model []byte, opts PublishOptions) (*Staged, error)
 
 	s := &Staged{name: name, modelDir: filepath.Join(dir, name)}
 	if err := os.MkdirAll(s.modelDir, versionDirMode); err != nil {
-		return nil, fmt.Errorf("publish %s: %w", name, err)
+		return nil, fmt.Errorf("publish %s: %w: %w", name, ErrRegistryWrite, err)
 	}
 	if s.tmp, err = os.MkdirTemp(s.modelDir, ".publish-"); err != nil {
-		return nil, fmt.Errorf("publish %s: %w", name, err)
+		return nil, fmt.Errorf("publish %s: %w: %w", name, ErrRegistryWrite, err)
 	}
 	// MkdirTemp makes the directory 0700; a server running as another user
 	// (a container, a pod) must be able to read the version.
 	if err := os.Chmod(s.tmp, versionDirMode); err != nil {
-		return nil, errors.Join(fmt.Errorf("publish %s: %w", name, err), s.Discard())
+		return nil, errors.Join(fmt.Errorf("publish %s: %w: %w", name, ErrRegistryWrite, err), s.Discard())
 	}
 	sum := sha256.Sum256(model)
 	s.manifest = Manifest{
@@ -128,7 +130,7 @@ func Stage(dir, name string, model []byte, opts PublishOptions) (*Staged, error)
 		err = writeFileSync(filepath.Join(s.tmp, EvalFile), opts.EvalCSV)
 	}
 	if err != nil {
-		return nil, errors.Join(fmt.Errorf("publish %s: %w", name, err), s.Discard())
+		return nil, errors.Join(fmt.Errorf("publish %s: %w: %w", name, ErrRegistryWrite, err), s.Discard())
 	}
 	return s, nil
 }
@@ -167,10 +169,10 @@ func (s *Staged) Commit(ctx context.Context, rec Recorder) (int, error) {
 			return 0, fmt.Errorf("publish %s: %w", s.name, err)
 		}
 		if err := writeFileSync(filepath.Join(s.tmp, ManifestFile), append(data, '\n')); err != nil {
-			return 0, fmt.Errorf("publish %s: %w", s.name, err)
+			return 0, fmt.Errorf("publish %s: %w: %w", s.name, ErrRegistryWrite, err)
 		}
 		if err := syncDir(s.tmp); err != nil {
-			return 0, fmt.Errorf("publish %s: %w", s.name, err)
+			return 0, fmt.Errorf("publish %s: %w: %w", s.name, ErrRegistryWrite, err)
 		}
 		if rec != nil {
 			if err := rec.Record(ctx, m.Version); err != nil {
@@ -185,7 +187,7 @@ func (s *Staged) Commit(ctx context.Context, rec Recorder) (int, error) {
 			}
 			return m.Version, nil
 		}
-		err = fmt.Errorf("publish %s: %w", s.name, err)
+		err = fmt.Errorf("publish %s: %w: %w", s.name, ErrRegistryWrite, err)
 		if rec != nil {
 			if uerr := rec.Undo(context.WithoutCancel(ctx), m.Version); uerr != nil {
 				return 0, errors.Join(err, fmt.Errorf("undo the record of version %d: %w", m.Version, uerr))

@@ -10,7 +10,10 @@ var (
 	// CLI reports it.
 	ErrNotAudited = errors.New("ops: change applied but not audited")
 	// ErrRejected is wrapped by Publish when the registry refuses the
-	// model itself: it does not load, its schema does not fit, the name is
-	// not a model name. Nothing was written or recorded.
+	// model itself: it does not load, its schema does not fit, its
+	// declared tensors pass the engine's size limit, the name is not a
+	// model name. Nothing was written or recorded. A registry that cannot
+	// be written is not a rejection: that error wraps
+	// modelstore.ErrRegistryWrite.
 	ErrRejected = errors.New("ops: model rejected")
 )

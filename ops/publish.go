@@ -31,7 +31,9 @@ type PublishSpec struct {
 //
 //  1. the version is checked and staged in a hidden directory beside the
 //     model's versions (modelstore.Stage); a model the registry refuses
-//     fails with an error wrapping ErrRejected;
+//     fails with an error wrapping ErrRejected, a registry that cannot be
+//     written (a full disk, a read-only filesystem) with one wrapping
+//     modelstore.ErrRegistryWrite instead, which a retry may cure;
 //  2. once its number is claimed, its lineage, MLflow record, the run's
 //     end and the audit entry are written in one tracking transaction;
 //  3. the staged directory is renamed into place, which makes the version
@@ -44,6 +46,9 @@ type PublishSpec struct {
 // version is in place, recorded, but the registry could not be synced.
 func (s *Service) Publish(ctx context.Context, model string, onnx []byte, spec PublishSpec) (int, error) {
 	staged, err := modelstore.Stage(s.cfg.Registry, model, onnx, spec.Options)
+	if errors.Is(err, modelstore.ErrRegistryWrite) {
+		return 0, err // the registry failed, not the model: worth a retry
+	}
 	if err != nil {
 		return 0, fmt.Errorf("%w: %w", ErrRejected, err)
 	}

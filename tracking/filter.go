@@ -15,6 +15,21 @@ import (
 // Keys with other characters are quoted in backticks or double quotes
 // (metrics.`log loss` < 0.3).
 
+// Filter limits. MLflow documents none, but its SQL store joins one
+// subquery per metric, param or tag comparison, which MySQL caps at 61
+// tables, and SQLite refuses expressions nested past 1000 levels (each AND
+// is one level) or queries with more than 32766 parameters. Hand-written
+// and generated filters stay far below these limits; a filter past them is
+// refused with ErrInvalid before any SQL is built.
+const (
+	// MaxFilterClauses is the most comparisons one filter may join with
+	// AND.
+	MaxFilterClauses = 100
+	// MaxFilterValues is the most values the IN and NOT IN lists of one
+	// filter may hold together.
+	MaxFilterValues = 1000
+)
+
 // comparison is one clause of a filter.
 type comparison struct {
 	kind  string // metric, param, tag, attribute
@@ -23,14 +38,19 @@ type comparison struct {
 	value any    // float64, string or []string (IN)
 }
 
-// parseFilter parses a filter; an empty one matches everything.
+// parseFilter parses a filter; an empty one matches everything. It
+// refuses a filter past MaxFilterClauses or MaxFilterValues.
 func parseFilter(s string) ([]comparison, error) {
 	toks, err := lex(s)
 	if err != nil {
 		return nil, err
 	}
 	var out []comparison
+	values := 0
 	for i := 0; i < len(toks); {
+		if len(out) == MaxFilterClauses {
+			return nil, fmt.Errorf("%w: invalid filter: more than %d comparisons joined by AND", ErrInvalid, MaxFilterClauses)
+		}
 		if len(out) > 0 {
 			if !strings.EqualFold(toks[i].text, "and") || toks[i].quoted {
 				return nil, fmt.Errorf("%w: invalid filter '%s': expected AND before '%s' (only AND joins comparisons)", ErrInvalid, s, toks[i].text)
@@ -40,6 +60,11 @@ func parseFilter(s string) ([]comparison, error) {
 		c, n, err := parseComparison(toks[i:])
 		if err != nil {
 			return nil, fmt.Errorf("%w: invalid filter '%s': %v", ErrInvalid, s, err)
+		}
+		if list, ok := c.value.([]string); ok {
+			if values += len(list); values > MaxFilterValues {
+				return nil, fmt.Errorf("%w: invalid filter: more than %d values in its IN lists", ErrInvalid, MaxFilterValues)
+			}
 		}
 		out = append(out, c)
 		i += n

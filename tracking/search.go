@@ -36,7 +36,8 @@ type RunQuery struct {
 
 // SearchRuns returns a page of runs matching q and the token of the next
 // page, empty on the last one. It fails with ErrInvalid for a malformed
-// filter, order or page token.
+// filter (or one past MaxFilterClauses or MaxFilterValues), order or page
+// token.
 func (s *Store) SearchRuns(ctx context.Context, q RunQuery) ([]*Run, string, error) {
 	limit, offset, err := pageOf(q.MaxResults, q.PageToken)
 	if err != nil {
