@@ -47,7 +47,10 @@
 //
 // Every transition is an Event (model, version, from, to, reason, time),
 // delivered to each Subscription through a bounded channel that drops and
-// counts what does not fit; the Store never waits for a subscriber.
+// counts what does not fit; the Store never waits for a subscriber. A
+// shutdown is no exception: Close has the reconciler drain and unload
+// every version, publishing those events, before it closes the
+// subscriptions.
 //
 // Usage:
 //

@@ -1,6 +1,9 @@
 package modelstore
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 var (
 	// ErrNotFound is wrapped by Lookup and the load and unload calls when
@@ -30,7 +33,29 @@ var (
 	// ErrName is wrapped by Publish when a model name cannot be a URL path
 	// segment.
 	ErrName = errors.New("modelstore: invalid model name")
+	// ErrRegistryWrite is wrapped, with the filesystem's error, by Publish,
+	// Stage and Commit when the registry cannot be written (a full disk, a
+	// read-only or failing filesystem, a permission): the model itself was
+	// not refused, and the same publish may succeed later.
+	ErrRegistryWrite = errors.New("modelstore: registry not writable")
+	// ErrConfig is wrapped by Open when its Config is invalid: no
+	// registry directory, a negative memory budget.
+	ErrConfig = errors.New("modelstore: invalid config")
 	// ErrClosed is returned by Rescan, Load and Unload once the Store is
 	// closed.
 	ErrClosed = errors.New("modelstore: store closed")
 )
+
+// settingError is a policy.yaml setting that cannot be decoded, with
+// where it is.
+type settingError struct {
+	path string // the block and key, such as "rollout: shadow: then"
+	line int
+	err  error
+}
+
+// Error reads "rollout: steps: line 3: want a list of weights ...".
+func (e *settingError) Error() string { return fmt.Sprintf("%s: line %d: %v", e.path, e.line, e.err) }
+
+// Unwrap returns the cause.
+func (e *settingError) Unwrap() error { return e.err }

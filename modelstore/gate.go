@@ -238,16 +238,27 @@ func (m *Manifest) GateColumns() []gate.Column {
 func predictorOf(v *Version, l gate.Layout) gate.Predictor {
 	run := func(ctx context.Context, in, out []engine.Tensor) error {
 		r := &Request{In: in, Out: out}
+		var retry *time.Timer // made at the first full queue, then reused
+		defer func() {
+			if retry != nil {
+				retry.Stop()
+			}
+		}()
 		for {
 			err := v.infer(r)
 			if !errors.Is(err, batcher.ErrQueueFull) {
 				copy(out, r.Out)
 				return err
 			}
+			if retry == nil {
+				retry = time.NewTimer(queueFullRetry)
+			} else {
+				retry.Reset(queueFullRetry) // fired and drained below, so safe to reset
+			}
 			select {
 			case <-ctx.Done():
 				return ctx.Err()
-			case <-time.After(queueFullRetry):
+			case <-retry.C:
 			}
 		}
 	}

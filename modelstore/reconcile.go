@@ -102,9 +102,7 @@ func (s *Store) run(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
-			for _, w := range s.waiters {
-				w.done <- ErrClosed
-			}
+			s.shutdown()
 			return
 		case c := <-s.commands:
 			s.command(ctx, c)
@@ -116,6 +114,7 @@ func (s *Store) run(ctx context.Context) {
 				s.pass(ctx, name)
 			}
 		case o := <-s.outcomes:
+			s.busy--
 			s.apply(ctx, o)
 		case <-rescan:
 			s.scanAll(ctx)
@@ -256,16 +255,36 @@ func (s *Store) apply(ctx context.Context, o outcome) {
 			s.transition(v, Ready, "passed its gate: "+strings.Join(o.verdict.Reasons, " "))
 		}
 	case phaseDrained:
-		if o.err != nil {
-			s.log.Error("version not closed cleanly", "version", v, "error", o.err)
-		}
-		if v.State() == Draining {
-			s.transition(v, Unloaded, v.Reason())
-		}
-		v.reserved = 0
-		s.retire(v)
+		s.drained(o)
 	}
 	s.pass(ctx, v.Model)
+}
+
+// drained records that a drain or shutdown goroutine has closed o.v: a
+// Draining version becomes Unloaded, and the version gives back its
+// memory and leaves the version map.
+func (s *Store) drained(o outcome) {
+	v := o.v
+	if o.err != nil {
+		s.log.Error("version not closed cleanly", "version", v, "error", o.err)
+	}
+	if v.State() == Draining {
+		s.transition(v, Unloaded, v.Reason())
+	}
+	v.reserved = 0
+	s.retire(v)
+}
+
+// startDrain moves v to Draining with reason and drains it on a goroutine
+// of its own: requests that hold it finish, then it is closed and reported
+// back as phaseDrained.
+func (s *Store) startDrain(ctx context.Context, v *Version, reason string) {
+	s.transition(v, Draining, reason)
+	s.spawn(ctx, func(context.Context) outcome {
+		dctx, cancel := context.WithTimeout(context.Background(), s.cfg.DrainTimeout)
+		defer cancel()
+		return outcome{v: v, phase: phaseDrained, err: v.drain(dctx)}
+	})
 }
 
 // fail moves a loaded version to Failed with reason and drains it.
@@ -296,25 +315,12 @@ func (s *Store) retire(v *Version) {
 }
 
 // spawn runs fn on a goroutine of its own, passing it ctx (the
-// reconciler's, done when the Store closes), and hands its outcome to the
-// reconciler. If the reconciler has stopped, the goroutine shuts the
-// version down itself instead: Close waits for it.
+// reconciler's, done when Close begins), and hands its outcome to the
+// reconciler, which receives every outcome, also while it shuts down
+// (busy counts those still to come).
 func (s *Store) spawn(ctx context.Context, fn func(ctx context.Context) outcome) {
-	s.work.Go(func() {
-		o := fn(ctx)
-		select {
-		case s.outcomes <- o:
-		case <-ctx.Done():
-			if o.phase != phaseDrained {
-				sctx, cancel := context.WithTimeout(context.Background(), s.cfg.DrainTimeout)
-				defer cancel()
-				if err := o.v.shutdown(sctx); err != nil {
-					s.log.Error("version not closed cleanly", "version", o.v, "error", err)
-				}
-			}
-			o.v.setState(Unloaded, "the server is shutting down")
-		}
-	})
+	s.busy++
+	s.work.Go(func() { s.outcomes <- fn(ctx) })
 }
 
 // transition moves v to state to, publishes the model's snapshot (without

@@ -350,7 +350,7 @@ func TestSchemaCheckSuccess(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Check: %v", err)
 	}
-	want := &modelstore.FeatureLayout{
+	want := &modelstore.FeaturePlacement{
 		Inputs: []modelstore.InputSlot{
 			{Name: "dense", DType: engine.FP32, Columns: 7, Shape2D: true},
 			{Name: "merchant", DType: engine.INT64, Columns: 1},
@@ -390,7 +390,7 @@ func TestSchemaCheckSuccess(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Check: %v", err)
 	}
-	want = &modelstore.FeatureLayout{
+	want = &modelstore.FeaturePlacement{
 		Inputs:   []modelstore.InputSlot{{Name: "input", DType: engine.FP32, Columns: 6, Shape2D: true}},
 		Features: []modelstore.FeatureSlot{{Column: 5, Width: 1}, {Column: 2, Width: 3}, {Column: 0, Width: 1}, {Column: 1, Width: 1}},
 	}
@@ -434,7 +434,7 @@ func TestPublishChecksSchema(t *testing.T) {
 		`classes names 1 classes, but the model's output "probabilities" of shape [-1 2] has 2`)
 
 	// A schema that fits is kept in the manifest, and the version loads
-	// with its layout.
+	// with its placement.
 	features := append(two, modelstore.Feature{Name: "c", Type: "bool", Position: 2, Description: "flag"})
 	v, err := modelstore.Publish(dir, "m", model, modelstore.PublishOptions{Features: features, Classes: []string{"no", "yes"}, UnknownFields: "ignore"})
 	if err != nil {
@@ -453,18 +453,18 @@ func TestPublishChecksSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantLayout := &modelstore.FeatureLayout{
+	wantPlacement := &modelstore.FeaturePlacement{
 		Inputs:   []modelstore.InputSlot{{Name: "input", DType: engine.FP32, Columns: 3, Shape2D: true}},
 		Features: []modelstore.FeatureSlot{{Column: 0, Width: 1}, {Column: 1, Width: 1}, {Column: 2, Width: 1}},
 	}
-	if !reflect.DeepEqual(ver.Features, wantLayout) {
-		t.Fatalf("version %d has layout %+v; want %+v", v, ver.Features, wantLayout)
+	if !reflect.DeepEqual(ver.Features, wantPlacement) {
+		t.Fatalf("version %d has placement %+v; want %+v", v, ver.Features, wantPlacement)
 	}
 }
 
 func TestLoadChecksSchema(t *testing.T) {
 	dir := t.TempDir()
-	good := testenv.Publish(t, dir, "m", small(1)) // no schema: no layout
+	good := testenv.Publish(t, dir, "m", small(1)) // no schema: no placement
 	model := small(2).Marshal()
 	manifest := strings.TrimSuffix(testenv.Manifest(model), "}") +
 		`, "features": [{"name": "a", "type": "number", "position": 0}, {"name": "b", "type": "number", "position": 3}]}`
@@ -478,11 +478,11 @@ func TestLoadChecksSchema(t *testing.T) {
 		t.Fatalf("version 2: %s, %q; want FAILED, %q", v.State(), v.Reason(), want)
 	}
 	if v.Features != nil {
-		t.Fatalf("version 2 has a layout: %+v", v.Features)
+		t.Fatalf("version 2 has a placement: %+v", v.Features)
 	}
 	served, err := st.Lookup("m", 0)
 	if err != nil || served.Number != good || served.Features != nil {
-		t.Fatalf("Lookup(m, 0) = %+v, %v; want version %d without a layout", served, err, good)
+		t.Fatalf("Lookup(m, 0) = %+v, %v; want version %d without a placement", served, err, good)
 	}
 }
 

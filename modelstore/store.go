@@ -3,7 +3,6 @@ package modelstore
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -138,6 +137,9 @@ type Store struct {
 	models  map[string]*model
 	loading *Version
 	waiters []waiter
+	// busy counts the load, gate and drain goroutines whose outcome the
+	// reconciler has not received yet.
+	busy int
 }
 
 // Open starts the Store on the registry at cfg.Dir: it scans it, loads
@@ -147,13 +149,13 @@ type Store struct {
 // directory, a bad Config or ctx make Open fail.
 func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if cfg.Dir == "" {
-		return nil, errors.New("modelstore: no registry directory")
+		return nil, fmt.Errorf("%w: no registry directory", ErrConfig)
 	}
 	if _, err := os.ReadDir(cfg.Dir); err != nil {
 		return nil, fmt.Errorf("modelstore: read registry: %w", err)
 	}
 	if cfg.MemoryBudget < 0 {
-		return nil, fmt.Errorf("modelstore: negative memory budget %d", cfg.MemoryBudget)
+		return nil, fmt.Errorf("%w: negative memory budget %d", ErrConfig, cfg.MemoryBudget)
 	}
 	if cfg.KeepPrevious == 0 {
 		cfg.KeepPrevious = DefaultKeepPrevious
@@ -321,32 +323,17 @@ func (s *Store) ask(ctx context.Context, c command) error {
 	}
 }
 
-// Close stops watching, waits for loads, gates and drains in progress,
-// then drains and unloads every version, each within DrainTimeout, and
-// closes every subscription. The Store must not be used afterwards; Close
-// may be called more than once.
+// Close stops watching and asks the reconciler to shut down: it lets the
+// loads, gates and drains in progress finish, drains and unloads every
+// version (each within DrainTimeout; requests that hold a version finish
+// on it), publishing each transition as an event, and only then does
+// Close close every subscription. It returns once all of that is done.
+// The Store must not be used afterwards; Close may be called more than
+// once, from one goroutine.
 func (s *Store) Close() {
 	s.cancel()
 	<-s.done
 	s.work.Wait()
-	var wg sync.WaitGroup
-	for _, m := range s.models {
-		for _, v := range m.versions {
-			if !v.State().loaded() {
-				continue
-			}
-			wg.Go(func() {
-				v.setState(Draining, "the server is shutting down")
-				ctx, cancel := context.WithTimeout(context.Background(), s.cfg.DrainTimeout)
-				defer cancel()
-				if err := v.drain(ctx); err != nil {
-					s.log.Error("version not closed cleanly", "version", v, "error", err)
-				}
-				v.setState(Unloaded, "the server is shutting down")
-			})
-		}
-	}
-	wg.Wait()
 	s.models = map[string]*model{}
 	s.events.close()
 }

@@ -39,7 +39,7 @@ type Version struct {
 	// Features is where the manifest's records schema (Manifest.SchemaOf)
 	// puts each feature in the model's inputs, checked against Signature
 	// when the version loaded; nil when the manifest has no features.
-	Features *FeatureLayout
+	Features *FeaturePlacement
 	// LoadedAt is when loading finished.
 	LoadedAt time.Time
 	// WarmUp is how long the warm-up run took.

@@ -62,8 +62,8 @@ type Accuracy interface {
 
 // ControllerConfig configures a Controller. The zero value is valid.
 type ControllerConfig struct {
-	// Tick is how often the controller looks at every rollout. 0 means
-	// one second.
+	// Tick is how often the controller looks at every rollout, besides
+	// when it is woken (Controller.Wake). 0 means one second.
 	Tick time.Duration
 	// Auditor receives each decision that changes a rollout. Nil audits
 	// nowhere (the log still says).
@@ -132,10 +132,15 @@ func NewDecisionsCounter(reg prometheus.Registerer) (*prometheus.CounterVec, err
 // rollout.json and routes by it. It also starts a rollout when a version
 // newer than the stable one becomes ready and the model's on_publish asks
 // for one. Run is its only goroutine; everything else is owned by it.
+//
+// The tick is a backstop: whoever sees a version become Ready or Failed
+// calls Wake, and the controller looks at once instead of up to a tick
+// later.
 type Controller struct {
 	fleet   Fleet
 	cfg     ControllerConfig
 	log     *slog.Logger
+	wake    chan struct{}      // holds at most one pending wake-up
 	windows map[string]*window // by model; owned by Run
 	// last holds each model's latest analysis, published whole by Run
 	// once per tick for readers on other goroutines.
@@ -190,26 +195,42 @@ func NewController(fleet Fleet, cfg ControllerConfig) *Controller {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Controller{fleet: fleet, cfg: cfg, log: log, windows: map[string]*window{}}
+	return &Controller{fleet: fleet, cfg: cfg, log: log, wake: make(chan struct{}, 1), windows: map[string]*window{}}
 }
 
-// Run looks at every rollout on each tick until ctx is done.
+// Wake asks the controller to look at every rollout now rather than at
+// its next tick, as when a candidate has just become Ready or Failed. It
+// never blocks: wake-ups that come while one is pending are merged into
+// it, and one that comes before Run starts is kept for it. Safe for
+// concurrent use.
+func (c *Controller) Wake() {
+	select {
+	case c.wake <- struct{}{}:
+	default: // one is pending already
+	}
+}
+
+// Run looks at every rollout on each tick and on each wake-up until ctx
+// is done.
 func (c *Controller) Run(ctx context.Context) {
 	t := time.NewTicker(c.cfg.Tick)
 	defer t.Stop()
 	for {
+		var now time.Time
 		select {
 		case <-ctx.Done():
 			return
-		case now := <-t.C:
-			last := map[string]Analysis{}
-			for _, l := range c.fleet.Rollouts() {
-				if d, ok := c.look(ctx, l, now); ok {
-					last[l.Model] = Analysis{At: now, Decision: d}
-				}
-			}
-			c.last.Store(&last)
+		case now = <-t.C:
+		case <-c.wake:
+			now = time.Now()
 		}
+		last := map[string]Analysis{}
+		for _, l := range c.fleet.Rollouts() {
+			if d, ok := c.look(ctx, l, now); ok {
+				last[l.Model] = Analysis{At: now, Decision: d}
+			}
+		}
+		c.last.Store(&last)
 	}
 }
 

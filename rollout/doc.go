@@ -25,8 +25,9 @@
 // histograms the request path records into), and Decide, a pure function
 // of (policy, progress, stats, now) returning hold, advance, promote,
 // roll back or inconclusive with reasons that carry the numbers. The
-// controller goroutine that feeds Decide and applies its decisions, and
-// shadow traffic, are still to come.
+// Controller's goroutine (Run) feeds Decide and applies its decisions
+// through a Fleet, on each tick and at once when woken (Wake) by a
+// version becoming Ready or Failed.
 //
 // rollout imports no other switchyard package: a table's targets are of
 // any type V the caller chooses (modelstore routes to *modelstore.Version).

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -19,6 +20,7 @@ import (
 	"github.com/switchyard-ml/switchyard/batcher"
 	"github.com/switchyard-ml/switchyard/gate"
 	"github.com/switchyard-ml/switchyard/modelstore"
+	"github.com/switchyard-ml/switchyard/ops"
 	"github.com/switchyard-ml/switchyard/rollout"
 	"github.com/switchyard-ml/switchyard/server"
 	"github.com/switchyard-ml/switchyard/tracking"
@@ -99,6 +101,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	ccfg := rollout.ControllerConfig{Tick: *tick, Decisions: decisions, Measures: measures, Logger: log}
 	var storeAuditor modelstore.Auditor
 	var verdicts modelstore.VerdictRecorder
+	var lifecycle ops.Auditor
 	if !*noTracking {
 		tr, err := tracking.Open(ctx, *dataDir, tracking.Config{Logger: log})
 		if err != nil {
@@ -115,6 +118,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		ccfg.Auditor = auditor{tr}
 		storeAuditor = auditor{tr}
 		verdicts = auditor{tr}
+		lifecycle = tr
 	}
 	store, err := modelstore.Open(ctx, modelstore.Config{
 		Dir:            *registry,
@@ -133,11 +137,24 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	defer store.Close()
+	// The store's event subscribers end once Close has delivered the
+	// events of the shutdown, and before the tracking store closes.
+	var subscribers sync.WaitGroup
+	defer func() {
+		store.Close()
+		subscribers.Wait()
+	}()
+	if lifecycle != nil {
+		sub := store.Subscribe(ops.LifecycleBuffer)
+		subscribers.Go(func() { ops.AuditLifecycle(context.Background(), sub, lifecycle, log) })
+	}
 
 	// The rollout controller: its goroutine ends with ctrlCtx, before the
-	// store and the tracking store close.
+	// store and the tracking store close. A version becoming Ready or
+	// Failed wakes it at once; its tick is the backstop.
 	ctrl := rollout.NewController(store, ccfg)
+	wake := store.Subscribe(ops.LifecycleBuffer)
+	subscribers.Go(func() { ops.WakeOnLifecycle(context.Background(), wake, ctrl.Wake) })
 	scfg.Analyses = ctrl
 	ctrlCtx, stopCtrl := context.WithCancel(context.Background())
 	ctrlDone := make(chan struct{})
