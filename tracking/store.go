@@ -87,6 +87,10 @@ func Open(ctx context.Context, dir string, cfg Config) (*Store, error) {
 	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(ON)", "busy_timeout(10000)"} {
 		q.Add("_pragma", p)
 	}
+	// Every transaction here writes: take the write lock at BEGIN, where
+	// busy_timeout waits for another process's writer, instead of failing
+	// at once with SQLITE_BUSY when a read snapshot must be upgraded.
+	q.Set("_txlock", "immediate")
 	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("tracking: open %s: %w", path, err)
