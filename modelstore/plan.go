@@ -73,12 +73,7 @@ func (s *Store) pass(ctx context.Context, name string) {
 		default:
 			reason = fmt.Sprintf("replaced by version %d; beyond keep_previous (%d)", stable.Number, m.policy.keep)
 		}
-		s.transition(v, Draining, reason)
-		s.spawn(ctx, func(context.Context) outcome {
-			dctx, cancel := context.WithTimeout(context.Background(), s.cfg.DrainTimeout)
-			defer cancel()
-			return outcome{v: v, phase: phaseDrained, err: v.drain(dctx)}
-		})
+		s.startDrain(ctx, v, reason)
 	}
 	if len(m.versions) == 0 && onDisk == nil {
 		delete(s.models, name)
