@@ -9,7 +9,7 @@ BIN     := bin/switchyard
 ARCH := $(if $(filter aarch64 arm64,$(shell uname -m)),arm64,x64)
 export SWITCHYARD_ORT_LIB ?= $(CURDIR)/.cache/ort/1.24.1/linux-$(ARCH)/libonnxruntime.so.1
 
-.PHONY: all build ort chromium run test vet bench bench-smoke
+.PHONY: all build ort chromium run test vet bench bench-smoke fuzz fuzz-smoke soak
 
 all: build
 
@@ -42,8 +42,9 @@ run: build ort
 vet:
 	$(GO) vet ./...
 
-# The benchmark smoke run goes first so that go test's summary closes the output.
-test: ort chromium vet bench-smoke
+# The benchmark and fuzz smoke runs go first so that go test's summary
+# closes the output.
+test: ort chromium vet bench-smoke fuzz-smoke
 	$(GO) test -race -count=1 ./...
 
 # docs/benchmarks.md: switchyard against the HTTP floor and
@@ -60,6 +61,20 @@ bench: build ort
 	$(BIN) bench --gate-cost --json bench-gate.json
 	$(BIN) bench --records-cost --json bench-records.json
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./server ./batcher ./engine
+
+# docs/benchmarks.md: ten minutes of mixed traffic while versions are
+# published, gated, rolled out and swapped (issue 23); not in make test.
+soak: build ort
+	$(BIN) bench --soak 10m --json bench-soak.json
+
+# Every fuzz target (the parsers of untrusted input) for FUZZTIME each.
+FUZZTIME ?= 1m
+fuzz:
+	GO=$(GO) scripts/fuzz.sh $(FUZZTIME)
+
+# Two seconds of each, in make test.
+fuzz-smoke:
+	GO=$(GO) scripts/fuzz.sh 2s
 
 # A few seconds of the same, to prove the harness works; no speed is asserted.
 bench-smoke: build ort

@@ -30,6 +30,10 @@
 //     while a new version's 100,000-row gate runs, round by round.
 //   - RecordsCost, one-row V2 requests against records requests carrying
 //     the same values, round by round.
+//   - Soak, sustained mixed traffic (V2, records, bad requests, MLflow
+//     writes) while versions are published, gated, rolled out and
+//     swapped: unexpected answers by kind, latency, RSS and goroutines
+//     over time.
 //
 // The A/B scenarios (TrackingCost, CanaryCost, GateCost, RecordsCost) run
 // on one runner: each says what its baseline and variant phases are, and
@@ -43,7 +47,7 @@
 // given.
 //
 // Concurrency: Run, InProcess, Compare, Swap, TrackingCost, CanaryCost,
-// GateCost and RecordsCost are synchronous; they start
+// GateCost, RecordsCost and Soak are synchronous; they start
 // their own goroutines and processes and are done with all of them when
 // they return. Results are plain values.
 //
