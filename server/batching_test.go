@@ -98,13 +98,23 @@ func TestQueueFullAnswers503(t *testing.T) {
 	ts, reg := startHeavy(t, "batching:\n  max_queue_size: 1\n  max_batch_size: 1\n")
 	long, one := heavyBody(1024), heavyBody(1)
 	longDone := make(chan response, 1)
-	go func() { longDone <- ts.do(t, "POST", "/v2/models/heavy/infer", long) }()
+	go func() {
+		r, err := ts.try("POST", "/v2/models/heavy/infer", long)
+		if err != nil {
+			t.Error(err)
+		}
+		longDone <- r
+	}()
 	waitForBatch(t, reg, 1) // the executor is busy with the long request
 	var wg sync.WaitGroup
 	statuses := make([]int, 11)
 	for i := range statuses {
 		wg.Go(func() {
-			r := ts.do(t, "POST", "/v2/models/heavy/infer", one)
+			r, err := ts.try("POST", "/v2/models/heavy/infer", one)
+			if err != nil {
+				t.Error(err)
+				return
+			}
 			statuses[i] = r.status
 			switch r.status {
 			case 200:
@@ -166,7 +176,13 @@ func TestDeadlineAnswers504WithoutRunning(t *testing.T) {
 	// The header form, behind a long batch.
 	long, one := heavyBody(1024), heavyBody(1)
 	done := make(chan response, 1)
-	go func() { done <- ts.do(t, "POST", "/v2/models/heavy/infer", long) }()
+	go func() {
+		r, err := ts.try("POST", "/v2/models/heavy/infer", long)
+		if err != nil {
+			t.Error(err)
+		}
+		done <- r
+	}()
 	waitForBatch(t, reg, 1)
 	req, _ := http.NewRequest("POST", ts.url+"/v2/models/heavy/infer", strings.NewReader(one))
 	req.Header.Set("X-Request-Timeout-Ms", "1")
@@ -209,7 +225,11 @@ func TestConcurrentMixedRows(t *testing.T) {
 			for i := range 15 {
 				n := 1 + (g+i)%4
 				x := testenv.Rows(uint64(g*100+i), n*30)
-				r := ts.do(t, "POST", "/v2/models/mlp/infer", requestJSON("input", "FP32", []int64{int64(n), 30}, x))
+				r, err := ts.try("POST", "/v2/models/mlp/infer", requestJSON("input", "FP32", []int64{int64(n), 30}, x))
+				if err != nil {
+					t.Error(err)
+					return
+				}
 				var out inferResponse
 				if r.status != 200 || json.Unmarshal(r.body, &out) != nil {
 					t.Errorf("status %d: %s", r.status, r.body)

@@ -7,6 +7,7 @@ import (
 	"github.com/valyala/fastjson"
 
 	"github.com/switchyard-ml/switchyard/engine"
+	"github.com/switchyard-ml/switchyard/server/internal/httpapi"
 )
 
 // The binary tensor data extension of the Open Inference Protocol, as Triton
@@ -29,17 +30,17 @@ const contentTypeBinary = "application/octet-stream"
 
 // splitBody splits a request body into its JSON and its binary section,
 // given header, the value of binaryHeader. With no header (nil or empty) the
-// whole body is JSON. Both results alias body. Errors are *requestError.
+// whole body is JSON. Both results alias body. Errors are *httpapi.RequestError.
 func splitBody(header, body []byte) (jsonPart, binaryPart []byte, err error) {
 	if len(header) == 0 {
 		return body, nil, nil
 	}
 	n, err := strconv.ParseUint(b2s(header), 10, 64)
 	if err != nil && !errors.Is(err, strconv.ErrRange) {
-		return nil, nil, requestErrorf("%s: %q is not a non-negative integer", binaryHeader, string(header))
+		return nil, nil, httpapi.RequestErrorf("%s: %q is not a non-negative integer", binaryHeader, string(header))
 	}
 	if err != nil || n > uint64(len(body)) {
-		return nil, nil, requestErrorf("%s: %s is larger than the body (%d bytes)", binaryHeader, string(header), len(body))
+		return nil, nil, httpapi.RequestErrorf("%s: %s is larger than the body (%d bytes)", binaryHeader, string(header), len(body))
 	}
 	return body[:n], body[n:], nil
 }
@@ -61,10 +62,10 @@ func newBinarySection(b []byte) binarySection {
 func (s *binarySection) next(name string, size int64) ([]byte, error) {
 	if size > int64(len(s.rest)) {
 		if s.total == 0 {
-			return nil, requestErrorf("input %q: binary_data_size is %d, but the request carries no binary data; "+
+			return nil, httpapi.RequestErrorf("input %q: binary_data_size is %d, but the request carries no binary data; "+
 				"send the length of the JSON in the %s header and the tensor bytes after it", name, size, binaryHeader)
 		}
-		return nil, requestErrorf("input %q: binary_data_size is %d, but only %d of the %d bytes of binary data are left",
+		return nil, httpapi.RequestErrorf("input %q: binary_data_size is %d, but only %d of the %d bytes of binary data are left",
 			name, size, len(s.rest), s.total)
 	}
 	b := s.rest[:size]
@@ -75,7 +76,7 @@ func (s *binarySection) next(name string, size int64) ([]byte, error) {
 // finish reports binary data that no input claimed.
 func (s *binarySection) finish() error {
 	if len(s.rest) > 0 {
-		return requestErrorf("the binary data after the JSON holds %d bytes, but the inputs' binary_data_size add up to %d",
+		return httpapi.RequestErrorf("the binary data after the JSON holds %d bytes, but the inputs' binary_data_size add up to %d",
 			s.total, s.total-len(s.rest))
 	}
 	return nil
@@ -89,24 +90,24 @@ func binaryDataSize(params *fastjson.Value, info *engine.TensorInfo, r *inferReq
 		return 0, false, nil
 	}
 	if params.Type() != fastjson.TypeObject {
-		return 0, false, requestErrorf(`input %q: "parameters" must be an object, not %s`, info.Name, params.Type())
+		return 0, false, httpapi.RequestErrorf(`input %q: "parameters" must be an object, not %s`, info.Name, params.Type())
 	}
 	v := params.Get("binary_data_size")
 	if isAbsent(v) {
 		return 0, false, nil
 	}
 	if v.Type() != fastjson.TypeNumber {
-		return 0, false, requestErrorf("input %q: parameters.binary_data_size must be a non-negative integer, not %s",
+		return 0, false, httpapi.RequestErrorf("input %q: parameters.binary_data_size must be a non-negative integer, not %s",
 			info.Name, v.Type())
 	}
 	raw := r.numberText(v)
 	num, valid := scanNumber(raw)
 	if !valid {
-		return 0, false, requestErrorf("input %q: parameters.binary_data_size = %s is not a valid JSON number", info.Name, string(raw))
+		return 0, false, httpapi.RequestErrorf("input %q: parameters.binary_data_size = %s is not a valid JSON number", info.Name, string(raw))
 	}
 	size, st := num.int64()
 	if st != numOK || size < 0 {
-		return 0, false, requestErrorf("input %q: parameters.binary_data_size must be a non-negative integer, not %s",
+		return 0, false, httpapi.RequestErrorf("input %q: parameters.binary_data_size must be a non-negative integer, not %s",
 			info.Name, string(raw))
 	}
 	return size, true, nil
@@ -118,7 +119,7 @@ func binaryDataSize(params *fastjson.Value, info *engine.TensorInfo, r *inferReq
 func copyBinaryInput(t *engine.Tensor, n int, size int64, bin *binarySection) error {
 	es := int64(t.DType.Size())
 	if size%es != 0 || size/es != int64(n) {
-		return requestErrorf("input %q: binary_data_size is %d, but shape %s of %s needs %d bytes",
+		return httpapi.RequestErrorf("input %q: binary_data_size is %d, but shape %s of %s needs %d bytes",
 			t.Name, size, shapeText(t.Shape), t.DType, int64(n)*es)
 	}
 	b, err := bin.next(t.Name, size)
@@ -128,7 +129,7 @@ func copyBinaryInput(t *engine.Tensor, n int, size int64, bin *binarySection) er
 	if t.DType == engine.BOOL {
 		for k, c := range b {
 			if c > 1 {
-				return requestErrorf("input %q: binary BOOL element %d is %d, not 0 or 1", t.Name, k, c)
+				return httpapi.RequestErrorf("input %q: binary BOOL element %d is %d, not 0 or 1", t.Name, k, c)
 			}
 		}
 	}
@@ -159,12 +160,12 @@ func outputBinary(o *fastjson.Value, name []byte, dflt bool) (bool, error) {
 		return dflt, nil
 	}
 	if params.Type() != fastjson.TypeObject {
-		return false, requestErrorf(`output %q: "parameters" must be an object, not %s`, name, params.Type())
+		return false, httpapi.RequestErrorf(`output %q: "parameters" must be an object, not %s`, name, params.Type())
 	}
 	v := params.Get("binary_data")
 	b, ok := boolParameter(v, dflt)
 	if !ok {
-		return false, requestErrorf("output %q: parameters.binary_data must be a boolean, not %s", name, v.Type())
+		return false, httpapi.RequestErrorf("output %q: parameters.binary_data must be a boolean, not %s", name, v.Type())
 	}
 	return b, nil
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/switchyard-ml/switchyard/engine"
+	"github.com/switchyard-ml/switchyard/server/internal/httpapi"
 )
 
 // binaryBuilder writes a V2 request whose inputs travel as binary data, as
@@ -88,9 +89,9 @@ func TestSplitBodyFailure(t *testing.T) {
 	f := func(header, want string) {
 		t.Helper()
 		_, _, err := splitBody([]byte(header), []byte(`{"a":1}xyz`))
-		var re *requestError
+		var re *httpapi.RequestError
 		if !errors.As(err, &re) || err.Error() != want {
-			t.Fatalf("splitBody(%q) = %v; want the *requestError %q", header, err, want)
+			t.Fatalf("splitBody(%q) = %v; want the *httpapi.RequestError %q", header, err, want)
 		}
 	}
 	f("abc", `Inference-Header-Content-Length: "abc" is not a non-negative integer`)
@@ -223,9 +224,9 @@ func TestDecodeBinaryRequestFailure(t *testing.T) {
 	fsig := func(sig *engine.Signature, body []byte, header, want string) {
 		t.Helper()
 		err := decodeBody(body, header, sig, &r)
-		var re *requestError
+		var re *httpapi.RequestError
 		if !errors.As(err, &re) {
-			t.Fatalf("decodeInferRequest(%q, header %q) = %v (%T); want a *requestError", body, header, err, err)
+			t.Fatalf("decodeInferRequest(%q, header %q) = %v (%T); want a *httpapi.RequestError", body, header, err, err)
 		}
 		if !strings.Contains(err.Error(), want) {
 			t.Fatalf("decodeInferRequest(%q, header %q) = %q; want it to contain %q", body, header, err, want)

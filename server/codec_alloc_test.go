@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/switchyard-ml/switchyard/engine"
+	"github.com/switchyard-ml/switchyard/server/internal/httpapi"
 )
 
 func TestDecodeInferRequestAllocs(t *testing.T) {
@@ -64,7 +65,7 @@ func TestAppendInferResponseAllocs(t *testing.T) {
 		if buf, err = appendInferResponse(buf[:0], "fraud", "2", id, ids.appendID(pid[:0], ids.reserve(1)), outs, selected, nil); err != nil {
 			panic(err)
 		}
-		buf = appendErrorJSON(buf[:0], `unknown input "x"; the model's inputs are "input"`)
+		buf = httpapi.AppendErrorJSON(buf[:0], `unknown input "x"; the model's inputs are "input"`)
 	})
 	if n != 0 {
 		t.Fatalf("appendInferResponse into a buffer with capacity: %v allocations; want 0", n)

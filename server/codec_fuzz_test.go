@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/switchyard-ml/switchyard/engine"
+	"github.com/switchyard-ml/switchyard/server/internal/httpapi"
 )
 
 // codecFuzzSigs are the models fuzzed requests are decoded against: one with
@@ -91,9 +92,9 @@ func FuzzDecodeInferRequest(f *testing.F) {
 				t.Fatalf("decodeInferRequest(%q) = %v into a new request but %v into a used one", body, err, err2)
 			}
 			if err != nil {
-				var re *requestError
+				var re *httpapi.RequestError
 				if !errors.As(err, &re) {
-					t.Fatalf("decodeInferRequest(%q) = %v (%T); want a *requestError", body, err, err)
+					t.Fatalf("decodeInferRequest(%q) = %v (%T); want a *httpapi.RequestError", body, err, err)
 				}
 				continue
 			}
@@ -309,7 +310,7 @@ func codecFuzzBinarySeeds(t testing.TB) (headers []string, bodies [][]byte) {
 }
 
 // FuzzDecodeBinaryRequest splits a body at its Inference-Header-Content-Length
-// and decodes it: nothing may panic, errors must be *requestError, a used
+// and decodes it: nothing may panic, errors must be *httpapi.RequestError, a used
 // request must decode as a new one does, and whatever decodes must survive
 // being written back as binary data, in a request and in a response.
 func FuzzDecodeBinaryRequest(f *testing.F) {
@@ -328,9 +329,9 @@ func FuzzDecodeBinaryRequest(f *testing.F) {
 				t.Fatalf("decodeInferRequest(%q, header %q) = %v into a new request but %v into a used one", body, header, err, err2)
 			}
 			if err != nil {
-				var re *requestError
+				var re *httpapi.RequestError
 				if !errors.As(err, &re) {
-					t.Fatalf("decodeInferRequest(%q, header %q) = %v (%T); want a *requestError", body, header, err, err)
+					t.Fatalf("decodeInferRequest(%q, header %q) = %v (%T); want a *httpapi.RequestError", body, header, err, err)
 				}
 				continue
 			}

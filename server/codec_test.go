@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/switchyard-ml/switchyard/engine"
+	"github.com/switchyard-ml/switchyard/server/internal/httpapi"
 )
 
 // codecSig is a fraud model: one FP32 input of three features per row and two
@@ -258,9 +259,9 @@ func TestDecodeInferRequestFailure(t *testing.T) {
 	fsig := func(sig *engine.Signature, body, want string) {
 		t.Helper()
 		err := decodeInferRequest([]byte(body), nil, sig, &r)
-		var re *requestError
+		var re *httpapi.RequestError
 		if !errors.As(err, &re) {
-			t.Fatalf("decodeInferRequest(%s) = %v (%T); want a *requestError", body, err, err)
+			t.Fatalf("decodeInferRequest(%s) = %v (%T); want a *httpapi.RequestError", body, err, err)
 		}
 		if !strings.Contains(err.Error(), want) {
 			t.Fatalf("decodeInferRequest(%s) = %q; want it to contain %q", body, err, want)

@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/switchyard-ml/switchyard/engine"
+	"github.com/switchyard-ml/switchyard/server/internal/httpapi"
 )
 
 // appendInferResponse appends the V2 JSON response to dst and returns the
@@ -42,16 +43,16 @@ func appendInferResponse(dst []byte, model, version string, id, predictionID []b
 	}
 	start := len(dst)
 	dst = append(dst, `{"model_name":`...)
-	dst = appendJSONString(dst, model)
+	dst = httpapi.AppendJSONString(dst, model)
 	dst = append(dst, `,"model_version":`...)
-	dst = appendJSONString(dst, version)
+	dst = httpapi.AppendJSONString(dst, version)
 	if id != nil {
 		dst = append(dst, `,"id":`...)
-		dst = appendJSONBytes(dst, id)
+		dst = httpapi.AppendJSONBytes(dst, id)
 	}
 	if predictionID != nil {
 		dst = append(dst, `,"parameters":{"prediction_id":`...)
-		dst = appendJSONBytes(dst, predictionID)
+		dst = httpapi.AppendJSONBytes(dst, predictionID)
 		dst = append(dst, '}')
 	}
 	dst = append(dst, `,"outputs":[`...)
@@ -85,7 +86,7 @@ func appendOutput(dst []byte, t *engine.Tensor, binary bool) ([]byte, error) {
 			t.Name, len(t.Data), shapeText(t.Shape), t.DType, n*int64(size))
 	}
 	dst = append(dst, `{"name":`...)
-	dst = appendJSONString(dst, t.Name)
+	dst = httpapi.AppendJSONString(dst, t.Name)
 	dst = append(dst, `,"datatype":"`...)
 	dst = append(dst, t.DType.String()...)
 	dst = append(dst, `","shape":[`...)
@@ -179,12 +180,4 @@ func appendSep(dst []byte, offset int) []byte {
 
 func nonFinite(name string, f float64, i int) error {
 	return fmt.Errorf("output %q holds %v at element %d, which JSON cannot carry", name, f, i)
-}
-
-// appendErrorJSON appends {"error":"..."} carrying msg to dst and returns the
-// extended slice.
-func appendErrorJSON(dst []byte, msg string) []byte {
-	dst = append(dst, `{"error":`...)
-	dst = appendJSONString(dst, msg)
-	return append(dst, '}')
 }

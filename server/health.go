@@ -4,6 +4,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/switchyard-ml/switchyard/modelstore"
+	"github.com/switchyard-ml/switchyard/server/internal/httpapi"
 )
 
 // live serves GET /v2/health/live and /healthz: the process is up and
@@ -49,17 +50,18 @@ func (s *Server) isReady() bool {
 // modelReady serves GET /v2/models/{m}[/versions/{v}]/ready: true while
 // the routing table sends the model's (or the version's) requests to a
 // ready version.
-func (s *Server) modelReady(ctx *fasthttp.RequestCtx, r route) {
-	rt := s.models.Table().Route(b2s(r.model))
+func (s *Server) modelReady(ctx *fasthttp.RequestCtx, p httpapi.Params) {
+	model, version := p.Get("model"), p.Version()
+	rt := s.models.Table().Route(b2s(model))
 	var ok bool
-	if r.version == 0 {
+	if version == 0 {
 		_, ok = rt.Pick()
 	} else {
-		_, ok = rt.Version(r.version)
+		_, ok = rt.Version(version)
 	}
 	if !ok {
-		if _, err := s.models.Lookup(string(r.model), r.version); err != nil && statusOf(err) == fasthttp.StatusNotFound {
-			writeError(ctx, err)
+		if _, err := s.models.Lookup(string(model), version); err != nil && httpapi.StatusOf(err) == fasthttp.StatusNotFound {
+			httpapi.WriteError(ctx, err)
 			return
 		}
 	}
@@ -82,7 +84,7 @@ func writeHealth(ctx *fasthttp.RequestCtx, plain bool, what string, ok bool) {
 		if !ok {
 			ctx.SetStatusCode(fasthttp.StatusBadRequest)
 		}
-		ctx.SetContentType(contentTypeJSON)
+		ctx.SetContentType(httpapi.ContentTypeJSON)
 		if ok {
 			ctx.SetBodyString(`{"` + what + `":true}`)
 		} else {

@@ -12,6 +12,7 @@ import (
 	"github.com/switchyard-ml/switchyard/engine"
 	"github.com/switchyard-ml/switchyard/modelstore"
 	"github.com/switchyard-ml/switchyard/rollout"
+	"github.com/switchyard-ml/switchyard/server/internal/httpapi"
 )
 
 // scratch is the per-request working memory of an inference: the decoded
@@ -53,15 +54,17 @@ func (s *Server) putScratch(sc *scratch) {
 }
 
 // infer serves POST /v2/models/{m}[/versions/{v}]/infer.
-func (s *Server) infer(ctx *fasthttp.RequestCtx, r route, start time.Time) {
-	v, shadow, split, err := s.acquire(b2s(r.model), r.version, ctx.Request.Header.Peek(routingKeyHeader))
+// fasthttp read the clock as the request arrived: ctx.Time is its start.
+func (s *Server) infer(ctx *fasthttp.RequestCtx, p httpapi.Params) {
+	start, model := ctx.Time(), p.Get("model")
+	v, shadow, split, err := s.acquire(b2s(model), p.Version(), ctx.Request.Header.Peek(routingKeyHeader))
 	if err != nil {
-		s.metrics.observe(nil, writeError(ctx, err), time.Since(start))
+		s.metrics.observe(nil, httpapi.WriteError(ctx, err), time.Since(start))
 		return
 	}
 	sc := s.getScratch()
 	picked := v
-	v, status := s.runInfer(ctx, v, sc, start, r.model, split)
+	v, status := s.runInfer(ctx, v, sc, start, model, split)
 	if v != picked {
 		shadow = nil // the request's id moved it off the stable arm
 	}
@@ -197,7 +200,7 @@ func (s *Server) runInfer(ctx *fasthttp.RequestCtx, v *modelstore.Version, sc *s
 		return v, writeVersionError(ctx, v, err)
 	}
 	if len(sc.req.binary) == 0 {
-		ctx.SetContentType(contentTypeJSON)
+		ctx.SetContentType(httpapi.ContentTypeJSON)
 	} else {
 		var n [20]byte
 		ctx.Response.Header.SetBytesV(binaryHeader, strconv.AppendInt(n[:0], int64(len(buf)), 10))
@@ -232,7 +235,7 @@ func requestTimeout(ctx *fasthttp.RequestCtx, param time.Duration, v *modelstore
 	if h := ctx.Request.Header.Peek(timeoutHeader); len(h) > 0 {
 		ms, err := strconv.ParseUint(b2s(h), 10, 32)
 		if err != nil {
-			return 0, requestErrorf("%s: %q is not a whole number of milliseconds", timeoutHeader, h)
+			return 0, httpapi.RequestErrorf("%s: %q is not a whole number of milliseconds", timeoutHeader, h)
 		}
 		return time.Duration(ms) * time.Millisecond, nil
 	}
@@ -242,10 +245,10 @@ func requestTimeout(ctx *fasthttp.RequestCtx, param time.Duration, v *modelstore
 	return v.DefaultTimeout(), nil
 }
 
-// writeVersionError is writeError for a request that reached a version: the
+// writeVersionError is httpapi.WriteError for a request that reached a version: the
 // answer still says which version handled it.
 func writeVersionError(ctx *fasthttp.RequestCtx, v *modelstore.Version, err error) int {
-	status := writeError(ctx, err)
+	status := httpapi.WriteError(ctx, err)
 	ctx.Response.Header.Set("X-Model-Version", v.Label)
 	return status
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/switchyard-ml/switchyard/engine"
 	"github.com/switchyard-ml/switchyard/internal/onnx"
 	"github.com/switchyard-ml/switchyard/internal/testenv"
+	"github.com/switchyard-ml/switchyard/server/internal/httpapi"
 )
 
 // post sends body to path with the Inference-Header-Content-Length header
@@ -76,7 +77,7 @@ func (ts *testServer) inferBinary(t *testing.T, path string, body []byte, header
 			t.Fatalf("POST %s: headers %v of a %d-byte answer; want %s and a JSON length", path, r.header, len(r.body), contentTypeBinary)
 		}
 		js, rest = r.body[:n], r.body[n:]
-	} else if r.header.Get(binaryHeader) != "" || r.header.Get("Content-Type") != contentTypeJSON {
+	} else if r.header.Get(binaryHeader) != "" || r.header.Get("Content-Type") != httpapi.ContentTypeJSON {
 		t.Fatalf("POST %s: headers %v; want plain JSON", path, r.header)
 	}
 	var resp struct {

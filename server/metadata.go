@@ -9,6 +9,7 @@ import (
 
 	"github.com/switchyard-ml/switchyard/engine"
 	"github.com/switchyard-ml/switchyard/modelstore"
+	"github.com/switchyard-ml/switchyard/server/internal/httpapi"
 )
 
 // platform is what model metadata reports as the serving backend, as
@@ -29,20 +30,9 @@ type modelMetadata struct {
 	Outputs  []tensorMetadata `json:"outputs"`
 }
 
-func writeJSON(ctx *fasthttp.RequestCtx, status int, v any) {
-	body, err := json.Marshal(v)
-	if err != nil {
-		writeError(ctx, fmt.Errorf("encode response: %w", err))
-		return
-	}
-	ctx.SetStatusCode(status)
-	ctx.SetContentType(contentTypeJSON)
-	ctx.SetBody(body)
-}
-
 // serverMetadata serves GET /v2.
 func (s *Server) serverMetadata(ctx *fasthttp.RequestCtx) {
-	writeJSON(ctx, fasthttp.StatusOK, map[string]any{
+	httpapi.WriteJSON(ctx, fasthttp.StatusOK, map[string]any{
 		"name":       "switchyard",
 		"version":    Version,
 		"extensions": []string{"model_repository", "binary_tensor_data"},
@@ -52,10 +42,10 @@ func (s *Server) serverMetadata(ctx *fasthttp.RequestCtx) {
 // modelMetadata serves GET /v2/models/{m}[/versions/{v}]: the versions of
 // the model that can serve, and the signature of the one asked for (the
 // serving version when none is named).
-func (s *Server) modelMetadata(ctx *fasthttp.RequestCtx, r route) {
-	v, err := s.models.Lookup(string(r.model), r.version)
+func (s *Server) modelMetadata(ctx *fasthttp.RequestCtx, p httpapi.Params) {
+	v, err := s.models.Lookup(string(p.Get("model")), p.Version())
 	if err != nil {
-		writeError(ctx, err)
+		httpapi.WriteError(ctx, err)
 		return
 	}
 	md := modelMetadata{
@@ -73,7 +63,7 @@ func (s *Server) modelMetadata(ctx *fasthttp.RequestCtx, r route) {
 		}
 	}
 	ctx.Response.Header.Set("X-Model-Version", v.Label)
-	writeJSON(ctx, fasthttp.StatusOK, md)
+	httpapi.WriteJSON(ctx, fasthttp.StatusOK, md)
 }
 
 func tensorsMetadata(ts []engine.TensorInfo) []tensorMetadata {
@@ -100,7 +90,7 @@ func (s *Server) repositoryIndex(ctx *fasthttp.RequestCtx) {
 	}
 	if body := ctx.PostBody(); len(body) > 0 {
 		if err := json.Unmarshal(body, &q); err != nil {
-			writeError(ctx, &requestError{msg: "malformed JSON: " + err.Error()})
+			httpapi.WriteError(ctx, &httpapi.RequestError{Msg: "malformed JSON: " + err.Error()})
 			return
 		}
 	}
@@ -113,7 +103,7 @@ func (s *Server) repositoryIndex(ctx *fasthttp.RequestCtx) {
 			index = append(index, newIndexEntry(v))
 		}
 	}
-	writeJSON(ctx, fasthttp.StatusOK, index)
+	httpapi.WriteJSON(ctx, fasthttp.StatusOK, index)
 }
 
 func newIndexEntry(v *modelstore.Version) indexEntry {
@@ -132,18 +122,18 @@ type loadAnswer struct {
 // Both wait until the model has settled. A load whose newest version did
 // not become ready answers 400 with its reason, as Triton answers a
 // failed load; the versions' states are in the body either way.
-func (s *Server) repositoryLoad(ctx *fasthttp.RequestCtx, r route) {
-	name := string(r.model)
+func (s *Server) repositoryLoad(ctx *fasthttp.RequestCtx, p httpapi.Params, load bool) {
+	name := string(p.Get("model"))
 	c, cancel := context.WithTimeout(context.Background(), s.cfg.LoadTimeout)
 	defer cancel()
 	var err error
-	if r.kind == routeRepoLoad {
+	if load {
 		err = s.models.Load(c, name)
 	} else {
 		err = s.models.Unload(c, name)
 	}
 	if err != nil {
-		writeError(ctx, fmt.Errorf("%s %s: %w", loadVerb(r.kind), name, err))
+		httpapi.WriteError(ctx, fmt.Errorf("%s %s: %w", loadVerb(load), name, err))
 		return
 	}
 	ans := loadAnswer{Versions: []indexEntry{}}
@@ -154,7 +144,7 @@ func (s *Server) repositoryLoad(ctx *fasthttp.RequestCtx, r route) {
 		}
 	}
 	status := fasthttp.StatusOK
-	if r.kind == routeRepoLoad && m != nil && len(m.Versions) > 0 {
+	if load && m != nil && len(m.Versions) > 0 {
 		if newest := m.Versions[len(m.Versions)-1]; newest.State() != modelstore.Ready {
 			status = fasthttp.StatusBadRequest
 			ans.Error = fmt.Sprintf("load %s: version %d is %s", name, newest.Number, newest.State())
@@ -163,11 +153,11 @@ func (s *Server) repositoryLoad(ctx *fasthttp.RequestCtx, r route) {
 			}
 		}
 	}
-	writeJSON(ctx, status, ans)
+	httpapi.WriteJSON(ctx, status, ans)
 }
 
-func loadVerb(k routeKind) string {
-	if k == routeRepoLoad {
+func loadVerb(load bool) string {
+	if load {
 		return "load"
 	}
 	return "unload"

@@ -10,11 +10,9 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/switchyard-ml/switchyard/modelstore"
+	"github.com/switchyard-ml/switchyard/server/internal/httpapi"
+	"github.com/switchyard-ml/switchyard/server/internal/openapi"
 )
-
-// openAPIVersion is the version of the OpenAPI specification both
-// documents follow. Their schemas are JSON Schema 2020-12, its dialect.
-const openAPIVersion = "3.1.0"
 
 // modelOpenAPI serves GET /v1/models/{m}/openapi.json: the OpenAPI
 // document of the model's records API, generated from the feature schema
@@ -22,37 +20,27 @@ const openAPIVersion = "3.1.0"
 // describes, named in X-Model-Version). A model without a schema is a
 // 404, one with no version serving a 503. The document is built per
 // request: it is a few kilobytes, built in tens of microseconds.
-func (s *Server) modelOpenAPI(ctx *fasthttp.RequestCtx, r route) {
-	v, err := s.models.Lookup(string(r.model), 0)
+func (s *Server) modelOpenAPI(ctx *fasthttp.RequestCtx, p httpapi.Params) {
+	v, err := s.models.Lookup(string(p.Get("model")), 0)
 	if err != nil {
-		writeError(ctx, err)
+		httpapi.WriteError(ctx, err)
 		return
 	}
 	doc, err := modelDocument(v)
 	if err != nil {
-		writeError(ctx, fmt.Errorf("openapi of model %q: %w", v.Model, err))
+		httpapi.WriteError(ctx, fmt.Errorf("openapi of model %q: %w", v.Model, err))
 		return
 	}
 	ctx.Response.Header.Set("X-Model-Version", v.Label)
-	writeJSON(ctx, fasthttp.StatusOK, doc)
+	httpapi.WriteJSON(ctx, fasthttp.StatusOK, doc)
 }
-
-// The JSON Schema types of the documents.
-const (
-	oaObject  = "object"
-	oaArray   = "array"
-	oaString  = "string"
-	oaNumber  = "number"
-	oaInteger = "integer"
-	oaBoolean = "boolean"
-)
 
 // problemCodes lists the problem codes of the records API's 422.
 var problemCodes = []string{problemMissing, problemType, problemRange, problemNotAllowed, problemUnknown, problemNotFinite}
 
 // modelDocument returns the OpenAPI document of v's records API. It wraps
 // errNoRecords when v serves none.
-func modelDocument(v *modelstore.Version) (*oaDoc, error) {
+func modelDocument(v *modelstore.Version) (*openapi.Doc, error) {
 	sch, err := recordSchemaOf(v)
 	if err != nil {
 		return nil, err
@@ -61,9 +49,9 @@ func modelDocument(v *modelstore.Version) (*oaDoc, error) {
 	if err != nil {
 		return nil, fmt.Errorf("version %s: %w", v.Label, err)
 	}
-	doc := &oaDoc{
-		OpenAPI: openAPIVersion,
-		Info: oaInfo{
+	doc := &openapi.Doc{
+		OpenAPI: openapi.Version,
+		Info: openapi.Info{
 			Title:   "switchyard: model " + v.Model,
 			Version: v.Label,
 			Description: fmt.Sprintf("The records API of model %s, generated from the feature schema of version %s, "+
@@ -75,10 +63,10 @@ func modelDocument(v *modelstore.Version) (*oaDoc, error) {
 	}
 	reqExample := map[string]any{"instances": []any{example}}
 	modelPath := "/v1/models/" + v.Model
-	doc.Paths.add(modelPath+":predict", &oaPathItem{Post: predictOperation("predict",
+	doc.Paths.Add(modelPath+":predict", &openapi.PathItem{Post: predictOperation("predict",
 		"Predict with the version the model's routing picks", nil, reqExample)})
-	doc.Paths.add(modelPath+"/versions/{version}:predict", &oaPathItem{Post: predictOperation("predictVersion",
-		"Predict with one version of the model", []oaParameter{versionParam(v.Number)}, reqExample)})
+	doc.Paths.Add(modelPath+"/versions/{version}:predict", &openapi.PathItem{Post: predictOperation("predictVersion",
+		"Predict with one version of the model", []openapi.Parameter{versionParam(v.Number)}, reqExample)})
 	return doc, nil
 }
 
@@ -86,21 +74,21 @@ func modelDocument(v *modelstore.Version) (*oaDoc, error) {
 // record, its fields in schema order: each feature's default, else a
 // value it allows (the number in its range nearest 0, the first of a
 // category's values, false).
-func instanceSchema(sch *recordSchema) (*oaSchema, oaMap[any], error) {
-	inst := &oaSchema{Type: oaObject, Description: "One record: its fields are the model's features. " +
+func instanceSchema(sch *recordSchema) (*openapi.Schema, openapi.Map[any], error) {
+	inst := &openapi.Schema{Type: openapi.TypeObject, Description: "One record: its fields are the model's features. " +
 		"A field that is absent or null takes its default.", Required: []string{}}
-	example := make(oaMap[any], 0, len(sch.features))
+	example := make(openapi.Map[any], 0, len(sch.features))
 	for i := range sch.features {
 		f := &sch.features[i]
 		fs, err := featureSchema(f)
 		if err != nil {
 			return nil, nil, err
 		}
-		inst.Properties.add(f.Name, fs)
+		inst.Properties.Add(f.Name, fs)
 		if f.Default == nil {
 			inst.Required = append(inst.Required, f.Name)
 		}
-		example.add(f.Name, exampleValue(f))
+		example.Add(f.Name, exampleValue(f))
 	}
 	if sch.ignoreUnknown {
 		inst.Description += " Fields the schema does not name are ignored."
@@ -112,20 +100,20 @@ func instanceSchema(sch *recordSchema) (*oaSchema, oaMap[any], error) {
 }
 
 // featureSchema returns the JSON Schema of feature f's values.
-func featureSchema(f *modelstore.Feature) (*oaSchema, error) {
-	s := &oaSchema{Description: f.Description, Minimum: f.Min, Maximum: f.Max, Default: f.Default}
+func featureSchema(f *modelstore.Feature) (*openapi.Schema, error) {
+	s := &openapi.Schema{Description: f.Description, Minimum: f.Min, Maximum: f.Max, Default: f.Default}
 	switch f.Type {
 	case modelstore.TypeNumber:
-		s.Type = oaNumber
+		s.Type = openapi.TypeNumber
 	case modelstore.TypeInteger:
-		s.Type = oaInteger
+		s.Type = openapi.TypeInteger
 	case modelstore.TypeCategory:
 		if len(f.Values) == 0 {
 			return nil, fmt.Errorf("feature %q: a category without values", f.Name)
 		}
-		s.Type, s.Enum = oaString, f.Values
+		s.Type, s.Enum = openapi.TypeString, f.Values
 	case modelstore.TypeBool:
-		s.Type = oaBoolean
+		s.Type = openapi.TypeBoolean
 	default:
 		return nil, fmt.Errorf("feature %q: unknown type %q", f.Name, f.Type)
 	}
@@ -165,8 +153,8 @@ func exampleValue(f *modelstore.Feature) any {
 // unknown fields are refused, with one; when neither applies, with its
 // first field of the wrong type. It is the server's own answer, so it
 // cannot drift from it; nil if, against expectation, the copy passes.
-func problemsExample(sch *recordSchema, example oaMap[any]) json.RawMessage {
-	bad := make(oaMap[any], 0, len(example)+1)
+func problemsExample(sch *recordSchema, example openapi.Map[any]) json.RawMessage {
+	bad := make(openapi.Map[any], 0, len(example)+1)
 	dropped := false
 	for i, e := range example {
 		if !dropped && sch.features[i].Default == nil {
@@ -177,11 +165,11 @@ func problemsExample(sch *recordSchema, example oaMap[any]) json.RawMessage {
 	}
 	switch {
 	case !sch.ignoreUnknown:
-		bad.add("not_a_field", 1)
+		bad.Add("not_a_field", 1)
 	case !dropped:
-		bad[0].value = "?"
+		bad[0].Value = "?"
 		if sch.features[0].Type == modelstore.TypeCategory {
-			bad[0].value = 0
+			bad[0].Value = 0
 		}
 	}
 	body, err := json.Marshal(map[string]any{"instances": []any{bad}})
@@ -193,14 +181,14 @@ func problemsExample(sch *recordSchema, example oaMap[any]) json.RawMessage {
 	if !errors.As(decodeRecords(body, sch, &r), &pe) {
 		return nil
 	}
-	return pe.appendJSON(nil)
+	return pe.AppendJSON(nil)
 }
 
 // predictionSchema returns the schema of one prediction of a model whose
 // output has width columns per row: a regressor's value (width 1), or a
 // classifier's label and probabilities by class name, the names being
 // classes or, without them, "0", "1", ... as the records API answers.
-func predictionSchema(classes []string, width int) *oaSchema {
+func predictionSchema(classes []string, width int) *openapi.Schema {
 	if width == 1 {
 		return regressionSchema()
 	}
@@ -212,21 +200,21 @@ func predictionSchema(classes []string, width int) *oaSchema {
 			names[j] = strconv.Itoa(j)
 		}
 	}
-	probs := &oaSchema{Type: oaObject, Description: "The probability of each class, by class name.", Required: names}
+	probs := &openapi.Schema{Type: openapi.TypeObject, Description: "The probability of each class, by class name.", Required: names}
 	for _, c := range names {
-		probs.Properties.add(c, &oaSchema{Type: oaNumber, Minimum: bound(0), Maximum: bound(1)})
+		probs.Properties.Add(c, &openapi.Schema{Type: openapi.TypeNumber, Minimum: openapi.Bound(0), Maximum: openapi.Bound(1)})
 	}
-	p := &oaSchema{Type: oaObject, Description: "A classifier's prediction for one instance.",
+	p := &openapi.Schema{Type: openapi.TypeObject, Description: "A classifier's prediction for one instance.",
 		Required: []string{"label", "probabilities"}}
-	p.Properties.add("label", &oaSchema{Type: oaString, Enum: names, Description: "The most probable class."})
-	p.Properties.add("probabilities", probs)
+	p.Properties.Add("label", &openapi.Schema{Type: openapi.TypeString, Enum: names, Description: "The most probable class."})
+	p.Properties.Add("probabilities", probs)
 	return p
 }
 
 // regressionSchema is the schema of a regressor's prediction.
-func regressionSchema() *oaSchema {
-	p := &oaSchema{Type: oaObject, Description: "A regressor's prediction for one instance.", Required: []string{"value"}}
-	p.Properties.add("value", &oaSchema{Type: oaNumber, Description: "The predicted value."})
+func regressionSchema() *openapi.Schema {
+	p := &openapi.Schema{Type: openapi.TypeObject, Description: "A regressor's prediction for one instance.", Required: []string{"value"}}
+	p.Properties.Add("value", &openapi.Schema{Type: openapi.TypeNumber, Description: "The predicted value."})
 	return p
 }
 
@@ -235,271 +223,117 @@ func regressionSchema() *oaSchema {
 // as the schemas of one record and one prediction, and the responses the
 // operations refer to, the 422 with invalidExample as its example (none
 // when empty).
-func recordsComponents(instance, prediction *oaSchema, invalidExample json.RawMessage) oaComponents {
-	req := &oaSchema{Type: oaObject, Required: []string{"instances"}, AdditionalProperties: false}
-	req.Properties.add("instances", &oaSchema{Type: oaArray, Items: ref("Instance"), MinItems: 1, MaxItems: MaxInstances,
+func recordsComponents(instance, prediction *openapi.Schema, invalidExample json.RawMessage) openapi.Components {
+	req := &openapi.Schema{Type: openapi.TypeObject, Required: []string{"instances"}, AdditionalProperties: false}
+	req.Properties.Add("instances", &openapi.Schema{Type: openapi.TypeArray, Items: openapi.Ref("Instance"), MinItems: 1, MaxItems: MaxInstances,
 		Description: "The records to predict, answered in the same order."})
 
-	resp := &oaSchema{Type: oaObject, Required: []string{"model_name", "model_version", "predictions", "prediction_ids"}}
-	resp.Properties.add("model_name", &oaSchema{Type: oaString})
-	resp.Properties.add("model_version", &oaSchema{Type: oaString, Description: "The version that answered."})
-	resp.Properties.add("predictions", &oaSchema{Type: oaArray, Items: ref("Prediction"),
+	resp := &openapi.Schema{Type: openapi.TypeObject, Required: []string{"model_name", "model_version", "predictions", "prediction_ids"}}
+	resp.Properties.Add("model_name", &openapi.Schema{Type: openapi.TypeString})
+	resp.Properties.Add("model_version", &openapi.Schema{Type: openapi.TypeString, Description: "The version that answered."})
+	resp.Properties.Add("predictions", &openapi.Schema{Type: openapi.TypeArray, Items: openapi.Ref("Prediction"),
 		Description: "One prediction per instance, in order."})
-	resp.Properties.add("prediction_ids", &oaSchema{Type: oaArray, Items: &oaSchema{Type: oaString},
+	resp.Properties.Add("prediction_ids", &openapi.Schema{Type: openapi.TypeArray, Items: &openapi.Schema{Type: openapi.TypeString},
 		Description: "One id per prediction, unique, for the feedback API."})
 
-	problem := &oaSchema{Type: oaObject, Required: []string{"instance", "field", "problem", "message"}}
-	problem.Properties.add("instance", &oaSchema{Type: oaInteger, Minimum: bound(0), Description: "The index of the instance in instances."})
-	problem.Properties.add("field", &oaSchema{Type: oaString, Description: "The field the problem is about."})
-	problem.Properties.add("problem", &oaSchema{Type: oaString, Enum: problemCodes, Description: "What kind of problem, " +
+	problem := &openapi.Schema{Type: openapi.TypeObject, Required: []string{"instance", "field", "problem", "message"}}
+	problem.Properties.Add("instance", &openapi.Schema{Type: openapi.TypeInteger, Minimum: openapi.Bound(0), Description: "The index of the instance in instances."})
+	problem.Properties.Add("field", &openapi.Schema{Type: openapi.TypeString, Description: "The field the problem is about."})
+	problem.Properties.Add("problem", &openapi.Schema{Type: openapi.TypeString, Enum: problemCodes, Description: "What kind of problem, " +
 		"a code that never changes. missing: a field without a default is absent or null; type: a value of the wrong JSON type, " +
 		"or an integer that is not whole; range: a number outside min and max, or an integer the model's input type cannot hold; " +
 		"not_allowed: a category value not among its values; unknown: a field the schema does not name; " +
 		"not_finite: NaN, an infinity, or a number too large for the model's float input."})
-	problem.Properties.add("message", &oaSchema{Type: oaString, Description: "The problem in words, naming the field and the value."})
+	problem.Properties.Add("message", &openapi.Schema{Type: openapi.TypeString, Description: "The problem in words, naming the field and the value."})
 
-	invalid := &oaSchema{Type: oaObject, Required: []string{"error", "problems"},
+	invalid := &openapi.Schema{Type: openapi.TypeObject, Required: []string{"error", "problems"},
 		Description: "Every problem of every instance, by instance then field; nothing was sent to the model."}
-	invalid.Properties.add("error", &oaSchema{Type: oaString, Description: `A summary, such as "2 problems in 2 instances".`})
-	invalid.Properties.add("problems", &oaSchema{Type: oaArray, Items: ref("Problem")})
+	invalid.Properties.Add("error", &openapi.Schema{Type: openapi.TypeString, Description: `A summary, such as "2 problems in 2 instances".`})
+	invalid.Properties.Add("problems", &openapi.Schema{Type: openapi.TypeArray, Items: openapi.Ref("Problem")})
 
 	c := commonComponents()
-	c.Schemas.add("Instance", instance)
-	c.Schemas.add("PredictRequest", req)
-	c.Schemas.add("Prediction", prediction)
-	c.Schemas.add("PredictResponse", resp)
-	c.Schemas.add("Problem", problem)
-	c.Schemas.add("ValidationError", invalid)
-	media := oaMedia{Schema: ref("ValidationError")}
+	c.Schemas.Add("Instance", instance)
+	c.Schemas.Add("PredictRequest", req)
+	c.Schemas.Add("Prediction", prediction)
+	c.Schemas.Add("PredictResponse", resp)
+	c.Schemas.Add("Problem", problem)
+	c.Schemas.Add("ValidationError", invalid)
+	media := openapi.Media{Schema: openapi.Ref("ValidationError")}
 	if len(invalidExample) > 0 {
 		media.Example = invalidExample
 	}
-	c.Responses["ValidationFailed"] = &oaResponse{Description: "The instances break the feature schema: every problem is listed.",
-		Content: map[string]oaMedia{contentTypeJSON: media}}
+	c.Responses["ValidationFailed"] = &openapi.Response{Description: "The instances break the feature schema: every problem is listed.",
+		Content: map[string]openapi.Media{httpapi.ContentTypeJSON: media}}
 	return c
 }
 
 // commonComponents returns the Error schema and the error responses every
 // endpoint outside MLflow's API shares.
-func commonComponents() oaComponents {
-	errSchema := &oaSchema{Type: oaObject, Required: []string{"error"}}
-	errSchema.Properties.add("error", &oaSchema{Type: oaString, Description: "What went wrong."})
-	c := oaComponents{Responses: map[string]*oaResponse{}}
-	c.Schemas.add("Error", errSchema)
+func commonComponents() openapi.Components {
+	errSchema := &openapi.Schema{Type: openapi.TypeObject, Required: []string{"error"}}
+	errSchema.Properties.Add("error", &openapi.Schema{Type: openapi.TypeString, Description: "What went wrong."})
+	c := openapi.Components{Responses: map[string]*openapi.Response{}}
+	c.Schemas.Add("Error", errSchema)
 	for name, desc := range map[string]string{
 		"BadRequest": "The request is malformed; error says how.",
 		"NotFound":   "No such model, version or endpoint.",
 		"TooLarge":   "The body is larger than the server's limit.",
 		"Timeout":    "The deadline passed before the model ran.",
 	} {
-		c.Responses[name] = errorResponse(desc)
+		c.Responses[name] = openapi.ErrorResponse(desc)
 	}
-	unavailable := errorResponse("Not ready to serve it, or the queue is full: retry after Retry-After seconds.")
-	unavailable.Headers = map[string]oaHeader{"Retry-After": {Description: "Seconds to wait before retrying.", Schema: &oaSchema{Type: oaInteger}}}
+	unavailable := openapi.ErrorResponse("Not ready to serve it, or the queue is full: retry after Retry-After seconds.")
+	unavailable.Headers = map[string]openapi.Header{"Retry-After": {Description: "Seconds to wait before retrying.", Schema: &openapi.Schema{Type: openapi.TypeInteger}}}
 	c.Responses["Unavailable"] = unavailable
 	return c
 }
 
-// errorResponse returns a response with description desc and an Error
-// body.
-func errorResponse(desc string) *oaResponse {
-	return &oaResponse{Description: desc, Content: map[string]oaMedia{contentTypeJSON: {Schema: ref("Error")}}}
-}
-
 // predictOperation returns a predict operation with the request example
 // reqExample (nil for none).
-func predictOperation(id, summary string, params []oaParameter, reqExample any) *oaOperation {
-	return &oaOperation{
+func predictOperation(id, summary string, params []openapi.Parameter, reqExample any) *openapi.Operation {
+	return &openapi.Operation{
 		Tags:        []string{tagRecords},
 		OperationID: id,
 		Summary:     summary,
 		Description: "Validates every instance against the feature schema before anything is queued, then runs " +
 			"them through the same routing, batching and metrics as the V2 API.",
 		Parameters: append(params, routingKeyParam, timeoutParam),
-		RequestBody: &oaRequestBody{Required: true, Content: map[string]oaMedia{
-			contentTypeJSON: {Schema: ref("PredictRequest"), Example: reqExample},
+		RequestBody: &openapi.RequestBody{Required: true, Content: map[string]openapi.Media{
+			httpapi.ContentTypeJSON: {Schema: openapi.Ref("PredictRequest"), Example: reqExample},
 		}},
-		Responses: map[string]*oaResponse{
+		Responses: map[string]*openapi.Response{
 			"200": {Description: "One prediction per instance.", Headers: modelVersionHeader(),
-				Content: map[string]oaMedia{contentTypeJSON: {Schema: ref("PredictResponse")}}},
-			"400": refResponse("BadRequest"),
-			"404": refResponse("NotFound"),
-			"413": refResponse("TooLarge"),
-			"422": refResponse("ValidationFailed"),
-			"503": refResponse("Unavailable"),
-			"504": refResponse("Timeout"),
+				Content: map[string]openapi.Media{httpapi.ContentTypeJSON: {Schema: openapi.Ref("PredictResponse")}}},
+			"400": openapi.RefResponse("BadRequest"),
+			"404": openapi.RefResponse("NotFound"),
+			"413": openapi.RefResponse("TooLarge"),
+			"422": openapi.RefResponse("ValidationFailed"),
+			"503": openapi.RefResponse("Unavailable"),
+			"504": openapi.RefResponse("Timeout"),
 		},
 	}
 }
 
 // The request headers of both inference APIs.
 var (
-	routingKeyParam = oaParameter{Name: routingKeyHeader, In: "header", Schema: &oaSchema{Type: oaString},
+	routingKeyParam = openapi.Parameter{Name: routingKeyHeader, In: "header", Schema: &openapi.Schema{Type: openapi.TypeString},
 		Description: "Keeps requests with the same key on the same arm of a canary."}
-	timeoutParam = oaParameter{Name: timeoutHeader, In: "header", Schema: &oaSchema{Type: oaInteger, Minimum: bound(0)},
+	timeoutParam = openapi.Parameter{Name: timeoutHeader, In: "header", Schema: &openapi.Schema{Type: openapi.TypeInteger, Minimum: openapi.Bound(0)},
 		Description: "How long the request may wait before it runs, in milliseconds; it takes precedence over a V2 request's parameters.timeout and the model's default."}
 )
 
 // modelVersionHeader describes the X-Model-Version response header.
-func modelVersionHeader() map[string]oaHeader {
-	return map[string]oaHeader{"X-Model-Version": {Description: "The version that answered.", Schema: &oaSchema{Type: oaString}}}
+func modelVersionHeader() map[string]openapi.Header {
+	return map[string]openapi.Header{"X-Model-Version": {Description: "The version that answered.", Schema: &openapi.Schema{Type: openapi.TypeString}}}
 }
 
 // versionParam is the {version} path parameter; example is a version
 // that serves, or 0 for none.
-func versionParam(example int) oaParameter {
-	p := oaParameter{Name: "version", In: "path", Required: true, Description: "The version number.",
-		Schema: &oaSchema{Type: oaInteger, Minimum: bound(1)}}
+func versionParam(example int) openapi.Parameter {
+	p := openapi.Parameter{Name: "version", In: "path", Required: true, Description: "The version number.",
+		Schema: &openapi.Schema{Type: openapi.TypeInteger, Minimum: openapi.Bound(1)}}
 	if example > 0 {
 		p.Example = example
 	}
 	return p
-}
-
-// ref returns a reference to the schema called name in components.
-func ref(name string) *oaSchema { return &oaSchema{Ref: "#/components/schemas/" + name} }
-
-// refResponse returns a reference to the response called name in
-// components.
-func refResponse(name string) *oaResponse { return &oaResponse{Ref: "#/components/responses/" + name} }
-
-// bound returns a pointer to v, for a minimum or maximum.
-func bound(v float64) *float64 { return &v }
-
-// The types below are the parts of an OpenAPI 3.1 document the server's
-// documents use, marshalled with encoding/json.
-
-// oaDoc is an OpenAPI document.
-type oaDoc struct {
-	OpenAPI    string             `json:"openapi"`
-	Info       oaInfo             `json:"info"`
-	Tags       []oaTag            `json:"tags,omitempty"`
-	Paths      oaMap[*oaPathItem] `json:"paths"`
-	Components oaComponents       `json:"components"`
-}
-
-type oaInfo struct {
-	Title       string `json:"title"`
-	Version     string `json:"version"`
-	Description string `json:"description,omitempty"`
-}
-
-type oaTag struct {
-	Name        string `json:"name"`
-	Description string `json:"description,omitempty"`
-}
-
-type oaComponents struct {
-	Schemas         oaMap[*oaSchema]            `json:"schemas,omitempty"`
-	Responses       map[string]*oaResponse      `json:"responses,omitempty"`
-	SecuritySchemes map[string]oaSecurityScheme `json:"securitySchemes,omitempty"`
-}
-
-type oaSecurityScheme struct {
-	Type        string `json:"type"`
-	Scheme      string `json:"scheme,omitempty"`
-	Description string `json:"description,omitempty"`
-}
-
-type oaPathItem struct {
-	Get    *oaOperation `json:"get,omitempty"`
-	Put    *oaOperation `json:"put,omitempty"`
-	Post   *oaOperation `json:"post,omitempty"`
-	Delete *oaOperation `json:"delete,omitempty"`
-	Patch  *oaOperation `json:"patch,omitempty"`
-}
-
-type oaOperation struct {
-	Tags        []string               `json:"tags,omitempty"`
-	Summary     string                 `json:"summary,omitempty"`
-	Description string                 `json:"description,omitempty"`
-	OperationID string                 `json:"operationId,omitempty"`
-	Parameters  []oaParameter          `json:"parameters,omitempty"`
-	RequestBody *oaRequestBody         `json:"requestBody,omitempty"`
-	Responses   map[string]*oaResponse `json:"responses"`
-	// Security lists the ways to authenticate, any one of which
-	// suffices; nil for none.
-	Security []map[string][]string `json:"security,omitempty"`
-}
-
-type oaParameter struct {
-	Name        string    `json:"name"`
-	In          string    `json:"in"`
-	Description string    `json:"description,omitempty"`
-	Required    bool      `json:"required,omitempty"`
-	Explode     *bool     `json:"explode,omitempty"`
-	Schema      *oaSchema `json:"schema"`
-	Example     any       `json:"example,omitempty"`
-}
-
-type oaRequestBody struct {
-	Required bool               `json:"required,omitempty"`
-	Content  map[string]oaMedia `json:"content"`
-}
-
-type oaMedia struct {
-	Schema  *oaSchema `json:"schema,omitempty"`
-	Example any       `json:"example,omitempty"`
-}
-
-// oaResponse is a response, or with Ref a reference to one in components.
-type oaResponse struct {
-	Ref         string              `json:"$ref,omitempty"`
-	Description string              `json:"description,omitempty"`
-	Headers     map[string]oaHeader `json:"headers,omitempty"`
-	Content     map[string]oaMedia  `json:"content,omitempty"`
-}
-
-type oaHeader struct {
-	Description string    `json:"description,omitempty"`
-	Schema      *oaSchema `json:"schema"`
-}
-
-// oaSchema is the part of JSON Schema 2020-12 the documents use. A nil
-// Default or AdditionalProperties is left out; AdditionalProperties is
-// false to refuse other properties.
-type oaSchema struct {
-	Ref                  string           `json:"$ref,omitempty"`
-	Type                 string           `json:"type,omitempty"`
-	Description          string           `json:"description,omitempty"`
-	Enum                 []string         `json:"enum,omitempty"`
-	Minimum              *float64         `json:"minimum,omitempty"`
-	Maximum              *float64         `json:"maximum,omitempty"`
-	Default              any              `json:"default,omitempty"`
-	Items                *oaSchema        `json:"items,omitempty"`
-	MinItems             int              `json:"minItems,omitempty"`
-	MaxItems             int              `json:"maxItems,omitempty"`
-	Properties           oaMap[*oaSchema] `json:"properties,omitempty"`
-	Required             []string         `json:"required,omitempty"`
-	AdditionalProperties any              `json:"additionalProperties,omitempty"`
-	OneOf                []*oaSchema      `json:"oneOf,omitempty"`
-}
-
-// oaMap is a JSON object whose members keep the order they were added in,
-// so that a model's fields are listed in the schema's order.
-type oaMap[V any] []oaMember[V]
-
-type oaMember[V any] struct {
-	key   string
-	value V
-}
-
-func (m *oaMap[V]) add(key string, v V) { *m = append(*m, oaMember[V]{key, v}) }
-
-// MarshalJSON implements json.Marshaler.
-func (m oaMap[V]) MarshalJSON() ([]byte, error) {
-	b := []byte{'{'}
-	for i, e := range m {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendJSONString(b, e.key)
-		b = append(b, ':')
-		v, err := json.Marshal(e.value)
-		if err != nil {
-			return nil, fmt.Errorf("openapi: member %q: %w", e.key, err)
-		}
-		b = append(b, v...)
-	}
-	return append(b, '}'), nil
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/switchyard-ml/switchyard/internal/onnx"
 	"github.com/switchyard-ml/switchyard/internal/testenv"
+	"github.com/switchyard-ml/switchyard/server/internal/httpapi"
 )
 
 // docsFeatures is the feature schema of the test models "fraud" and
@@ -62,7 +63,7 @@ func serveDocsModels(t *testing.T) *testServer {
 func (ts *testServer) openAPIValidator(t *testing.T, path string) (validator.Validator, map[string]any) {
 	t.Helper()
 	r := ts.do(t, "GET", path, "")
-	if r.status != 200 || r.header.Get("Content-Type") != contentTypeJSON {
+	if r.status != 200 || r.header.Get("Content-Type") != httpapi.ContentTypeJSON {
 		t.Fatalf("GET %s = %d %s %s", path, r.status, r.header.Get("Content-Type"), r.body)
 	}
 	doc, err := libopenapi.NewDocument(r.body)
@@ -115,14 +116,14 @@ func (ts *testServer) describedAnswer(t *testing.T, v validator.Validator, metho
 func jsonRequest(method, path, body string) *http.Request {
 	req := httptest.NewRequest(method, path, strings.NewReader(body))
 	if body != "" {
-		req.Header.Set("Content-Type", contentTypeJSON)
+		req.Header.Set("Content-Type", httpapi.ContentTypeJSON)
 	}
 	return req
 }
 
 // jsonResponse returns a response with a JSON body for a validator.
 func jsonResponse(status int, body string) *http.Response {
-	return &http.Response{StatusCode: status, Header: http.Header{"Content-Type": {contentTypeJSON}},
+	return &http.Response{StatusCode: status, Header: http.Header{"Content-Type": {httpapi.ContentTypeJSON}},
 		Body: io.NopCloser(strings.NewReader(body))}
 }
 
@@ -203,7 +204,7 @@ func TestModelOpenAPISuccess(t *testing.T) {
 
 	// The example request is built from the schema and is valid by the
 	// document, on both paths.
-	example, _ := json.Marshal(dig(doc, "paths", "/v1/models/fraud:predict", "post", "requestBody", "content", contentTypeJSON, "example"))
+	example, _ := json.Marshal(dig(doc, "paths", "/v1/models/fraud:predict", "post", "requestBody", "content", httpapi.ContentTypeJSON, "example"))
 	if want := `{"instances":[{"amount":0,"country":"FR","hour":12,"is_foreign":false}]}`; string(example) != want {
 		t.Fatalf("example request = %s, want %s", example, want)
 	}
@@ -236,7 +237,7 @@ func TestModelOpenAPISuccess(t *testing.T) {
 	// The 422's example is the server's answer to a bad record: valid by
 	// the document, listing the problems the example's comment promises.
 	req := jsonRequest("POST", "/v1/models/fraud:predict", string(example))
-	invalid, _ := json.Marshal(dig(doc, "components", "responses", "ValidationFailed", "content", contentTypeJSON, "example"))
+	invalid, _ := json.Marshal(dig(doc, "components", "responses", "ValidationFailed", "content", httpapi.ContentTypeJSON, "example"))
 	if ok, errs := v.ValidateHttpResponse(req, jsonResponse(422, string(invalid))); !ok {
 		t.Fatalf("the 422 example %s is not valid by the document:\n%s", invalid, validationText(errs))
 	}
@@ -356,35 +357,24 @@ func TestServerOpenAPIRoutes(t *testing.T) {
 	ts := serveDocsModels(t)
 	_, doc := ts.openAPIValidator(t, "/openapi.json")
 	paths, _ := doc["paths"].(map[string]any)
-	covered := map[routeKind]bool{}
 	for tmpl, item := range paths {
 		path := samplePath.Replace(tmpl)
-		r, err := parseRoute([]byte(path))
-		if err != nil {
-			t.Fatalf("%s (as %s) is not routed: %v", tmpl, path, err)
-		}
-		covered[r.kind] = true
 		for method := range item.(map[string]any) {
 			method = strings.ToUpper(method)
-			switch want := methods[r.kind]; {
-			case want != "" && want != method:
-				t.Fatalf("%s %s: the route takes %s", method, tmpl, want)
-			case r.kind == routeMLflow:
-				ep, ok := mlflowEndpoints[strings.TrimPrefix(path, mlflowPrefix)]
-				if !ok || !strings.Contains(strings.Join(ep.methods, " "), method) {
-					t.Fatalf("%s %s: no such MLflow endpoint", method, tmpl)
-				}
+			if _, _, err := ts.router.Match([]byte(method), []byte(path)); err != nil {
+				t.Fatalf("%s %s (as %s) is not routed: %v", method, tmpl, path, err)
 			}
 		}
 	}
-	for k := routeNone + 1; int(k) < len(methods); k++ {
-		if !covered[k] {
-			t.Errorf("route kind %d (%s) has no path in /openapi.json", k, methods[k])
-		}
-	}
-	for name := range mlflowEndpoints {
-		if paths[mlflowPrefix+name] == nil {
-			t.Errorf("MLflow endpoint %s is not in /openapi.json", name)
+	for _, a := range ts.router.APIs() {
+		for _, e := range a.Endpoints {
+			tmpl := strings.ReplaceAll(e.Path, "...}", "}")
+			switch item, _ := paths[tmpl].(map[string]any); {
+			case e.Op == nil && !strings.HasPrefix(e.Path, "/ajax-api/"):
+				t.Errorf("%s %s has no OpenAPI operation", e.Method, e.Path)
+			case e.Op != nil && item[strings.ToLower(e.Method)] == nil:
+				t.Errorf("%s %s is not in /openapi.json", e.Method, e.Path)
+			}
 		}
 	}
 }

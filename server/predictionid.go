@@ -37,7 +37,7 @@ func newPredictionIDs() *predictionIDs {
 	rand.Read(seed[:]) // never fails; it crashes the program first (crypto/rand)
 	g := new(predictionIDs)
 	for i, b := range seed {
-		g.prefix[2*i], g.prefix[2*i+1] = jsonHex[b>>4], jsonHex[b&0xf]
+		g.prefix[2*i], g.prefix[2*i+1] = hexDigits[b>>4], hexDigits[b&0xf]
 	}
 	g.prefix[16] = '-'
 	return g
@@ -54,7 +54,10 @@ func (g *predictionIDs) reserve(n int) uint64 {
 func (g *predictionIDs) appendID(dst []byte, k uint64) []byte {
 	dst = append(dst, g.prefix[:]...)
 	for shift := 60; shift >= 0; shift -= 4 {
-		dst = append(dst, jsonHex[k>>uint(shift)&0xf])
+		dst = append(dst, hexDigits[k>>uint(shift)&0xf])
 	}
 	return dst
 }
+
+// hexDigits are the digits of a prediction id.
+const hexDigits = "0123456789abcdef"

@@ -7,6 +7,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/switchyard-ml/switchyard/modelstore"
+	"github.com/switchyard-ml/switchyard/server/internal/httpapi"
 )
 
 // The records API: named features in, named predictions out.
@@ -31,10 +32,11 @@ import (
 // (problemsError).
 
 // predict serves POST /v1/models/{m}[/versions/{v}]:predict.
-func (s *Server) predict(ctx *fasthttp.RequestCtx, r route, start time.Time) {
-	v, shadow, _, err := s.acquire(b2s(r.model), r.version, ctx.Request.Header.Peek(routingKeyHeader))
+func (s *Server) predict(ctx *fasthttp.RequestCtx, p httpapi.Params) {
+	start := ctx.Time() // fasthttp read the clock as the request arrived
+	v, shadow, _, err := s.acquire(b2s(p.Get("model")), p.Version(), ctx.Request.Header.Peek(routingKeyHeader))
 	if err != nil {
-		s.metrics.observe(nil, writeError(ctx, err), time.Since(start))
+		s.metrics.observe(nil, httpapi.WriteError(ctx, err), time.Since(start))
 		return
 	}
 	sc := s.getScratch()
@@ -72,7 +74,7 @@ func (s *Server) runPredict(ctx *fasthttp.RequestCtx, v *modelstore.Version, sc 
 	if err != nil {
 		return writeVersionError(ctx, v, err)
 	}
-	ctx.SetContentType(contentTypeJSON)
+	ctx.SetContentType(httpapi.ContentTypeJSON)
 	// As runInfer does: no copy, the old body buffer is the next scratch.
 	sc.buf = ctx.Response.SwapBody(buf)
 	return fasthttp.StatusOK

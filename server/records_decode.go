@@ -21,7 +21,7 @@ const MaxInstances = 1024
 // nobody modifies.
 type recordSchema struct {
 	features      []modelstore.Feature
-	layout        *modelstore.FeatureLayout
+	layout        *modelstore.FeaturePlacement
 	ignoreUnknown bool
 	classes       []string // the manifest's class names; empty: "0", "1", ...
 	output        int      // index of the output the answer reads
@@ -108,7 +108,7 @@ func (r *records) pooledBytes() int {
 //
 // A malformed request (not JSON, not an object holding only "instances",
 // no instance, more than MaxInstances, an instance that is not an object,
-// a field given twice) is a *requestError. Instances that break the
+// a field given twice) is a *httpapi.RequestError. Instances that break the
 // schema give a *problemsError listing every problem of every instance,
 // in order of instance, then of field in the instance, then of missing
 // fields in schema order. On error r.inputs hold garbage.

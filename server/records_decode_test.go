@@ -10,6 +10,7 @@ import (
 
 	"github.com/switchyard-ml/switchyard/engine"
 	"github.com/switchyard-ml/switchyard/modelstore"
+	"github.com/switchyard-ml/switchyard/server/internal/httpapi"
 )
 
 // recMixedSig is a model with one input of every element type features
@@ -116,9 +117,9 @@ func TestDecodeRecordsMalformed(t *testing.T) {
 		t.Helper()
 		var r records
 		err := decodeRecords([]byte(body), sch, &r)
-		var re *requestError
+		var re *httpapi.RequestError
 		if !errors.As(err, &re) || !strings.Contains(err.Error(), want) {
-			t.Errorf("decodeRecords(%.80s) = %v; want a *requestError containing %q", body, err, want)
+			t.Errorf("decodeRecords(%.80s) = %v; want a *httpapi.RequestError containing %q", body, err, want)
 		}
 	}
 	f(``, "malformed JSON")
@@ -231,17 +232,17 @@ func TestProblemsJSON(t *testing.T) {
 	const want = `{"error":"2 problems in 2 instances","problems":[` +
 		`{"instance":0,"field":"amount","problem":"missing","message":"amount is required"},` +
 		`{"instance":1,"field":"country","problem":"not_allowed","message":"country \"XX\" is not one of FR, DE, US"}]}`
-	if got := string(pe.appendJSON(nil)); got != want {
+	if got := string(pe.AppendJSON(nil)); got != want {
 		t.Fatalf("422 body =\n%s\nwant\n%s", got, want)
 	}
-	if statusOf(err) != 422 {
-		t.Fatalf("statusOf(%v) = %d; want 422", err, statusOf(err))
+	if httpapi.StatusOf(err) != 422 {
+		t.Fatalf("httpapi.StatusOf(%v) = %d; want 422", err, httpapi.StatusOf(err))
 	}
 	one := newProblemsError([]problem{{instance: 3, field: "a", code: problemMissing, message: "a is required"}})
 	if one.Error() != "1 problem in 1 instance" {
 		t.Fatalf("Error() = %q", one.Error())
 	}
-	if !json.Valid(one.appendJSON(nil)) {
-		t.Fatalf("invalid JSON %s", one.appendJSON(nil))
+	if !json.Valid(one.AppendJSON(nil)) {
+		t.Fatalf("invalid JSON %s", one.AppendJSON(nil))
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/switchyard-ml/switchyard/engine"
+	"github.com/switchyard-ml/switchyard/server/internal/httpapi"
 )
 
 // appendPredictResponse appends the answer to a records request of rows
@@ -38,9 +39,9 @@ func appendPredictResponse(dst []byte, model, version string, sch *recordSchema,
 			out.Name, out.DType, shapeText(out.Shape), len(out.Data), rows, sch.width)
 	}
 	dst = append(dst, `{"model_name":`...)
-	dst = appendJSONString(dst, model)
+	dst = httpapi.AppendJSONString(dst, model)
 	dst = append(dst, `,"model_version":`...)
-	dst = appendJSONString(dst, version)
+	dst = httpapi.AppendJSONString(dst, version)
 	dst = append(dst, `,"predictions":[`...)
 	for row := range rows {
 		if row > 0 {
@@ -99,7 +100,7 @@ func appendPrediction(dst []byte, sch *recordSchema, out *engine.Tensor, row int
 // in decimal when the schema names no classes.
 func appendClassName(dst []byte, classes []string, j int) []byte {
 	if j < len(classes) {
-		return appendJSONString(dst, classes[j])
+		return httpapi.AppendJSONString(dst, classes[j])
 	}
 	dst = append(dst, '"')
 	dst = strconv.AppendInt(dst, int64(j), 10)

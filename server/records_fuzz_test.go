@@ -12,11 +12,12 @@ import (
 
 	"github.com/switchyard-ml/switchyard/engine"
 	"github.com/switchyard-ml/switchyard/modelstore"
+	"github.com/switchyard-ml/switchyard/server/internal/httpapi"
 )
 
 // FuzzDecodeRecords holds the records decoder to its contract on any
 // body, with unknown fields refused or ignored: it never panics; its
-// errors are a *requestError or a *problemsError whose problems name real
+// errors are a *httpapi.RequestError or a *problemsError whose problems name real
 // instances with the documented codes; the one-pass fast path accepts
 // only what the full decoder accepts, and decodes it alike; and whatever
 // decodes encodes back: the instances written again from the tensors,
@@ -76,12 +77,12 @@ func FuzzDecodeRecords(f *testing.F) {
 // a request of rows instances (0 when its structure was refused first).
 func checkRecordsError(t *testing.T, body []byte, err error, rows int) {
 	t.Helper()
-	if _, ok := errors.AsType[*requestError](err); ok {
+	if _, ok := errors.AsType[*httpapi.RequestError](err); ok {
 		return
 	}
 	pe, ok := errors.AsType[*problemsError](err)
 	if !ok || len(pe.problems) == 0 {
-		t.Fatalf("decodeRecords(%q) = %T %v; want a *requestError or problems", body, err, err)
+		t.Fatalf("decodeRecords(%q) = %T %v; want a *httpapi.RequestError or problems", body, err, err)
 	}
 	codes := []string{problemMissing, problemType, problemRange, problemNotAllowed, problemUnknown, problemNotFinite}
 	for k, p := range pe.problems {
@@ -90,8 +91,8 @@ func checkRecordsError(t *testing.T, body []byte, err error, rows int) {
 			t.Fatalf("decodeRecords(%q): problem %+v of %d instances", body, p, rows)
 		}
 	}
-	if !json.Valid(pe.appendJSON(nil)) {
-		t.Fatalf("decodeRecords(%q): invalid 422 body %s", body, pe.appendJSON(nil))
+	if !json.Valid(pe.AppendJSON(nil)) {
+		t.Fatalf("decodeRecords(%q): invalid 422 body %s", body, pe.AppendJSON(nil))
 	}
 }
 
@@ -120,7 +121,7 @@ func encodeInstances(t *testing.T, sch *recordSchema, r *records) []byte {
 			if f > 0 {
 				b = append(b, ',')
 			}
-			b = appendJSONString(b, feat.Name)
+			b = httpapi.AppendJSONString(b, feat.Name)
 			b = append(b, ':')
 			switch {
 			case feat.Type == modelstore.TypeCategory && fs.Width > 1:
@@ -133,9 +134,9 @@ func encodeInstances(t *testing.T, sch *recordSchema, r *records) []byte {
 				if k < 0 {
 					t.Fatalf("one-hot %s of instance %d has no 1", feat.Name, i)
 				}
-				b = appendJSONString(b, feat.Values[k])
+				b = httpapi.AppendJSONString(b, feat.Values[k])
 			case feat.Type == modelstore.TypeCategory:
-				b = appendJSONString(b, feat.Values[int(element(r.inputs[fs.Input], at))])
+				b = httpapi.AppendJSONString(b, feat.Values[int(element(r.inputs[fs.Input], at))])
 			case feat.Type == modelstore.TypeBool:
 				b = strconv.AppendBool(b, element(r.inputs[fs.Input], at) == 1)
 			case slot.DType == engine.FP32:

@@ -8,6 +8,7 @@ import (
 
 	"github.com/switchyard-ml/switchyard/engine"
 	"github.com/switchyard-ml/switchyard/modelstore"
+	"github.com/switchyard-ml/switchyard/server/internal/httpapi"
 )
 
 // parse is decodeRecords' full decoder: it parses body with p, which the
@@ -17,29 +18,29 @@ import (
 func (r *records) parse(p *fastjson.Parser, body []byte, sch *recordSchema) error {
 	v, err := p.ParseBytes(body)
 	if err != nil {
-		return requestErrorf("malformed JSON: %v", err)
+		return httpapi.RequestErrorf("malformed JSON: %v", err)
 	}
 	o, err := v.Object()
 	if err != nil {
-		return requestErrorf(`a records request must be a JSON object {"instances": [...]}, not %s`, v.Type())
+		return httpapi.RequestErrorf(`a records request must be a JSON object {"instances": [...]}, not %s`, v.Type())
 	}
 	list := v.Get("instances")
 	if list == nil || o.Len() != 1 {
 		return otherMember(o)
 	}
 	if list.Type() != fastjson.TypeArray {
-		return requestErrorf(`"instances" must be an array of objects, not %s`, list.Type())
+		return httpapi.RequestErrorf(`"instances" must be an array of objects, not %s`, list.Type())
 	}
 	instances, _ := list.Array() // cannot fail: list is an array
 	switch n := len(instances); {
 	case n == 0:
-		return requestErrorf(`"instances" must not be empty`)
+		return httpapi.RequestErrorf(`"instances" must not be empty`)
 	case n > MaxInstances:
-		return requestErrorf(`"instances" holds %d instances; a request may carry at most %d`, n, MaxInstances)
+		return httpapi.RequestErrorf(`"instances" holds %d instances; a request may carry at most %d`, n, MaxInstances)
 	}
 	for i, inst := range instances {
 		if inst.Type() != fastjson.TypeObject {
-			return requestErrorf("instances[%d] must be an object, not %s", i, inst.Type())
+			return httpapi.RequestErrorf("instances[%d] must be an object, not %s", i, inst.Type())
 		}
 	}
 	r.begin(sch)
@@ -71,11 +72,11 @@ func otherMember(o *fastjson.Object) error {
 	})
 	switch {
 	case instances > 1:
-		return requestErrorf(`"instances" appears more than once`)
+		return httpapi.RequestErrorf(`"instances" appears more than once`)
 	case other != nil:
-		return requestErrorf(`unknown member %q: a records request holds only "instances"`, other)
+		return httpapi.RequestErrorf(`unknown member %q: a records request holds only "instances"`, other)
 	}
-	return requestErrorf(`missing "instances": a records request is {"instances": [{"field": value, ...}, ...]}`)
+	return httpapi.RequestErrorf(`missing "instances": a records request is {"instances": [{"field": value, ...}, ...]}`)
 }
 
 // instance validates and encodes instance i, the object o. Its only error
@@ -100,7 +101,7 @@ func (r *records) instance(i int, o *fastjson.Object, sch *recordSchema) error {
 		}
 	})
 	if dup != nil {
-		return requestErrorf("instances[%d]: field %q appears more than once", i, dup)
+		return httpapi.RequestErrorf("instances[%d]: field %q appears more than once", i, dup)
 	}
 	for f := range sch.features {
 		if feat := &sch.features[f]; !r.seen[f] && feat.Default == nil {

@@ -3,6 +3,8 @@ package server
 import (
 	"fmt"
 	"strconv"
+
+	"github.com/switchyard-ml/switchyard/server/internal/httpapi"
 )
 
 // The problem codes of a records 422, one per kind of bad field. They are
@@ -32,7 +34,8 @@ func (r *records) addf(i int, field, code, format string, args ...any) {
 
 // problemsError is a records request whose instances break the version's
 // schema. It holds every problem found, in order of instance; the handler
-// answers it with 422 and appendJSON's body.
+// answers it with 422 (it wraps httpapi.ErrUnprocessable) and
+// AppendJSON's body.
 type problemsError struct {
 	problems  []problem
 	instances int // how many instances have a problem
@@ -65,14 +68,18 @@ func plural(n int, noun string) string {
 	return s
 }
 
-// appendJSON appends the 422 body to dst and returns the extended slice:
+// Unwrap classifies the error as httpapi.ErrUnprocessable (422).
+func (e *problemsError) Unwrap() error { return httpapi.ErrUnprocessable }
+
+// AppendJSON appends the 422 body to dst and returns the extended slice,
+// implementing httpapi.BodyError:
 //
 //	{"error":"2 problems in 2 instances","problems":[
 //	 {"instance":0,"field":"amount","problem":"missing","message":"amount is required"},
 //	 {"instance":1,"field":"country","problem":"not_allowed","message":"country \"XX\" is not one of FR, DE, US"}]}
-func (e *problemsError) appendJSON(dst []byte) []byte {
+func (e *problemsError) AppendJSON(dst []byte) []byte {
 	dst = append(dst, `{"error":`...)
-	dst = appendJSONString(dst, e.Error())
+	dst = httpapi.AppendJSONString(dst, e.Error())
 	dst = append(dst, `,"problems":[`...)
 	for k, p := range e.problems {
 		if k > 0 {
@@ -81,11 +88,11 @@ func (e *problemsError) appendJSON(dst []byte) []byte {
 		dst = append(dst, `{"instance":`...)
 		dst = strconv.AppendInt(dst, int64(p.instance), 10)
 		dst = append(dst, `,"field":`...)
-		dst = appendJSONString(dst, p.field)
+		dst = httpapi.AppendJSONString(dst, p.field)
 		dst = append(dst, `,"problem":`...)
-		dst = appendJSONString(dst, p.code)
+		dst = httpapi.AppendJSONString(dst, p.code)
 		dst = append(dst, `,"message":`...)
-		dst = appendJSONString(dst, p.message)
+		dst = httpapi.AppendJSONString(dst, p.message)
 		dst = append(dst, '}')
 	}
 	return append(dst, "]}"...)

@@ -325,7 +325,11 @@ func TestPredictionIDsUnique(t *testing.T) {
 		wg.Go(func() {
 			for k := range each {
 				if (w+k)%2 == 0 {
-					r := ts.do(t, "POST", "/v2/models/fraud/infer", v2)
+					r, err := ts.try("POST", "/v2/models/fraud/infer", v2)
+					if err != nil {
+						t.Error(err)
+						return
+					}
 					var a struct {
 						Parameters struct {
 							PredictionID string `json:"prediction_id"`
@@ -338,7 +342,11 @@ func TestPredictionIDsUnique(t *testing.T) {
 					ids <- a.Parameters.PredictionID
 					continue
 				}
-				r := ts.do(t, "POST", "/v1/models/fraud:predict", `{"instances":[{"amount":1,"hour":1,"country":"FR"},{"amount":2,"hour":2,"country":"DE"}]}`)
+				r, err := ts.try("POST", "/v1/models/fraud:predict", `{"instances":[{"amount":1,"hour":1,"country":"FR"},{"amount":2,"hour":2,"country":"DE"}]}`)
+				if err != nil {
+					t.Error(err)
+					return
+				}
 				var a recPredictResponse
 				if err := json.Unmarshal(r.body, &a); r.status != 200 || err != nil || len(a.PredictionIDs) != 2 {
 					t.Errorf("records = %d %s", r.status, r.body)

@@ -18,6 +18,9 @@ import (
 	"github.com/switchyard-ml/switchyard/engine"
 	"github.com/switchyard-ml/switchyard/modelstore"
 	"github.com/switchyard-ml/switchyard/rollout"
+	"github.com/switchyard-ml/switchyard/server/admin"
+	"github.com/switchyard-ml/switchyard/server/internal/httpapi"
+	"github.com/switchyard-ml/switchyard/server/mlflow"
 )
 
 // Version is switchyard's release, reported by GET /v2.
@@ -48,29 +51,27 @@ type Config struct {
 	LoadTimeout time.Duration
 	// Tracking serves MLflow's tracking API under /api/2.0/mlflow/. Nil
 	// answers those paths with 503 TEMPORARILY_UNAVAILABLE.
-	Tracking Tracking
+	Tracking mlflow.Tracking
 	// Registry serves MLflow's model registry over the registry directory
 	// RegistryDir; nil answers 503 on those paths. PublishEngine
 	// configures the session that checks a model before it is published.
-	Registry      ModelRegistry
+	Registry      mlflow.ModelRegistry
 	RegistryDir   string
 	PublishEngine engine.Config
 	// Artifacts serves MLflow's artifact proxy under
 	// /api/2.0/mlflow-artifacts/artifacts; nil answers 503 there.
-	Artifacts ArtifactStore
+	Artifacts mlflow.ArtifactStore
 	// Admin gives the operations API under /admin its audit trail, runs
 	// and lineage. Nil answers /admin/audit and /admin/runs with 503;
 	// /admin/models then reports lineage from the manifests alone.
-	Admin AdminStore
+	Admin admin.Store
 	// AdminToken, when not empty, is the bearer token every /admin request
 	// must carry (Authorization: Bearer TOKEN); others get 401. Empty
 	// leaves the operations API open.
 	AdminToken string
 	// Analyses gives the operations API the rollout controller's latest
 	// analysis of each model; nil shows none.
-	Analyses interface {
-		Analysis(model string) (rollout.Analysis, bool)
-	}
+	Analyses admin.Analyses
 	// ShadowQueue bounds the requests waiting for a shadow version; past
 	// it copies are dropped and counted. 0 means DefaultShadowQueue.
 	ShadowQueue int
@@ -105,15 +106,17 @@ type Models interface {
 
 // Server answers HTTP requests for the models of a Models.
 type Server struct {
-	models        Models
-	tracking      Tracking
-	registry      ModelRegistry
-	artifactStore ArtifactStore
-	cfg           Config
-	log           *slog.Logger
-	http          *fasthttp.Server
-	metrics       *metrics
-	promh         fasthttp.RequestHandler
+	models Models
+	cfg    Config
+	// router routes every request, through the endpoint tables of the
+	// root API, the MLflow API and the operations API.
+	router *httpapi.Router
+	// document returns /openapi.json, built from the tables once.
+	document func() ([]byte, error)
+	log      *slog.Logger
+	http     *fasthttp.Server
+	metrics  *metrics
+	promh    fasthttp.RequestHandler
 	// scratch pools *scratch values for infer.
 	scratch sync.Pool
 	// shadowJobs holds copies of requests for shadow versions; the
@@ -143,7 +146,7 @@ func New(cfg Config, models Models, reg *prometheus.Registry) (*Server, error) {
 	if cfg.LoadTimeout <= 0 {
 		cfg.LoadTimeout = 5 * time.Minute
 	}
-	s := &Server{shadowJobs: make(chan *shadowJob, cfg.ShadowQueue), models: models, tracking: cfg.Tracking, registry: cfg.Registry, artifactStore: cfg.Artifacts, cfg: cfg, log: cfg.Logger,
+	s := &Server{shadowJobs: make(chan *shadowJob, cfg.ShadowQueue), models: models, cfg: cfg, log: cfg.Logger,
 		ids: newPredictionIDs()}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -154,6 +157,15 @@ func New(cfg Config, models Models, reg *prometheus.Registry) (*Server, error) {
 	}
 	s.metrics = m
 	s.promh = fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	ml := mlflow.New(mlflow.Config{Tracking: cfg.Tracking, Registry: cfg.Registry, RegistryDir: cfg.RegistryDir,
+		PublishEngine: cfg.PublishEngine, Artifacts: cfg.Artifacts, Models: models, Logger: s.log})
+	ad := admin.New(admin.Config{Models: models, Store: cfg.Admin, Token: cfg.AdminToken, Analyses: cfg.Analyses, Logger: s.log})
+	router, err := httpapi.NewRouter(s.api(), ad.API(), ml.API())
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	s.router = router
+	s.document = sync.OnceValues(func() ([]byte, error) { return documentJSON(router.APIs()) })
 	s.http = &fasthttp.Server{
 		Handler:              s.handle,
 		ErrorHandler:         s.handleTransportError,
@@ -223,9 +235,9 @@ func (s *Server) handleTransportError(ctx *fasthttp.RequestCtx, err error) {
 	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
 		err = fmt.Errorf("request body exceeds the limit of %d bytes: %w", s.http.MaxRequestBodySize, err)
 	} else {
-		err = &requestError{msg: "cannot read request: " + err.Error()}
+		err = &httpapi.RequestError{Msg: "cannot read request: " + err.Error()}
 	}
-	status := writeError(ctx, err)
+	status := httpapi.WriteError(ctx, err)
 	s.metrics.observe(nil, status, 0)
 }
 

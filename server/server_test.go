@@ -90,22 +90,33 @@ type response struct {
 	body   []byte
 }
 
+// do sends a request, failing the test if it cannot. It calls t.Fatal:
+// only the test's goroutine may call it; others call try.
 func (ts *testServer) do(t *testing.T, method, path, body string) response {
 	t.Helper()
-	req, err := http.NewRequest(method, ts.url+path, strings.NewReader(body))
+	r, err := ts.try(method, path, body)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return r
+}
+
+// try sends a request and reads the response; any goroutine may call it.
+func (ts *testServer) try(method, path, body string) (response, error) {
+	req, err := http.NewRequest(method, ts.url+path, strings.NewReader(body))
+	if err != nil {
+		return response{}, err
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
+		return response{}, fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatal(err)
+		return response{}, fmt.Errorf("%s %s: %w", method, path, err)
 	}
-	return response{resp.StatusCode, resp.Header, b}
+	return response{resp.StatusCode, resp.Header, b}, nil
 }
 
 // raw sends req as it is on a new connection and reads one response.
@@ -184,14 +195,22 @@ func closeTo(t *testing.T, what string, got []float64, want []float32) {
 // tol, element by element.
 func within[G, W float32 | float64](t *testing.T, what string, got []G, want []W, tol float64) {
 	t.Helper()
+	if err := near(got, want, tol); err != nil {
+		t.Fatalf("%s%v", what, err)
+	}
+}
+
+// near is within for any goroutine: it returns what differs.
+func near[G, W float32 | float64](got []G, want []W, tol float64) error {
 	if len(got) != len(want) {
-		t.Fatalf("%s: %d values, want %d", what, len(got), len(want))
+		return fmt.Errorf(": %d values, want %d", len(got), len(want))
 	}
 	for i := range got {
 		if math.Abs(float64(got[i])-float64(want[i])) > tol {
-			t.Fatalf("%s[%d] = %v, want %v (within %g)", what, i, got[i], want[i], tol)
+			return fmt.Errorf("[%d] = %v, want %v (within %g)", i, got[i], want[i], tol)
 		}
 	}
+	return nil
 }
 
 // engineRun runs the served version's session directly, for comparison

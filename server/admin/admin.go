@@ -1,4 +1,4 @@
-package server
+package admin
 
 import (
 	"bytes"
@@ -7,6 +7,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"time"
 
@@ -14,13 +15,15 @@ import (
 
 	"github.com/switchyard-ml/switchyard/modelstore"
 	"github.com/switchyard-ml/switchyard/rollout"
+	"github.com/switchyard-ml/switchyard/server/internal/httpapi"
+	"github.com/switchyard-ml/switchyard/server/internal/openapi"
 	"github.com/switchyard-ml/switchyard/tracking"
 )
 
-// AdminStore is what the operations API under /admin needs of the
-// tracking store: the audit trail, runs and lineage. The Store of package
-// tracking implements it; another (PostgreSQL) could.
-type AdminStore interface {
+// Store is what the operations API needs of the tracking store: the
+// audit trail, runs and lineage. The Store of package tracking implements
+// it; another (PostgreSQL) could.
+type Store interface {
 	AuditLog(ctx context.Context, q tracking.AuditQuery) ([]tracking.Entry, error)
 	SearchExperiments(ctx context.Context, q tracking.ExperimentQuery) ([]*tracking.Experiment, string, error)
 	SearchRuns(ctx context.Context, q tracking.RunQuery) ([]*tracking.Run, string, error)
@@ -32,55 +35,128 @@ type AdminStore interface {
 
 // The operations API's defaults.
 const (
-	// adminRunsDefault is how many runs GET /admin/runs returns when the
+	// runsDefault is how many runs GET /admin/runs returns when the
 	// request sets no max_results.
-	adminRunsDefault = 100
-	// adminTimeout bounds the store queries of one admin request.
-	adminTimeout = 30 * time.Second
+	runsDefault = 100
+	// timeout bounds the store queries of one admin request.
+	timeout = 30 * time.Second
 )
 
-// admin serves the operations API: GET /admin/models, /admin/models/{m},
-// /admin/audit, /admin/runs and /admin/runs/{id}. It answers JSON through
-// encoding/json: none of it is on the inference path.
-func (s *Server) admin(ctx *fasthttp.RequestCtx, r route) {
-	if !s.adminAuthorized(ctx) {
-		writeError(ctx, errUnauthorized)
+// Models is what the operations API needs of the model lifecycle. The
+// Store of package modelstore implements it.
+type Models interface {
+	// Table returns the live routing table.
+	Table() *rollout.Table[*modelstore.Version]
+	// Model and Models are snapshots of the models and their versions.
+	Model(name string) *modelstore.Model
+	Models() []*modelstore.Model
+	// Desire changes a model's rollout state (promote, rollback, pause,
+	// resume) and routes by it before it returns.
+	Desire(ctx context.Context, model string, change modelstore.Change) (*rollout.State, error)
+	// Force is Desire for a promote that routes a version although it
+	// failed its gate (rollout.json keeps the override).
+	Force(ctx context.Context, model string, version int, change modelstore.Change) (*rollout.State, error)
+}
+
+// Analyses gives the operations API the rollout controller's latest
+// analysis of each model.
+type Analyses interface {
+	Analysis(model string) (rollout.Analysis, bool)
+}
+
+// Config configures a Server.
+type Config struct {
+	// Models are the live models. Required.
+	Models Models
+	// Store gives the API its audit trail, runs and lineage. Nil answers
+	// /admin/audit and /admin/runs with 503; /admin/models then reports
+	// lineage from the manifests alone.
+	Store Store
+	// Token, when not empty, is the bearer token every request must carry
+	// (Authorization: Bearer TOKEN); others get 401. Empty leaves the API
+	// open.
+	Token string
+	// Analyses gives the rollout controller's latest analysis of each
+	// model; nil shows none.
+	Analyses Analyses
+	// Logger receives the API's warnings. Nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Server serves the operations API under /admin. It answers JSON through
+// encoding/json: none of it is on the inference path. It is safe for
+// concurrent use.
+type Server struct {
+	models Models
+	cfg    Config
+	log    *slog.Logger
+}
+
+// New returns a Server over cfg.
+func New(cfg Config) *Server {
+	s := &Server{models: cfg.Models, cfg: cfg, log: cfg.Logger}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	return s
+}
+
+// handler is what a line of the endpoint table runs: it reads the
+// request, calls the domain within c and returns the answer to encode.
+type handler func(s *Server, c context.Context, ctx *fasthttp.RequestCtx, p httpapi.Params) (any, error)
+
+// API returns the operations API's endpoint table, one line per
+// endpoint.
+func (s *Server) API() *httpapi.API {
+	const get, post = fasthttp.MethodGet, fasthttp.MethodPost
+	const read, write = httpapi.Read, httpapi.Write
+	lines := []struct {
+		method, path string
+		access       httpapi.Access
+		handle       handler
+		op           *openapi.Operation
+	}{
+		{get, "/admin/models", read, (*Server).listModels, modelsOp()},
+		{get, "/admin/models/{model}", read, (*Server).model, modelOp()},
+		{post, "/admin/models/{model}/promote", write, (*Server).promote, actionOp("promote", "Promote a version (body: version, strategy, reason)")},
+		{post, "/admin/models/{model}/rollback", write, (*Server).rollback, actionOp("rollback", "Route back to the previous version at once")},
+		{post, "/admin/models/{model}/pause", write, (*Server).pause, actionOp("pause", "Pause the model's rollout")},
+		{post, "/admin/models/{model}/resume", write, (*Server).resume, actionOp("resume", "Resume the model's rollout")},
+		{get, "/admin/audit", read, (*Server).audit, auditOp()},
+		{get, "/admin/runs", read, (*Server).runs, runsOp()},
+		{get, "/admin/runs/{run_id}", read, (*Server).run, runOp()},
+	}
+	a := &httpapi.API{Tags: tags, Components: addComponents}
+	for _, l := range lines {
+		a.Endpoints = append(a.Endpoints, httpapi.Endpoint{Method: l.method, Path: l.path, Access: l.access, Op: l.op,
+			Handler: func(ctx *fasthttp.RequestCtx, p httpapi.Params) { s.serve(ctx, p, l.handle) }})
+	}
+	return a
+}
+
+// serve checks the token, then answers a request with h.
+func (s *Server) serve(ctx *fasthttp.RequestCtx, p httpapi.Params, h handler) {
+	if !s.authorized(ctx) {
+		httpapi.WriteError(ctx, errUnauthorized)
 		ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="switchyard admin"`)
 		return
 	}
-	c, cancel := context.WithTimeout(context.Background(), adminTimeout)
+	c, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	var resp any
-	var err error
-	switch r.kind {
-	case routeAdminModels:
-		resp, err = s.adminModels(c)
-	case routeAdminModel:
-		resp, err = s.adminModel(c, string(r.model))
-	case routeAdminAudit:
-		resp, err = s.adminAudit(c, ctx.QueryArgs())
-	case routeAdminRuns:
-		resp, err = s.adminRuns(c, ctx.QueryArgs())
-	case routeAdminRun:
-		resp, err = s.adminRun(c, string(r.model))
-	case routeAdminPromote, routeAdminRollback, routeAdminPause, routeAdminResume:
-		resp, err = s.adminAction(c, r, ctx.PostBody())
-	default:
-		err = fmt.Errorf("BUG: admin route kind %d", r.kind)
-	}
+	resp, err := h(s, c, ctx, p)
 	if err != nil {
-		writeError(ctx, fmt.Errorf("%s %s: %w", ctx.Method(), ctx.Path(), err))
+		httpapi.WriteError(ctx, fmt.Errorf("%s %s: %w", ctx.Method(), ctx.Path(), err))
 		return
 	}
-	writeJSON(ctx, fasthttp.StatusOK, resp)
+	httpapi.WriteJSON(ctx, fasthttp.StatusOK, resp)
 }
 
-// adminAuthorized reports whether the request may use the operations API:
+// authorized reports whether the request may use the operations API:
 // always when no token is configured, else when it carries
 // "Authorization: Bearer TOKEN". The tokens are compared in constant time
 // (by their sha256, so that not even the length leaks).
-func (s *Server) adminAuthorized(ctx *fasthttp.RequestCtx) bool {
-	if s.cfg.AdminToken == "" {
+func (s *Server) authorized(ctx *fasthttp.RequestCtx) bool {
+	if s.cfg.Token == "" {
 		return true
 	}
 	const scheme = "bearer "
@@ -89,13 +165,13 @@ func (s *Server) adminAuthorized(ctx *fasthttp.RequestCtx) bool {
 		return false
 	}
 	got := sha256.Sum256(bytes.TrimSpace(h[len(scheme):]))
-	want := sha256.Sum256([]byte(s.cfg.AdminToken))
+	want := sha256.Sum256([]byte(s.cfg.Token))
 	return subtle.ConstantTimeCompare(got[:], want[:]) == 1
 }
 
-// adminModels serves GET /admin/models: every model the server knows, by
-// name, as adminModel describes it.
-func (s *Server) adminModels(ctx context.Context) (any, error) {
+// listModels serves GET /admin/models: every model the server knows, by
+// name, as model describes it.
+func (s *Server) listModels(ctx context.Context, _ *fasthttp.RequestCtx, _ httpapi.Params) (any, error) {
 	out := adminModelsJSON{Models: []adminModelJSON{}}
 	table := s.models.Table()
 	for _, m := range s.models.Models() {
@@ -104,11 +180,12 @@ func (s *Server) adminModels(ctx context.Context) (any, error) {
 	return out, nil
 }
 
-// adminModel serves GET /admin/models/{m}: the model's versions with
+// model serves GET /admin/models/{m}: the model's versions with
 // their state, its reason, their share of traffic from the routing table,
 // and their lineage from the manifest (the run from the tracking store
 // when the manifest names none).
-func (s *Server) adminModel(ctx context.Context, name string) (any, error) {
+func (s *Server) model(ctx context.Context, _ *fasthttp.RequestCtx, p httpapi.Params) (any, error) {
+	name := string(p.Get("model"))
 	m := s.models.Model(name)
 	if m == nil {
 		return nil, fmt.Errorf("%w: model %q", modelstore.ErrNotFound, name)
@@ -181,10 +258,10 @@ func manifestOf(v *modelstore.Version) *modelstore.Manifest {
 // versionRun returns the run the tracking store links a version to, or ""
 // when there is no store or no link.
 func (s *Server) versionRun(ctx context.Context, model string, version int) string {
-	if s.cfg.Admin == nil {
+	if s.cfg.Store == nil {
 		return ""
 	}
-	id, err := s.cfg.Admin.VersionRun(ctx, model, version)
+	id, err := s.cfg.Store.VersionRun(ctx, model, version)
 	if err != nil {
 		if !errors.Is(err, tracking.ErrNotFound) {
 			s.log.Warn("admin: read lineage", "model", model, "version", version, "error", err)
@@ -194,12 +271,13 @@ func (s *Server) versionRun(ctx context.Context, model string, version int) stri
 	return id
 }
 
-// adminAudit serves GET /admin/audit?model=&since=&limit=: audit entries,
+// audit serves GET /admin/audit?model=&since=&limit=: audit entries,
 // newest first. since is a duration back from now ("24h") or an RFC 3339
 // time; limit a positive integer (default 100).
-func (s *Server) adminAudit(ctx context.Context, args *fasthttp.Args) (any, error) {
-	if s.cfg.Admin == nil {
-		return nil, errNoAdminStore
+func (s *Server) audit(ctx context.Context, req *fasthttp.RequestCtx, _ httpapi.Params) (any, error) {
+	args := req.QueryArgs()
+	if s.cfg.Store == nil {
+		return nil, errNoStore
 	}
 	q := tracking.AuditQuery{Model: string(args.Peek("model"))}
 	if raw := string(args.Peek("since")); raw != "" {
@@ -214,7 +292,7 @@ func (s *Server) adminAudit(ctx context.Context, args *fasthttp.Args) (any, erro
 		return nil, err
 	}
 	q.Limit = limit
-	entries, err := s.cfg.Admin.AuditLog(ctx, q)
+	entries, err := s.cfg.Store.AuditLog(ctx, q)
 	if err != nil {
 		return nil, err
 	}
@@ -234,13 +312,13 @@ func (s *Server) adminAudit(ctx context.Context, args *fasthttp.Args) (any, erro
 func parseSince(raw string, now time.Time) (time.Time, error) {
 	if d, err := time.ParseDuration(raw); err == nil {
 		if d < 0 {
-			return time.Time{}, requestErrorf("since %q: a duration back from now must not be negative", raw)
+			return time.Time{}, httpapi.RequestErrorf("since %q: a duration back from now must not be negative", raw)
 		}
 		return now.Add(-d), nil
 	}
 	t, err := time.Parse(time.RFC3339, raw)
 	if err != nil {
-		return time.Time{}, requestErrorf("since %q is neither a duration (such as 24h) nor an RFC 3339 time", raw)
+		return time.Time{}, httpapi.RequestErrorf("since %q is neither a duration (such as 24h) nor an RFC 3339 time", raw)
 	}
 	return t, nil
 }
@@ -254,31 +332,32 @@ func positiveArg(args *fasthttp.Args, name string, def int) (int, error) {
 	}
 	n, err := strconv.Atoi(string(raw))
 	if err != nil || n <= 0 {
-		return 0, requestErrorf("%s %q is not a positive integer", name, raw)
+		return 0, httpapi.RequestErrorf("%s %q is not a positive integer", name, raw)
 	}
 	return n, nil
 }
 
-// adminRuns serves GET /admin/runs?experiment_id=&max_results=: the most
+// runs serves GET /admin/runs?experiment_id=&max_results=: the most
 // recent active runs, newest first, of the experiments named (the
 // parameter may repeat) or of every active experiment.
-func (s *Server) adminRuns(ctx context.Context, args *fasthttp.Args) (any, error) {
-	if s.cfg.Admin == nil {
-		return nil, errNoAdminStore
+func (s *Server) runs(ctx context.Context, req *fasthttp.RequestCtx, _ httpapi.Params) (any, error) {
+	args := req.QueryArgs()
+	if s.cfg.Store == nil {
+		return nil, errNoStore
 	}
-	limit, err := positiveArg(args, "max_results", adminRunsDefault)
+	limit, err := positiveArg(args, "max_results", runsDefault)
 	if err != nil {
 		return nil, err
 	}
 	if limit > tracking.MaxResultsLimit {
-		return nil, requestErrorf("max_results %d is above the limit of %d", limit, tracking.MaxResultsLimit)
+		return nil, httpapi.RequestErrorf("max_results %d is above the limit of %d", limit, tracking.MaxResultsLimit)
 	}
 	var ids []string
 	for _, id := range args.PeekMulti("experiment_id") {
 		ids = append(ids, string(id))
 	}
 	if len(ids) == 0 {
-		exps, _, err := s.cfg.Admin.SearchExperiments(ctx, tracking.ExperimentQuery{MaxResults: tracking.MaxResultsLimit})
+		exps, _, err := s.cfg.Store.SearchExperiments(ctx, tracking.ExperimentQuery{MaxResults: tracking.MaxResultsLimit})
 		if err != nil {
 			return nil, err
 		}
@@ -290,7 +369,7 @@ func (s *Server) adminRuns(ctx context.Context, args *fasthttp.Args) (any, error
 	if len(ids) == 0 {
 		return out, nil
 	}
-	runs, _, err := s.cfg.Admin.SearchRuns(ctx, tracking.RunQuery{ExperimentIDs: ids, MaxResults: limit})
+	runs, _, err := s.cfg.Store.SearchRuns(ctx, tracking.RunQuery{ExperimentIDs: ids, MaxResults: limit})
 	if err != nil {
 		return nil, err
 	}
@@ -300,17 +379,18 @@ func (s *Server) adminRuns(ctx context.Context, args *fasthttp.Args) (any, error
 	return out, nil
 }
 
-// adminRun serves GET /admin/runs/{id}: the run, deleted or not, and the
+// run serves GET /admin/runs/{id}: the run, deleted or not, and the
 // model versions it produced.
-func (s *Server) adminRun(ctx context.Context, id string) (any, error) {
-	if s.cfg.Admin == nil {
-		return nil, errNoAdminStore
+func (s *Server) run(ctx context.Context, _ *fasthttp.RequestCtx, p httpapi.Params) (any, error) {
+	id := string(p.Get("run_id"))
+	if s.cfg.Store == nil {
+		return nil, errNoStore
 	}
-	r, err := s.cfg.Admin.Run(ctx, id)
+	r, err := s.cfg.Store.Run(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	versions, err := s.cfg.Admin.RunVersions(ctx, id)
+	versions, err := s.cfg.Store.RunVersions(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -319,31 +399,4 @@ func (s *Server) adminRun(ctx context.Context, id string) (any, error) {
 		out.Versions = []adminVersionIDJSON{}
 	}
 	return out, nil
-}
-
-// adminRoute names the endpoint of a path under /admin, given its
-// segments (the first is "admin"). It allocates nothing.
-func adminRoute(s [][]byte) (route, error) {
-	is := func(i int, lit string) bool { return i < len(s) && string(s[i]) == lit }
-	switch {
-	case len(s) == 2 && is(1, "models"):
-		return route{kind: routeAdminModels}, nil
-	case len(s) == 3 && is(1, "models"):
-		return route{kind: routeAdminModel, model: s[2]}, nil
-	case len(s) == 2 && is(1, "audit"):
-		return route{kind: routeAdminAudit}, nil
-	case len(s) == 2 && is(1, "runs"):
-		return route{kind: routeAdminRuns}, nil
-	case len(s) == 3 && is(1, "runs"):
-		return route{kind: routeAdminRun, model: s[2]}, nil
-	case len(s) == 4 && is(1, "models") && is(3, "promote"):
-		return route{kind: routeAdminPromote, model: s[2]}, nil
-	case len(s) == 4 && is(1, "models") && is(3, "rollback"):
-		return route{kind: routeAdminRollback, model: s[2]}, nil
-	case len(s) == 4 && is(1, "models") && is(3, "pause"):
-		return route{kind: routeAdminPause, model: s[2]}, nil
-	case len(s) == 4 && is(1, "models") && is(3, "resume"):
-		return route{kind: routeAdminResume, model: s[2]}, nil
-	}
-	return route{}, errNoRoute
 }

@@ -1,4 +1,4 @@
-package server
+package admin_test
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"github.com/switchyard-ml/switchyard/internal/onnx"
 	"github.com/switchyard-ml/switchyard/internal/testenv"
 	"github.com/switchyard-ml/switchyard/modelstore"
+	"github.com/switchyard-ml/switchyard/server/admin"
 	"github.com/switchyard-ml/switchyard/tracking"
 )
 
@@ -109,14 +110,14 @@ func (ts *testServer) adminGet(t *testing.T, path, token string, out any) int {
 
 func TestAdminModels(t *testing.T) {
 	fx := newAdminFixture(t)
-	var one adminModelJSON
+	var one admin.ModelJSON
 	if status := fx.adminGet(t, "/admin/models/m", testAdminToken, &one); status != 200 {
 		t.Fatalf("GET /admin/models/m = %d", status)
 	}
 	if one.Name != "m" || one.ServingVersion != 2 || len(one.Versions) != 3 {
 		t.Fatalf("GET /admin/models/m = %+v; want m, serving 2, three versions", one)
 	}
-	f := func(v adminVersionJSON, state string, traffic int, run, dataset string) {
+	f := func(v admin.VersionJSON, state string, traffic int, run, dataset string) {
 		t.Helper()
 		var gotRun, gotData string
 		if v.Lineage != nil {
@@ -132,7 +133,7 @@ func TestAdminModels(t *testing.T) {
 	if one.Versions[2].Reason == "" || one.Versions[1].CreatedBy != "ben" {
 		t.Errorf("versions = %+v; want version 3's reason and version 2's creator", one.Versions)
 	}
-	var all adminModelsJSON
+	var all admin.ModelsJSON
 	if status := fx.adminGet(t, "/admin/models", testAdminToken, &all); status != 200 || len(all.Models) != 1 || all.Models[0].Name != "m" || len(all.Models[0].Versions) != 3 {
 		t.Fatalf("GET /admin/models = %d %+v", status, all)
 	}
@@ -146,7 +147,7 @@ func TestAdminAuditAndRuns(t *testing.T) {
 	fx := newAdminFixture(t)
 	audit := func(query string, want ...string) {
 		t.Helper()
-		var got adminAuditJSON
+		var got admin.AuditJSON
 		if status := fx.adminGet(t, "/admin/audit"+query, testAdminToken, &got); status != 200 {
 			t.Fatalf("GET /admin/audit%s = %d", query, status)
 		}
@@ -163,7 +164,7 @@ func TestAdminAuditAndRuns(t *testing.T) {
 	audit("?model=m&since=24h", "ben:m")
 	audit("?since="+time.Now().Add(-time.Hour).UTC().Format(time.RFC3339), "ana:other", "ben:m")
 	audit("?limit=1", "ana:other")
-	var entries adminAuditJSON
+	var entries admin.AuditJSON
 	fx.adminGet(t, "/admin/audit?model=m&limit=1", testAdminToken, &entries)
 	if e := entries.Entries[0]; e.Reason != "nightly" || e.Details["run_id"] != fx.run2 || len(e.Versions) != 1 || e.Versions[0] != 2 || e.Time.IsZero() {
 		t.Errorf("newest entry of m = %+v", e)
@@ -171,7 +172,7 @@ func TestAdminAuditAndRuns(t *testing.T) {
 
 	runs := func(query string, want ...string) {
 		t.Helper()
-		var got adminRunsJSON
+		var got admin.RunsJSON
 		if status := fx.adminGet(t, "/admin/runs"+query, testAdminToken, &got); status != 200 {
 			t.Fatalf("GET /admin/runs%s = %d", query, status)
 		}
@@ -188,7 +189,7 @@ func TestAdminAuditAndRuns(t *testing.T) {
 	runs("?experiment_id=1&experiment_id=0", fx.run2, fx.run1)
 	runs("?max_results=1", fx.run2)
 
-	var r adminRunJSON
+	var r admin.RunJSON
 	if status := fx.adminGet(t, "/admin/runs/"+fx.run2, testAdminToken, &r); status != 200 {
 		t.Fatalf("GET /admin/runs/{id} = %d", status)
 	}
@@ -256,28 +257,5 @@ func TestAdminBadRequests(t *testing.T) {
 	}
 	if status := open.adminGet(t, "/admin/audit", "", &e); status != 503 {
 		t.Errorf("GET /admin/audit without a store = %d %q; want 503", status, e.Error)
-	}
-}
-
-func TestParseRoute(t *testing.T) {
-	f := func(path string, kind routeKind, model string, version int) {
-		t.Helper()
-		r, err := parseRoute([]byte(path))
-		if err != nil || r.kind != kind || string(r.model) != model || r.version != version {
-			t.Errorf("parseRoute(%q) = %+v, %v; want kind %d, model %q, version %d", path, r, err, kind, model, version)
-		}
-	}
-	f("/v2/models/m/infer", routeInfer, "m", 0)
-	f("/v2/models/m/versions/3/infer", routeInfer, "m", 3)
-	f("/v2/health/ready", routeReady, "", 0)
-	f("/admin/models", routeAdminModels, "", 0)
-	f("/admin/models/fraud", routeAdminModel, "fraud", 0)
-	f("/admin/audit", routeAdminAudit, "", 0)
-	f("/admin/runs", routeAdminRuns, "", 0)
-	f("/admin/runs/abc123", routeAdminRun, "abc123", 0)
-	for _, path := range []string{"/admin", "/admin/", "/admin/models/m/x", "/admin/runs/a/b", "/administrator/models", "/v2/admin/models"} {
-		if r, err := parseRoute([]byte(path)); err == nil {
-			t.Errorf("parseRoute(%q) = %+v; want no route", path, r)
-		}
 	}
 }

@@ -1,4 +1,4 @@
-package server
+package admin
 
 import (
 	"context"
@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/valyala/fasthttp"
+
 	"github.com/switchyard-ml/switchyard/modelstore"
 	"github.com/switchyard-ml/switchyard/rollout"
+	"github.com/switchyard-ml/switchyard/server/internal/httpapi"
 	"github.com/switchyard-ml/switchyard/tracking"
 )
 
@@ -28,57 +31,74 @@ type actionRequest struct {
 	Force bool `json:"force"`
 }
 
-// actionNames names each rollout action's route, for the audit trail.
-var actionNames = map[routeKind]string{
-	routeAdminPromote: "promote", routeAdminRollback: "rollback", routeAdminPause: "pause", routeAdminResume: "resume",
+// promote serves POST /admin/models/{m}/promote: it starts routing the
+// body's version to the model by the body's strategy.
+func (s *Server) promote(ctx context.Context, req *fasthttp.RequestCtx, p httpapi.Params) (any, error) {
+	return s.act(ctx, string(p.Get("model")), "promote", req.PostBody())
 }
 
-// adminAction serves the rollout actions: it changes the model's
+// rollback serves POST /admin/models/{m}/rollback: it routes the model
+// back to its previous version at once.
+func (s *Server) rollback(ctx context.Context, req *fasthttp.RequestCtx, p httpapi.Params) (any, error) {
+	return s.act(ctx, string(p.Get("model")), "rollback", req.PostBody())
+}
+
+// pause serves POST /admin/models/{m}/pause: the model's rollout holds
+// where it is.
+func (s *Server) pause(ctx context.Context, req *fasthttp.RequestCtx, p httpapi.Params) (any, error) {
+	return s.act(ctx, string(p.Get("model")), "pause", req.PostBody())
+}
+
+// resume serves POST /admin/models/{m}/resume: the model's rollout goes
+// on.
+func (s *Server) resume(ctx context.Context, req *fasthttp.RequestCtx, p httpapi.Params) (any, error) {
+	return s.act(ctx, string(p.Get("model")), "resume", req.PostBody())
+}
+
+// act serves the rollout action called action on model name: it changes the model's
 // rollout.json through the store (which routes by it before answering,
 // so the next request follows it) and audits the change with its actor.
-func (s *Server) adminAction(ctx context.Context, r route, body []byte) (any, error) {
+func (s *Server) act(ctx context.Context, name, action string, body []byte) (any, error) {
 	var req actionRequest
 	if err := json.Unmarshal(body, &req); err != nil {
-		return nil, &requestError{msg: "malformed JSON: " + err.Error()}
+		return nil, &httpapi.RequestError{Msg: "malformed JSON: " + err.Error()}
 	}
 	if req.Reason == "" {
-		return nil, &requestError{msg: `a reason is required: {"reason": "..."}`}
+		return nil, &httpapi.RequestError{Msg: `a reason is required: {"reason": "..."}`}
 	}
 	if req.Actor == "" {
 		req.Actor = "admin-api"
 	}
-	action := actionNames[r.kind]
 	c := rollout.Change{Actor: req.Actor, Reason: req.Reason, Now: time.Now().UTC()}
 	var change modelstore.Change
-	switch r.kind {
-	case routeAdminPromote:
+	switch action {
+	case "promote":
 		if req.Version <= 0 {
-			return nil, &requestError{msg: `promote needs the version: {"version": N}`}
+			return nil, &httpapi.RequestError{Msg: `promote needs the version: {"version": N}`}
 		}
 		if req.Strategy == "" {
 			req.Strategy = defaultStrategy
 		}
 		first := rollout.DefaultPolicy().Steps[0]
-		if m := s.models.Model(string(r.model)); m != nil && len(m.Policy.Steps) > 0 {
+		if m := s.models.Model(name); m != nil && len(m.Policy.Steps) > 0 {
 			first = m.Policy.Steps[0] // a canary starts at the model's first step
 		}
 		change = func(cur *rollout.State, serving, _ int) (*rollout.State, error) {
 			return rollout.PlanPromote(cur, serving, req.Version, req.Strategy, first, c)
 		}
-	case routeAdminRollback:
+	case "rollback":
 		change = func(cur *rollout.State, serving, previous int) (*rollout.State, error) {
 			return rollout.PlanRollback(cur, serving, previous, c)
 		}
 	default:
-		paused := r.kind == routeAdminPause
+		paused := action == "pause"
 		change = func(cur *rollout.State, serving, _ int) (*rollout.State, error) {
 			return rollout.PlanPause(cur, serving, paused, c)
 		}
 	}
-	if req.Force && r.kind != routeAdminPromote {
-		return nil, &requestError{msg: "force applies to promote only"}
+	if req.Force && action != "promote" {
+		return nil, &httpapi.RequestError{Msg: "force applies to promote only"}
 	}
-	name := string(r.model)
 	var st *rollout.State
 	var err error
 	if req.Force {
@@ -89,14 +109,14 @@ func (s *Server) adminAction(ctx context.Context, r route, body []byte) (any, er
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", action, name, err)
 	}
-	if s.cfg.Admin != nil {
+	if s.cfg.Store != nil {
 		versions := []int{st.Stable}
 		for _, v := range []int{st.Candidate, st.Shadow} {
 			if v != 0 {
 				versions = append(versions, v)
 			}
 		}
-		err := s.cfg.Admin.Audit(ctx, tracking.Entry{Actor: req.Actor, Action: action, Model: name, Versions: versions, Reason: req.Reason,
+		err := s.cfg.Store.Audit(ctx, tracking.Entry{Actor: req.Actor, Action: action, Model: name, Versions: versions, Reason: req.Reason,
 			Details: map[string]any{"stable": st.Stable, "candidate": st.Candidate, "shadow": st.Shadow, "strategy": st.Strategy,
 				"weight_bp": st.Weight, "paused": st.Paused, "force": req.Force, "gate_overrides": st.GateOverrides}})
 		if err != nil {

@@ -1,4 +1,4 @@
-package server
+package admin
 
 import (
 	"time"
@@ -6,6 +6,7 @@ import (
 	"github.com/switchyard-ml/switchyard/gate"
 	"github.com/switchyard-ml/switchyard/modelstore"
 	"github.com/switchyard-ml/switchyard/rollout"
+	"github.com/switchyard-ml/switchyard/server/internal/httpapi"
 	"github.com/switchyard-ml/switchyard/tracking"
 )
 
@@ -116,10 +117,10 @@ type adminRunInfoJSON struct {
 }
 
 type adminMetricJSON struct {
-	Key       string     `json:"key"`
-	Value     jsonDouble `json:"value"`
-	Timestamp int64      `json:"timestamp"`
-	Step      int64      `json:"step"`
+	Key       string         `json:"key"`
+	Value     httpapi.Double `json:"value"`
+	Timestamp int64          `json:"timestamp"`
+	Step      int64          `json:"step"`
 }
 
 type adminDatasetJSON struct {
@@ -151,7 +152,7 @@ func newAdminRunJSON(r *tracking.Run, versions []tracking.VersionRef) adminRunJS
 		out.Params[j] = adminKVJSON{p.Key, p.Value}
 	}
 	for j, m := range r.Metrics {
-		out.Metrics[j] = adminMetricJSON{Key: m.Key, Value: jsonDouble(m.Value), Timestamp: m.Timestamp, Step: m.Step}
+		out.Metrics[j] = adminMetricJSON{Key: m.Key, Value: httpapi.Double(m.Value), Timestamp: m.Timestamp, Step: m.Step}
 	}
 	for j, t := range r.Tags {
 		out.Tags[j] = adminKVJSON{t.Key, t.Value}

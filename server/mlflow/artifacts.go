@@ -1,4 +1,4 @@
-package server
+package mlflow
 
 import (
 	"bytes"
@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/switchyard-ml/switchyard/server/internal/httpapi"
 )
 
 // artifacts serves MLflow's artifact proxy below
@@ -17,7 +19,7 @@ import (
 // ?path=DIR lists a directory.
 func (s *Server) artifacts(ctx *fasthttp.RequestCtx) {
 	if s.artifactStore == nil {
-		writeMLflowError(ctx, errNotConfigured)
+		writeError(ctx, errNotConfigured)
 		return
 	}
 	// The path as sent, not as fasthttp normalised it: a request for
@@ -25,35 +27,35 @@ func (s *Server) artifacts(ctx *fasthttp.RequestCtx) {
 	raw, _, _ := strings.Cut(string(ctx.URI().PathOriginal()), "?")
 	rest, err := url.PathUnescape(strings.TrimPrefix(raw, artifactsPrefix))
 	if err != nil || !strings.HasPrefix(raw, artifactsPrefix) {
-		writeMLflowError(ctx, &mlflowRequestError{fmt.Sprintf("Invalid path %q", raw)})
+		writeError(ctx, &requestError{fmt.Sprintf("Invalid path %q", raw)})
 		return
 	}
 	switch {
 	case rest == "" || rest == "/":
 		if !ctx.IsGet() {
-			writeMLflowError(ctx, fmt.Errorf("%w: %s %s", errEndpointNotFound, ctx.Method(), ctx.Path()))
+			writeError(ctx, fmt.Errorf("%w: %s %s", errEndpointNotFound, ctx.Method(), ctx.Path()))
 			return
 		}
 		s.listArtifacts(ctx, query(ctx, "path"))
 	case !strings.HasPrefix(rest, "/"):
-		writeMLflowError(ctx, fmt.Errorf("%w: %s", errEndpointNotFound, ctx.Path()))
+		writeError(ctx, fmt.Errorf("%w: %s", errEndpointNotFound, ctx.Path()))
 	case ctx.IsPut():
 		if _, err := s.artifactStore.Put(rest[1:], bytes.NewReader(ctx.PostBody())); err != nil {
-			writeMLflowError(ctx, err)
+			writeError(ctx, err)
 			return
 		}
-		ctx.SetContentType(contentTypeJSON)
+		ctx.SetContentType(httpapi.ContentTypeJSON)
 		ctx.SetBodyString("{}")
 	case ctx.IsGet():
 		f, err := s.artifactStore.Open(rest[1:])
 		if err != nil {
-			writeMLflowError(ctx, err)
+			writeError(ctx, err)
 			return
 		}
 		fi, err := f.Stat()
 		if err != nil {
 			f.Close()
-			writeMLflowError(ctx, err)
+			writeError(ctx, err)
 			return
 		}
 		name := path.Base(rest)
@@ -67,7 +69,7 @@ func (s *Server) artifacts(ctx *fasthttp.RequestCtx) {
 		ctx.SetBodyStream(f, int(fi.Size())) // fasthttp closes f once sent
 	default:
 		ctx.Response.Header.Set("Allow", "GET, PUT")
-		writeMLflowError(ctx, fmt.Errorf("%w: %s %s", errEndpointNotFound, ctx.Method(), ctx.Path()))
+		writeError(ctx, fmt.Errorf("%w: %s %s", errEndpointNotFound, ctx.Method(), ctx.Path()))
 	}
 }
 
@@ -82,7 +84,7 @@ type artifactFileJSON struct {
 func (s *Server) listArtifacts(ctx *fasthttp.RequestCtx, dir string) {
 	files, err := s.artifactStore.List(dir)
 	if err != nil {
-		writeMLflowError(ctx, err)
+		writeError(ctx, err)
 		return
 	}
 	out := struct {
@@ -91,5 +93,5 @@ func (s *Server) listArtifacts(ctx *fasthttp.RequestCtx, dir string) {
 	for _, f := range files {
 		out.Files = append(out.Files, artifactFileJSON{Path: f.Name, IsDir: f.IsDir, FileSize: f.Size})
 	}
-	writeJSON(ctx, fasthttp.StatusOK, out)
+	httpapi.WriteJSON(ctx, fasthttp.StatusOK, out)
 }

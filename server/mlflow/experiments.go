@@ -1,4 +1,4 @@
-package server
+package mlflow
 
 import (
 	"strconv"
@@ -25,10 +25,10 @@ func (s *Server) createExperiment(ctx *fasthttp.RequestCtx) (any, error) {
 		return nil, missingParam("name")
 	}
 	if len(req.Name) > maxExperimentName {
-		return nil, &mlflowRequestError{"'name' exceeds the maximum length of 500 characters"}
+		return nil, &requestError{"'name' exceeds the maximum length of 500 characters"}
 	}
 	if strings.ContainsAny(req.ArtifactLocation, "#?") {
-		return nil, &mlflowRequestError{"'artifact_location' URL can't include fragments or params."}
+		return nil, &requestError{"'artifact_location' URL can't include fragments or params."}
 	}
 	id, err := s.tracking.CreateExperiment(ctx, req.Name, req.ArtifactLocation, tagsOf(req.Tags))
 	if err != nil {
@@ -78,7 +78,7 @@ func (s *Server) searchExperiments(ctx *fasthttp.RequestCtx) (any, error) {
 		if v := query(ctx, "max_results"); v != "" {
 			var n jsonInt64
 			if err := n.UnmarshalJSON([]byte(v)); err != nil {
-				return nil, &mlflowRequestError{"Invalid value " + strconv.Quote(v) + " for parameter 'max_results' supplied."}
+				return nil, &requestError{"Invalid value " + strconv.Quote(v) + " for parameter 'max_results' supplied."}
 			}
 			req.MaxResults = &n
 		}
@@ -87,7 +87,7 @@ func (s *Server) searchExperiments(ctx *fasthttp.RequestCtx) (any, error) {
 	}
 	// MLflow requires max_results here; its client always sends it.
 	if req.MaxResults == nil || *req.MaxResults <= 0 {
-		return nil, &mlflowRequestError{"Invalid value 0 for parameter 'max_results' supplied. It must be a positive integer"}
+		return nil, &requestError{"Invalid value 0 for parameter 'max_results' supplied. It must be a positive integer"}
 	}
 	exps, next, err := s.tracking.SearchExperiments(ctx, tracking.ExperimentQuery{Filter: req.Filter, ViewType: req.ViewType,
 		MaxResults: int(*req.MaxResults), OrderBy: req.OrderBy, PageToken: req.PageToken})

@@ -1,4 +1,4 @@
-package server
+package mlflow
 
 import (
 	"bytes"
@@ -7,11 +7,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strings"
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/switchyard-ml/switchyard/engine"
+	"github.com/switchyard-ml/switchyard/modelstore"
+	"github.com/switchyard-ml/switchyard/rollout"
+	"github.com/switchyard-ml/switchyard/server/internal/httpapi"
 	"github.com/switchyard-ml/switchyard/tracking"
 )
 
@@ -49,83 +54,182 @@ type ArtifactStore interface {
 // The prefixes under which MLflow's API is served; the UI's ajax-api
 // names the same endpoints.
 const (
-	mlflowPrefix     = "/api/2.0/mlflow/"
-	mlflowAjaxPrefix = "/ajax-api/2.0/mlflow/"
-	artifactsPrefix  = "/api/2.0/mlflow-artifacts/artifacts"
+	apiPrefix       = "/api/2.0/mlflow/"
+	ajaxPrefix      = "/ajax-api/2.0/mlflow/"
+	artifactsPrefix = "/api/2.0/mlflow-artifacts/artifacts"
 )
 
-// mlflowEndpoint is one endpoint of MLflow's API: the methods it accepts
-// and its handler, which decodes the request, calls the store and
-// returns the response message (or an error, answered in MLflow's form).
-type mlflowEndpoint struct {
-	methods []string
-	handle  func(s *Server, ctx *fasthttp.RequestCtx) (any, error)
+// Models is what the MLflow API needs of the live models: the model
+// registry's champion and challenger aliases read and move their
+// rollout. The Store of package modelstore implements it.
+type Models interface {
+	// Model is a snapshot of a model and its versions; nil when unknown.
+	Model(name string) *modelstore.Model
+	// Desire changes a model's rollout state and routes by it before it
+	// returns.
+	Desire(ctx context.Context, model string, change modelstore.Change) (*rollout.State, error)
 }
 
-// mlflowEndpoints maps each endpoint's path below /api/2.0/mlflow/ to it.
-var mlflowEndpoints = map[string]mlflowEndpoint{
-	"experiments/create":             {post, (*Server).createExperiment},
-	"experiments/get":                {get, (*Server).getExperiment},
-	"experiments/get-by-name":        {get, (*Server).getExperimentByName},
-	"experiments/search":             {postOrGet, (*Server).searchExperiments},
-	"experiments/update":             {post, (*Server).updateExperiment},
-	"experiments/delete":             {post, (*Server).deleteExperiment},
-	"experiments/restore":            {post, (*Server).restoreExperiment},
-	"experiments/set-experiment-tag": {post, (*Server).setExperimentTag},
-	"runs/create":                    {post, (*Server).createRun},
-	"runs/get":                       {get, (*Server).getRun},
-	"runs/update":                    {post, (*Server).updateRun},
-	"runs/delete":                    {post, (*Server).deleteRun},
-	"runs/restore":                   {post, (*Server).restoreRun},
-	"runs/search":                    {post, (*Server).searchRuns},
-	"runs/log-batch":                 {post, (*Server).logBatch},
-	"runs/log-metric":                {post, (*Server).logMetric},
-	"runs/log-parameter":             {post, (*Server).logParameter},
-	"runs/set-tag":                   {post, (*Server).setTag},
-	"runs/delete-tag":                {post, (*Server).deleteTag},
-	"metrics/get-history":            {get, (*Server).getMetricHistory},
-
-	"registered-models/create": {post, (*Server).createRegisteredModel},
-	"registered-models/get":    {get, (*Server).getRegisteredModel},
-	"registered-models/search": {get, (*Server).searchRegisteredModels},
-	"registered-models/update": {patch, (*Server).updateRegisteredModel},
-	"registered-models/delete": {del, (*Server).deleteRegisteredModel},
-	"registered-models/alias":  {[]string{fasthttp.MethodPost, fasthttp.MethodGet, fasthttp.MethodDelete}, (*Server).alias},
-	"model-versions/create":    {post, (*Server).createModelVersion},
-	"model-versions/get":       {get, (*Server).getModelVersion},
-	"model-versions/search":    {get, (*Server).searchModelVersions},
-	"model-versions/update":    {patch, (*Server).updateModelVersion},
+// Config configures a Server. A nil store answers the endpoints that
+// need it with 503 TEMPORARILY_UNAVAILABLE.
+type Config struct {
+	// Tracking serves the tracking API; nil answers every MLflow endpoint
+	// with 503.
+	Tracking Tracking
+	// Registry serves the model registry over the registry directory
+	// RegistryDir; nil answers its endpoints with 503. PublishEngine
+	// configures the session that checks a model before it is published.
+	Registry      ModelRegistry
+	RegistryDir   string
+	PublishEngine engine.Config
+	// Artifacts serves the artifact proxy; nil answers it with 503.
+	Artifacts ArtifactStore
+	// Models are the live models, for the champion and challenger
+	// aliases. Required.
+	Models Models
+	// Logger receives the API's warnings. Nil means slog.Default().
+	Logger *slog.Logger
 }
 
-var (
-	post      = []string{fasthttp.MethodPost}
-	get       = []string{fasthttp.MethodGet}
-	postOrGet = []string{fasthttp.MethodPost, fasthttp.MethodGet}
-	patch     = []string{fasthttp.MethodPatch}
-	del       = []string{fasthttp.MethodDelete}
+// Server serves MLflow's REST API under /api/2.0/mlflow/ (and the UI's
+// /ajax-api/2.0/mlflow/) and its artifact proxy under
+// /api/2.0/mlflow-artifacts/artifacts. It is safe for concurrent use.
+type Server struct {
+	tracking      Tracking
+	registry      ModelRegistry
+	artifactStore ArtifactStore
+	models        Models
+	cfg           Config
+	log           *slog.Logger
+}
+
+// New returns a Server over cfg's stores.
+func New(cfg Config) *Server {
+	s := &Server{tracking: cfg.Tracking, registry: cfg.Registry, artifactStore: cfg.Artifacts, models: cfg.Models, cfg: cfg, log: cfg.Logger}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	return s
+}
+
+// endpoint is one line of MLflow's endpoint table: a method, the path
+// below the API's prefixes, the access class and the handler, which
+// decodes the request, calls the store and returns the response message
+// (or an error, answered in MLflow's form). Its OpenAPI operation is
+// generated from the line (operation).
+type endpoint struct {
+	method string
+	name   string
+	access httpapi.Access
+	handle func(s *Server, ctx *fasthttp.RequestCtx) (any, error)
+}
+
+// endpoints is MLflow's endpoint table.
+var endpoints = []endpoint{
+	{post, "experiments/create", write, (*Server).createExperiment},
+	{get, "experiments/get", read, (*Server).getExperiment},
+	{get, "experiments/get-by-name", read, (*Server).getExperimentByName},
+	{post, "experiments/search", read, (*Server).searchExperiments},
+	{get, "experiments/search", read, (*Server).searchExperiments},
+	{post, "experiments/update", write, (*Server).updateExperiment},
+	{post, "experiments/delete", write, (*Server).deleteExperiment},
+	{post, "experiments/restore", write, (*Server).restoreExperiment},
+	{post, "experiments/set-experiment-tag", write, (*Server).setExperimentTag},
+	{post, "runs/create", write, (*Server).createRun},
+	{get, "runs/get", read, (*Server).getRun},
+	{post, "runs/update", write, (*Server).updateRun},
+	{post, "runs/delete", write, (*Server).deleteRun},
+	{post, "runs/restore", write, (*Server).restoreRun},
+	{post, "runs/search", read, (*Server).searchRuns},
+	{post, "runs/log-batch", write, (*Server).logBatch},
+	{post, "runs/log-metric", write, (*Server).logMetric},
+	{post, "runs/log-parameter", write, (*Server).logParameter},
+	{post, "runs/set-tag", write, (*Server).setTag},
+	{post, "runs/delete-tag", write, (*Server).deleteTag},
+	{get, "metrics/get-history", read, (*Server).getMetricHistory},
+
+	{post, "registered-models/create", write, (*Server).createRegisteredModel},
+	{get, "registered-models/get", read, (*Server).getRegisteredModel},
+	{get, "registered-models/search", read, (*Server).searchRegisteredModels},
+	{patch, "registered-models/update", write, (*Server).updateRegisteredModel},
+	{del, "registered-models/delete", write, (*Server).deleteRegisteredModel},
+	{post, "registered-models/alias", write, (*Server).alias},
+	{get, "registered-models/alias", read, (*Server).alias},
+	{del, "registered-models/alias", write, (*Server).alias},
+	{post, "model-versions/create", write, (*Server).createModelVersion},
+	{get, "model-versions/get", read, (*Server).getModelVersion},
+	{get, "model-versions/search", read, (*Server).searchModelVersions},
+	{patch, "model-versions/update", write, (*Server).updateModelVersion},
+}
+
+const (
+	post, get, patch, del = fasthttp.MethodPost, fasthttp.MethodGet, fasthttp.MethodPatch, fasthttp.MethodDelete
+	read, write           = httpapi.Read, httpapi.Write
 )
 
-// mlflowRequestError is a request MLflow would refuse with
+// API returns the MLflow API's endpoint table, each line of endpoints
+// under both prefixes (only the /api/2.0/mlflow/ one documented), then
+// the artifact proxy's.
+func (s *Server) API() *httpapi.API {
+	a := &httpapi.API{
+		Prefixes:    []string{apiPrefix, ajaxPrefix, artifactsPrefix},
+		RawPrefixes: []string{artifactsPrefix},
+		Unmatched:   s.unmatched,
+		Tags:        tags,
+		Components:  addComponents,
+	}
+	for _, e := range endpoints {
+		h := func(ctx *fasthttp.RequestCtx, _ httpapi.Params) { s.serve(ctx, e) }
+		a.Endpoints = append(a.Endpoints,
+			httpapi.Endpoint{Method: e.method, Path: apiPrefix + e.name, Access: e.access, Handler: h, Op: operation(e)},
+			httpapi.Endpoint{Method: e.method, Path: ajaxPrefix + e.name, Access: e.access, Handler: h})
+	}
+	artifacts := func(ctx *fasthttp.RequestCtx, _ httpapi.Params) { s.artifacts(ctx) }
+	a.Endpoints = append(a.Endpoints,
+		httpapi.Endpoint{Method: get, Path: artifactsPrefix, Access: read, Handler: artifacts, Op: listArtifactsOp()},
+		httpapi.Endpoint{Method: get, Path: artifactsPrefix + "/{path...}", Access: read, Handler: artifacts, Op: getArtifactOp()},
+		httpapi.Endpoint{Method: fasthttp.MethodPut, Path: artifactsPrefix + "/{path...}", Access: write, Handler: artifacts, Op: putArtifactOp()},
+	)
+	return a
+}
+
+// unmatched answers a request under the API's prefixes that matched no
+// endpoint or not its method: the artifact proxy judges its own paths
+// (including those that dot segments normalised out of its prefix),
+// MLflow's API answers in MLflow's form.
+func (s *Server) unmatched(ctx *fasthttp.RequestCtx, err error) {
+	if bytes.HasPrefix(ctx.Path(), []byte(artifactsPrefix)) || bytes.HasPrefix(ctx.URI().PathOriginal(), []byte(artifactsPrefix)) {
+		s.artifacts(ctx)
+		return
+	}
+	if me, ok := errors.AsType[*httpapi.MethodError](err); ok {
+		writeError(ctx, me)
+		return
+	}
+	writeError(ctx, fmt.Errorf("%w: %s %s", errEndpointNotFound, ctx.Method(), ctx.Path()))
+}
+
+// requestError is a request MLflow would refuse with
 // INVALID_PARAMETER_VALUE: a missing or mistyped field, a malformed body.
-type mlflowRequestError struct{ msg string }
+type requestError struct{ msg string }
 
-func (e *mlflowRequestError) Error() string { return e.msg }
+func (e *requestError) Error() string { return e.msg }
 
 func missingParam(name string) error {
-	return &mlflowRequestError{fmt.Sprintf("Missing value for required parameter '%s'. See the API docs for more information about request parameters.", name)}
+	return &requestError{fmt.Sprintf("Missing value for required parameter '%s'. See the API docs for more information about request parameters.", name)}
 }
 
-// errEndpointNotFound answers a path below the MLflow prefixes that names
-// no endpoint.
-var errEndpointNotFound = errors.New("no such MLflow endpoint")
-
-// mlflowCode maps an error to MLflow's error code and HTTP status
-// (mlflow/exceptions.py). It is the MLflow API's only such mapping.
-func mlflowCode(err error) (string, int) {
-	var re *mlflowRequestError
+// code maps an error to MLflow's error code and HTTP status
+// (mlflow/exceptions.py), as MLflow's clients expect them; the server's
+// own mapping (httpapi.StatusOf) answers nothing of this API.
+func code(err error) (string, int) {
+	var re *requestError
+	var me *httpapi.MethodError
 	switch {
 	case errors.As(err, &re), errors.Is(err, tracking.ErrInvalid):
 		return "INVALID_PARAMETER_VALUE", fasthttp.StatusBadRequest
+	case errors.As(err, &me):
+		return "BAD_REQUEST", fasthttp.StatusMethodNotAllowed
 	case errors.Is(err, tracking.ErrExists):
 		return "RESOURCE_ALREADY_EXISTS", fasthttp.StatusBadRequest
 	case errors.Is(err, tracking.ErrNotFound):
@@ -138,65 +242,43 @@ func mlflowCode(err error) (string, int) {
 	return "INTERNAL_ERROR", fasthttp.StatusInternalServerError
 }
 
-// errNotConfigured answers MLflow requests to a server without tracking.
-var errNotConfigured = errors.New("this server has no tracking store (serve with a --data-dir)")
-
-// writeMLflowError answers err as MLflow does: {"error_code", "message"}.
-func writeMLflowError(ctx *fasthttp.RequestCtx, err error) {
-	code, status := mlflowCode(err)
+// writeError answers err as MLflow does: {"error_code", "message"}; a
+// *httpapi.MethodError with its Allow header.
+func writeError(ctx *fasthttp.RequestCtx, err error) {
+	code, status := code(err)
 	msg := err.Error()
 	for _, sentinel := range []error{tracking.ErrInvalid, tracking.ErrExists, tracking.ErrNotFound} {
 		msg = strings.TrimPrefix(msg, sentinel.Error()+": ")
 	}
 	body, _ := json.Marshal(map[string]string{"error_code": code, "message": msg})
 	ctx.Response.Reset()
+	if me, ok := errors.AsType[*httpapi.MethodError](err); ok {
+		ctx.Response.Header.Set("Allow", me.Allow())
+	}
 	ctx.SetStatusCode(status)
-	ctx.SetContentType(contentTypeJSON)
+	ctx.SetContentType(httpapi.ContentTypeJSON)
 	ctx.SetBody(body)
 }
 
-// mlflow serves a request below /api/2.0/mlflow/ or /ajax-api/2.0/mlflow/.
-func (s *Server) mlflow(ctx *fasthttp.RequestCtx) {
-	p := string(ctx.Path())
-	name, ok := strings.CutPrefix(p, mlflowPrefix)
-	if !ok {
-		name, _ = strings.CutPrefix(p, mlflowAjaxPrefix)
-	}
-	ep, ok := mlflowEndpoints[name]
-	if !ok {
-		writeMLflowError(ctx, fmt.Errorf("%w: %s %s", errEndpointNotFound, ctx.Method(), p))
+// serve serves a request of endpoint e.
+func (s *Server) serve(ctx *fasthttp.RequestCtx, e endpoint) {
+	registry := strings.HasPrefix(e.name, "registered-models/") || strings.HasPrefix(e.name, "model-versions/")
+	if s.tracking == nil || s.registry == nil && registry {
+		writeError(ctx, errNotConfigured)
 		return
 	}
-	method := string(ctx.Method())
-	allowed := false
-	for _, m := range ep.methods {
-		allowed = allowed || m == method
-	}
-	if !allowed {
-		ctx.Response.Header.Set("Allow", strings.Join(ep.methods, ", "))
-		body, _ := json.Marshal(map[string]string{"error_code": "BAD_REQUEST",
-			"message": fmt.Sprintf("method %s not allowed on %s; use %s", method, p, strings.Join(ep.methods, " or "))})
-		ctx.SetStatusCode(fasthttp.StatusMethodNotAllowed)
-		ctx.SetContentType(contentTypeJSON)
-		ctx.SetBody(body)
-		return
-	}
-	if s.tracking == nil || s.registry == nil && strings.HasPrefix(name, "registered-models/") || s.registry == nil && strings.HasPrefix(name, "model-versions/") {
-		writeMLflowError(ctx, errNotConfigured)
-		return
-	}
-	resp, err := ep.handle(s, ctx)
+	resp, err := e.handle(s, ctx)
 	if err != nil {
-		writeMLflowError(ctx, err)
+		writeError(ctx, err)
 		return
 	}
 	body, err := json.Marshal(resp)
 	if err != nil {
-		writeMLflowError(ctx, fmt.Errorf("encode response: %w", err))
+		writeError(ctx, fmt.Errorf("encode response: %w", err))
 		return
 	}
 	ctx.SetStatusCode(fasthttp.StatusOK)
-	ctx.SetContentType(contentTypeJSON)
+	ctx.SetContentType(httpapi.ContentTypeJSON)
 	ctx.SetBody(body)
 }
 
@@ -206,10 +288,10 @@ func decodeMLflowBody(ctx *fasthttp.RequestCtx, req any) error {
 	if ctx.IsPost() || ctx.IsPut() { // MLflow checks the content type of these only
 		ct := string(ctx.Request.Header.ContentType())
 		if ct == "" {
-			return &mlflowRequestError{"Bad Request. Content-Type header is missing."}
+			return &requestError{"Bad Request. Content-Type header is missing."}
 		}
 		if mt, _, _ := strings.Cut(ct, ";"); strings.TrimSpace(strings.ToLower(mt)) != "application/json" {
-			return &mlflowRequestError{fmt.Sprintf("Bad Request. Content-Type must be one of ['application/json'], not %q.", ct)}
+			return &requestError{fmt.Sprintf("Bad Request. Content-Type must be one of ['application/json'], not %q.", ct)}
 		}
 	}
 	body := bytes.TrimSpace(ctx.PostBody())
@@ -217,7 +299,7 @@ func decodeMLflowBody(ctx *fasthttp.RequestCtx, req any) error {
 		body = []byte("{}")
 	}
 	if err := json.Unmarshal(body, req); err != nil {
-		return &mlflowRequestError{"Malformed request body: " + err.Error()}
+		return &requestError{"Malformed request body: " + err.Error()}
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package server
+package mlflow_test
 
 import (
 	"context"
@@ -69,12 +69,6 @@ func (ts *testServer) ok(t *testing.T, method, path, body string) map[string]any
 		t.Fatalf("%s %s %s = %d %v", method, path, body, status, out)
 	}
 	return out
-}
-
-// jsonOf re-encodes a decoded value, for comparisons.
-func jsonOf(v any) string {
-	b, _ := json.Marshal(v)
-	return string(b)
 }
 
 // TestMLflowRunRoundTrip logs a run as the MLflow client does, then reads

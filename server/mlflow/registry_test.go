@@ -1,4 +1,4 @@
-package server
+package mlflow_test
 
 import (
 	"fmt"

@@ -1,10 +1,11 @@
-package server
+package mlflow
 
 import (
 	"fmt"
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/switchyard-ml/switchyard/server/internal/httpapi"
 	"github.com/switchyard-ml/switchyard/tracking"
 )
 
@@ -25,7 +26,7 @@ func (s *Server) createRun(ctx *fasthttp.RequestCtx) (any, error) {
 	}
 	for _, t := range req.Tags {
 		if t.Key == tracking.RunNameTag && req.RunName != "" && t.Value != req.RunName {
-			return nil, &mlflowRequestError{fmt.Sprintf("Both 'run_name' argument and 'mlflow.runName' tag are specified, but with different values (run_name='%s', mlflow.runName='%s').", req.RunName, t.Value)}
+			return nil, &requestError{fmt.Sprintf("Both 'run_name' argument and 'mlflow.runName' tag are specified, but with different values (run_name='%s', mlflow.runName='%s').", req.RunName, t.Value)}
 		}
 	}
 	r, err := s.tracking.CreateRun(ctx, tracking.RunSpec{ExperimentID: string(req.ExperimentID), UserID: req.UserID,
@@ -132,7 +133,7 @@ func (s *Server) searchRuns(ctx *fasthttp.RequestCtx) (any, error) {
 	}
 	if req.MaxResults != nil {
 		if *req.MaxResults <= 0 {
-			return nil, &mlflowRequestError{fmt.Sprintf("Invalid value %d for parameter 'max_results' supplied. It must be a positive integer", *req.MaxResults)}
+			return nil, &requestError{fmt.Sprintf("Invalid value %d for parameter 'max_results' supplied. It must be a positive integer", *req.MaxResults)}
 		}
 		q.MaxResults = int(*req.MaxResults)
 	}
@@ -181,10 +182,10 @@ func (s *Server) logBatch(ctx *fasthttp.RequestCtx) (any, error) {
 // metricFields is a metric as a request carries it, its required fields
 // as pointers so that a missing one can be told from a zero.
 type metricFields struct {
-	Key       string      `json:"key"`
-	Value     *jsonDouble `json:"value"`
-	Timestamp *jsonInt64  `json:"timestamp"`
-	Step      jsonInt64   `json:"step"`
+	Key       string          `json:"key"`
+	Value     *httpapi.Double `json:"value"`
+	Timestamp *jsonInt64      `json:"timestamp"`
+	Step      jsonInt64       `json:"step"`
 }
 
 // metric checks the required fields; prefix names the field's place in

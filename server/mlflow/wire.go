@@ -1,4 +1,4 @@
-package server
+package mlflow
 
 import (
 	"bytes"
@@ -8,6 +8,7 @@ import (
 	"path"
 	"strconv"
 
+	"github.com/switchyard-ml/switchyard/server/internal/httpapi"
 	"github.com/switchyard-ml/switchyard/tracking"
 )
 
@@ -74,10 +75,10 @@ type datasetJSON struct {
 }
 
 type metricJSON struct {
-	Key       string     `json:"key"`
-	Value     jsonDouble `json:"value"`
-	Timestamp jsonInt64  `json:"timestamp"`
-	Step      jsonInt64  `json:"step"`
+	Key       string         `json:"key"`
+	Value     httpapi.Double `json:"value"`
+	Timestamp jsonInt64      `json:"timestamp"`
+	Step      jsonInt64      `json:"step"`
 }
 
 // jsonInt64 is an int64 that MLflow clients send as a JSON number or a
@@ -99,49 +100,6 @@ func (n *jsonInt64) UnmarshalJSON(b []byte) error {
 		v = int64(f)
 	}
 	*n = jsonInt64(v)
-	return nil
-}
-
-// jsonDouble is a float64 that may be NaN or infinite, written as MLflow
-// writes those: "NaN", "Infinity", "-Infinity".
-type jsonDouble float64
-
-// MarshalJSON writes finite values as numbers and the others as strings.
-func (d jsonDouble) MarshalJSON() ([]byte, error) {
-	f := float64(d)
-	switch {
-	case math.IsNaN(f):
-		return []byte(`"NaN"`), nil
-	case math.IsInf(f, 1):
-		return []byte(`"Infinity"`), nil
-	case math.IsInf(f, -1):
-		return []byte(`"-Infinity"`), nil
-	}
-	return strconv.AppendFloat(nil, f, 'g', -1, 64), nil
-}
-
-// UnmarshalJSON accepts a number, a numeric string, or "NaN",
-// "Infinity", "-Infinity".
-func (d *jsonDouble) UnmarshalJSON(b []byte) error {
-	s := string(bytes.Trim(b, `"`))
-	switch s {
-	case "NaN":
-		*d = jsonDouble(math.NaN())
-		return nil
-	case "Infinity":
-		*d = jsonDouble(math.Inf(1))
-		return nil
-	case "-Infinity":
-		*d = jsonDouble(math.Inf(-1))
-		return nil
-	case "true", "false", "null":
-		return fmt.Errorf("%s is not a number", s)
-	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil {
-		return fmt.Errorf("%s is not a number", b)
-	}
-	*d = jsonDouble(f)
 	return nil
 }
 
@@ -217,5 +175,5 @@ func newRunJSON(r *tracking.Run) runJSON {
 }
 
 func newMetricJSON(m tracking.Metric) metricJSON {
-	return metricJSON{Key: m.Key, Value: jsonDouble(m.Value), Timestamp: jsonInt64(m.Timestamp), Step: jsonInt64(m.Step)}
+	return metricJSON{Key: m.Key, Value: httpapi.Double(m.Value), Timestamp: jsonInt64(m.Timestamp), Step: jsonInt64(m.Step)}
 }

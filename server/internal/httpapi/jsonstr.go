@@ -1,21 +1,30 @@
-package server
+package httpapi
 
 import "unicode/utf8"
 
-// appendJSONString appends s to dst as a quoted JSON string and returns the
+// AppendJSONString appends s to dst as a quoted JSON string and returns the
 // extended slice. Unlike strconv.AppendQuote it writes only escapes JSON
 // defines: '"' and '\\' are backslash-escaped, control characters become \b,
 // \f, \n, \r, \t or \u00XX, and U+2028 and U+2029 are escaped as encoding/json
 // does. Valid UTF-8 is copied as it is and each invalid byte becomes \ufffd.
 // The output equals encoding/json's with HTML escaping turned off. It
 // allocates only when dst lacks capacity.
-func appendJSONString(dst []byte, s string) []byte {
+//
+// It is not inlined: called from another package, an inlined call to the
+// generic quoter would lose the escape analysis that keeps s on the
+// caller's stack.
+//
+//go:noinline
+func AppendJSONString(dst []byte, s string) []byte {
 	return appendJSONQuoted(dst, s)
 }
 
-// appendJSONBytes is appendJSONString for a byte slice, so that callers
-// holding bytes need no string conversion.
-func appendJSONBytes(dst []byte, b []byte) []byte {
+// AppendJSONBytes is AppendJSONString for a byte slice, so that callers
+// holding bytes need no string conversion. It is not inlined, for the
+// reason AppendJSONString is not.
+//
+//go:noinline
+func AppendJSONBytes(dst []byte, b []byte) []byte {
 	return appendJSONQuoted(dst, b)
 }
 

@@ -1,0 +1,12 @@
+package mlflow
+
+import "errors"
+
+var (
+	// errEndpointNotFound answers a path below the MLflow prefixes that
+	// names no endpoint (404 ENDPOINT_NOT_FOUND).
+	errEndpointNotFound = errors.New("no such MLflow endpoint")
+	// errNotConfigured answers MLflow requests to a server without
+	// tracking (503 TEMPORARILY_UNAVAILABLE).
+	errNotConfigured = errors.New("this server has no tracking store (serve with a --data-dir)")
+)
