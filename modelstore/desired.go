@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 
@@ -30,12 +28,26 @@ type desiredState struct {
 // the last good state keeps serving; removing the file returns the model
 // to its default (the newest ready version serves).
 func (s *Store) readDesired(m *model, onDisk map[int]struct{}) {
-	data, err := os.ReadFile(filepath.Join(m.dir, rollout.StateFile))
+	data, err := rollout.ReadStateFile(m.dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		data, err = nil, nil
 	}
 	if err != nil {
 		s.log.Error("cannot read rollout.json; the last good state stays in force", "model", m.name, "error", err)
+		return
+	}
+	if m.persist.state != nil {
+		switch {
+		case bytes.Equal(data, m.persist.data): // a write that reported failure landed after all
+			s.written(m, data)
+			return
+		case bytes.Equal(data, m.desired.raw): // stale: the state in force waits to be written
+			return
+		}
+		s.superseded(m)
+	}
+	if !m.desired.read && s.cfg.PendingWrites != nil && s.recall(m, data, onDisk) {
+		s.snapshot(m)
 		return
 	}
 	if m.desired.read && bytes.Equal(data, m.desired.raw) {
@@ -52,11 +64,7 @@ func (s *Store) readDesired(m *model, onDisk map[int]struct{}) {
 	}
 	st, err := rollout.ParseState(data)
 	if err == nil {
-		err = st.Validate(func(n int) bool {
-			_, ok := onDisk[n]
-			v := m.versions[n]
-			return ok && (v == nil || routable(v, st))
-		})
+		err = s.checkState(m, st, onDisk)
 	}
 	if err != nil {
 		s.log.Error("rollout.json refused; the last good state stays in force", "model", m.name, "error", err)
@@ -79,15 +87,33 @@ func (s *Store) readDesired(m *model, onDisk map[int]struct{}) {
 		"weight_bp", st.Weight, "strategy", st.Strategy, "actor", st.Actor, "reason", st.Reason)
 }
 
+// checkState checks st against m's versions on disk: each version it
+// routes exists and may serve (see routable).
+func (s *Store) checkState(m *model, st *rollout.State, onDisk map[int]struct{}) error {
+	return st.Validate(func(n int) bool {
+		_, ok := onDisk[n]
+		v := m.versions[n]
+		return ok && (v == nil || routable(v, st))
+	})
+}
+
 // Change computes a model's next rollout state; see rollout.Plan.
 type Change = rollout.Plan
 
 // Desire changes a model's rollout state: the reconciler computes the next
-// state with change, checks it against the versions that exist, writes
-// rollout.json atomically and routes by it before Desire returns, so the
-// next request follows it. It fails with ErrNotFound for an unknown model
-// and with the error of change or the check (wrapping rollout.ErrState),
-// which refuses to route a version that failed its gate.
+// state with change, checks it against the versions that exist, puts it in
+// force and routes by it (in memory first, so the next request follows
+// it), then writes rollout.json atomically, all before Desire returns. It
+// fails with ErrNotFound for an unknown model and with the error of change
+// or the check (wrapping rollout.ErrState), which refuses to route a
+// version that failed its gate.
+//
+// A rollout.json that cannot be written (a read-only or full registry) is
+// not an error of Desire: the state is in force and stays so. The model
+// reports the failure (Model.PersistError, the pending gauge, the log and
+// the audit once) and the reconciler writes the file again with backoff
+// until it succeeds. Meanwhile a rescan does not bring back the stale file;
+// an edit of rollout.json on disk made after the change supersedes it.
 func (s *Store) Desire(ctx context.Context, model string, change Change) (*rollout.State, error) {
 	return s.desireCommand(ctx, command{op: opDesire, model: model, change: change})
 }
@@ -128,18 +154,20 @@ func (s *Store) desire(ctx context.Context, name string, change Change, force in
 	if err != nil {
 		return nil, err
 	}
-	if err := rollout.WriteState(m.dir, next); err != nil {
+	data, err := rollout.EncodeState(next)
+	if err != nil {
 		return nil, err
 	}
-	raw, err := os.ReadFile(filepath.Join(m.dir, rollout.StateFile))
-	if err != nil {
-		return nil, fmt.Errorf("read back rollout.json: %w", err)
-	}
-	m.desired.raw, m.desired.read, m.desired.state = raw, true, next
+	// Memory first: the route follows next before the disk is touched, so
+	// a disk that cannot be written cannot hold a rollback back.
+	m.desired.state = next
 	s.readmit(m)
+	s.route(m)
+	s.persist(m, next, data)
 	s.snapshot(m)
-	s.log.Info("rollout.json written", "model", name, "stable", next.Stable, "candidate", next.Candidate,
-		"weight_bp", next.Weight, "strategy", next.Strategy, "paused", next.Paused, "actor", next.Actor, "reason", next.Reason)
+	s.log.Info("rollout state applied", "model", name, "stable", next.Stable, "candidate", next.Candidate,
+		"weight_bp", next.Weight, "strategy", next.Strategy, "paused", next.Paused, "actor", next.Actor, "reason", next.Reason,
+		"written", m.persist.state == nil)
 	s.pass(ctx, name)
 	return next, nil
 }

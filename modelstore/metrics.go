@@ -16,12 +16,17 @@ type Metrics struct {
 	eventsDropped prometheus.Counter
 	gatePassed    *prometheus.GaugeVec
 	gateMetrics   *prometheus.GaugeVec
+	// persistPending is 1 while a model's rollout.json waits to be
+	// written; persistFailures counts the failed writes.
+	persistPending  *prometheus.GaugeVec
+	persistFailures *prometheus.CounterVec
 }
 
 // NewMetrics creates the store's series and registers them with reg.
 func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	m := newMetrics()
-	for _, c := range []prometheus.Collector{m.versions, m.weights, m.eventsDropped, m.gatePassed, m.gateMetrics} {
+	for _, c := range []prometheus.Collector{m.versions, m.weights, m.eventsDropped, m.gatePassed, m.gateMetrics,
+		m.persistPending, m.persistFailures} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -51,8 +56,28 @@ func newMetrics() *Metrics {
 			Name: "switchyard_gate_metric",
 			Help: "Each metric the gate computed for a version on its whole evaluation set (NaN when undefined).",
 		}, []string{"model", "version", "metric"}),
+		persistPending: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "switchyard_rollout_persist_pending",
+			Help: "1 while a model's rollout state is in force but not written to its rollout.json, which is retried.",
+		}, []string{"model"}),
+		persistFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchyard_rollout_persist_failures_total",
+			Help: "Writes of a model's rollout.json that failed (a read-only or full registry).",
+		}, []string{"model"}),
 	}
 }
+
+// setPersistPending sets whether model's rollout.json waits to be written.
+func (m *Metrics) setPersistPending(model string, pending bool) {
+	v := 0.0
+	if pending {
+		v = 1
+	}
+	m.persistPending.WithLabelValues(model).Set(v)
+}
+
+// persistFailed counts a failed write of model's rollout.json.
+func (m *Metrics) persistFailed(model string) { m.persistFailures.WithLabelValues(model).Inc() }
 
 // count sets the gauge of model from the states of its versions.
 func (m *Metrics) count(model string, versions map[int]*Version) {
@@ -99,7 +124,8 @@ func (m *Metrics) forgetVersion(model, version string) {
 
 // forget drops the series of a model that is gone.
 func (m *Metrics) forget(model string) {
-	for _, vec := range []*prometheus.GaugeVec{m.versions, m.weights, m.gatePassed, m.gateMetrics} {
+	for _, vec := range []*prometheus.GaugeVec{m.versions, m.weights, m.gatePassed, m.gateMetrics, m.persistPending} {
 		vec.DeletePartialMatch(prometheus.Labels{"model": model})
 	}
+	m.persistFailures.DeletePartialMatch(prometheus.Labels{"model": model})
 }

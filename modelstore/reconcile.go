@@ -30,6 +30,8 @@ type model struct {
 	shadow  *Version
 	policy  policyState
 	desired desiredState
+	// persist is the rollout.json write still to succeed, if any.
+	persist persistState
 	live    *liveSettings
 	// unloaded is set by Unload and cleared by Load.
 	unloaded bool
@@ -99,9 +101,13 @@ func (s *Store) run(ctx context.Context) {
 		defer t.Stop()
 		rescan = t.C
 	}
+	s.retry = time.NewTimer(time.Hour)
+	s.retry.Stop()
+	defer s.retry.Stop()
 	for {
 		select {
 		case <-ctx.Done():
+			s.flushWrites()
 			s.shutdown()
 			return
 		case c := <-s.commands:
@@ -118,6 +124,8 @@ func (s *Store) run(ctx context.Context) {
 			s.apply(ctx, o)
 		case <-rescan:
 			s.scanAll(ctx)
+		case <-s.retry.C:
+			s.retryWrites()
 		}
 		s.dispatch(ctx)
 		s.settle()
@@ -351,6 +359,9 @@ func (s *Store) transition(v *Version, to State, reason string) {
 // snapshot publishes m for readers and updates its gauge.
 func (s *Store) snapshot(m *model) {
 	snap := &Model{Name: m.name, Stable: m.stable(), Rollout: m.desired.state, Policy: m.policy.rollout}
+	if p := m.persist; p.state != nil {
+		snap.PersistError, snap.PersistFailingSince = p.err.Error(), p.since
+	}
 	for _, n := range m.numbers() {
 		snap.Versions = append(snap.Versions, m.versions[n])
 	}

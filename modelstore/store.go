@@ -44,6 +44,10 @@ type Config struct {
 	// in its reason; what serves is never unloaded to make room. 0 means
 	// no bound.
 	MemoryBudget int64
+	// MaxModelBytes bounds the size of a model.onnx the store loads; a
+	// larger one (or one that is not a regular file) fails before it is
+	// read, naming the limit. 0 means DefaultMaxModelBytes.
+	MaxModelBytes int64
 	// RescanInterval is how often the whole registry is rescanned, for
 	// events the watcher missed and for network filesystems. 0 means
 	// DefaultRescanInterval; negative means never.
@@ -63,8 +67,20 @@ type Config struct {
 	// policy.yaml). Nil keeps them in memory and the log only.
 	Verdicts VerdictRecorder
 	// Auditor records what the store refuses on its own, such as a
-	// malformed rollout.json. Nil records it in the log only.
+	// malformed rollout.json, and, when it is a PersistAuditor too, when
+	// rollout.json starts and stops failing to be written. Nil records
+	// them in the log only.
 	Auditor Auditor
+	// PendingWrites recalls at start the rollout state that was in force
+	// but never written before a restart, so that a stale rollout.json
+	// (a canary whose rollback could not be written) does not come back.
+	// Nil means rollout.json applies as it stands, and the controller
+	// judges a stale canary again from scratch.
+	PendingWrites PendingWrites
+	// PersistRetry is the first wait before a rollout.json that could not
+	// be written is written again; it doubles with each failure, up to a
+	// minute (or PersistRetry, when longer). 0 means DefaultPersistRetry.
+	PersistRetry time.Duration
 	// Metrics receives the store's series; BatchMetrics the batch queues'.
 	// Nil records them nowhere.
 	Metrics      *Metrics
@@ -95,6 +111,13 @@ type Model struct {
 	// Policy is the model's rollout policy: its policy.yaml over the
 	// server's defaults.
 	Policy rollout.Policy
+	// PersistError is why Rollout, the state in force, could not be
+	// written to rollout.json, whose content is then stale; "" when the
+	// file holds it. The reconciler writes it again with backoff, and
+	// the state in force serves meanwhile. PersistFailingSince is when
+	// the writes began to fail.
+	PersistError        string
+	PersistFailingSince time.Time
 }
 
 // Version returns the version numbered n, or nil.
@@ -140,6 +163,10 @@ type Store struct {
 	// busy counts the load, gate and drain goroutines whose outcome the
 	// reconciler has not received yet.
 	busy int
+	// retry fires when the earliest pending rollout.json write is due;
+	// persistAudits is closed once the latest persist audit is written.
+	retry         *time.Timer
+	persistAudits chan struct{}
 }
 
 // Open starts the Store on the registry at cfg.Dir: it scans it, loads
@@ -154,8 +181,8 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if _, err := os.ReadDir(cfg.Dir); err != nil {
 		return nil, fmt.Errorf("modelstore: read registry: %w", err)
 	}
-	if cfg.MemoryBudget < 0 {
-		return nil, fmt.Errorf("%w: negative memory budget %d", ErrConfig, cfg.MemoryBudget)
+	if cfg.MemoryBudget < 0 || cfg.MaxModelBytes < 0 {
+		return nil, fmt.Errorf("%w: negative memory budget %d or model size limit %d", ErrConfig, cfg.MemoryBudget, cfg.MaxModelBytes)
 	}
 	if cfg.KeepPrevious == 0 {
 		cfg.KeepPrevious = DefaultKeepPrevious
@@ -171,6 +198,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	if cfg.DrainTimeout <= 0 {
 		cfg.DrainTimeout = DefaultDrainTimeout
+	}
+	if cfg.PersistRetry <= 0 {
+		cfg.PersistRetry = DefaultPersistRetry
 	}
 	if cfg.Rollout.Steps == nil {
 		cfg.Rollout = rollout.DefaultPolicy()

@@ -43,7 +43,10 @@ type Fleet interface {
 	// Rollouts returns every model's rollout as it stands.
 	Rollouts() []Live
 	// Desire applies a plan to a model's rollout state and routes by the
-	// result before it returns.
+	// result before it returns. Once it returns the state, the decision
+	// is applied: a Fleet that cannot write rollout.json keeps the state
+	// in force from memory and reports and retries the write itself, so
+	// a disk never holds a rollback back. An error means nothing changed.
 	Desire(ctx context.Context, model string, plan Plan) (*State, error)
 }
 
@@ -128,8 +131,8 @@ func NewDecisionsCounter(reg prometheus.Registerer) (*prometheus.CounterVec, err
 
 // Controller drives rollouts: on each tick it feeds Decide with each
 // model's policy, progress and the statistics of its arms over the
-// current step, and applies the decision through the Fleet, which writes
-// rollout.json and routes by it. It also starts a rollout when a version
+// current step, and applies the decision through the Fleet, which routes
+// by it (in memory first) and writes rollout.json. It also starts a rollout when a version
 // newer than the stable one becomes ready and the model's on_publish asks
 // for one. Run is its only goroutine; everything else is owned by it.
 //
@@ -142,6 +145,10 @@ type Controller struct {
 	log     *slog.Logger
 	wake    chan struct{}      // holds at most one pending wake-up
 	windows map[string]*window // by model; owned by Run
+	// refused holds, by model, the error of the latest decision the
+	// Fleet did not apply, so that the same error is logged once, not
+	// on every tick; owned by Run.
+	refused map[string]string
 	// last holds each model's latest analysis, published whole by Run
 	// once per tick for readers on other goroutines.
 	last atomic.Pointer[map[string]Analysis]
@@ -195,7 +202,8 @@ func NewController(fleet Fleet, cfg ControllerConfig) *Controller {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Controller{fleet: fleet, cfg: cfg, log: log, wake: make(chan struct{}, 1), windows: map[string]*window{}}
+	return &Controller{fleet: fleet, cfg: cfg, log: log, wake: make(chan struct{}, 1), windows: map[string]*window{},
+		refused: map[string]string{}}
 }
 
 // Wake asks the controller to look at every rollout now rather than at
@@ -315,9 +323,10 @@ func (c *Controller) look(ctx context.Context, l Live, now time.Time) (Decision,
 	}
 	next, err := c.fleet.Desire(ctx, l.Model, plan)
 	if err != nil {
-		c.log.Warn("rollout decision not applied", "model", l.Model, "decision", d, "error", err)
+		c.notApplied(l.Model, "rollout decision not applied", err, "decision", d)
 		return d, true
 	}
+	c.applied(l.Model)
 	if d.Action == Inconclusive {
 		c.log.Warn("ALERT: rollout paused, too little traffic to judge; resume or roll back", "model", l.Model, "decision", d)
 	} else {
@@ -343,11 +352,29 @@ func (c *Controller) start(ctx context.Context, l Live, now time.Time) {
 	}
 	next, err := c.fleet.Desire(ctx, l.Model, plan)
 	if err != nil {
-		c.log.Warn("rollout not started", "model", l.Model, "version", l.Newest, "error", err)
+		c.notApplied(l.Model, "rollout not started", err, "version", l.Newest)
 		return
 	}
+	c.applied(l.Model)
 	c.log.Info("rollout started", "model", l.Model, "version", l.Newest, "strategy", next.Strategy)
 	c.audit(ctx, l.Model, "start", next, reason)
+}
+
+// notApplied logs that the Fleet refused a change to model, once for
+// each new error rather than on every tick.
+func (c *Controller) notApplied(model, msg string, err error, attrs ...any) {
+	if e := err.Error(); c.refused[model] != e {
+		c.refused[model] = e
+		c.log.Warn(msg, append([]any{"model", model, "error", err}, attrs...)...)
+	}
+}
+
+// applied notes that the Fleet applied a change to model.
+func (c *Controller) applied(model string) {
+	if _, ok := c.refused[model]; ok {
+		delete(c.refused, model)
+		c.log.Info("rollout changes apply again", "model", model)
+	}
 }
 
 func (c *Controller) audit(ctx context.Context, model, action string, st *State, reason string) {

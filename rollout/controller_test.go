@@ -2,6 +2,7 @@ package rollout
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"testing"
@@ -84,6 +85,64 @@ func TestWakeLooksAtOnce(t *testing.T) {
 		synctest.Wait()
 		if looked, _ := f.snapshot(); looked != 3 {
 			t.Errorf("after a tick the controller looked %d times; want 3", looked)
+		}
+		cancel()
+		<-done
+	})
+}
+
+// refusingFleet is fleet whose Desire always fails with err.
+type refusingFleet struct {
+	fleet
+	err error
+}
+
+func (f *refusingFleet) Desire(context.Context, string, Plan) (*State, error) { return nil, f.err }
+
+// countingHandler counts the records logged with each message.
+type countingHandler struct {
+	mu   sync.Mutex
+	msgs map[string]int
+}
+
+func (h *countingHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h *countingHandler) Handle(_ context.Context, r slog.Record) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.msgs[r.Message]++
+	return nil
+}
+func (h *countingHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *countingHandler) WithGroup(string) slog.Handler      { return h }
+
+func (h *countingHandler) count(msg string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.msgs[msg]
+}
+
+// TestRefusedChangeLoggedOnce checks that a change the fleet keeps
+// refusing with the same error is logged once, not on every tick.
+func TestRefusedChangeLoggedOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		pol := DefaultPolicy()
+		pol.OnPublish = Canary
+		f := &refusingFleet{fleet: fleet{policy: pol}, err: errors.New("disk on fire")}
+		h := &countingHandler{msgs: map[string]int{}}
+		c := NewController(f, ControllerConfig{Tick: time.Second, Logger: slog.New(h)})
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			c.Run(ctx)
+		}()
+		time.Sleep(10*time.Second + time.Millisecond)
+		synctest.Wait()
+		if looked, _ := f.snapshot(); looked != 10 {
+			t.Errorf("the controller looked %d times in 10 ticks; want 10", looked)
+		}
+		if n := h.count("rollout not started"); n != 1 {
+			t.Errorf("a refusal repeated on 10 ticks was logged %d times; want 1", n)
 		}
 		cancel()
 		<-done

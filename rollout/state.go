@@ -170,9 +170,9 @@ func (s *State) Validate(exists func(version int) bool) error {
 }
 
 // ReadState reads the rollout.json in a model directory; it returns nil
-// and no error when there is none.
+// and no error when there is none. The file is read by ReadStateFile.
 func ReadState(modelDir string) (*State, error) {
-	data, err := os.ReadFile(filepath.Join(modelDir, StateFile))
+	data, err := ReadStateFile(modelDir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -182,16 +182,33 @@ func ReadState(modelDir string) (*State, error) {
 	return ParseState(data)
 }
 
-// WriteState writes s as the model directory's rollout.json atomically: a
-// temporary file beside it, synced, renamed over it, and the directory
-// synced, so a reader (or a restart) sees the old state or the new one.
-func WriteState(modelDir string, s *State) error {
+// EncodeState returns the bytes WriteState writes for s: indented JSON
+// and a final newline. It fails with an error wrapping ErrState when s
+// contradicts itself. The slice is the caller's.
+func EncodeState(s *State) ([]byte, error) {
 	if err := s.check(); err != nil {
-		return err
+		return nil, err
 	}
 	data, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
-		return fmt.Errorf("rollout: encode state: %w", err)
+		return nil, fmt.Errorf("rollout: encode state: %w", err)
+	}
+	return append(data, '\n'), nil
+}
+
+// WriteState writes s as the model directory's rollout.json atomically: a
+// temporary file beside it, synced, renamed over it, and the directory
+// synced, so a reader (or a restart) sees the old state or the new one.
+//
+// It fails with an error wrapping ErrState when s contradicts itself, and
+// with one wrapping the filesystem's error (a read-only or full disk, a
+// permission) when the file cannot be written. rollout.json then holds
+// the old state, or the new one when only the final sync of the directory
+// failed.
+func WriteState(modelDir string, s *State) error {
+	data, err := EncodeState(s)
+	if err != nil {
+		return err
 	}
 	var suffix [6]byte
 	rand.Read(suffix[:])
@@ -200,7 +217,7 @@ func WriteState(modelDir string, s *State) error {
 	if err != nil {
 		return fmt.Errorf("rollout: write state: %w", err)
 	}
-	_, err = f.Write(append(data, '\n'))
+	_, err = f.Write(data)
 	if err == nil {
 		err = f.Sync()
 	}
@@ -219,5 +236,8 @@ func WriteState(modelDir string, s *State) error {
 		return fmt.Errorf("rollout: write state: %w", err)
 	}
 	defer d.Close()
-	return d.Sync()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("rollout: write state: %w", err)
+	}
+	return nil
 }

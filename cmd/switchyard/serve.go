@@ -202,9 +202,23 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // store's audit trail, with the actor "controller".
 type auditor struct{ st *tracking.Store }
 
+var _ modelstore.PersistAuditor = auditor{}
+
 // AuditRefusal implements modelstore.Auditor.
 func (a auditor) AuditRefusal(ctx context.Context, model, reason string) error {
 	return a.st.Audit(ctx, tracking.Entry{Actor: "reconciler", Action: "refuse", Model: model, Reason: reason})
+}
+
+// AuditPersistFailing implements modelstore.PersistAuditor; the state
+// waiting to be written goes in the details.
+func (a auditor) AuditPersistFailing(ctx context.Context, model string, st *rollout.State, reason string) error {
+	return a.st.Audit(ctx, tracking.Entry{Actor: "reconciler", Action: "persist_failing", Model: model, Reason: reason,
+		Details: map[string]any{"state": st}})
+}
+
+// AuditPersistResolved implements modelstore.PersistAuditor.
+func (a auditor) AuditPersistResolved(ctx context.Context, model, reason string) error {
+	return a.st.Audit(ctx, tracking.Entry{Actor: "reconciler", Action: "persist_resolved", Model: model, Reason: reason})
 }
 
 // RecordVerdict implements modelstore.VerdictRecorder: the verdict is kept
