@@ -1,6 +1,7 @@
 package gate
 
 import (
+	"cmp"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -70,6 +71,10 @@ type EvalConfig struct {
 	// MaxRows bounds the number of data rows; a set with more is an error.
 	// Zero means DefaultMaxRows.
 	MaxRows int
+	// MaxBytes bounds the bytes ReadEvalSet reads from its reader; a set
+	// with more is an error, found after at most MaxBytes+1 bytes. Zero
+	// means DefaultMaxBytes.
+	MaxBytes int64
 	// SliceBy, when not empty, names a header column (any column, a
 	// feature or the label included) whose cells, trimmed and compared as
 	// text, divide the rows into slices; see EvalSet.SliceValues.
@@ -127,17 +132,30 @@ type feature struct {
 // fails with an error wrapping ErrEvalSet. Errors from r other than io.EOF
 // are returned wrapped. ReadEvalSet reads r to the end or to the first error,
 // holds no state, and is safe for concurrent use on distinct readers. The
-// whole set is held in memory: bound r's size if it is untrusted.
+// whole set is held in memory, bounded by cfg.MaxRows and cfg.MaxBytes: a
+// set past either fails, once it has read at most MaxBytes+1 bytes.
 func ReadEvalSet(r io.Reader, cfg EvalConfig) (*EvalSet, error) {
 	maxRows, err := checkConfig(cfg)
 	if err != nil {
 		return nil, err
 	}
-	cr := csv.NewReader(r)
+	lr := &io.LimitedReader{R: r, N: cmp.Or(cfg.MaxBytes, DefaultMaxBytes) + 1}
+	// tooLarge reports a set that passed its byte limit; it is checked
+	// before any other error, which the cut at the limit may have caused.
+	tooLarge := func() error {
+		if lr.N > 0 {
+			return nil
+		}
+		return fmt.Errorf("eval set: more than %d bytes (the limit; sample the set): %w", cmp.Or(cfg.MaxBytes, DefaultMaxBytes), ErrEvalSet)
+	}
+	cr := csv.NewReader(lr)
 	cr.FieldsPerRecord = -1 // counted below, to word the error
 	cr.ReuseRecord = true
 
 	header, err := cr.Read()
+	if err := tooLarge(); err != nil {
+		return nil, err
+	}
 	if err == io.EOF {
 		return nil, fmt.Errorf("eval set line 1: empty file: %w", ErrEvalSet)
 	}
@@ -166,6 +184,9 @@ func ReadEvalSet(r io.Reader, cfg EvalConfig) (*EvalSet, error) {
 	row := make([]float32, s.Width)
 	for {
 		rec, err := cr.Read()
+		if err := tooLarge(); err != nil {
+			return nil, err
+		}
 		if err == io.EOF {
 			break
 		}
@@ -221,8 +242,8 @@ func checkConfig(cfg EvalConfig) (int, error) {
 	if cfg.Label == "" {
 		return 0, fmt.Errorf("eval set config: no label column named: %w", ErrEvalSet)
 	}
-	if cfg.Width < 0 || cfg.Classes < 0 || cfg.MaxRows < 0 {
-		return 0, fmt.Errorf("eval set config: negative Width, Classes or MaxRows: %w", ErrEvalSet)
+	if cfg.Width < 0 || cfg.Classes < 0 || cfg.MaxRows < 0 || cfg.MaxBytes < 0 {
+		return 0, fmt.Errorf("eval set config: negative Width, Classes, MaxRows or MaxBytes: %w", ErrEvalSet)
 	}
 	if cfg.Columns != nil {
 		if len(cfg.Columns) == 0 {

@@ -67,6 +67,9 @@ func TestReadEvalSetSuccess(t *testing.T) {
 
 	// Exactly MaxRows rows.
 	f("a,y\n1,0\n2,1\n", EvalConfig{Label: "y", Classes: 2, MaxRows: 2}, []float32{1, 2}, []float64{0, 1}, 1)
+
+	// Exactly MaxBytes bytes.
+	f("a,y\n1,0\n2,1\n", EvalConfig{Label: "y", Classes: 2, MaxBytes: 12}, []float32{1, 2}, []float64{0, 1}, 1)
 }
 
 func TestReadEvalSetFailure(t *testing.T) {
@@ -142,8 +145,14 @@ func TestReadEvalSetFailure(t *testing.T) {
 	// More rows than MaxRows.
 	f("a,y\n1,0\n2,1\n3,0\n", EvalConfig{Label: "y", Classes: 2, MaxRows: 2}, "line 4", "more than 2 rows")
 
+	// More bytes than MaxBytes: the last row cut at the limit is not
+	// reported as malformed, nor is a header cut within.
+	f("a,y\n1,0\n2,1\n", EvalConfig{Label: "y", Classes: 2, MaxBytes: 11}, "more than 11 bytes")
+	f("a,y\n1,0\n", EvalConfig{Label: "y", Classes: 2, MaxBytes: 2}, "more than 2 bytes")
+
 	// Invalid configs.
 	f("a,y\n1,0\n", EvalConfig{}, "config", "no label")
+	f("a,y\n1,0\n", EvalConfig{Label: "y", MaxBytes: -1}, "config")
 	f("a,y\n1,0\n", EvalConfig{Label: "y", MaxRows: -1}, "config")
 	f("a,y\n1,0\n", EvalConfig{Label: "y", Columns: []Column{}}, "config", "empty feature schema")
 	f("a,y\n1,0\n", EvalConfig{Label: "y", Columns: []Column{{Name: "a", Position: 1}}}, "config", "position 1")

@@ -42,7 +42,7 @@ func (s *Store) dispatch(ctx context.Context) {
 		s.transition(nv, Loading, "")
 		s.loading = nv
 		s.snapshot(m)
-		lc := loadConfig{engine: s.cfg.Engine, batching: m.policy.batching, metrics: s.cfg.BatchMetrics, log: s.log}
+		lc := loadConfig{engine: s.cfg.Engine, maxModelBytes: s.cfg.MaxModelBytes, batching: m.policy.batching, metrics: s.cfg.BatchMetrics, log: s.log}
 		s.spawn(ctx, func(context.Context) outcome {
 			return outcome{v: nv, phase: phaseLoaded, err: nv.load(lc)}
 		})

@@ -130,7 +130,7 @@ func evaluate(ctx context.Context, candidate, stable *Version, pol gate.Policy, 
 	if pol.Label == "" && label == "" {
 		return gate.Refuse(name, fmt.Sprintf("%s has no label column named: set gate.label in %s or publish with --label.", path, PolicyFile)), nil
 	}
-	f, err := os.Open(path)
+	f, err := gate.OpenEvalSet(path, 0)
 	if err != nil {
 		return gate.Refuse(name, fmt.Sprintf("the eval set of %s cannot be read: %v.", name, err)), nil
 	}

@@ -76,6 +76,23 @@ func (e *events) await(t *testing.T, what string, ok func(modelstore.Event) bool
 	}
 }
 
+// awaitAll waits until every matcher in want has matched some event after
+// those already seen, in whatever order the store emits them.
+func (e *events) awaitAll(t *testing.T, what string, want ...func(modelstore.Event) bool) {
+	t.Helper()
+	left := len(want)
+	matched := make([]bool, len(want))
+	e.await(t, what, func(ev modelstore.Event) bool {
+		for i, ok := range want {
+			if !matched[i] && ok(ev) {
+				matched[i] = true
+				left--
+			}
+		}
+		return left == 0
+	})
+}
+
 // to matches version n of model entering state s.
 func to(model string, n int, s modelstore.State) func(modelstore.Event) bool {
 	return func(e modelstore.Event) bool { return e.Model == model && e.Version == n && e.To == s }
@@ -187,8 +204,8 @@ func TestDeletingVersions(t *testing.T) {
 	if !strings.Contains(e.Reason, "removed from the registry") {
 		t.Errorf("reason %q does not say the directory was removed", e.Reason)
 	}
-	ev.await(t, "2 unloaded", to("m", 2, modelstore.Unloaded))
-	ev.await(t, "1 ready as the new previous", to("m", 1, modelstore.Ready))
+	ev.awaitAll(t, "2 unloaded and 1 ready as the new previous",
+		to("m", 2, modelstore.Unloaded), to("m", 1, modelstore.Ready))
 	if got, want := states(st, "m"), "1:READY 3:READY"; got != want {
 		t.Fatalf("after deleting 2: %s; want %s", got, want)
 	}

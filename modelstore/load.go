@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"slices"
 	"time"
@@ -17,10 +16,13 @@ import (
 
 // loadConfig is what loading a version needs besides its location.
 type loadConfig struct {
-	engine   engine.Config
-	batching Batching
-	metrics  *batcher.Metrics
-	log      *slog.Logger
+	engine engine.Config
+	// maxModelBytes is Config.MaxModelBytes: the size limit of
+	// model.onnx, 0 meaning DefaultMaxModelBytes.
+	maxModelBytes int64
+	batching      Batching
+	metrics       *batcher.Metrics
+	log           *slog.Logger
 }
 
 // load reads, checks and opens v and starts its batch queue, measuring
@@ -41,7 +43,7 @@ func (v *Version) load(cfg loadConfig) error {
 
 // start opens the session and the batch queue.
 func (v *Version) start(cfg loadConfig) error {
-	sess, err := v.open(cfg.engine)
+	sess, err := v.open(cfg.engine, cfg.maxModelBytes)
 	if err != nil {
 		return err
 	}
@@ -76,8 +78,10 @@ func (v *Version) start(cfg loadConfig) error {
 	return nil
 }
 
-func (v *Version) open(cfg engine.Config) (*engine.Session, error) {
-	raw, err := os.ReadFile(filepath.Join(v.Dir, ManifestFile))
+// open reads and checks v's manifest and model, holding model.onnx to
+// maxModel bytes, and opens its session.
+func (v *Version) open(cfg engine.Config, maxModel int64) (*engine.Session, error) {
+	raw, err := readManifestFile(v.Dir)
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +96,7 @@ func (v *Version) open(cfg engine.Config) (*engine.Session, error) {
 	if m.Version != 0 && m.Version != v.Number {
 		return nil, fmt.Errorf("%w: manifest names version %d", ErrManifest, m.Version)
 	}
-	model, err := os.ReadFile(filepath.Join(v.Dir, ModelFile))
+	model, err := ReadModel(filepath.Join(v.Dir, ModelFile), maxModel, "serve --max-model-bytes")
 	if err != nil {
 		return nil, err
 	}

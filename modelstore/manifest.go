@@ -4,13 +4,13 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/switchyard-ml/switchyard/engine"
+	"github.com/switchyard-ml/switchyard/internal/regfile"
 )
 
 // Manifest is a version's manifest.json: what the version is, where it
@@ -120,9 +120,11 @@ func ParseManifest(data []byte) (*Manifest, error) {
 
 // ReadManifest reads and validates the manifest.json of the version
 // directory dir. The error wraps fs.ErrNotExist for an incomplete version
-// and ErrManifest for a malformed manifest.
+// and ErrManifest for a malformed manifest; a manifest.json that is not a
+// regular file or is larger than MaxManifestBytes is refused before it is
+// read (see readManifestFile).
 func ReadManifest(dir string) (*Manifest, error) {
-	raw, err := os.ReadFile(filepath.Join(dir, ManifestFile))
+	raw, err := readManifestFile(dir)
 	if err != nil {
 		return nil, fmt.Errorf("read manifest: %w", err)
 	}
@@ -131,6 +133,12 @@ func ReadManifest(dir string) (*Manifest, error) {
 		return nil, fmt.Errorf("%s: %w", dir, err)
 	}
 	return m, nil
+}
+
+// readManifestFile reads the manifest.json of the version directory dir
+// under MaxManifestBytes.
+func readManifestFile(dir string) ([]byte, error) {
+	return regfile.Read(filepath.Join(dir, ManifestFile), manifestLimit)
 }
 
 func isSHA256(s string) bool {

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
+	"io/fs"
 	"path/filepath"
 	"slices"
 	"time"
@@ -14,6 +14,7 @@ import (
 
 	"github.com/switchyard-ml/switchyard/batcher"
 	"github.com/switchyard-ml/switchyard/gate"
+	"github.com/switchyard-ml/switchyard/internal/regfile"
 	"github.com/switchyard-ml/switchyard/rollout"
 )
 
@@ -225,6 +226,25 @@ const (
 	maxQueueDelayCap = 10 * time.Second
 )
 
+// ReadPolicy reads and parses the policy.yaml at path. A file that is not
+// a regular file or is larger than MaxPolicyBytes is refused before it is
+// read. Errors wrap fs.ErrNotExist when there is no file (a model without
+// a policy), and ErrPolicy otherwise; they name the file.
+func ReadPolicy(path string) (*Policy, error) {
+	data, err := regfile.Read(path, policyLimit)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, err
+	case err != nil:
+		return nil, fmt.Errorf("%w: %w", ErrPolicy, err)
+	}
+	p, err := ParsePolicy(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return p, nil
+}
+
 // ParsePolicy decodes and validates a policy.yaml. Errors wrap ErrPolicy,
 // and a rollout setting that fails rollout.Policy.Validate also wraps its
 // *rollout.PolicyError.
@@ -327,8 +347,8 @@ type policyState struct {
 // last good policy stays in force; a model that never had a valid one
 // cannot load its versions.
 func (s *Store) readPolicy(m *model) {
-	data, err := os.ReadFile(filepath.Join(m.dir, PolicyFile))
-	if errors.Is(err, os.ErrNotExist) {
+	data, err := regfile.Read(filepath.Join(m.dir, PolicyFile), policyLimit)
+	if errors.Is(err, fs.ErrNotExist) {
 		data, err = nil, nil
 	}
 	if err == nil && m.policy.read && bytes.Equal(data, m.policy.raw) {

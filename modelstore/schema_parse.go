@@ -9,7 +9,17 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/switchyard-ml/switchyard/internal/regfile"
 )
+
+// ReadSchemaFile returns the bytes of the schema file at path (publish
+// --schema) for ParseSchema. A file that is not a regular file or is
+// larger than MaxSchemaBytes is refused before it is read, with an error
+// naming the file and the limit. The slice is the caller's.
+func ReadSchemaFile(path string) ([]byte, error) {
+	return regfile.Read(path, schemaLimit)
+}
 
 // ParseSchema reads a schema file: JSON when its first non-blank
 // character is '{', YAML otherwise. Decoding is strict: a key the schema

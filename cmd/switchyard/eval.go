@@ -45,6 +45,8 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	registry := fs.String("registry", "", "compare the candidate with the stable version of --model in this registry `DIR`")
 	model := fs.String("model", "", "the model `NAME` in --registry")
 	jsonPath := fs.String("json", "", "also write the verdict as JSON to `FILE`")
+	maxModel := byteSize(modelstore.DefaultMaxModelBytes)
+	fs.Var(&maxModel, "max-model-bytes", "refuse a model larger than this `SIZE` (such as 4GiB)")
 	var ef engineFlags
 	ef.register(fs)
 	if err := parseFlags(fs, args); err != nil {
@@ -59,13 +61,13 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return usageError(fs, "--registry and --model go together")
 	}
 
-	in := gateInput{engine: ef.cfg, evalName: *evalPath}
+	in := gateInput{engine: ef.cfg, evalName: *evalPath, maxModel: int64(maxModel)}
 	var err error
-	if in.candidate, err = os.ReadFile(*onnxPath); err != nil {
+	if in.candidate, err = in.readModel(*onnxPath); err != nil {
 		return inputProblem(stderr, fmt.Errorf("--onnx: %w", err))
 	}
 	if *baselinePath != "" {
-		if in.baseline, err = os.ReadFile(*baselinePath); err != nil {
+		if in.baseline, err = in.readModel(*baselinePath); err != nil {
 			return inputProblem(stderr, fmt.Errorf("--baseline: %w", err))
 		}
 		in.baselineName = filepath.Base(*baselinePath)
@@ -76,13 +78,9 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 	}
 	if *policyPath != "" {
-		data, err := os.ReadFile(*policyPath)
+		p, err := modelstore.ReadPolicy(*policyPath)
 		if err != nil {
 			return inputProblem(stderr, fmt.Errorf("--policy: %w", err))
-		}
-		p, err := modelstore.ParsePolicy(data)
-		if err != nil {
-			return inputProblem(stderr, fmt.Errorf("--policy %s: %w", *policyPath, err))
 		}
 		in.policy = p.Gate
 	}
@@ -90,7 +88,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if in.policy.Label == "" && in.label == "" {
 		return usageError(fs, "--label is required: neither a policy nor a registry version names the label column")
 	}
-	f, err := os.Open(*evalPath)
+	f, err := gate.OpenEvalSet(*evalPath, 0)
 	if err != nil {
 		return inputProblem(stderr, fmt.Errorf("--eval: %w", err))
 	}
@@ -151,6 +149,13 @@ type gateInput struct {
 	baselineName string
 	// engine configures the onnxruntime sessions.
 	engine engine.Config
+	// maxModel is the size limit of a model file (--max-model-bytes).
+	maxModel int64
+}
+
+// readModel reads the model file at path, held to in.maxModel.
+func (in *gateInput) readModel(path string) ([]byte, error) {
+	return modelstore.ReadModel(path, in.maxModel, "--max-model-bytes")
 }
 
 // fromRegistry takes the baseline from the registry at dir: the stable
@@ -167,15 +172,11 @@ func (in *gateInput) fromRegistry(dir, model string, policy bool) error {
 	if _, err := os.Stat(modelDir); err != nil {
 		return fmt.Errorf("model %q is not in the registry %s: %w", model, dir, err)
 	}
-	switch data, err := os.ReadFile(filepath.Join(modelDir, modelstore.PolicyFile)); {
+	switch p, err := modelstore.ReadPolicy(filepath.Join(modelDir, modelstore.PolicyFile)); {
 	case !policy, errors.Is(err, fs.ErrNotExist):
 	case err != nil:
 		return fmt.Errorf("%s: %w", model, err)
 	default:
-		p, err := modelstore.ParsePolicy(data)
-		if err != nil {
-			return fmt.Errorf("%s: %w", filepath.Join(modelDir, modelstore.PolicyFile), err)
-		}
 		in.policy = p.Gate
 	}
 	stable, err := stableOnDisk(dir, model)
@@ -187,7 +188,7 @@ func (in *gateInput) fromRegistry(dir, model string, policy bool) error {
 	if err != nil {
 		return fmt.Errorf("%s version %d: %w", model, stable, err)
 	}
-	if in.baseline, err = os.ReadFile(filepath.Join(vdir, modelstore.ModelFile)); err != nil {
+	if in.baseline, err = in.readModel(filepath.Join(vdir, modelstore.ModelFile)); err != nil {
 		return fmt.Errorf("%s version %d: %w", model, stable, err)
 	}
 	in.baselineName = "version " + strconv.Itoa(stable)

@@ -17,6 +17,8 @@ import (
 	"github.com/switchyard-ml/switchyard/gate"
 	"github.com/switchyard-ml/switchyard/internal/demo"
 	"github.com/switchyard-ml/switchyard/internal/onnx"
+	"github.com/switchyard-ml/switchyard/internal/regfile"
+	"github.com/switchyard-ml/switchyard/internal/regfile/regfiletest"
 	"github.com/switchyard-ml/switchyard/modelstore"
 	"github.com/switchyard-ml/switchyard/rollout"
 )
@@ -237,6 +239,30 @@ func TestEvalInputErrors(t *testing.T) {
 	f("candidate: gate:", append([]string{"--onnx", ints, "--eval", fx.evalCSV}, label...)...)
 	badPolicy := writeFile(t, fx.dir, "bad-policy.yaml", []byte("gate:\n  metrics:\n    auc: {minimum: 0.8}\n"))
 	f("minimum", append([]string{"--onnx", fx.net, "--eval", fx.evalCSV, "--policy", badPolicy}, label...)...)
+
+	// The probes of issue 23 (/dev/zero, a FIFO, a directory, a sparse file
+	// just over the limit) as each file: refused before they are read.
+	for _, c := range []struct {
+		flag  string
+		limit int64
+		args  []string
+	}{
+		{"--onnx", 1 << 20, []string{"--eval", fx.evalCSV, "--max-model-bytes", "1MiB"}},
+		{"--baseline", 1 << 20, []string{"--onnx", fx.net, "--eval", fx.evalCSV, "--max-model-bytes", "1MiB"}},
+		{"--eval", gate.DefaultMaxBytes, []string{"--onnx", fx.net}},
+		{"--policy", modelstore.MaxPolicyBytes, []string{"--onnx", fx.net, "--eval", fx.evalCSV}},
+	} {
+		for _, p := range regfiletest.Probes(c.limit) {
+			path := filepath.Join(t.TempDir(), "probe")
+			p.Make(t, path)
+			want := "not a regular file"
+			if p.Want == regfile.ErrTooLarge {
+				want = "over the limit of"
+			}
+			f(path+": ", append(append([]string{c.flag, path}, c.args...), label...)...)
+			f(want, append(append([]string{c.flag, path}, c.args...), label...)...)
+		}
+	}
 
 	if out, err := runCmd(t, "eval", "--help"); !errors.Is(err, flag.ErrHelp) || !strings.Contains(out, "Usage: switchyard eval") ||
 		!strings.Contains(out, "Exit status: 0 pass, 1 fail, 2 usage or input error") {

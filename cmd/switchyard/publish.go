@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/user"
 	"path/filepath"
 	"slices"
@@ -16,6 +15,8 @@ import (
 	"time"
 
 	"github.com/switchyard-ml/switchyard/engine"
+	"github.com/switchyard-ml/switchyard/gate"
+	"github.com/switchyard-ml/switchyard/internal/regfile"
 	"github.com/switchyard-ml/switchyard/modelstore"
 	"github.com/switchyard-ml/switchyard/ops"
 	"github.com/switchyard-ml/switchyard/tracking"
@@ -30,7 +31,9 @@ from --param, --metric, --train-data, --eval, --code-rev, --seed and the
 environment. Its manifest records the run id and the datasets' sha256. The
 publish is audited. --schema gives the version its records schema (features,
 classes, unknown_fields; JSON or YAML), checked against the model first. Bad
-input, a bad schema included, publishes nothing and records nothing.`
+input, a bad schema included, publishes nothing and records nothing. Every file
+must be a regular file (not a FIFO or a device) within its size limit: FILE
+--max-model-bytes (default 2GiB), the schema 4 MiB, the evaluation set 1 GiB.`
 
 func runPublish(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("publish", publishSynopsis, stderr)
@@ -53,6 +56,8 @@ func runPublish(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	codeRev := fs.String("code-rev", "", "revision of the training code (default: git rev-parse HEAD in the current directory, if it is a repository)")
 	seedFlag := fs.String("seed", "", "the seed training ran with, an integer")
 	schemaPath := fs.String("schema", "", "the records schema, a JSON or YAML `FILE` of features, classes and unknown_fields")
+	maxModel := byteSize(modelstore.DefaultMaxModelBytes)
+	fs.Var(&maxModel, "max-model-bytes", "refuse an --onnx FILE larger than this `SIZE` (such as 4GiB)")
 	var ef engineFlags
 	ef.register(fs)
 	if err := parseFlags(fs, args); err != nil {
@@ -80,14 +85,15 @@ func runPublish(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		seed = &n
 	}
 
-	// Read and check every input before anything is written.
-	data, err := os.ReadFile(*onnxPath)
+	// Read and check every input before anything is written. Each file is
+	// held to its size limit, and must be a regular file.
+	data, err := modelstore.ReadModel(*onnxPath, int64(maxModel), "--max-model-bytes")
 	if err != nil {
-		return err
+		return fmt.Errorf("--onnx: %w", err)
 	}
 	var schema *modelstore.Schema
 	if *schemaPath != "" {
-		raw, err := os.ReadFile(*schemaPath)
+		raw, err := modelstore.ReadSchemaFile(*schemaPath)
 		if err != nil {
 			return fmt.Errorf("--schema: %w", err)
 		}
@@ -105,7 +111,7 @@ func runPublish(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	var evalCSV []byte
 	if *evalPath != "" {
-		if evalCSV, err = os.ReadFile(*evalPath); err != nil {
+		if evalCSV, err = readEvalSet(*evalPath); err != nil {
 			return fmt.Errorf("--eval: %w", err)
 		}
 		d, err := tracking.DescribeCSV(bytes.NewReader(evalCSV))
@@ -245,10 +251,23 @@ func checkSchema(model []byte, s *modelstore.Schema, cfg engine.Config) error {
 	return err
 }
 
+// readEvalSet reads the evaluation set at path whole, as the gate would
+// read it: a regular file of at most gate.DefaultMaxBytes.
+func readEvalSet(path string) ([]byte, error) {
+	f, err := gate.OpenEvalSet(path, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(f)
+}
+
 // describeFile returns the data version of the CSV file at path, read
-// once from disk.
+// once from disk as it streams: a regular file of any size, since a
+// training set may be far larger than memory (a FIFO or a device such as
+// /dev/zero is refused).
 func describeFile(path string) (tracking.Dataset, error) {
-	f, err := os.Open(path)
+	f, err := regfile.Open(path, regfile.Limit{})
 	if err != nil {
 		return tracking.Dataset{}, err
 	}

@@ -18,7 +18,10 @@ import (
 	"testing"
 
 	"github.com/switchyard-ml/switchyard/engine"
+	"github.com/switchyard-ml/switchyard/gate"
 	"github.com/switchyard-ml/switchyard/internal/onnx"
+	"github.com/switchyard-ml/switchyard/internal/regfile"
+	"github.com/switchyard-ml/switchyard/internal/regfile/regfiletest"
 	"github.com/switchyard-ml/switchyard/modelstore"
 	"github.com/switchyard-ml/switchyard/tracking"
 )
@@ -362,6 +365,27 @@ func TestPublishBadInputs(t *testing.T) {
 	f(modelstore.ErrSchema, "invalid feature schema", "--schema", onnxPath)
 	f(errUsage, "--model and --onnx are required", "--model", "")
 	f(errUsage, `--model "../m" is not a model name`, "--model", "../m")
+	// The probes of issue 23 (/dev/zero, a FIFO, a directory, a sparse file
+	// just over the limit) as each file: refused before they are read.
+	for _, c := range []struct {
+		flag  string
+		limit int64
+		args  []string
+	}{
+		{"--onnx", 1 << 20, []string{"--max-model-bytes", "1MiB"}},
+		{"--schema", modelstore.MaxSchemaBytes, nil},
+		{"--eval", gate.DefaultMaxBytes, []string{"--label", "y"}},
+		{"--train-data", 0, nil}, // no size limit: a training set is hashed as it streams
+	} {
+		for _, p := range regfiletest.Probes(c.limit) {
+			if c.limit == 0 && p.Want == regfile.ErrTooLarge {
+				continue
+			}
+			path := filepath.Join(t.TempDir(), "probe")
+			p.Make(t, path)
+			f(p.Want, c.flag+": "+path, append([]string{c.flag, path}, c.args...)...)
+		}
+	}
 
 	// A model that does not load: nothing is published, and the run the
 	// publish opened is marked FAILED.
