@@ -17,6 +17,7 @@ import (
 
 	"github.com/switchyard-ml/switchyard/engine"
 	"github.com/switchyard-ml/switchyard/modelstore"
+	"github.com/switchyard-ml/switchyard/ops"
 	"github.com/switchyard-ml/switchyard/rollout"
 	"github.com/switchyard-ml/switchyard/server/admin"
 	"github.com/switchyard-ml/switchyard/server/internal/httpapi"
@@ -61,6 +62,11 @@ type Config struct {
 	// Artifacts serves MLflow's artifact proxy under
 	// /api/2.0/mlflow-artifacts/artifacts; nil answers 503 there.
 	Artifacts mlflow.ArtifactStore
+	// Ops carries out every change to what serves that the operations
+	// and MLflow APIs ask for: promote, rollback, pause, resume, alias
+	// moves, publishes and deletions. Nil answers those endpoints with
+	// 503.
+	Ops *ops.Service
 	// Admin gives the operations API under /admin its audit trail, runs
 	// and lineage. Nil answers /admin/audit and /admin/runs with 503;
 	// /admin/models then reports lineage from the manifests alone.
@@ -96,12 +102,6 @@ type Models interface {
 	Unload(ctx context.Context, name string) error
 	// Subscribe delivers lifecycle events, for the metrics cleanup.
 	Subscribe(buffer int) *modelstore.Subscription
-	// Desire changes a model's rollout state (promote, rollback, pause,
-	// resume) and routes by it before it returns.
-	Desire(ctx context.Context, model string, change modelstore.Change) (*rollout.State, error)
-	// Force is Desire for a promote that routes a version although it
-	// failed its gate (rollout.json keeps the override).
-	Force(ctx context.Context, model string, version int, change modelstore.Change) (*rollout.State, error)
 }
 
 // Server answers HTTP requests for the models of a Models.
@@ -157,9 +157,13 @@ func New(cfg Config, models Models, reg *prometheus.Registry) (*Server, error) {
 	}
 	s.metrics = m
 	s.promh = fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	ml := mlflow.New(mlflow.Config{Tracking: cfg.Tracking, Registry: cfg.Registry, RegistryDir: cfg.RegistryDir,
-		PublishEngine: cfg.PublishEngine, Artifacts: cfg.Artifacts, Models: models, Logger: s.log})
-	ad := admin.New(admin.Config{Models: models, Store: cfg.Admin, Token: cfg.AdminToken, Analyses: cfg.Analyses, Logger: s.log})
+	mcfg := mlflow.Config{Tracking: cfg.Tracking, Registry: cfg.Registry, RegistryDir: cfg.RegistryDir,
+		PublishEngine: cfg.PublishEngine, Artifacts: cfg.Artifacts, Models: models, Logger: s.log}
+	acfg := admin.Config{Models: models, Store: cfg.Admin, Token: cfg.AdminToken, Analyses: cfg.Analyses, Logger: s.log}
+	if cfg.Ops != nil { // a nil *ops.Service is not a nil interface
+		mcfg.Ops, acfg.Ops = cfg.Ops, cfg.Ops
+	}
+	ml, ad := mlflow.New(mcfg), admin.New(acfg)
 	router, err := httpapi.NewRouter(s.api(), ad.API(), ml.API())
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)

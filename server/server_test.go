@@ -21,6 +21,8 @@ import (
 	"github.com/switchyard-ml/switchyard/internal/onnx"
 	"github.com/switchyard-ml/switchyard/internal/testenv"
 	"github.com/switchyard-ml/switchyard/modelstore"
+	"github.com/switchyard-ml/switchyard/ops"
+	"github.com/switchyard-ml/switchyard/tracking"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -60,6 +62,15 @@ func serveRegistry(t *testing.T, dir string, cfg Config) *testServer {
 		t.Fatal(err)
 	}
 	cfg.Logger = quiet
+	if cfg.Ops == nil {
+		ocfg := ops.Config{Registry: dir, Models: store, Logger: quiet}
+		if tr, ok := cfg.Admin.(*tracking.Store); ok {
+			ocfg.Tracking = tr
+		}
+		if cfg.Ops, err = ops.New(ocfg); err != nil {
+			t.Fatal(err)
+		}
+	}
 	srv, err := New(cfg, store, prometheus.NewPedanticRegistry())
 	if err != nil {
 		t.Fatal(err)

@@ -77,6 +77,9 @@ func auditInsert(e Entry) (func(context.Context, *sql.Tx) (int64, error), error)
 type AuditQuery struct {
 	// Model, when set, keeps only that model's entries.
 	Model string
+	// Actions, when not empty, keeps only entries with one of these
+	// actions.
+	Actions []string
 	// Since, when not zero, keeps entries at or after it.
 	Since time.Time
 	// Limit bounds the entries returned, newest first; 0 means 100.
@@ -88,6 +91,12 @@ func (s *Store) AuditLog(ctx context.Context, q AuditQuery) ([]Entry, error) {
 	cond, args := []string{"1"}, []any{}
 	if q.Model != "" {
 		cond, args = append(cond, "model = ?"), append(args, q.Model)
+	}
+	if len(q.Actions) > 0 {
+		cond = append(cond, "action IN (?"+strings.Repeat(", ?", len(q.Actions)-1)+")")
+		for _, a := range q.Actions {
+			args = append(args, a)
+		}
 	}
 	if !q.Since.IsZero() {
 		cond, args = append(cond, "time >= ?"), append(args, q.Since.UnixMilli())

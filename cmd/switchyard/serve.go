@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -18,7 +17,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/switchyard-ml/switchyard/batcher"
-	"github.com/switchyard-ml/switchyard/gate"
 	"github.com/switchyard-ml/switchyard/modelstore"
 	"github.com/switchyard-ml/switchyard/ops"
 	"github.com/switchyard-ml/switchyard/rollout"
@@ -45,6 +43,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var rf rolloutFlags
 	rf.register(fs)
 	keepPrevious := fs.Int("keep-previous", modelstore.DefaultKeepPrevious, "ready versions below the serving one kept loaded for an instant rollback")
+	maxModel := byteSize(modelstore.DefaultMaxModelBytes)
+	fs.Var(&maxModel, "max-model-bytes", "refuse a model.onnx larger than this `SIZE` (such as 4GiB), whether it is loaded from the registry or published through MLflow")
 	var budget byteSize
 	fs.Var(&budget, "memory-budget", "resident memory loaded versions may take, such as 2GiB or 512MiB (0: unlimited); a version that would not fit fails")
 	dataDir := fs.String("data-dir", "", "tracking database and artifacts (default REGISTRY/.switchyard)")
@@ -99,12 +99,26 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	ccfg := rollout.ControllerConfig{Tick: *tick, Decisions: decisions, Measures: measures, Logger: log}
-	var storeAuditor modelstore.Auditor
-	var verdicts modelstore.VerdictRecorder
-	var lifecycle ops.Auditor
+	var (
+		tr        *tracking.Store
+		lifecycle ops.Auditor
+	)
+	scfg.RegistryDir, scfg.PublishEngine = *registry, ef.cfg
+	mcfg := modelstore.Config{
+		Dir:            *registry,
+		Engine:         ef.cfg,
+		Batching:       batching,
+		KeepPrevious:   *keepPrevious,
+		Rollout:        rolloutDefaults,
+		MemoryBudget:   int64(budget),
+		MaxModelBytes:  int64(maxModel),
+		RescanInterval: *rescan,
+		Metrics:        sm,
+		BatchMetrics:   bm,
+		Logger:         log,
+	}
 	if !*noTracking {
-		tr, err := tracking.Open(ctx, *dataDir, tracking.Config{Logger: log})
-		if err != nil {
+		if tr, err = tracking.Open(ctx, *dataDir, tracking.Config{Logger: log}); err != nil {
 			return err
 		}
 		defer tr.Close()
@@ -113,28 +127,22 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 		defer arts.Close()
-		scfg.Tracking, scfg.Registry, scfg.RegistryDir, scfg.PublishEngine, scfg.Artifacts = tr, tr, *registry, ef.cfg, arts
-		scfg.Admin = tr
-		ccfg.Auditor = auditor{tr}
-		storeAuditor = auditor{tr}
-		verdicts = auditor{tr}
+		scfg.Tracking, scfg.Registry, scfg.Artifacts, scfg.Admin = tr, tr, arts, tr
+		trail := ops.NewTrail(tr)
 		lifecycle = tr
+		ccfg.Auditor = trail
+		mcfg.Auditor, mcfg.PendingWrites, mcfg.Verdicts = trail, trail, trail
 	}
-	store, err := modelstore.Open(ctx, modelstore.Config{
-		Dir:            *registry,
-		Engine:         ef.cfg,
-		Batching:       batching,
-		KeepPrevious:   *keepPrevious,
-		Rollout:        rolloutDefaults,
-		MemoryBudget:   int64(budget),
-		RescanInterval: *rescan,
-		Metrics:        sm,
-		BatchMetrics:   bm,
-		Auditor:        storeAuditor,
-		Verdicts:       verdicts,
-		Logger:         log,
-	})
+	store, err := modelstore.Open(ctx, mcfg)
 	if err != nil {
+		return err
+	}
+	ocfg := ops.Config{Registry: *registry, Models: store, Logger: log}
+	if tr != nil { // a nil *tracking.Store is not a nil interface
+		ocfg.Tracking = tr
+	}
+	if scfg.Ops, err = ops.New(ocfg); err != nil {
+		store.Close()
 		return err
 	}
 	// The store's event subscribers end once Close has delivered the
@@ -196,45 +204,6 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	log.Info("stopped")
 	return nil
-}
-
-// auditor records the rollout controller's decisions in the tracking
-// store's audit trail, with the actor "controller".
-type auditor struct{ st *tracking.Store }
-
-var _ modelstore.PersistAuditor = auditor{}
-
-// AuditRefusal implements modelstore.Auditor.
-func (a auditor) AuditRefusal(ctx context.Context, model, reason string) error {
-	return a.st.Audit(ctx, tracking.Entry{Actor: "reconciler", Action: "refuse", Model: model, Reason: reason})
-}
-
-// AuditPersistFailing implements modelstore.PersistAuditor; the state
-// waiting to be written goes in the details.
-func (a auditor) AuditPersistFailing(ctx context.Context, model string, st *rollout.State, reason string) error {
-	return a.st.Audit(ctx, tracking.Entry{Actor: "reconciler", Action: "persist_failing", Model: model, Reason: reason,
-		Details: map[string]any{"state": st}})
-}
-
-// AuditPersistResolved implements modelstore.PersistAuditor.
-func (a auditor) AuditPersistResolved(ctx context.Context, model, reason string) error {
-	return a.st.Audit(ctx, tracking.Entry{Actor: "reconciler", Action: "persist_resolved", Model: model, Reason: reason})
-}
-
-// RecordVerdict implements modelstore.VerdictRecorder: the verdict is kept
-// in the tracking store and audited with the actor "gate".
-func (a auditor) RecordVerdict(ctx context.Context, model string, version int, v *gate.Verdict) error {
-	detail, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Errorf("encode verdict: %w", err)
-	}
-	return a.st.RecordVerdict(ctx, tracking.Verdict{Model: model, Version: version, Pass: v.Pass,
-		Reason: strings.Join(v.Reasons, " "), Detail: detail})
-}
-
-// AuditDecision implements rollout.Auditor.
-func (a auditor) AuditDecision(ctx context.Context, model, action string, versions []int, reason string, details map[string]any) error {
-	return a.st.Audit(ctx, tracking.Entry{Actor: "controller", Action: action, Model: model, Versions: versions, Reason: reason, Details: details})
 }
 
 func newLogger(w io.Writer, level string) (*slog.Logger, error) {

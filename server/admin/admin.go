@@ -14,6 +14,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/switchyard-ml/switchyard/modelstore"
+	"github.com/switchyard-ml/switchyard/ops"
 	"github.com/switchyard-ml/switchyard/rollout"
 	"github.com/switchyard-ml/switchyard/server/internal/httpapi"
 	"github.com/switchyard-ml/switchyard/server/internal/openapi"
@@ -50,12 +51,15 @@ type Models interface {
 	// Model and Models are snapshots of the models and their versions.
 	Model(name string) *modelstore.Model
 	Models() []*modelstore.Model
-	// Desire changes a model's rollout state (promote, rollback, pause,
-	// resume) and routes by it before it returns.
-	Desire(ctx context.Context, model string, change modelstore.Change) (*rollout.State, error)
-	// Force is Desire for a promote that routes a version although it
-	// failed its gate (rollout.json keeps the override).
-	Force(ctx context.Context, model string, version int, change modelstore.Change) (*rollout.State, error)
+}
+
+// Operations carries out the rollout changes the API asks for, checked,
+// applied and audited: *ops.Service implements it.
+type Operations interface {
+	Promote(ctx context.Context, model string, p ops.Promote) (*rollout.State, error)
+	Rollback(ctx context.Context, model, actor, reason string) (*rollout.State, error)
+	Pause(ctx context.Context, model, actor, reason string) (*rollout.State, error)
+	Resume(ctx context.Context, model, actor, reason string) (*rollout.State, error)
 }
 
 // Analyses gives the operations API the rollout controller's latest
@@ -68,6 +72,9 @@ type Analyses interface {
 type Config struct {
 	// Models are the live models. Required.
 	Models Models
+	// Ops carries out promote, rollback, pause and resume; nil answers
+	// them with 503.
+	Ops Operations
 	// Store gives the API its audit trail, runs and lineage. Nil answers
 	// /admin/audit and /admin/runs with 503; /admin/models then reports
 	// lineage from the manifests alone.

@@ -87,7 +87,7 @@ func newAdminFixture(t *testing.T) *adminFixture {
 // adminGet sends GET path with the admin token and decodes the answer.
 func (ts *testServer) adminGet(t *testing.T, path, token string, out any) int {
 	t.Helper()
-	req, err := http.NewRequest("GET", ts.url+path, nil)
+	req, err := http.NewRequest("GET", ts.URL+path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,7 +212,7 @@ func TestAdminBadRequests(t *testing.T) {
 	fx := newAdminFixture(t)
 	f := func(method, path, token string, status int, want string) {
 		t.Helper()
-		req, _ := http.NewRequest(method, fx.url+path, nil)
+		req, _ := http.NewRequest(method, fx.URL+path, nil)
 		if token != "" {
 			req.Header.Set("Authorization", token)
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/switchyard-ml/switchyard/internal/onnx"
 	"github.com/switchyard-ml/switchyard/internal/testenv"
 	"github.com/switchyard-ml/switchyard/rollout"
+	"github.com/switchyard-ml/switchyard/server/internal/servertest"
 	"github.com/switchyard-ml/switchyard/tracking"
 )
 
@@ -29,19 +30,19 @@ func TestAdminRolloutActions(t *testing.T) {
 	ts := serveRegistry(t, dir, Config{Admin: tr})
 	arms := func() string {
 		var b strings.Builder
-		for _, a := range ts.store.Table().Route("m").Arms() {
+		for _, a := range ts.Store.Table().Route("m").Arms() {
 			b.WriteString(strings.Repeat(" ", min(b.Len(), 1)))
-			b.WriteString(jsonOf(map[string]int{"v": a.Version, "w": a.Weight}))
+			b.WriteString(servertest.JSONOf(map[string]int{"v": a.Version, "w": a.Weight}))
 		}
 		return b.String()
 	}
 	act := func(action, body string, status int) map[string]any {
 		t.Helper()
-		r := ts.do(t, "POST", "/admin/models/m/"+action, body)
+		r := ts.Do(t, "POST", "/admin/models/m/"+action, body)
 		var out map[string]any
-		json.Unmarshal(r.body, &out)
-		if r.status != status {
-			t.Fatalf("%s %s = %d %s; want %d", action, body, r.status, r.body, status)
+		json.Unmarshal(r.Body, &out)
+		if r.Status != status {
+			t.Fatalf("%s %s = %d %s; want %d", action, body, r.Status, r.Body, status)
 		}
 		return out
 	}
@@ -52,7 +53,7 @@ func TestAdminRolloutActions(t *testing.T) {
 		t.Fatalf("after rollback: %s", got)
 	}
 	act("promote", `{"version":3,"strategy":"canary","reason":"retry","actor":"ana"}`, 200)
-	until(t, "the canary split", func() bool { return arms() == `{"v":3,"w":500} {"v":2,"w":9500}` })
+	servertest.Until(t, "the canary split", func() bool { return arms() == `{"v":3,"w":500} {"v":2,"w":9500}` })
 	act("pause", `{"reason":"weekend","actor":"ana"}`, 200)
 	if st, _ := rollout.ReadState(filepath.Join(dir, "m")); !st.Paused || st.Candidate != 3 || st.Weight != 500 {
 		t.Fatalf("paused state = %+v", st)
@@ -74,8 +75,8 @@ func TestAdminRolloutActions(t *testing.T) {
 	act("promote", `{"version":2,"strategy":"yolo","reason":"x"}`, 400)
 	act("promote", `{"version":2}`, 400)
 	act("rollback", `{`, 400)
-	if r := ts.do(t, "POST", "/admin/models/nope/rollback", `{"reason":"x"}`); r.status != 404 {
-		t.Fatalf("rollback of an unknown model = %d %s", r.status, r.body)
+	if r := ts.Do(t, "POST", "/admin/models/nope/rollback", `{"reason":"x"}`); r.Status != 404 {
+		t.Fatalf("rollback of an unknown model = %d %s", r.Status, r.Body)
 	}
 	if got := arms(); got != `{"v":3,"w":10000}` {
 		t.Fatalf("refused actions changed the route: %s", got)

@@ -15,7 +15,7 @@ import (
 
 	"github.com/switchyard-ml/switchyard/engine"
 	"github.com/switchyard-ml/switchyard/modelstore"
-	"github.com/switchyard-ml/switchyard/rollout"
+	"github.com/switchyard-ml/switchyard/ops"
 	"github.com/switchyard-ml/switchyard/server/internal/httpapi"
 	"github.com/switchyard-ml/switchyard/tracking"
 )
@@ -60,14 +60,27 @@ const (
 )
 
 // Models is what the MLflow API needs of the live models: the model
-// registry's champion and challenger aliases read and move their
-// rollout. The Store of package modelstore implements it.
+// registry's champion and challenger aliases read their rollout. The
+// Store of package modelstore implements it.
 type Models interface {
 	// Model is a snapshot of a model and its versions; nil when unknown.
 	Model(name string) *modelstore.Model
-	// Desire changes a model's rollout state and routes by it before it
-	// returns.
-	Desire(ctx context.Context, model string, change modelstore.Change) (*rollout.State, error)
+}
+
+// Operations carries out the registry's changes to what serves, checked,
+// applied and audited as every other caller's: *ops.Service implements
+// it.
+type Operations interface {
+	// Publish adds a version, with its MLflow record, lineage and audit
+	// entry, as one operation.
+	Publish(ctx context.Context, model string, onnx []byte, spec ops.PublishSpec) (int, error)
+	// SetAlias and DeleteAlias move an alias; champion and challenger
+	// move the rollout first.
+	SetAlias(ctx context.Context, model, alias string, version int, actor string) error
+	DeleteAlias(ctx context.Context, model, alias string) error
+	// DeleteModel removes a model from the registry and forgets its
+	// registry records.
+	DeleteModel(ctx context.Context, model, actor, reason string) error
 }
 
 // Config configures a Server. A nil store answers the endpoints that
@@ -87,6 +100,9 @@ type Config struct {
 	// Models are the live models, for the champion and challenger
 	// aliases. Required.
 	Models Models
+	// Ops publishes versions, moves aliases and deletes models; nil
+	// answers those endpoints with 503.
+	Ops Operations
 	// Logger receives the API's warnings. Nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -236,7 +252,9 @@ func code(err error) (string, int) {
 		return "RESOURCE_DOES_NOT_EXIST", fasthttp.StatusNotFound
 	case errors.Is(err, errEndpointNotFound):
 		return "ENDPOINT_NOT_FOUND", fasthttp.StatusNotFound
-	case errors.Is(err, errNotConfigured):
+	case errors.Is(err, errNotConfigured), errors.Is(err, modelstore.ErrRegistryWrite):
+		// A registry that cannot be written (a full disk) may take the
+		// same request later: MLflow's clients retry a 503.
 		return "TEMPORARILY_UNAVAILABLE", fasthttp.StatusServiceUnavailable
 	}
 	return "INTERNAL_ERROR", fasthttp.StatusInternalServerError

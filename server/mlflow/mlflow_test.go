@@ -11,12 +11,24 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/switchyard-ml/switchyard/server/internal/servertest"
 	"github.com/switchyard-ml/switchyard/tracking"
 )
 
 // serveTracking serves an empty registry with a tracking store and an
 // artifact store in the test's temporary directory.
 func serveTracking(t *testing.T) *testServer {
+	t.Helper()
+	reg := filepath.Join(t.TempDir(), "registry")
+	if err := mkdir(reg); err != nil {
+		t.Fatal(err)
+	}
+	return serveTrackingAt(t, reg)
+}
+
+// serveTrackingAt serves the registry reg with a tracking store and an
+// artifact store in the test's temporary directory.
+func serveTrackingAt(t *testing.T, reg string) *testServer {
 	t.Helper()
 	dir := t.TempDir()
 	tr, err := tracking.Open(context.Background(), filepath.Join(dir, "data"), tracking.Config{})
@@ -31,17 +43,13 @@ func serveTracking(t *testing.T) *testServer {
 		arts.Close()
 		tr.Close()
 	})
-	reg := filepath.Join(dir, "registry")
-	if err := mkdir(reg); err != nil {
-		t.Fatal(err)
-	}
 	return serveRegistry(t, reg, Config{Tracking: tr, Registry: tr, RegistryDir: reg, Artifacts: arts})
 }
 
 // mlflowCall sends an MLflow API request and decodes the JSON answer.
 func (ts *testServer) mlflowCall(t *testing.T, method, path, body string) (int, map[string]any) {
 	t.Helper()
-	req, err := http.NewRequest(method, ts.url+path, strings.NewReader(body))
+	req, err := http.NewRequest(method, ts.URL+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,21 +111,21 @@ func TestMLflowRunRoundTrip(t *testing.T) {
 
 	// An artifact, as log_artifact uploads it to the run's artifact_uri.
 	artifact := "/api/2.0/mlflow-artifacts/artifacts/" + exp + "/" + id + "/artifacts/model/model.onnx"
-	req, _ := http.NewRequest("PUT", ts.url+artifact, strings.NewReader("onnx bytes"))
+	req, _ := http.NewRequest("PUT", ts.URL+artifact, strings.NewReader("onnx bytes"))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("artifact upload = %v, %v", resp, err)
 	}
 	resp.Body.Close()
 	list := ts.ok(t, "GET", "/api/2.0/mlflow-artifacts/artifacts?path="+exp+"/"+id+"/artifacts", "")
-	if jsonOf(list) != `{"files":[{"is_dir":true,"path":"model"}]}` {
-		t.Fatalf("list = %s", jsonOf(list))
+	if servertest.JSONOf(list) != `{"files":[{"is_dir":true,"path":"model"}]}` {
+		t.Fatalf("list = %s", servertest.JSONOf(list))
 	}
 	list = ts.ok(t, "GET", "/api/2.0/mlflow-artifacts/artifacts?path="+exp+"/"+id+"/artifacts/model", "")
-	if jsonOf(list) != `{"files":[{"file_size":10,"is_dir":false,"path":"model.onnx"}]}` {
-		t.Fatalf("list = %s", jsonOf(list))
+	if servertest.JSONOf(list) != `{"files":[{"file_size":10,"is_dir":false,"path":"model.onnx"}]}` {
+		t.Fatalf("list = %s", servertest.JSONOf(list))
 	}
-	resp, err = http.Get(ts.url + artifact)
+	resp, err = http.Get(ts.URL + artifact)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,18 +146,18 @@ func TestMLflowRunRoundTrip(t *testing.T) {
 		`"params":[{"key":"eta","value":"0.3"},{"key":"max_depth","value":"6"},{"key":"seed","value":"7"}],` +
 		`"tags":[{"key":"mlflow.runName","value":"` + info["run_name"].(string) + `"},{"key":"mlflow.source.type","value":"LOCAL"},` +
 		`{"key":"mlflow.user","value":"ana"},{"key":"stage","value":"candidate"},{"key":"team","value":"risk"}]}`
-	if jsonOf(data) != want {
-		t.Fatalf("runs/get data =\n%s\nwant\n%s", jsonOf(data), want)
+	if servertest.JSONOf(data) != want {
+		t.Fatalf("runs/get data =\n%s\nwant\n%s", servertest.JSONOf(data), want)
 	}
 	found := ts.ok(t, "POST", "/api/2.0/mlflow/runs/search", fmt.Sprintf(`{"experiment_ids":[%q],
 		"filter":"metrics.auc > 0.9 and params.max_depth = '6' and tags.team = 'risk' and attributes.status = 'FINISHED'","max_results":10}`, exp))
 	runs, _ := found["runs"].([]any)
-	if len(runs) != 1 || jsonOf(runs[0]) != jsonOf(got) {
-		t.Fatalf("runs/search found %s; want exactly what runs/get returns", jsonOf(found))
+	if len(runs) != 1 || servertest.JSONOf(runs[0]) != servertest.JSONOf(got) {
+		t.Fatalf("runs/search found %s; want exactly what runs/get returns", servertest.JSONOf(found))
 	}
 	hist := ts.ok(t, "GET", "/api/2.0/mlflow/metrics/get-history?run_id="+id+"&metric_key=auc", "")
-	if jsonOf(hist) != `{"metrics":[{"key":"auc","step":1,"timestamp":1700000001000,"value":0.91},{"key":"auc","step":2,"timestamp":1700000002000,"value":0.93}]}` {
-		t.Fatalf("history = %s", jsonOf(hist))
+	if servertest.JSONOf(hist) != `{"metrics":[{"key":"auc","step":1,"timestamp":1700000001000,"value":0.91},{"key":"auc","step":2,"timestamp":1700000002000,"value":0.93}]}` {
+		t.Fatalf("history = %s", servertest.JSONOf(hist))
 	}
 	search := ts.ok(t, "POST", "/api/2.0/mlflow/experiments/search", `{"max_results":10,"filter":"name = 'fraud'"}`)
 	if exps := search["experiments"].([]any); len(exps) != 1 {
@@ -200,7 +208,7 @@ func TestMLflowBadRequests(t *testing.T) {
 	f("GET", "/api/2.0/mlflow/nope", "", 404, "ENDPOINT_NOT_FOUND", "nope")
 	f("POST", "/api/2.0/mlflow/runs/delete-tag", fmt.Sprintf(`{"run_id":%q,"key":"absent"}`, id), 404, notFound, "absent")
 	for _, p := range []string{"../secret", "0/../../x", "a%5Cb", "%2Fetc%2Fpasswd"} {
-		req, _ := http.NewRequest("PUT", ts.url+"/api/2.0/mlflow-artifacts/artifacts/"+p, strings.NewReader("x"))
+		req, _ := http.NewRequest("PUT", ts.URL+"/api/2.0/mlflow-artifacts/artifacts/"+p, strings.NewReader("x"))
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -212,7 +220,7 @@ func TestMLflowBadRequests(t *testing.T) {
 		}
 	}
 	// A request without a JSON content type, as MLflow refuses it.
-	req, _ := http.NewRequest("POST", ts.url+"/api/2.0/mlflow/experiments/create", strings.NewReader(`{"name":"x"}`))
+	req, _ := http.NewRequest("POST", ts.URL+"/api/2.0/mlflow/experiments/create", strings.NewReader(`{"name":"x"}`))
 	req.Header.Set("Content-Type", "text/plain")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -224,7 +232,7 @@ func TestMLflowBadRequests(t *testing.T) {
 	}
 	// Nothing the refused requests carried was kept.
 	run := ts.ok(t, "GET", "/api/2.0/mlflow/runs/get?run_id="+id, "")["run"].(map[string]any)
-	if d := jsonOf(run["data"]); strings.Contains(d, "0.2") || strings.Contains(d, `"p0"`) || strings.Contains(d, "metrics") {
+	if d := servertest.JSONOf(run["data"]); strings.Contains(d, "0.2") || strings.Contains(d, `"p0"`) || strings.Contains(d, "metrics") {
 		t.Fatalf("refused writes left data behind: %s", d)
 	}
 }

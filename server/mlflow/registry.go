@@ -10,31 +10,26 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/valyala/fasthttp"
 
 	"github.com/switchyard-ml/switchyard/modelstore"
+	"github.com/switchyard-ml/switchyard/ops"
 	"github.com/switchyard-ml/switchyard/tracking"
 )
 
 // ModelRegistry is what MLflow's model-registry API needs of the tracking
 // store besides Tracking: the descriptions, tags, aliases and sources
 // MLflow keeps, which switchyard's registry directory does not. Which
-// models and versions exist is the directory's to say.
+// models and versions exist is the directory's to say, and the changes to
+// it (publishes, alias moves, deletions) are Operations'.
 type ModelRegistry interface {
 	CreateRegisteredModel(ctx context.Context, name, description string, tags []tracking.Tag) error
 	RegisteredModel(ctx context.Context, name string) (*tracking.RegisteredModel, error)
 	UpdateRegisteredModel(ctx context.Context, name, description string) error
-	DeleteRegisteredModel(ctx context.Context, name string) error
-	SetAlias(ctx context.Context, name, alias string, version int) error
-	DeleteAlias(ctx context.Context, name, alias string) error
-	PutModelVersion(ctx context.Context, v tracking.ModelVersion) error
 	UpdateModelVersion(ctx context.Context, name string, version int, description string) error
 	ModelVersion(ctx context.Context, name string, version int) (*tracking.ModelVersion, error)
-	LinkVersion(ctx context.Context, model string, version int, runID string) error
 	VersionRun(ctx context.Context, model string, version int) (string, error)
-	Audit(ctx context.Context, e tracking.Entry) error
 }
 
 type registeredModelJSON struct {
@@ -133,12 +128,12 @@ func (s *Server) modelVersion(ctx context.Context, name string, version int) (mo
 		return modelVersionJSON{}, err
 	}
 	dir := filepath.Join(s.cfg.RegistryDir, name, strconv.Itoa(version))
-	raw, err := os.ReadFile(filepath.Join(dir, modelstore.ManifestFile))
-	if err != nil {
-		return modelVersionJSON{}, notFound
+	m, err := modelstore.ReadManifest(dir)
+	if err != nil && !errors.Is(err, modelstore.ErrManifest) {
+		return modelVersionJSON{}, notFound // no manifest: not a complete version
 	}
 	out := modelVersionJSON{Name: name, Version: strconv.Itoa(version), CurrentStage: "None", Status: "READY", Source: dir}
-	if m, err := modelstore.ParseManifest(raw); err == nil {
+	if err == nil {
 		out.CreationTimestamp = m.CreatedAt.UnixMilli()
 		out.LastUpdatedTimestamp = out.CreationTimestamp
 		out.UserID, out.Description = m.CreatedBy, m.Description
@@ -369,19 +364,16 @@ func (s *Server) deleteRegisteredModel(ctx *fasthttp.RequestCtx) (any, error) {
 	if req.Name == "" {
 		return nil, missingParam("name")
 	}
-	dir, err := s.modelDir(req.Name)
-	if err != nil {
+	if _, err := s.modelDir(req.Name); err != nil {
 		return nil, err
 	}
-	gone := filepath.Join(s.cfg.RegistryDir, fmt.Sprintf(".deleted-%s-%d", req.Name, time.Now().UnixNano()))
-	if err := os.Rename(dir, gone); err != nil {
-		return nil, fmt.Errorf("delete registered model: %w", err)
+	if s.cfg.Ops == nil {
+		return nil, errNotConfigured
 	}
-	if err := os.RemoveAll(gone); err != nil {
-		s.log.Warn("deleted model directory not fully removed", "path", gone, "error", err)
+	err := s.cfg.Ops.DeleteModel(ctx, req.Name, "mlflow-api", "registered-models/delete")
+	if errors.Is(err, ops.ErrNotAudited) {
+		s.log.Error("model deleted but not audited", "model", req.Name, "error", err)
+		err = nil
 	}
-	if err := s.registry.DeleteRegisteredModel(ctx, req.Name); err != nil {
-		return nil, err
-	}
-	return empty{}, s.registry.Audit(ctx, tracking.Entry{Actor: "mlflow-api", Action: "delete", Model: req.Name, Reason: "registered-models/delete"})
+	return empty{}, err
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/switchyard-ml/switchyard/internal/onnx"
 	"github.com/switchyard-ml/switchyard/modelstore"
+	"github.com/switchyard-ml/switchyard/server/internal/servertest"
 )
 
 // TestMLflowRegistry registers a model through MLflow's API from an
@@ -21,7 +22,7 @@ func TestMLflowRegistry(t *testing.T) {
 	run := ts.ok(t, "POST", "/api/2.0/mlflow/runs/create", `{"experiment_id":"0"}`)["run"].(map[string]any)["info"].(map[string]any)
 	id := run["run_id"].(string)
 	artifact := "/api/2.0/mlflow-artifacts/artifacts/0/" + id + "/artifacts/model/model.onnx"
-	req, _ := http.NewRequest("PUT", ts.url+artifact, strings.NewReader(string(model.Model().Marshal())))
+	req, _ := http.NewRequest("PUT", ts.URL+artifact, strings.NewReader(string(model.Model().Marshal())))
 	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
 		t.Fatalf("upload = %v, %v", resp, err)
 	}
@@ -30,7 +31,7 @@ func TestMLflowRegistry(t *testing.T) {
 	if r := rm["registered_model"].(map[string]any); r["name"] != "churn" || r["description"] != "xgboost" {
 		t.Fatalf("create = %v", rm)
 	}
-	if fi, err := os.Stat(filepath.Join(ts.dir, "churn")); err != nil || !fi.IsDir() {
+	if fi, err := os.Stat(filepath.Join(ts.Dir, "churn")); err != nil || !fi.IsDir() {
 		t.Fatalf("the registered model has no directory in the registry: %v", err)
 	}
 	mv := ts.ok(t, "POST", "/api/2.0/mlflow/model-versions/create",
@@ -38,7 +39,7 @@ func TestMLflowRegistry(t *testing.T) {
 	if mv["version"] != "1" || mv["status"] != "READY" || mv["run_id"] != id || mv["current_stage"] != "None" || mv["description"] != "first" {
 		t.Fatalf("model-versions/create = %v", mv)
 	}
-	raw, err := os.ReadFile(filepath.Join(ts.dir, "churn", "1", modelstore.ManifestFile))
+	raw, err := os.ReadFile(filepath.Join(ts.Dir, "churn", "1", modelstore.ManifestFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,9 +47,9 @@ func TestMLflowRegistry(t *testing.T) {
 		t.Fatalf("manifest = %+v, %v; want lineage to run %s", m, err, id)
 	}
 	// The watcher picks the version up: it serves what was uploaded.
-	until(t, "churn serving", func() bool { return ts.servedVersion(t, "churn") == "1" })
-	out := ts.infer(t, "/v2/models/churn/infer", requestJSON("input", "FP32", []int64{1, 3}, []float32{1, 2, 3}))
-	closeTo(t, "churn", out.Outputs[0].Data, model.Predict([]float32{1, 2, 3}))
+	servertest.Until(t, "churn serving", func() bool { return ts.ServedVersion(t, "churn") == "1" })
+	out := ts.Infer(t, "/v2/models/churn/infer", servertest.RequestJSON("input", "FP32", []int64{1, 3}, []float32{1, 2, 3}))
+	servertest.CloseTo(t, "churn", out.Outputs[0].Data, model.Predict([]float32{1, 2, 3}))
 
 	// A second version from the artifact store by its mlflow-artifacts URI.
 	mv2 := ts.ok(t, "POST", "/api/2.0/mlflow/model-versions/create",
@@ -58,19 +59,19 @@ func TestMLflowRegistry(t *testing.T) {
 	}
 	// champion means the stable version: setting it on version 1 (while
 	// 2, the newest, serves) promotes 1 at once.
-	until(t, "churn version 2 serving", func() bool { return ts.servedVersion(t, "churn") == "2" })
+	servertest.Until(t, "churn version 2 serving", func() bool { return ts.ServedVersion(t, "churn") == "2" })
 	ts.ok(t, "POST", "/api/2.0/mlflow/registered-models/alias", `{"name":"churn","alias":"champion","version":"1"}`)
-	if v := ts.servedVersion(t, "churn"); v != "1" {
+	if v := ts.ServedVersion(t, "churn"); v != "1" {
 		t.Fatalf("after setting champion on version 1, version %s serves", v)
 	}
 	ts.ok(t, "POST", "/api/2.0/mlflow/registered-models/alias", `{"name":"churn","alias":"prod","version":"1"}`)
 	byAlias := ts.ok(t, "GET", "/api/2.0/mlflow/registered-models/alias?name=churn&alias=champion", "")["model_version"].(map[string]any)
-	if byAlias["version"] != "1" || jsonOf(byAlias["aliases"]) != `["champion","prod"]` {
+	if byAlias["version"] != "1" || servertest.JSONOf(byAlias["aliases"]) != `["champion","prod"]` {
 		t.Fatalf("alias get = %v", byAlias)
 	}
 	got := ts.ok(t, "GET", "/api/2.0/mlflow/registered-models/get?name=churn", "")["registered_model"].(map[string]any)
-	if jsonOf(got["aliases"]) != `[{"alias":"champion","version":"1"},{"alias":"prod","version":"1"}]` || got["latest_versions"].([]any)[0].(map[string]any)["version"] != "2" ||
-		jsonOf(got["tags"]) != `[{"key":"team","value":"growth"}]` {
+	if servertest.JSONOf(got["aliases"]) != `[{"alias":"champion","version":"1"},{"alias":"prod","version":"1"}]` || got["latest_versions"].([]any)[0].(map[string]any)["version"] != "2" ||
+		servertest.JSONOf(got["tags"]) != `[{"key":"team","value":"growth"}]` {
 		t.Fatalf("registered-models/get = %v", got)
 	}
 	ts.ok(t, "PATCH", "/api/2.0/mlflow/registered-models/update", `{"name":"churn","description":"xgboost, Nov data"}`)
@@ -89,7 +90,7 @@ func TestMLflowRegistry(t *testing.T) {
 	// challenger starts version 2 as a canary candidate; reading the
 	// aliases shows the live state.
 	ts.ok(t, "POST", "/api/2.0/mlflow/registered-models/alias", `{"name":"churn","alias":"challenger","version":"2"}`)
-	if rt := ts.store.Table().Route("churn"); len(rt.Arms()) != 2 || rt.Arms()[0].Version != 2 {
+	if rt := ts.Store.Table().Route("churn"); len(rt.Arms()) != 2 || rt.Arms()[0].Version != 2 {
 		t.Fatalf("after setting challenger the route is %+v; want version 2 as a candidate", rt.Arms())
 	}
 	if v := ts.ok(t, "GET", "/api/2.0/mlflow/registered-models/alias?name=churn&alias=challenger", "")["model_version"].(map[string]any); v["version"] != "2" {
@@ -120,16 +121,16 @@ func TestMLflowRegistry(t *testing.T) {
 	os.WriteFile(garbage, []byte("not onnx"), 0o644)
 	f("POST", "/api/2.0/mlflow/model-versions/create", `{"name":"churn","source":"`+garbage+`"}`, 400, "INVALID_PARAMETER_VALUE", "Invalid model version source")
 	f("POST", "/api/2.0/mlflow/model-versions/create", `{"name":"churn","source":"runs:/`+id+`/model","run_id":"nope"}`, 404, "RESOURCE_DOES_NOT_EXIST", "nope")
-	if complete, _, _ := modelstore.Versions(ts.dir, "churn"); len(complete) != 2 {
+	if complete, _, _ := modelstore.Versions(ts.Dir, "churn"); len(complete) != 2 {
 		t.Fatalf("refused creates left versions: %v", complete)
 	}
 
 	ts.ok(t, "DELETE", "/api/2.0/mlflow/registered-models/delete", `{"name":"churn"}`)
-	if _, err := os.Stat(filepath.Join(ts.dir, "churn")); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(ts.Dir, "churn")); !os.IsNotExist(err) {
 		t.Fatalf("the deleted model's directory is still there: %v", err)
 	}
 	f("GET", "/api/2.0/mlflow/registered-models/get?name=churn", "", 404, "RESOURCE_DOES_NOT_EXIST", "churn")
-	until(t, "churn unloaded", func() bool { return ts.do(t, "GET", "/v2/models/churn/ready", "").status == 404 })
+	servertest.Until(t, "churn unloaded", func() bool { return ts.Do(t, "GET", "/v2/models/churn/ready", "").Status == 404 })
 }
 
 func urlQuery(s string) string {

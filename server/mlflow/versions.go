@@ -17,6 +17,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/switchyard-ml/switchyard/modelstore"
+	"github.com/switchyard-ml/switchyard/ops"
 	"github.com/switchyard-ml/switchyard/tracking"
 )
 
@@ -58,31 +59,31 @@ func (s *Server) createModelVersion(ctx *fasthttp.RequestCtx) (any, error) {
 			return nil, err
 		}
 	}
+	if s.cfg.Ops == nil {
+		return nil, errNotConfigured
+	}
 	model, err := s.readSource(ctx, req.Source)
 	if err != nil {
 		return nil, err
 	}
-	opts := modelstore.PublishOptions{Description: req.Description, CreatedBy: "mlflow-api", Engine: s.cfg.PublishEngine}
-	if req.RunID != "" {
-		opts.Lineage = &modelstore.Lineage{RunID: req.RunID}
+	spec := ops.PublishSpec{
+		Options: modelstore.PublishOptions{Description: req.Description, CreatedBy: "mlflow-api", Engine: s.cfg.PublishEngine},
+		Meta:    &tracking.ModelVersion{Description: req.Description, Source: req.Source, UserID: "mlflow-api", Tags: tagsOf(req.Tags)},
+		Actor:   "mlflow-api", Reason: "model-versions/create",
+		Details: map[string]any{"source": req.Source, "run_id": req.RunID},
 	}
-	v, err := modelstore.Publish(s.cfg.RegistryDir, req.Name, model, opts)
-	if err != nil {
+	if req.RunID != "" {
+		spec.Options.Lineage = &modelstore.Lineage{RunID: req.RunID}
+	}
+	v, err := s.cfg.Ops.Publish(ctx, req.Name, model, spec)
+	switch {
+	case errors.Is(err, ops.ErrRejected):
 		return nil, &requestError{fmt.Sprintf("Invalid model version source '%s': %v", req.Source, err)}
-	}
-	if req.RunID != "" {
-		if err := s.registry.LinkVersion(ctx, req.Name, v, req.RunID); err != nil {
-			return nil, err
-		}
-	}
-	if err := s.registry.PutModelVersion(ctx, tracking.ModelVersion{Name: req.Name, Version: v, Description: req.Description,
-		Source: req.Source, UserID: "mlflow-api", Tags: tagsOf(req.Tags)}); err != nil {
+	case err != nil && v == 0:
 		return nil, err
-	}
-	err = s.registry.Audit(ctx, tracking.Entry{Actor: "mlflow-api", Action: "publish", Model: req.Name, Versions: []int{v},
-		Reason: "model-versions/create", Details: map[string]any{"source": req.Source, "run_id": req.RunID}})
-	if err != nil {
-		return nil, err
+	case err != nil:
+		// In place and recorded, but the registry could not be synced.
+		s.log.Warn("published version not synced to disk", "model", req.Name, "version", v, "error", err)
 	}
 	mv, err := s.modelVersion(ctx, req.Name, v)
 	return modelVersionResponse{mv}, err
