@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/switchyard-ml/switchyard/internal/onnx"
+	"github.com/switchyard-ml/switchyard/internal/testenv"
 	"github.com/switchyard-ml/switchyard/modelstore"
 	"github.com/switchyard-ml/switchyard/ops"
 )
@@ -14,18 +15,9 @@ import (
 // TestPublishDiskFull publishes onto a registry whose disk is full: a
 // 64 KiB tmpfs, too small for a 200 KB model. The publish fails with
 // ErrRegistryWrite wrapping ENOSPC (a 5xx that clients retry), not as a
-// rejected model, and leaves nothing behind. Mounting needs root with
-// CAP_SYS_ADMIN; without it the test is skipped.
+// rejected model, and leaves nothing behind.
 func TestPublishDiskFull(t *testing.T) {
-	reg := t.TempDir()
-	if err := syscall.Mount("tmpfs", reg, "tmpfs", 0, "size=64k"); err != nil {
-		t.Skipf("cannot mount a small tmpfs to fill (needs root with mount rights): %v", err)
-	}
-	t.Cleanup(func() {
-		if err := syscall.Unmount(reg, 0); err != nil {
-			t.Errorf("unmount %s: %v", reg, err)
-		}
-	})
+	reg := testenv.SmallDisk(t, 64<<10)
 	if _, err := modelstore.Publish(reg, "m", small(1), modelstore.PublishOptions{CreatedBy: "test"}); err != nil {
 		t.Fatal(err)
 	}

@@ -6,28 +6,19 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/switchyard-ml/switchyard/internal/onnx"
+	"github.com/switchyard-ml/switchyard/internal/testenv"
 )
 
 // TestCreateVersionDiskFull publishes through model-versions/create onto a
 // registry whose disk is full (a 64 KiB tmpfs, too small for the model):
 // the answer is 503 TEMPORARILY_UNAVAILABLE, which MLflow's clients
 // retry, not 400 INVALID_PARAMETER_VALUE, and nothing is recorded or left
-// behind. Mounting needs root with CAP_SYS_ADMIN; without it the test is
-// skipped.
+// behind.
 func TestCreateVersionDiskFull(t *testing.T) {
-	reg := t.TempDir()
-	if err := syscall.Mount("tmpfs", reg, "tmpfs", 0, "size=64k"); err != nil {
-		t.Skipf("cannot mount a small tmpfs to fill (needs root with mount rights): %v", err)
-	}
-	t.Cleanup(func() {
-		if err := syscall.Unmount(reg, 0); err != nil {
-			t.Errorf("unmount %s: %v", reg, err)
-		}
-	})
+	reg := testenv.SmallDisk(t, 64<<10)
 	ts := serveTrackingAt(t, reg)
 	big := onnx.RandomMLP(4, onnx.ActivationNone, 200, 256, 2).Model().Marshal()
 	run := ts.ok(t, "POST", "/api/2.0/mlflow/runs/create", `{"experiment_id":"0"}`)["run"].(map[string]any)["info"].(map[string]any)
