@@ -130,7 +130,7 @@ func (c *canaryRun) phase(ctx context.Context, st *stage, round int, twoArm bool
 			return p, fmt.Errorf("bench: canary: %w", err)
 		}
 	}
-	err := st.withServer(ctx, name, registry, []string{"--admin-token="}, func(ch *child) error {
+	err := st.withServer(ctx, name, registry, nil, func(ch *child) error {
 		adm := newAdminClient(ch.addr, SmallModel)
 		defer adm.close()
 		split := func(m *adminModel) bool {

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -39,12 +41,16 @@ type child struct {
 // startChild runs bin with args, waits until it prints a line starting
 // with prefix followed by its address, then until GET /v2/health/ready on
 // that address answers 200. The child inherits this process's environment
-// (SWITCHYARD_ORT_LIB among it). Its stderr goes to errOut, if not nil,
+// (SWITCHYARD_ORT_LIB among it) but not its tokens: a bench's servers
+// listen on loopback with every endpoint open. Its stderr goes to errOut, if not nil,
 // and its last few kilobytes into errors about it.
 func startChild(ctx context.Context, name, bin string, args []string, prefix string, errOut io.Writer) (*child, error) {
 	c := &child{name: name, stderr: &tailBuffer{max: 4 << 10}, done: make(chan struct{})}
 	found := make(chan string, 1)
 	c.cmd = exec.Command(bin, args...)
+	c.cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool {
+		return strings.HasPrefix(kv, "SWITCHYARD_TOKENS=") || strings.HasPrefix(kv, "SWITCHYARD_ADMIN_TOKEN=")
+	})
 	c.cmd.Stdout = &addrWriter{prefix: prefix, found: found}
 	c.cmd.Stderr = c.stderr
 	if errOut != nil {

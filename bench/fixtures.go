@@ -151,10 +151,11 @@ func (s *stage) publish(registry string, m *onnx.MLP, opts modelstore.PublishOpt
 }
 
 // serveArgs are the arguments of `switchyard serve` on registry, on
-// 127.0.0.1, with the engine flags and extra.
+// 127.0.0.1, with the engine flags and extra; it stops at once on
+// SIGTERM (no load balancer waits for it).
 func (s *stage) serveArgs(registry string, extra ...string) []string {
 	return slices.Concat([]string{"serve", "--registry", registry, "--addr", "127.0.0.1:0"}, extra,
-		[]string{"--log-level", "warn", "--shutdown-timeout", "10s"}, s.cfg.engineArgs())
+		[]string{"--log-level", "warn", "--shutdown-timeout", "10s", "--drain-delay", "0"}, s.cfg.engineArgs())
 }
 
 // serve starts `switchyard serve` on registry (serveArgs) as the child

@@ -187,7 +187,7 @@ func (g *gateRun) setup(ctx context.Context, st *stage) error {
 	if _, err := g.publish(st); err != nil {
 		return err
 	}
-	ch, err := st.serveAll(ctx, g.registry, "--admin-token=")
+	ch, err := st.serveAll(ctx, g.registry)
 	if err != nil {
 		return err
 	}

@@ -141,7 +141,7 @@ func Soak(ctx context.Context, cfg SoakConfig) (*SoakReport, error) {
 		if err := cfg.prepare(st, registry); err != nil {
 			return err
 		}
-		ch, err := st.serveAll(ctx, registry, "--admin-token=", "--controller-tick", "250ms")
+		ch, err := st.serveAll(ctx, registry, "--controller-tick", "250ms")
 		if err != nil {
 			return err
 		}

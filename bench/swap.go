@@ -144,18 +144,16 @@ func Swap(ctx context.Context, cfg SwapConfig) (*SwapReport, error) {
 		if err != nil {
 			return err
 		}
-		var extra []string
 		if cfg.Rollout {
 			// With a rollout.json, a published version waits for its
-			// promote instead of serving at once; the operations API is open.
+			// promote instead of serving at once.
 			err := rollout.WriteState(filepath.Join(registry, SmallModel), &rollout.State{Stable: first, Strategy: rollout.Manual,
 				UpdatedAt: time.Now().UTC(), Actor: "bench", Reason: "switchyard bench --rollout-cycles"})
 			if err != nil {
 				return fmt.Errorf("bench: swap: %w", err)
 			}
-			extra = []string{"--admin-token="}
 		}
-		if _, err := st.serveAll(ctx, registry, extra...); err != nil {
+		if _, err := st.serveAll(ctx, registry); err != nil {
 			return err
 		}
 		return cfg.run(ctx, rep, st, registry)

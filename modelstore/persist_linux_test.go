@@ -3,55 +3,17 @@ package modelstore_test
 import (
 	"context"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/switchyard-ml/switchyard/internal/testenv"
 	"github.com/switchyard-ml/switchyard/modelstore"
 	"github.com/switchyard-ml/switchyard/rollout"
 )
-
-// readOnly makes dir unwritable for real and returns what makes it
-// writable again (also run at cleanup). As root, whom permissions do not
-// stop, it bind-mounts dir read-only over itself, skipping the test when
-// mounting is not permitted; otherwise it takes away write permission.
-func readOnly(t *testing.T, dir string) (writable func()) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		if err := os.Chmod(dir, 0o555); err != nil {
-			t.Fatal(err)
-		}
-		restore := func() { os.Chmod(dir, 0o755) }
-		t.Cleanup(restore)
-		return restore
-	}
-	if err := syscall.Mount(dir, dir, "", syscall.MS_BIND, ""); err != nil {
-		t.Skipf("cannot bind-mount %s read-only (needs mount rights): %v", dir, err)
-	}
-	mounted := true
-	restore := func() {
-		if !mounted {
-			return
-		}
-		mounted = false
-		if err := syscall.Unmount(dir, 0); err != nil {
-			t.Errorf("unmount %s: %v", dir, err)
-		}
-	}
-	t.Cleanup(restore)
-	if err := syscall.Mount("", dir, "", syscall.MS_REMOUNT|syscall.MS_BIND|syscall.MS_RDONLY, ""); err != nil {
-		t.Skipf("cannot remount %s read-only: %v", dir, err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, ".probe"), nil, 0o644); err == nil {
-		t.Fatalf("%s is still writable", dir)
-	}
-	return restore
-}
 
 // TestRollbackNotBlockedByDisk runs the controller over a real store whose
 // registry becomes read-only mid-canary: the candidate breaches and is
@@ -74,7 +36,7 @@ func TestRollbackNotBlockedByDisk(t *testing.T) {
 	if n := candidateShare(st, "m", 2); n < 2000 || n > 3000 {
 		t.Fatalf("the canary takes %d of 10000 keys; want about 2500", n)
 	}
-	writable := readOnly(t, filepath.Join(dir, "m"))
+	writable := testenv.ReadOnly(t, filepath.Join(dir, "m"))
 
 	ctrl := rollout.NewController(st, rollout.ControllerConfig{Tick: 10 * time.Millisecond, Logger: log})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -144,7 +106,7 @@ func TestRescanKeepsUnwrittenState(t *testing.T) {
 	dir, _ := canaryRegistry(t)
 	audit := &persistAudits{}
 	st := openWatching(t, modelstore.Config{Dir: dir, Auditor: audit, PersistRetry: time.Hour})
-	writable := readOnly(t, filepath.Join(dir, "m"))
+	writable := testenv.ReadOnly(t, filepath.Join(dir, "m"))
 	ctx := context.Background()
 	c := rollout.Change{Actor: "ana", Reason: "the canary misbehaves", Now: time.Now()}
 	next, err := st.Desire(ctx, "m", func(cur *rollout.State, serving, previous int) (*rollout.State, error) {

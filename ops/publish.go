@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 
 	"github.com/switchyard-ml/switchyard/modelstore"
 	"github.com/switchyard-ml/switchyard/tracking"
@@ -55,7 +56,7 @@ func (s *Service) Publish(ctx context.Context, model string, onnx []byte, spec P
 	var rec modelstore.Recorder
 	if s.cfg.Tracking != nil {
 		p := tracking.Publication{Model: model, EndRun: spec.EndRun, Meta: spec.Meta,
-			Entry: tracking.Entry{Actor: spec.Actor, Reason: spec.Reason, Details: spec.Details}}
+			Entry: tracking.Entry{Actor: spec.Actor, Reason: spec.Reason, Details: withToken(ctx, maps.Clone(spec.Details))}}
 		if spec.Options.Lineage != nil {
 			p.RunID = spec.Options.Lineage.RunID
 		}

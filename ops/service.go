@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/switchyard-ml/switchyard/access"
 	"github.com/switchyard-ml/switchyard/modelstore"
 	"github.com/switchyard-ml/switchyard/rollout"
 	"github.com/switchyard-ml/switchyard/tracking"
@@ -135,12 +136,28 @@ func (s *Service) policy(model string) (rollout.Policy, error) {
 	return pol.Rollout.Apply(s.cfg.Rollout), nil
 }
 
+// withToken adds to details the name of the token ctx's request carried
+// (access.Name), when there was one: who acted, as the server
+// authenticated them, beside the actor they claim.
+func withToken(ctx context.Context, details map[string]any) map[string]any {
+	name := access.Name(ctx)
+	if name == "" {
+		return details
+	}
+	if details == nil {
+		details = map[string]any{}
+	}
+	details["token"] = name
+	return details
+}
+
 // audit appends e to the audit trail, if there is one; a failure wraps
 // ErrNotAudited.
 func (s *Service) audit(ctx context.Context, e tracking.Entry) error {
 	if s.cfg.Tracking == nil {
 		return nil
 	}
+	e.Details = withToken(ctx, e.Details)
 	if err := s.cfg.Tracking.Audit(ctx, e); err != nil {
 		return fmt.Errorf("%w: %s %s: %w", ErrNotAudited, e.Action, e.Model, err)
 	}

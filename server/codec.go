@@ -90,7 +90,7 @@ func decodeInferRequest(body, binaryPart []byte, sig *engine.Signature, r *infer
 // with p, which the caller owns, and leaves r in an unspecified state on
 // error.
 func decodeParsed(p *fastjson.Parser, body, binaryPart []byte, sig *engine.Signature, r *inferRequest) error {
-	v, err := p.ParseBytes(body)
+	v, err := parseLenient(p, body)
 	if err != nil {
 		return httpapi.RequestErrorf("malformed JSON: %v", err)
 	}
@@ -160,7 +160,7 @@ func decodeTimeout(t *fastjson.Value, r *inferRequest) error {
 	raw := r.numberText(t)
 	n, ok := scanNumber(raw)
 	if !ok {
-		return httpapi.RequestErrorf(`parameters.timeout: %s is not a valid JSON number`, string(raw))
+		return httpapi.RequestErrorf(`parameters.timeout: %s is not a valid JSON number`, numberWord(raw))
 	}
 	us, st := n.int64()
 	switch {

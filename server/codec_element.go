@@ -64,7 +64,11 @@ func (d *dataDecoder) appendElement(v *fastjson.Value) error {
 // appendNumber appends the number whose JSON text is raw.
 func (d *dataDecoder) appendNumber(raw []byte) error {
 	num, ok := scanNumber(raw)
-	if !ok {
+	switch {
+	case !ok && nonFiniteText(raw): // NaN or an infinity: see parseLenient
+		return httpapi.RequestErrorf("input %q: data[%d] = %s is not finite; JSON cannot carry NaN or infinities, binary data can",
+			d.name, d.n, numberWord(raw))
+	case !ok:
 		return httpapi.RequestErrorf("input %q: data[%d] = %s is not a valid JSON number", d.name, d.n, string(raw))
 	}
 	return d.appendScanned(num, raw)

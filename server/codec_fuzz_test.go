@@ -50,6 +50,8 @@ var codecFuzzSeeds = []string{
 // codecFuzzBadSeeds are requests every model rejects.
 var codecFuzzBadSeeds = []string{
 	`{"inputs":[{"name":"x","shape":[1,3],"datatype":"FP32","data":[1,NaN,3]}]}`,
+	`{"inputs": [{"name": "x", "shape": [1, 3], "datatype": "FP64", "data": [[Infinity, -Infinity, NaN]]}]}`,
+	`{"id":"Infinity","inputs":[{"name":"x","shape":[1,2],"datatype":"INT64","data":[1,-Infinity]}]}`,
 	`{"inputs":[{"name":"x","shape":[1,1],"datatype":"FP32","data":[3.4028236e38]}]}`,
 	`{"inputs":[{"name":"x","shape":[1,2],"datatype":"INT8","data":[-128,128]}]}`,
 }

@@ -159,7 +159,7 @@ func decodeShape(v *fastjson.Value, info *engine.TensorInfo, dst []int64, r *inf
 		raw := r.numberText(e)
 		num, ok := scanNumber(raw)
 		if !ok {
-			return dst, 0, httpapi.RequestErrorf("input %q: shape[%d] = %s is not a valid JSON number", info.Name, k, string(raw))
+			return dst, 0, httpapi.RequestErrorf("input %q: shape[%d] = %s is not a valid JSON number", info.Name, k, numberWord(raw))
 		}
 		d, st := num.int64()
 		if st != numOK || d < 0 {

@@ -340,6 +340,8 @@ func TestDecodeInferRequestFailure(t *testing.T) {
 		`input "input": shape[1] must be a non-negative integer, not string`)
 	f(in(`"name":"input","datatype":"FP32","shape":[1,03],"data":[1,2,3]`),
 		`input "input": shape[1] = 03 is not a valid JSON number`)
+	f(in(`"name":"input","datatype":"FP32","shape":[Infinity,3],"data":[1,2,3]`),
+		`input "input": shape[0] = Infinity is not a valid JSON number`)
 	f(in(`"name":"input","datatype":"FP32","shape":[3],"data":[1,2,3]`),
 		`input "input": shape [3] does not match the model's shape [-1,3]`)
 	f(in(`"name":"input","datatype":"FP32","shape":[1,4],"data":[1,2,3,4]`),
@@ -361,8 +363,13 @@ func TestDecodeInferRequestFailure(t *testing.T) {
 	f(data(`[[1,2,3],[4,null,6]]`), `input "input": data[4] is non-numeric (null)`)
 	f(data(`[1,2,3,4,5,{"v":6}]`), `input "input": data[5] is non-numeric (object)`)
 	f(data(`[true,2,3,4,5,6]`), `input "input": data[0] is non-numeric (true)`)
-	f(data(`[1,NaN,3,4,5,6]`), `input "input": data[1] = NaN is not a valid JSON number`)
-	f(data(`[1,2,-Inf,4,5,6]`), `input "input": data[2] = -Inf is not a valid JSON number`)
+	f(data(`[1,NaN,3,4,5,6]`), `input "input": data[1] = NaN is not finite; JSON cannot carry NaN or infinities, binary data can`)
+	f(data(`[1,2,-Inf,4,5,6]`), `input "input": data[2] = -Infinity is not finite`)
+	f(data(`[1,2,3,Infinity,5,6]`), `input "input": data[3] = Infinity is not finite`)
+	f(data(`[[1, 2, 3], [4, 5, -Infinity]]`), `input "input": data[5] = -Infinity is not finite`)
+	f(data(`[1,2,3,4,5,Infinity`), "malformed JSON")
+	f(data(`[1,2,3,4,5,Infinityx]`), "malformed JSON")
+	f(data(`[1,2,3,4,5,"Infinity"]`), `input "input": data[5] is non-numeric (string)`)
 	f(data(`[1,2,3,+4,5,6]`), `input "input": data[3] = +4 is not a valid JSON number`)
 	f(data(`[1,2,3,4,05,6]`), `input "input": data[4] = 05 is not a valid JSON number`)
 	f(data(`[1,2,3,4,5,6.]`), `input "input": data[5] = 6. is not a valid JSON number`)
@@ -410,6 +417,8 @@ func TestDecodeInferRequestFailure(t *testing.T) {
 	fsig(all, one("b", "BOOL", "2"), `input "b": data[0] = 2 is not a boolean or 0/1`)
 	fsig(all, one("b", "BOOL", "0.5"), `input "b": data[0] = 0.5 is not an integer, as BOOL needs`)
 	fsig(all, one("b", "BOOL", `"true"`), `input "b": data[0] is not a boolean or 0/1 (string)`)
+	fsig(all, one("i64", "INT64", "Infinity"), `input "i64": data[0] = Infinity is not finite`)
+	fsig(all, one("b", "BOOL", "NaN"), `input "b": data[0] = NaN is not finite`)
 
 	// "outputs".
 	body := func(outputs string) string {
@@ -434,6 +443,7 @@ func TestDecodeInferRequestFailure(t *testing.T) {
 	f(params(`{"timeout":9223372036854776}`), `parameters.timeout 9223372036854776 is too large`)
 	f(params(`{"timeout":1e30}`), `parameters.timeout 1e30 is too large`)
 	f(params(`{"timeout":NaN}`), `parameters.timeout: NaN is not a valid JSON number`)
+	f(params(`{"timeout": Infinity}`), `parameters.timeout: Infinity is not a valid JSON number`)
 }
 
 func TestInferRequestReset(t *testing.T) {

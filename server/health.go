@@ -1,6 +1,9 @@
 package server
 
 import (
+	"encoding/json"
+	"fmt"
+
 	"github.com/valyala/fasthttp"
 
 	"github.com/switchyard-ml/switchyard/modelstore"
@@ -22,8 +25,34 @@ func (s *Server) live(ctx *fasthttp.RequestCtx, plain bool) {
 // Config.StrictReadiness it does: the server is unready while any model
 // that has a version loading, ready or failed has none routed (a model
 // unloaded on purpose does not count).
+//
+// A ready answer lists, as warnings, each model whose rollout state in
+// force is not yet written to its rollout.json (a read-only or full
+// registry): it serves from memory, and is lost if the process dies
+// before the write succeeds and the audit trail cannot recall it.
 func (s *Server) ready(ctx *fasthttp.RequestCtx, plain bool) {
-	writeHealth(ctx, plain, "ready", s.isReady())
+	ok := s.isReady()
+	writeHealth(ctx, plain, "ready", ok)
+	if !ok {
+		return
+	}
+	var warnings []string
+	for _, m := range s.models.Models() {
+		if m.PersistError != "" {
+			warnings = append(warnings, fmt.Sprintf("%s: rollout.json not written, the state in force serves from memory: %s", m.Name, m.PersistError))
+		}
+	}
+	if len(warnings) == 0 {
+		return
+	}
+	if plain {
+		for _, w := range warnings {
+			ctx.Response.AppendBodyString("warning: " + w + "\n")
+		}
+		return
+	}
+	body, _ := json.Marshal(map[string]any{"ready": true, "warnings": warnings})
+	ctx.SetBody(body)
 }
 
 func (s *Server) isReady() bool {

@@ -124,7 +124,12 @@ func TestDecodeRecordsMalformed(t *testing.T) {
 	}
 	f(``, "malformed JSON")
 	f(`{"instances":[`, "malformed JSON")
+	f(`{"instances":[{"amount":Infinity`, "malformed JSON")
+	f(`{"instances":[{"amount":Infinityx,"hour":1,"country":"FR","count":1}]}`, "malformed JSON")
+	f(`{"instances":[{"amount":xInfinity,"hour":1,"country":"FR","count":1}]}`, "malformed JSON")
 	f(`[{"amount":1}]`, "must be a JSON object")
+	f(`Infinity`, `must be a JSON object {"instances": [...]}, not number`)
+	f(`{"instances":-Infinity}`, `"instances" must be an array of objects, not number`)
 	f(`{}`, `missing "instances"`)
 	f(`{"instance":[`+good+`]}`, `unknown member "instance"`)
 	f(`{"instances":[`+good+`],"id":"x"}`, `unknown member "id"`)
@@ -193,10 +198,19 @@ func TestDecodeRecordsProblems(t *testing.T) {
 	f(`{"amount":1,`+rest+`,"colour":"red"}`, `0 colour unknown: colour is not a field of this model`)
 	// not_finite
 	f(`{"amount":NaN,`+rest+`}`, `0 amount not_finite: amount NaN is not a finite number`)
-	f(`{"amount":-Inf,`+rest+`}`, `0 amount not_finite: amount -Inf is not a finite number`)
+	f(`{"amount":-Inf,`+rest+`}`, `0 amount not_finite: amount -Infinity is not a finite number`)
+	f(`{"amount":Infinity,`+rest+`}`, `0 amount not_finite: amount Infinity is not a finite number`)
+	f(`{"amount": -Infinity, "hour": 1, "country": "FR", "count": 1, "ratio": NaN}`,
+		`0 amount not_finite: amount -Infinity is not a finite number`, `0 ratio not_finite: ratio NaN is not a finite number`)
+	f(`{"amount":1,"hour":Infinity,"country":"FR","count":-Infinity}`,
+		`0 hour not_finite: hour Infinity is not a finite number`, `0 count not_finite: count -Infinity is not a finite number`)
+	f(`{"amount":1,"hour":1,"country":Infinity,"count":1,"merchant":"Infinity","is_foreign":-Infinity}`,
+		`0 country type: country must be a string, one of FR, DE, US; not Infinity`,
+		`0 merchant not_allowed: merchant "Infinity" is not one of food, travel, games`,
+		`0 is_foreign type: is_foreign must be true or false, not -Infinity`)
 	f(`{"amount":1e39,`+rest+`}`, `0 amount not_finite: amount 1e39 is beyond the range of FP32, the type of the model's input`)
 	f(`{"amount":1,`+rest+`,"ratio":1e999}`, `0 ratio not_finite: ratio 1e999 is not a finite number`)
-	f(`{"amount":1,`+rest+`,"ratio":nan}`, `0 ratio not_finite: ratio nan is not a finite number`)
+	f(`{"amount":1,`+rest+`,"ratio":nan}`, `0 ratio not_finite: ratio NaN is not a finite number`)
 
 	// Several problems in several instances at once, good instances
 	// between them: in order of instance, then of field in the body, then

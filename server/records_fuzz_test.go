@@ -29,6 +29,8 @@ func FuzzDecodeRecords(f *testing.F) {
 			`{"amount":1e6,"hour":0,"country":"FR","count":0,"ratio":-0.5}]}`,
 		`{"instances":[{"amount":1,"hour":1,"country":"FR","count":1,"colour":"red","x":[1,{"y":null}]}]}`,
 		`{"instances":[{"amount":"1","hour":1.5,"country":"XX","count":1e19},{},{"amount":NaN,"ratio":-Inf,"flag":0}]}`,
+		`{"instances": [{"amount": Infinity, "hour": NaN, "country": "FR", "count": -Infinity, "merchant": "Infinity", "ratio": -Infinity}]}`,
+		`{"instances":[{"amount":1,"hour":1,"country":Infinity,"count":1,"flag":Infinity},{"amount":-Infinityx}]}`,
 		`{"instances":[{"amount":1,"hour":1,"country":"F\u0052","count":1,"am\u006fount":2}]}`,
 		` { "instances" : [ { "amount" : 01 , "hour" : 1 , "country" : "FR" , "count" : 1 } ] } `,
 		`{"instances":[{"amount":1,"amount":null,"hour":1,"country":"FR","count":1}],"id":"x"}`,

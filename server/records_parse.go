@@ -16,7 +16,7 @@ import (
 // instance, collecting the problems, and returns decodeRecords' errors.
 // It leaves nothing in r that refers to p or body.
 func (r *records) parse(p *fastjson.Parser, body []byte, sch *recordSchema) error {
-	v, err := p.ParseBytes(body)
+	v, err := parseLenient(p, body)
 	if err != nil {
 		return httpapi.RequestErrorf("malformed JSON: %v", err)
 	}
@@ -130,8 +130,8 @@ func (r *records) field(i, f int, v *fastjson.Value, sch *recordSchema) {
 		r.num = v.MarshalTo(r.num[:0])
 		num, ok := scanNumber(r.num)
 		switch {
-		case !ok && nonFiniteText(r.num): // fastjson lets NaN and Inf through
-			r.addf(i, feat.Name, problemNotFinite, "%s %s is not a finite number", feat.Name, r.num)
+		case !ok && nonFiniteText(r.num): // NaN or an infinity: see parseLenient
+			r.addf(i, feat.Name, problemNotFinite, "%s %s is not a finite number", feat.Name, numberWord(r.num))
 			return
 		case !ok: // and forms such as 01 or +1
 			r.addf(i, feat.Name, problemType, "%s %s is not a valid JSON number", feat.Name, r.num)
@@ -201,26 +201,18 @@ func (r *records) report(i int, feat *modelstore.Feature, why fault, raw []byte,
 	}
 }
 
-// nonFiniteText reports whether raw, which fastjson read as a number, is
-// NaN or an infinity.
-func nonFiniteText(raw []byte) bool {
-	for _, c := range raw {
-		switch c | 0x20 { // lower case
-		case 'n', 'i':
-			return true
-		}
-	}
-	return false
-}
-
 func formatBound(b float64) string { return strconv.FormatFloat(b, 'g', -1, 64) }
 
 // maxValueText is how much of a client's value a message quotes.
 const maxValueText = 64
 
-// valueText is the JSON text of v for a message, cut short when long.
+// valueText is the JSON text of v for a message, cut short when long; a
+// NaN or an infinity is named as numberWord names it.
 func valueText(v *fastjson.Value) string {
 	b := v.MarshalTo(nil)
+	if v.Type() == fastjson.TypeNumber && nonFiniteText(b) {
+		return numberWord(b)
+	}
 	if len(b) > maxValueText {
 		return string(b[:maxValueText]) + "…"
 	}

@@ -16,6 +16,7 @@ import (
 func (s *Server) api() *httpapi.API {
 	const (
 		get, post          = fasthttp.MethodGet, fasthttp.MethodPost
+		public             = httpapi.Public
 		infer, read, write = httpapi.Infer, httpapi.Read, httpapi.Write
 	)
 	m, v := openapi.ModelParam, versionParam(0)
@@ -34,9 +35,9 @@ func (s *Server) api() *httpapi.API {
 
 		{get, "/v2", infer, plain(s.serverMetadata), openapi.Op(tagV2, "serverMetadata", "The server's name, version and extensions",
 			openapi.JSONOK("The server's metadata.", openapi.Ref("ServerMetadata")))},
-		{get, "/v2/health/live", infer, func(ctx *fasthttp.RequestCtx, _ httpapi.Params) { s.live(ctx, false) },
+		{get, "/v2/health/live", public, func(ctx *fasthttp.RequestCtx, _ httpapi.Params) { s.live(ctx, false) },
 			openapi.Op(tagV2, "serverLive", "Whether the server is up", openapi.JSONOK("live is true.", openapi.Ref("Live")))},
-		{get, "/v2/health/ready", infer, func(ctx *fasthttp.RequestCtx, _ httpapi.Params) { s.ready(ctx, false) }, serverReadyOp()},
+		{get, "/v2/health/ready", public, func(ctx *fasthttp.RequestCtx, _ httpapi.Params) { s.ready(ctx, false) }, serverReadyOp()},
 		{get, "/v2/models/{model}", infer, s.modelMetadata, metadataOp("modelMetadata", "A model's metadata", m)},
 		{get, "/v2/models/{model}/versions/{version}", infer, s.modelMetadata, metadataOp("modelVersionMetadata", "A version's metadata", m, v)},
 		{get, "/v2/models/{model}/ready", infer, s.modelReady, readyOp("modelReady", "Whether the model serves", m)},
@@ -53,11 +54,11 @@ func (s *Server) api() *httpapi.API {
 			openapi.JSONOK("An OpenAPI 3.1 document.", &openapi.Schema{Type: openapi.TypeObject}))},
 		{get, "/docs", read, plain(s.docs), docsOp()},
 
-		{get, "/metrics", read, plain(s.promh), openapi.Op(tagProbes, "metrics", "Prometheus metrics",
+		{get, "/metrics", public, plain(s.promh), openapi.Op(tagProbes, "metrics", "Prometheus metrics",
 			openapi.TextOK("The metrics in Prometheus' text format."))},
-		{get, "/healthz", read, func(ctx *fasthttp.RequestCtx, _ httpapi.Params) { s.live(ctx, true) },
+		{get, "/healthz", public, func(ctx *fasthttp.RequestCtx, _ httpapi.Params) { s.live(ctx, true) },
 			openapi.Op(tagProbes, "healthz", "Whether the process is up", openapi.TextOK("ok"))},
-		{get, "/readyz", read, func(ctx *fasthttp.RequestCtx, _ httpapi.Params) { s.ready(ctx, true) }, readyzOp()},
+		{get, "/readyz", public, func(ctx *fasthttp.RequestCtx, _ httpapi.Params) { s.ready(ctx, true) }, readyzOp()},
 	}
 	a := &httpapi.API{Tags: rootTags}
 	for _, l := range lines {
@@ -73,7 +74,8 @@ func plain(h func(ctx *fasthttp.RequestCtx)) httpapi.Handler {
 
 // handle is the root handler: it recovers panics and routes. Every
 // request's endpoint, with its access class, is known here before its
-// handler runs.
+// handler runs, and so is its body, read whole (readBody), unless the
+// endpoint streams it.
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	defer func() {
 		if p := recover(); p != nil {
@@ -82,9 +84,29 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 			httpapi.WriteError(ctx, fmt.Errorf("internal error"))
 		}
 	}()
+	s.closeIfDraining(ctx)
 	e, p, err := s.router.Match(ctx.Method(), ctx.Path())
-	if err != nil {
+	var denied error
+	if err == nil {
+		denied = s.authorize(ctx, e) // before a body is read
+	}
+	// Only an endpoint that streams its body sees a stream; every other
+	// one, or none, gets the body read whole first, up to the limit.
+	if ctx.Request.IsBodyStream() && (err != nil || denied != nil || !e.StreamBody) {
+		if err := s.readBody(ctx); err != nil {
+			s.refuseBody(ctx, err)
+			return
+		}
+	}
+	if err == nil && denied == nil && e.Access == httpapi.Write && !e.StreamBody && !jsonBody(&ctx.Request) {
+		denied = errNotJSON
+	}
+	switch {
+	case err != nil:
 		s.router.Refuse(ctx, err)
+		return
+	case denied != nil:
+		s.router.Deny(ctx, denied)
 		return
 	}
 	e.Handler(ctx, p)

@@ -15,6 +15,7 @@ import (
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttpadaptor"
 
+	"github.com/switchyard-ml/switchyard/access"
 	"github.com/switchyard-ml/switchyard/engine"
 	"github.com/switchyard-ml/switchyard/modelstore"
 	"github.com/switchyard-ml/switchyard/ops"
@@ -36,6 +37,23 @@ type Config struct {
 	// MaxRequestBodySize is the largest request body accepted; larger ones
 	// get 413. 0 means DefaultMaxRequestBodySize.
 	MaxRequestBodySize int
+	// MaxArtifactBytes is the largest file an upload to MLflow's artifact
+	// proxy may store; a longer upload gets 413 as soon as its length is
+	// known and leaves nothing behind. Uploads are written to disk as they
+	// arrive, not held in memory, so MaxRequestBodySize does not apply to
+	// them. 0 means mlflow.DefaultMaxArtifactBytes (2 GiB).
+	MaxArtifactBytes int64
+	// AllowSourceRoots are the directories under which MLflow's
+	// model-versions/create may read a local source (an absolute path or
+	// a file:// URI), through an os.Root so that neither ".." nor a
+	// symlink leads out. Empty refuses every local source; runs:/ and
+	// mlflow-artifacts:/ sources are read from Artifacts whatever it
+	// holds.
+	AllowSourceRoots []string
+	// MaxModelBytes is the largest model model-versions/create reads, from
+	// a local source or the artifact store. 0 means
+	// modelstore.DefaultMaxModelBytes (2 GiB).
+	MaxModelBytes int64
 	// ReadTimeout bounds reading one request, headers and body. 0 means 30s.
 	ReadTimeout time.Duration
 	// WriteTimeout bounds writing one response. 0 means 30s.
@@ -71,10 +89,11 @@ type Config struct {
 	// and lineage. Nil answers /admin/audit and /admin/runs with 503;
 	// /admin/models then reports lineage from the manifests alone.
 	Admin admin.Store
-	// AdminToken, when not empty, is the bearer token every /admin request
-	// must carry (Authorization: Bearer TOKEN); others get 401. Empty
-	// leaves the operations API open.
-	AdminToken string
+	// Access decides which endpoints need a bearer token, and which
+	// tokens there are (see package access). Nil leaves every endpoint
+	// open. A token's name is kept on the request's context for the audit
+	// trail (access.Name).
+	Access *access.Policy
 	// Analyses gives the operations API the rollout controller's latest
 	// analysis of each model; nil shows none.
 	Analyses admin.Analyses
@@ -119,10 +138,13 @@ type Server struct {
 	promh    fasthttp.RequestHandler
 	// scratch pools *scratch values for infer.
 	scratch sync.Pool
+	// bodyReads pools *bodyRead buffers for readBody.
+	bodyReads sync.Pool
 	// shadowJobs holds copies of requests for shadow versions; the
 	// shadow worker started by Serve drains it.
 	shadowJobs chan *shadowJob
-	// draining is set by Shutdown: readiness checks fail from then on.
+	// draining is set by Drain and Shutdown: readiness checks fail from
+	// then on, and answers close their connections.
 	draining atomic.Bool
 	// ids hands out the prediction ids of V2 and records answers.
 	ids *predictionIDs
@@ -140,6 +162,9 @@ func New(cfg Config, models Models, reg *prometheus.Registry) (*Server, error) {
 	if cfg.MaxRequestBodySize == 0 {
 		cfg.MaxRequestBodySize = DefaultMaxRequestBodySize
 	}
+	if cfg.MaxArtifactBytes < 0 {
+		return nil, fmt.Errorf("server: negative MaxArtifactBytes %d", cfg.MaxArtifactBytes)
+	}
 	if cfg.ShadowQueue <= 0 {
 		cfg.ShadowQueue = DefaultShadowQueue
 	}
@@ -151,6 +176,7 @@ func New(cfg Config, models Models, reg *prometheus.Registry) (*Server, error) {
 	if s.log == nil {
 		s.log = slog.Default()
 	}
+	s.bodyReads.New = newBodyRead
 	m, err := newMetrics(reg)
 	if err != nil {
 		return nil, err
@@ -158,8 +184,10 @@ func New(cfg Config, models Models, reg *prometheus.Registry) (*Server, error) {
 	s.metrics = m
 	s.promh = fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mcfg := mlflow.Config{Tracking: cfg.Tracking, Registry: cfg.Registry, RegistryDir: cfg.RegistryDir,
-		PublishEngine: cfg.PublishEngine, Artifacts: cfg.Artifacts, Models: models, Logger: s.log}
-	acfg := admin.Config{Models: models, Store: cfg.Admin, Token: cfg.AdminToken, Analyses: cfg.Analyses, Logger: s.log}
+		PublishEngine: cfg.PublishEngine, Artifacts: cfg.Artifacts, Models: models, Logger: s.log,
+		MaxArtifactBytes: cfg.MaxArtifactBytes, UploadReadTimeout: orDefault(cfg.ReadTimeout, 30*time.Second),
+		AllowSourceRoots: cfg.AllowSourceRoots, MaxModelBytes: cfg.MaxModelBytes}
+	acfg := admin.Config{Models: models, Store: cfg.Admin, Analyses: cfg.Analyses, Logger: s.log}
 	if cfg.Ops != nil { // a nil *ops.Service is not a nil interface
 		mcfg.Ops, acfg.Ops = cfg.Ops, cfg.Ops
 	}
@@ -181,6 +209,14 @@ func New(cfg Config, models Models, reg *prometheus.Registry) (*Server, error) {
 		NoDefaultContentType: true,
 		CloseOnShutdown:      true,
 		Logger:               fasthttpLogger{s.log},
+
+		// Bodies are streamed, for the artifact uploads; body.go holds
+		// every other endpoint to MaxRequestBodySize. fasthttp would read
+		// a streamed multipart form whole, without a limit.
+		StreamRequestBody:            true,
+		HeaderReceived:               s.headerReceived,
+		ExpectHandler:                s.expectContinue,
+		DisablePreParseMultipartForm: true,
 	}
 	return s, nil
 }
@@ -233,15 +269,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return s.http.ShutdownWithContext(ctx)
 }
 
-// handleTransportError answers requests fasthttp could not read, such as a
-// body over the size limit, in the same JSON form as every other error.
+// handleTransportError answers requests fasthttp could not read, such as
+// headers past the read buffer or a body over the size limit, in the same
+// JSON form as every other error (see transportError).
 func (s *Server) handleTransportError(ctx *fasthttp.RequestCtx, err error) {
-	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
-		err = fmt.Errorf("request body exceeds the limit of %d bytes: %w", s.http.MaxRequestBodySize, err)
-	} else {
-		err = &httpapi.RequestError{Msg: "cannot read request: " + err.Error()}
-	}
-	status := httpapi.WriteError(ctx, err)
+	status := httpapi.WriteError(ctx, transportError(err, s.http.MaxRequestBodySize, s.http.ReadBufferSize))
 	s.metrics.observe(nil, status, 0)
 }
 

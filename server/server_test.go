@@ -56,8 +56,17 @@ func startServer(t *testing.T, cfg Config) *testServer {
 // loopback port until the test ends.
 func serveRegistry(t *testing.T, dir string, cfg Config) *testServer {
 	t.Helper()
+	return serveStore(t, modelstore.Config{Dir: dir}, cfg)
+}
+
+// serveStore opens a store with scfg (quiet, with a short debounce) and
+// serves it on a loopback port until the test ends.
+func serveStore(t *testing.T, scfg modelstore.Config, cfg Config) *testServer {
+	t.Helper()
 	quiet := slog.New(slog.DiscardHandler)
-	store, err := modelstore.Open(context.Background(), modelstore.Config{Dir: dir, Logger: quiet, Debounce: 5 * time.Millisecond})
+	dir := scfg.Dir
+	scfg.Logger, scfg.Debounce = quiet, 5*time.Millisecond
+	store, err := modelstore.Open(context.Background(), scfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,14 +127,22 @@ func (ts *testServer) try(method, path, body string) (response, error) {
 	if err != nil {
 		return response{}, err
 	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	return ts.send(req)
+}
+
+// send sends req and reads the response; any goroutine may call it.
+func (ts *testServer) send(req *http.Request) (response, error) {
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return response{}, fmt.Errorf("%s %s: %w", method, path, err)
+		return response{}, fmt.Errorf("%s %s: %w", req.Method, req.URL.Path, err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return response{}, fmt.Errorf("%s %s: %w", method, path, err)
+		return response{}, fmt.Errorf("%s %s: %w", req.Method, req.URL.Path, err)
 	}
 	return response{resp.StatusCode, resp.Header, b}, nil
 }

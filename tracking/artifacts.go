@@ -11,6 +11,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"syscall"
 )
 
 // Artifacts is the artifact store: files that runs log, kept under one
@@ -70,9 +71,16 @@ func cleanPath(p string) (string, error) {
 }
 
 // Put stores what r yields as the file at p, creating directories, and
-// returns its size. The file appears complete or not at all. It fails
-// with ErrInvalid for a bad path, or one that passes through a file or a
-// symlink leading out of the store.
+// returns its size. The bytes go to disk as they are read, so memory use
+// does not grow with the file: into a temporary file beside p (named
+// .upload-*, which List hides), synced and then renamed into place, so
+// p appears complete or not at all. When r or the disk fails, Put
+// removes the temporary file and returns the error wrapped, whatever
+// it is; an earlier file at p is left as it was.
+//
+// It fails with ErrInvalid for a bad path, or one that passes through a
+// file or a symlink leading out of the store, and with ErrNoSpace when
+// the disk or quota is full.
 func (a *Artifacts) Put(p string, r io.Reader) (int64, error) {
 	p, err := cleanPath(p)
 	if err != nil {
@@ -81,14 +89,15 @@ func (a *Artifacts) Put(p string, r io.Reader) (int64, error) {
 	if p == "." {
 		return 0, fmt.Errorf("%w: an artifact needs a file name", ErrInvalid)
 	}
-	if dir := path.Dir(p); dir != "." {
+	dir := path.Dir(p)
+	if dir != "." {
 		if err := a.root.MkdirAll(dir, 0o755); err != nil {
 			return 0, a.pathError(p, err)
 		}
 	}
 	var suffix [6]byte
 	rand.Read(suffix[:])
-	tmp := path.Join(path.Dir(p), ".upload-"+hex.EncodeToString(suffix[:]))
+	tmp := path.Join(dir, ".upload-"+hex.EncodeToString(suffix[:]))
 	f, err := a.root.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
 	if err != nil {
 		return 0, a.pathError(p, err)
@@ -107,7 +116,24 @@ func (a *Artifacts) Put(p string, r io.Reader) (int64, error) {
 		a.root.Remove(tmp)
 		return 0, a.pathError(p, err)
 	}
+	// The rename is durable once the directory is synced too.
+	if err := a.syncDir(dir); err != nil {
+		return 0, a.pathError(p, err)
+	}
 	return n, nil
+}
+
+// syncDir flushes the directory dir of the store to disk.
+func (a *Artifacts) syncDir(dir string) error {
+	d, err := a.root.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // Open opens the file at p for reading. It fails with ErrNotFound when
@@ -172,10 +198,13 @@ func (a *Artifacts) List(p string) ([]ArtifactFile, error) {
 
 // pathError words a filesystem error on p: a path that does not exist is
 // ErrNotFound; one the root refuses (it leads outside) or that passes
-// through a file is ErrInvalid. os.Root reports leaving it only in the
-// error's text, which is matched here and nowhere else.
+// through a file is ErrInvalid; a full disk or quota is ErrNoSpace.
+// os.Root reports leaving it only in the error's text, which is matched
+// here and nowhere else.
 func (a *Artifacts) pathError(p string, err error) error {
 	switch {
+	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
+		return fmt.Errorf("%w: artifact '%s'", ErrNoSpace, p)
 	case errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("%w: no artifact at '%s'", ErrNotFound, p)
 	case errors.Is(err, fs.ErrExist), strings.Contains(err.Error(), "escapes from parent"), strings.Contains(err.Error(), "not a directory"):

@@ -15,4 +15,7 @@ var (
 	ErrInvalid = errors.New("tracking: invalid value")
 	// ErrClosed is returned by every method once the Store is closed.
 	ErrClosed = errors.New("tracking: store closed")
+	// ErrNoSpace is wrapped by Artifacts.Put when the disk (or the
+	// user's quota) is full: the upload may succeed once space is freed.
+	ErrNoSpace = errors.New("tracking: no space left for artifacts")
 )

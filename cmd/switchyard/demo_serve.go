@@ -42,7 +42,8 @@ type demoServer struct {
 // it returns; so does the background traffic's.
 func (s *demoServer) run(ctx context.Context, addr string) error {
 	p := s.publish
-	args := []string{"--registry", p.registry, "--addr", addr, "--log-level", s.logLevel,
+	// A demo has no load balancer to wait for: it stops at once.
+	args := []string{"--registry", p.registry, "--addr", addr, "--log-level", s.logLevel, "--drain-delay", "0",
 		"--ort-lib", p.ef.ortLib, "--intra-op-threads", strconv.Itoa(p.ef.cfg.IntraOpThreads),
 		"--inter-op-threads", strconv.Itoa(p.ef.cfg.InterOpThreads)}
 	if s.dataDir != "" {

@@ -31,8 +31,22 @@ func runCmd(t *testing.T, args ...string) (string, error) {
 }
 
 // serve starts `switchyard serve` on a loopback port and returns its
-// address; the server stops when the test ends.
+// address; the server stops, at once, when the test ends.
 func serve(t *testing.T, args ...string) string {
+	t.Helper()
+	addr, stop := startServe(t, append([]string{"--drain-delay", "0"}, args...)...)
+	t.Cleanup(func() {
+		if err := stop(); err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	return addr
+}
+
+// startServe starts `switchyard serve` on a loopback port and returns its
+// address and a function that stops it as SIGTERM would (serve's context
+// is cancelled) and returns once serve has.
+func startServe(t *testing.T, args ...string) (addr string, stop func() error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
@@ -41,18 +55,16 @@ func serve(t *testing.T, args ...string) string {
 		done <- run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0", "--log-level", "error"}, args...), pw, io.Discard)
 		pw.Close()
 	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	})
 	line, err := bufio.NewReader(pr).ReadString('\n')
 	if err != nil {
-		t.Fatalf("serve printed no address: %v", err)
+		cancel()
+		t.Fatalf("serve printed no address: %v (%v)", err, <-done)
 	}
 	go io.Copy(io.Discard, pr)
-	return strings.TrimSpace(strings.TrimPrefix(line, "switchyard listening on "))
+	return strings.TrimSpace(strings.TrimPrefix(line, "switchyard listening on ")), func() error {
+		cancel()
+		return <-done
+	}
 }
 
 // TestDemoCurlLine checks the requests the demo prints for a registry it

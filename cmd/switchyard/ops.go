@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -50,7 +51,7 @@ type opsFlags struct {
 
 func (o *opsFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.server, "server", "", "`URL` of a running switchyard to ask through its operations API (default: read --registry and --data-dir)")
-	fs.StringVar(&o.token, "admin-token", os.Getenv("SWITCHYARD_ADMIN_TOKEN"), "bearer token of the server's operations API (default $SWITCHYARD_ADMIN_TOKEN)")
+	fs.StringVar(&o.token, "token", cmp.Or(os.Getenv("SWITCHYARD_TOKEN"), os.Getenv(envAdminToken)), "bearer token for --server (default $SWITCHYARD_TOKEN, else $SWITCHYARD_ADMIN_TOKEN)")
 	fs.StringVar(&o.registry, "registry", "registry", "registry directory, read when no --server is given")
 	fs.StringVar(&o.dataDir, "data-dir", "", "tracking database and artifacts, read when no --server is given (default REGISTRY/.switchyard)")
 }

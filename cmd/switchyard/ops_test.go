@@ -15,8 +15,9 @@ import (
 )
 
 // mlflowPost sends an MLflow API request to the server at addr and
-// decodes its answer, which must be 200.
-func mlflowPost(t *testing.T, addr, method, path, body string) map[string]any {
+// decodes its answer, which must be 200; token, when not empty, goes as
+// the bearer token.
+func mlflowPost(t *testing.T, addr, token, method, path, body string) map[string]any {
 	t.Helper()
 	req, err := http.NewRequest(method, "http://"+addr+"/api/2.0/mlflow/"+path, strings.NewReader(body))
 	if err != nil {
@@ -24,6 +25,9 @@ func mlflowPost(t *testing.T, addr, method, path, body string) map[string]any {
 	}
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -62,22 +66,23 @@ func TestOpsVerbs(t *testing.T) {
 	st.Close()
 
 	const token = "tok-123"
-	addr := serve(t, "--registry", reg, "--admin-token", token)
+	t.Setenv("SWITCHYARD_TOKENS", "ops write "+token)
+	addr := serve(t, "--registry", reg, "--auth", "read,write")
 
 	// A run logged as an MLflow client logs one.
-	run := mlflowPost(t, addr, "POST", "runs/create", `{"experiment_id":"0","user_id":"ben","run_name":"xgb","start_time":1700000000000}`)
+	run := mlflowPost(t, addr, token, "POST", "runs/create", `{"experiment_id":"0","user_id":"ben","run_name":"xgb","start_time":1700000000000}`)
 	id := run["run"].(map[string]any)["info"].(map[string]any)["run_id"].(string)
-	mlflowPost(t, addr, "POST", "runs/log-batch", fmt.Sprintf(`{"run_id":%q,
+	mlflowPost(t, addr, token, "POST", "runs/log-batch", fmt.Sprintf(`{"run_id":%q,
 		"metrics":[{"key":"auc","value":0.91,"timestamp":1700000001000,"step":1},{"key":"loss","value":"NaN","timestamp":1700000001000}],
 		"params":[{"key":"max_depth","value":"6"},{"key":"eta","value":"0.3"}],"tags":[{"key":"team","value":"risk"}]}`, id))
-	mlflowPost(t, addr, "POST", "runs/log-metric", fmt.Sprintf(`{"run_id":%q,"key":"auc","value":0.93,"timestamp":1700000002000,"step":2}`, id))
-	mlflowPost(t, addr, "POST", "runs/set-tag", fmt.Sprintf(`{"run_id":%q,"key":"stage","value":"candidate"}`, id))
-	mlflowPost(t, addr, "POST", "runs/update", fmt.Sprintf(`{"run_id":%q,"status":"FINISHED","end_time":1700000009000}`, id))
-	got := mlflowPost(t, addr, "GET", "runs/get?run_id="+id, "")["run"].(map[string]any)
+	mlflowPost(t, addr, token, "POST", "runs/log-metric", fmt.Sprintf(`{"run_id":%q,"key":"auc","value":0.93,"timestamp":1700000002000,"step":2}`, id))
+	mlflowPost(t, addr, token, "POST", "runs/set-tag", fmt.Sprintf(`{"run_id":%q,"key":"stage","value":"candidate"}`, id))
+	mlflowPost(t, addr, token, "POST", "runs/update", fmt.Sprintf(`{"run_id":%q,"status":"FINISHED","end_time":1700000009000}`, id))
+	got := mlflowPost(t, addr, token, "GET", "runs/get?run_id="+id, "")["run"].(map[string]any)
 
 	both := func(args ...string) (remote, local string) {
 		t.Helper()
-		remote, err := runCmd(t, append(args, "--server", addr, "--admin-token", token)...)
+		remote, err := runCmd(t, append(args, "--server", addr, "--token", token)...)
 		if err != nil {
 			t.Fatalf("%v --server = %v\n%s", args, err, remote)
 		}
@@ -190,7 +195,7 @@ func TestOpsVerbs(t *testing.T) {
 
 	// Unknown names, in both modes.
 	for _, args := range [][]string{{"status", "nope"}, {"runs", "show", "nope"}} {
-		if _, err := runCmd(t, append(args, "--server", addr, "--admin-token", token)...); !errors.Is(err, errNotFound) {
+		if _, err := runCmd(t, append(args, "--server", addr, "--token", token)...); !errors.Is(err, errNotFound) {
 			t.Errorf("%v --server = %v; want not found", args, err)
 		}
 		if _, err := runCmd(t, append(args, "--registry", reg)...); err == nil {
@@ -203,7 +208,7 @@ func TestOpsVerbs(t *testing.T) {
 
 	// The token: missing or wrong is refused; the environment supplies it.
 	for _, tok := range []string{"", "wrong"} {
-		if out, err := runCmd(t, "runs", "--server", addr, "--admin-token", tok); err == nil || !strings.Contains(err.Error(), "401") {
+		if out, err := runCmd(t, "runs", "--server", addr, "--token", tok); err == nil || !strings.Contains(err.Error(), "401") {
 			t.Errorf("runs with token %q = %v; want 401\n%s", tok, err, out)
 		}
 	}

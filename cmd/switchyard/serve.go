@@ -27,9 +27,10 @@ import (
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("serve", "[flags]", stderr)
 	registry := fs.String("registry", "registry", "registry directory")
-	addr := fs.String("addr", ":8080", "address to listen on")
+	addr := fs.String("addr", "localhost:8080", "address to listen on; :8080 for every interface (then configure tokens)")
 	maxBody := fs.Int("max-body-bytes", server.DefaultMaxRequestBodySize, "largest request body accepted (413 beyond)")
-	drainTimeout := fs.Duration("shutdown-timeout", 30*time.Second, "how long to wait for requests in flight on SIGTERM")
+	drainDelay := fs.Duration("drain-delay", 5*time.Second, "on SIGTERM, how long to keep serving with readiness off and keep-alive connections closing, for the load balancer to take the replica out, before the listener closes")
+	drainTimeout := fs.Duration("shutdown-timeout", 30*time.Second, "on SIGTERM, how long to wait for requests in flight once the listener closes")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	var ef engineFlags
 	ef.register(fs)
@@ -45,11 +46,21 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	keepPrevious := fs.Int("keep-previous", modelstore.DefaultKeepPrevious, "ready versions below the serving one kept loaded for an instant rollback")
 	maxModel := byteSize(modelstore.DefaultMaxModelBytes)
 	fs.Var(&maxModel, "max-model-bytes", "refuse a model.onnx larger than this `SIZE` (such as 4GiB), whether it is loaded from the registry or published through MLflow")
+	var sourceRoots []string
+	fs.Func("allow-source-root", "a `DIR` under which MLflow's model-versions/create may read a local source (repeatable; none: local sources are refused)", func(dir string) error {
+		if dir == "" {
+			return errors.New("an empty directory allows nothing")
+		}
+		abs, err := filepath.Abs(dir)
+		sourceRoots = append(sourceRoots, abs)
+		return err
+	})
 	var budget byteSize
 	fs.Var(&budget, "memory-budget", "resident memory loaded versions may take, such as 2GiB or 512MiB (0: unlimited); a version that would not fit fails")
 	dataDir := fs.String("data-dir", "", "tracking database and artifacts (default REGISTRY/.switchyard)")
 	noTracking := fs.Bool("no-tracking", false, "open no tracking store: the MLflow API answers 503 (to measure what tracking costs)")
-	adminToken := fs.String("admin-token", os.Getenv("SWITCHYARD_ADMIN_TOKEN"), "bearer token the operations API under /admin requires (default $SWITCHYARD_ADMIN_TOKEN; empty: open)")
+	tokensFile := fs.String("tokens", "", "a `FILE` of bearer tokens, a line each: NAME ROLE SECRET, ROLE infer, read or write (also $SWITCHYARD_TOKENS, and $SWITCHYARD_ADMIN_TOKEN as the write token admin)")
+	auth := fs.String("auth", "", "the endpoint classes that need a token, such as read,write or infer,read,write (default write once tokens are configured)")
 	tick := fs.Duration("controller-tick", time.Second, "how often the rollout controller judges every rollout")
 	strict := fs.Bool("strict-readiness", false, "report not ready while any model on disk has no serving version, even one whose every version failed")
 	if err := parseFlags(fs, args); err != nil {
@@ -86,10 +97,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if _, err := os.ReadDir(*registry); err != nil {
 		return fmt.Errorf("registry: %w", err) // before the data directory inside it is made
 	}
+	policy, err := accessPolicy(*tokensFile, *auth)
+	if err != nil {
+		return err
+	}
 	if *dataDir == "" {
 		*dataDir = filepath.Join(*registry, ".switchyard")
 	}
-	scfg := server.Config{MaxRequestBodySize: *maxBody, StrictReadiness: *strict, AdminToken: *adminToken, Logger: log}
+	scfg := server.Config{MaxRequestBodySize: *maxBody, StrictReadiness: *strict, Access: policy, Logger: log}
 	decisions, err := rollout.NewDecisionsCounter(reg)
 	if err != nil {
 		return err
@@ -104,6 +119,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		lifecycle ops.Auditor
 	)
 	scfg.RegistryDir, scfg.PublishEngine = *registry, ef.cfg
+	scfg.AllowSourceRoots, scfg.MaxModelBytes = sourceRoots, int64(maxModel)
 	mcfg := modelstore.Config{
 		Dir:            *registry,
 		Engine:         ef.cfg,
@@ -183,6 +199,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	warnIfExposed(log, ln, policy)
 	log.Info("serving", "addr", ln.Addr().String(), "registry", *registry, "models", len(store.Models()))
 	fmt.Fprintf(stdout, "switchyard listening on %s\n", ln.Addr())
 
@@ -193,7 +210,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	case <-ctx.Done():
 	}
-	log.Info("shutting down: readiness off, finishing requests in flight")
+	log.Info("draining: readiness off, keep-alive connections closing", "drain_delay", drainDelay.String())
+	srv.Drain()
+	select {
+	case err := <-errc:
+		return err
+	case <-time.After(*drainDelay):
+	}
+	log.Info("shutting down: listener closed, finishing requests in flight")
 	sctx, cancel := context.WithTimeout(context.Background(), *drainTimeout)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {

@@ -1,10 +1,7 @@
 package admin
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,6 +10,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/switchyard-ml/switchyard/access"
 	"github.com/switchyard-ml/switchyard/modelstore"
 	"github.com/switchyard-ml/switchyard/ops"
 	"github.com/switchyard-ml/switchyard/rollout"
@@ -79,10 +77,6 @@ type Config struct {
 	// /admin/audit and /admin/runs with 503; /admin/models then reports
 	// lineage from the manifests alone.
 	Store Store
-	// Token, when not empty, is the bearer token every request must carry
-	// (Authorization: Bearer TOKEN); others get 401. Empty leaves the API
-	// open.
-	Token string
 	// Analyses gives the rollout controller's latest analysis of each
 	// model; nil shows none.
 	Analyses Analyses
@@ -141,14 +135,11 @@ func (s *Server) API() *httpapi.API {
 	return a
 }
 
-// serve checks the token, then answers a request with h.
+// serve answers a request with h, within timeout; the name of the
+// token the request carried (access.Name) goes with h's context, for the
+// audit trail.
 func (s *Server) serve(ctx *fasthttp.RequestCtx, p httpapi.Params, h handler) {
-	if !s.authorized(ctx) {
-		httpapi.WriteError(ctx, errUnauthorized)
-		ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="switchyard admin"`)
-		return
-	}
-	c, cancel := context.WithTimeout(context.Background(), timeout)
+	c, cancel := context.WithTimeout(access.WithName(context.Background(), access.Name(ctx)), timeout)
 	defer cancel()
 	resp, err := h(s, c, ctx, p)
 	if err != nil {
@@ -156,24 +147,6 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, p httpapi.Params, h handler) {
 		return
 	}
 	httpapi.WriteJSON(ctx, fasthttp.StatusOK, resp)
-}
-
-// authorized reports whether the request may use the operations API:
-// always when no token is configured, else when it carries
-// "Authorization: Bearer TOKEN". The tokens are compared in constant time
-// (by their sha256, so that not even the length leaks).
-func (s *Server) authorized(ctx *fasthttp.RequestCtx) bool {
-	if s.cfg.Token == "" {
-		return true
-	}
-	const scheme = "bearer "
-	h := ctx.Request.Header.Peek(fasthttp.HeaderAuthorization)
-	if len(h) <= len(scheme) || !bytes.EqualFold(h[:len(scheme)], []byte(scheme)) {
-		return false
-	}
-	got := sha256.Sum256(bytes.TrimSpace(h[len(scheme):]))
-	want := sha256.Sum256([]byte(s.cfg.Token))
-	return subtle.ConstantTimeCompare(got[:], want[:]) == 1
 }
 
 // listModels serves GET /admin/models: every model the server knows, by
@@ -201,7 +174,8 @@ func (s *Server) model(ctx context.Context, _ *fasthttp.RequestCtx, p httpapi.Pa
 }
 
 func (s *Server) adminModelOf(ctx context.Context, m *modelstore.Model, rt *rollout.Route[*modelstore.Version]) adminModelJSON {
-	out := adminModelJSON{Name: m.Name, Versions: make([]adminVersionJSON, 0, len(m.Versions)), Rollout: m.Rollout}
+	out := adminModelJSON{Name: m.Name, Versions: make([]adminVersionJSON, 0, len(m.Versions)), Rollout: m.Rollout,
+		PersistError: m.PersistError}
 	if s.cfg.Analyses != nil {
 		if a, ok := s.cfg.Analyses.Analysis(m.Name); ok {
 			d := a.Decision

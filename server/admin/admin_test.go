@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchyard-ml/switchyard/access"
 	"github.com/switchyard-ml/switchyard/internal/onnx"
 	"github.com/switchyard-ml/switchyard/internal/testenv"
 	"github.com/switchyard-ml/switchyard/modelstore"
@@ -80,8 +81,23 @@ func newAdminFixture(t *testing.T) *adminFixture {
 	} {
 		must(tr.Audit(ctx, e))
 	}
-	fx.testServer = serveRegistry(t, reg, Config{Admin: tr, AdminToken: testAdminToken})
+	fx.testServer = serveRegistry(t, reg, Config{Admin: tr, Access: adminPolicy(t)})
 	return fx
+}
+
+// adminPolicy guards reads and writes with testAdminToken, a write token
+// called admin.
+func adminPolicy(t *testing.T) *access.Policy {
+	t.Helper()
+	tok, err := access.NewToken("admin", access.Write, testAdminToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := access.NewPolicy([]access.Token{tok}, access.Read, access.Write)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // adminGet sends GET path with the admin token and decodes the answer.
@@ -231,10 +247,10 @@ func TestAdminBadRequests(t *testing.T) {
 	}
 	bearer := "Bearer " + testAdminToken
 	for _, path := range []string{"/admin/models", "/admin/models/m", "/admin/audit", "/admin/runs", "/admin/runs/" + fx.run1} {
-		f("GET", path, "", 401, "admin token")
-		f("GET", path, "Bearer wrong", 401, "admin token")
-		f("GET", path, "Bearer "+testAdminToken+"x", 401, "admin token")
-		f("GET", path, "Basic "+testAdminToken, 401, "admin token")
+		f("GET", path, "", 401, "bearer token")
+		f("GET", path, "Bearer wrong", 401, "bearer token")
+		f("GET", path, "Bearer "+testAdminToken+"x", 401, "bearer token")
+		f("GET", path, "Basic "+testAdminToken, 401, "bearer token")
 		f("POST", path, bearer, 405, "not allowed")
 	}
 	f("GET", "/admin/audit?since=yesterday", bearer, 400, "neither a duration")

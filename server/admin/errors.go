@@ -3,9 +3,6 @@ package admin
 import "github.com/switchyard-ml/switchyard/server/internal/httpapi"
 
 var (
-	// errUnauthorized answers a request without the configured bearer
-	// token (401).
-	errUnauthorized = httpapi.Classify(httpapi.ErrUnauthorized, "the operations API needs the admin token: Authorization: Bearer TOKEN")
 	// errNoStore answers the audit and runs endpoints on a server without
 	// a tracking store (503).
 	errNoStore = httpapi.Classify(httpapi.ErrUnavailable, "this server has no tracking store for the operations API")

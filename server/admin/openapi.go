@@ -11,14 +11,14 @@ import (
 const tagAdmin = "Operations"
 
 var tags = []openapi.Tag{{Name: tagAdmin,
-	Description: "Rollouts, the audit trail and training runs. With an admin token configured, every request needs Authorization: Bearer TOKEN."}}
+	Description: "Rollouts, the audit trail and training runs. With tokens configured (serve --tokens), every write needs Authorization: Bearer TOKEN with a write token, and reads need one too under serve --auth read."}}
 
 // addComponents adds the schemas, responses and security scheme the API's
 // operations refer to.
 func addComponents(c *openapi.Components) {
-	c.Responses["Unauthorized"] = openapi.ErrorResponse("The operations API needs the admin token: Authorization: Bearer TOKEN.")
+	c.Responses["Unauthorized"] = openapi.ErrorResponse("The request needs a valid bearer token: Authorization: Bearer TOKEN.")
 	c.SecuritySchemes = map[string]openapi.SecurityScheme{"adminToken": {Type: "http", Scheme: "bearer",
-		Description: "The token the server was started with (--admin-token); without one the operations API is open."}}
+		Description: "One of the tokens the server was started with (serve --tokens FILE or $SWITCHYARD_TOKENS); without any, the API is open."}}
 	c.Schemas.Add("ActionRequest", openapi.Object("", []string{"reason"},
 		openapi.Prop("version", &openapi.Schema{Type: openapi.TypeInteger, Minimum: openapi.Bound(1), Description: "The version to promote (promote only)."}),
 		openapi.Prop("strategy", openapi.Str("How to promote: bluegreen (the default), canary, shadow or manual (promote only).")),

@@ -24,6 +24,9 @@ type adminModelJSON struct {
 	Versions       []adminVersionJSON `json:"versions"`
 	// Rollout is the model's rollout.json in force; absent without one.
 	Rollout *rollout.State `json:"rollout,omitempty"`
+	// PersistError says why Rollout, the state in force, is not yet in
+	// rollout.json (a read-only or full registry); absent once written.
+	PersistError string `json:"persist_error,omitempty"`
 	// Analysis is the rollout controller's latest decision on the model,
 	// with its reasons; absent when no rollout is in progress.
 	Analysis *adminAnalysisJSON `json:"analysis,omitempty"`

@@ -7,15 +7,13 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/valyala/fasthttp"
-
 	"github.com/switchyard-ml/switchyard/ops"
 	"github.com/switchyard-ml/switchyard/tracking"
 )
 
 // alias serves registered-models/alias: POST sets, GET reads, DELETE
 // removes.
-func (s *Server) alias(ctx *fasthttp.RequestCtx) (any, error) {
+func (s *Server) alias(ctx *request) (any, error) {
 	var req struct {
 		Name    string `json:"name"`
 		Alias   string `json:"alias"`
@@ -23,7 +21,7 @@ func (s *Server) alias(ctx *fasthttp.RequestCtx) (any, error) {
 	}
 	if ctx.IsGet() {
 		req.Name, req.Alias = query(ctx, "name"), query(ctx, "alias")
-	} else if err := decodeMLflowBody(ctx, &req); err != nil {
+	} else if err := decodeMLflowBody(ctx.RequestCtx, &req); err != nil {
 		return nil, err
 	}
 	if req.Name == "" {

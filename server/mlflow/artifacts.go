@@ -3,13 +3,16 @@ package mlflow
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"mime"
 	"net/url"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/switchyard-ml/switchyard/modelstore"
 	"github.com/switchyard-ml/switchyard/server/internal/httpapi"
 )
 
@@ -40,12 +43,7 @@ func (s *Server) artifacts(ctx *fasthttp.RequestCtx) {
 	case !strings.HasPrefix(rest, "/"):
 		writeError(ctx, fmt.Errorf("%w: %s", errEndpointNotFound, ctx.Path()))
 	case ctx.IsPut():
-		if _, err := s.artifactStore.Put(rest[1:], bytes.NewReader(ctx.PostBody())); err != nil {
-			writeError(ctx, err)
-			return
-		}
-		ctx.SetContentType(httpapi.ContentTypeJSON)
-		ctx.SetBodyString("{}")
+		s.putArtifact(ctx, rest[1:])
 	case ctx.IsGet():
 		f, err := s.artifactStore.Open(rest[1:])
 		if err != nil {
@@ -71,6 +69,89 @@ func (s *Server) artifacts(ctx *fasthttp.RequestCtx) {
 		ctx.Response.Header.Set("Allow", "GET, PUT")
 		writeError(ctx, fmt.Errorf("%w: %s %s", errEndpointNotFound, ctx.Method(), ctx.Path()))
 	}
+}
+
+// DefaultMaxArtifactBytes is the artifact size limit when
+// Config.MaxArtifactBytes is 0: 2 GiB, as for a model
+// (modelstore.DefaultMaxModelBytes), so that any model the registry takes
+// can be logged as an artifact first.
+const DefaultMaxArtifactBytes = modelstore.DefaultMaxModelBytes
+
+// putArtifact stores the body of an upload as the artifact at p. The
+// body is streamed to disk as it arrives, so it is bounded by
+// Config.MaxArtifactBytes, not by the server's request body limit: a
+// body declared longer is refused before it is read, and a chunked one
+// once it passes the limit. Whatever fails, the artifact store keeps
+// nothing of the upload.
+func (s *Server) putArtifact(ctx *fasthttp.RequestCtx, p string) {
+	limit := s.cfg.MaxArtifactBytes
+	if limit <= 0 {
+		limit = DefaultMaxArtifactBytes
+	}
+	n := ctx.Request.Header.ContentLength() // -1: chunked
+	if int64(n) > limit {
+		writeError(ctx, uploadTooLarge(limit))
+		return
+	}
+	u := upload{r: ctx.RequestBodyStream(), left: limit, limit: limit, declared: int64(n),
+		ctx: ctx, timeout: s.cfg.UploadReadTimeout}
+	if u.r == nil { // the body is in memory already
+		u.r = bytes.NewReader(ctx.PostBody())
+	}
+	if _, err := s.artifactStore.Put(p, &u); err != nil {
+		if u.err != nil { // the body failed, not the store
+			err = u.err
+		}
+		writeError(ctx, err)
+		return
+	}
+	ctx.SetContentType(httpapi.ContentTypeJSON)
+	ctx.SetBodyString("{}")
+}
+
+// upload reads an upload's body for the artifact store, up to limit
+// bytes. It records in err why the body failed: too long
+// (errArtifactTooLarge) or broken off by the client. fasthttp's stream
+// ends a body whose client went away with io.EOF, so a body shorter than
+// its declared length (declared, -1 when chunked) fails here.
+type upload struct {
+	r               io.Reader
+	left, limit     int64
+	declared, count int64
+	err             error
+	// ctx and timeout, when positive, push the connection's read
+	// deadline timeout past each read.
+	ctx     *fasthttp.RequestCtx
+	timeout time.Duration
+}
+
+// Read implements io.Reader.
+func (u *upload) Read(p []byte) (int, error) {
+	if u.timeout > 0 {
+		u.ctx.SetReadDeadline(time.Now().Add(u.timeout))
+	}
+	if int64(len(p)) > u.left+1 {
+		p = p[:u.left+1] // one byte more than allowed tells a body too long
+	}
+	n, err := u.r.Read(p)
+	if int64(n) > u.left {
+		u.err = uploadTooLarge(u.limit)
+		return 0, u.err
+	}
+	u.left -= int64(n)
+	u.count += int64(n)
+	if err == io.EOF && u.declared >= 0 && u.count < u.declared {
+		err = fmt.Errorf("the body ended after %d of its %d bytes: %w", u.count, u.declared, io.ErrUnexpectedEOF)
+	}
+	if err != nil && err != io.EOF {
+		u.err = &requestError{"cannot read the upload: " + err.Error()}
+		return n, u.err
+	}
+	return n, err
+}
+
+func uploadTooLarge(limit int64) error {
+	return fmt.Errorf("%w: an artifact may hold at most %d bytes", errArtifactTooLarge, limit)
 }
 
 type artifactFileJSON struct {

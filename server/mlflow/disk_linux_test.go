@@ -19,7 +19,7 @@ import (
 // behind.
 func TestCreateVersionDiskFull(t *testing.T) {
 	reg := testenv.SmallDisk(t, 64<<10)
-	ts := serveTrackingAt(t, reg)
+	ts := serveTrackingAt(t, reg, Config{})
 	big := onnx.RandomMLP(4, onnx.ActivationNone, 200, 256, 2).Model().Marshal()
 	run := ts.ok(t, "POST", "/api/2.0/mlflow/runs/create", `{"experiment_id":"0"}`)["run"].(map[string]any)["info"].(map[string]any)
 	id := run["run_id"].(string)

@@ -9,4 +9,7 @@ var (
 	// errNotConfigured answers MLflow requests to a server without
 	// tracking (503 TEMPORARILY_UNAVAILABLE).
 	errNotConfigured = errors.New("this server has no tracking store (serve with a --data-dir)")
+	// errArtifactTooLarge answers an artifact upload longer than
+	// Config.MaxArtifactBytes (413 RESOURCE_EXHAUSTED).
+	errArtifactTooLarge = errors.New("artifact too large")
 )

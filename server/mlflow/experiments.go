@@ -4,21 +4,19 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/valyala/fasthttp"
-
 	"github.com/switchyard-ml/switchyard/tracking"
 )
 
 // maxExperimentName is MLflow's limit on an experiment's name.
 const maxExperimentName = 500
 
-func (s *Server) createExperiment(ctx *fasthttp.RequestCtx) (any, error) {
+func (s *Server) createExperiment(ctx *request) (any, error) {
 	var req struct {
 		Name             string         `json:"name"`
 		ArtifactLocation string         `json:"artifact_location"`
 		Tags             []keyValueJSON `json:"tags"`
 	}
-	if err := decodeMLflowBody(ctx, &req); err != nil {
+	if err := decodeMLflowBody(ctx.RequestCtx, &req); err != nil {
 		return nil, err
 	}
 	if req.Name == "" {
@@ -41,7 +39,7 @@ type experimentResponse struct {
 	Experiment experimentJSON `json:"experiment"`
 }
 
-func (s *Server) getExperiment(ctx *fasthttp.RequestCtx) (any, error) {
+func (s *Server) getExperiment(ctx *request) (any, error) {
 	id := query(ctx, "experiment_id")
 	if id == "" {
 		return nil, missingParam("experiment_id")
@@ -53,7 +51,7 @@ func (s *Server) getExperiment(ctx *fasthttp.RequestCtx) (any, error) {
 	return experimentResponse{newExperimentJSON(e)}, nil
 }
 
-func (s *Server) getExperimentByName(ctx *fasthttp.RequestCtx) (any, error) {
+func (s *Server) getExperimentByName(ctx *request) (any, error) {
 	name := query(ctx, "experiment_name")
 	if name == "" {
 		return nil, missingParam("experiment_name")
@@ -65,7 +63,7 @@ func (s *Server) getExperimentByName(ctx *fasthttp.RequestCtx) (any, error) {
 	return experimentResponse{newExperimentJSON(e)}, nil
 }
 
-func (s *Server) searchExperiments(ctx *fasthttp.RequestCtx) (any, error) {
+func (s *Server) searchExperiments(ctx *request) (any, error) {
 	var req struct {
 		MaxResults *jsonInt64 `json:"max_results"`
 		PageToken  string     `json:"page_token"`
@@ -82,7 +80,7 @@ func (s *Server) searchExperiments(ctx *fasthttp.RequestCtx) (any, error) {
 			}
 			req.MaxResults = &n
 		}
-	} else if err := decodeMLflowBody(ctx, &req); err != nil {
+	} else if err := decodeMLflowBody(ctx.RequestCtx, &req); err != nil {
 		return nil, err
 	}
 	// MLflow requires max_results here; its client always sends it.
@@ -104,12 +102,12 @@ func (s *Server) searchExperiments(ctx *fasthttp.RequestCtx) (any, error) {
 	return out, nil
 }
 
-func (s *Server) updateExperiment(ctx *fasthttp.RequestCtx) (any, error) {
+func (s *Server) updateExperiment(ctx *request) (any, error) {
 	var req struct {
 		ExperimentID jsonID `json:"experiment_id"`
 		NewName      string `json:"new_name"`
 	}
-	if err := decodeMLflowBody(ctx, &req); err != nil {
+	if err := decodeMLflowBody(ctx.RequestCtx, &req); err != nil {
 		return nil, err
 	}
 	if req.ExperimentID == "" {
@@ -127,9 +125,9 @@ type experimentIDRequest struct {
 	ExperimentID jsonID `json:"experiment_id"`
 }
 
-func (s *Server) deleteExperiment(ctx *fasthttp.RequestCtx) (any, error) {
+func (s *Server) deleteExperiment(ctx *request) (any, error) {
 	var req experimentIDRequest
-	if err := decodeMLflowBody(ctx, &req); err != nil {
+	if err := decodeMLflowBody(ctx.RequestCtx, &req); err != nil {
 		return nil, err
 	}
 	if req.ExperimentID == "" {
@@ -138,9 +136,9 @@ func (s *Server) deleteExperiment(ctx *fasthttp.RequestCtx) (any, error) {
 	return empty{}, s.tracking.DeleteExperiment(ctx, string(req.ExperimentID))
 }
 
-func (s *Server) restoreExperiment(ctx *fasthttp.RequestCtx) (any, error) {
+func (s *Server) restoreExperiment(ctx *request) (any, error) {
 	var req experimentIDRequest
-	if err := decodeMLflowBody(ctx, &req); err != nil {
+	if err := decodeMLflowBody(ctx.RequestCtx, &req); err != nil {
 		return nil, err
 	}
 	if req.ExperimentID == "" {
@@ -149,13 +147,13 @@ func (s *Server) restoreExperiment(ctx *fasthttp.RequestCtx) (any, error) {
 	return empty{}, s.tracking.RestoreExperiment(ctx, string(req.ExperimentID))
 }
 
-func (s *Server) setExperimentTag(ctx *fasthttp.RequestCtx) (any, error) {
+func (s *Server) setExperimentTag(ctx *request) (any, error) {
 	var req struct {
 		ExperimentID jsonID `json:"experiment_id"`
 		Key          string `json:"key"`
 		Value        string `json:"value"`
 	}
-	if err := decodeMLflowBody(ctx, &req); err != nil {
+	if err := decodeMLflowBody(ctx.RequestCtx, &req); err != nil {
 		return nil, err
 	}
 	if req.ExperimentID == "" {

@@ -10,9 +10,11 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/switchyard-ml/switchyard/access"
 	"github.com/switchyard-ml/switchyard/engine"
 	"github.com/switchyard-ml/switchyard/modelstore"
 	"github.com/switchyard-ml/switchyard/ops"
@@ -45,6 +47,8 @@ type Tracking interface {
 
 // ArtifactStore is what the MLflow artifact proxy needs: files at
 // slash-separated paths. The Artifacts of package tracking implements it.
+// Put is handed an upload's body as it arrives and should write it as it
+// reads it, not hold it in memory; when r fails, it must keep nothing.
 type ArtifactStore interface {
 	Put(path string, r io.Reader) (int64, error)
 	Open(path string) (*os.File, error)
@@ -97,6 +101,25 @@ type Config struct {
 	PublishEngine engine.Config
 	// Artifacts serves the artifact proxy; nil answers it with 503.
 	Artifacts ArtifactStore
+	// MaxArtifactBytes is the largest file an upload may store; a longer
+	// upload gets 413 RESOURCE_EXHAUSTED and leaves nothing behind. 0
+	// means DefaultMaxArtifactBytes. UploadReadTimeout, when positive,
+	// bounds each wait for more of an upload's body, so that an upload
+	// may take as long as it needs while its bytes keep coming; 0 leaves
+	// the server's deadline for the whole request.
+	MaxArtifactBytes  int64
+	UploadReadTimeout time.Duration
+	// AllowSourceRoots are the directories under which a
+	// model-versions/create may name a local source (an absolute path or
+	// a file:// URI); each is read through an os.Root, so that neither
+	// ".." nor a symlink leads out of it. Empty refuses every local
+	// source. A relative root allows nothing.
+	AllowSourceRoots []string
+	// MaxModelBytes is the largest model a model-versions/create reads,
+	// from a local source or the artifact store; a larger one is refused
+	// before it is read, or once it passes the limit while it is read. 0
+	// means modelstore.DefaultMaxModelBytes.
+	MaxModelBytes int64
 	// Models are the live models, for the champion and challenger
 	// aliases. Required.
 	Models Models
@@ -137,7 +160,7 @@ type endpoint struct {
 	method string
 	name   string
 	access httpapi.Access
-	handle func(s *Server, ctx *fasthttp.RequestCtx) (any, error)
+	handle func(s *Server, ctx *request) (any, error)
 }
 
 // endpoints is MLflow's endpoint table.
@@ -191,6 +214,7 @@ func (s *Server) API() *httpapi.API {
 		Prefixes:    []string{apiPrefix, ajaxPrefix, artifactsPrefix},
 		RawPrefixes: []string{artifactsPrefix},
 		Unmatched:   s.unmatched,
+		Deny:        writeError,
 		Tags:        tags,
 		Components:  addComponents,
 	}
@@ -204,7 +228,7 @@ func (s *Server) API() *httpapi.API {
 	a.Endpoints = append(a.Endpoints,
 		httpapi.Endpoint{Method: get, Path: artifactsPrefix, Access: read, Handler: artifacts, Op: listArtifactsOp()},
 		httpapi.Endpoint{Method: get, Path: artifactsPrefix + "/{path...}", Access: read, Handler: artifacts, Op: getArtifactOp()},
-		httpapi.Endpoint{Method: fasthttp.MethodPut, Path: artifactsPrefix + "/{path...}", Access: write, Handler: artifacts, Op: putArtifactOp()},
+		httpapi.Endpoint{Method: fasthttp.MethodPut, Path: artifactsPrefix + "/{path...}", Access: write, Handler: artifacts, Op: putArtifactOp(), StreamBody: true},
 	)
 	return a
 }
@@ -252,6 +276,16 @@ func code(err error) (string, int) {
 		return "RESOURCE_DOES_NOT_EXIST", fasthttp.StatusNotFound
 	case errors.Is(err, errEndpointNotFound):
 		return "ENDPOINT_NOT_FOUND", fasthttp.StatusNotFound
+	case errors.Is(err, access.ErrUnauthenticated):
+		return "UNAUTHENTICATED", fasthttp.StatusUnauthorized
+	case errors.Is(err, access.ErrForbidden):
+		return "PERMISSION_DENIED", fasthttp.StatusForbidden
+	case errors.Is(err, httpapi.ErrUnsupportedMediaType):
+		return "BAD_REQUEST", fasthttp.StatusUnsupportedMediaType
+	case errors.Is(err, errArtifactTooLarge):
+		return "RESOURCE_EXHAUSTED", fasthttp.StatusRequestEntityTooLarge
+	case errors.Is(err, tracking.ErrNoSpace):
+		return "RESOURCE_EXHAUSTED", fasthttp.StatusInsufficientStorage
 	case errors.Is(err, errNotConfigured), errors.Is(err, modelstore.ErrRegistryWrite):
 		// A registry that cannot be written (a full disk) may take the
 		// same request later: MLflow's clients retry a 503.
@@ -273,6 +307,9 @@ func writeError(ctx *fasthttp.RequestCtx, err error) {
 	if me, ok := errors.AsType[*httpapi.MethodError](err); ok {
 		ctx.Response.Header.Set("Allow", me.Allow())
 	}
+	if status == fasthttp.StatusUnauthorized {
+		ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="switchyard"`)
+	}
 	ctx.SetStatusCode(status)
 	ctx.SetContentType(httpapi.ContentTypeJSON)
 	ctx.SetBody(body)
@@ -285,7 +322,9 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, e endpoint) {
 		writeError(ctx, errNotConfigured)
 		return
 	}
-	resp, err := e.handle(s, ctx)
+	req, cancel := newRequest(ctx)
+	defer cancel()
+	resp, err := e.handle(s, req)
 	if err != nil {
 		writeError(ctx, err)
 		return
@@ -322,13 +361,17 @@ func decodeMLflowBody(ctx *fasthttp.RequestCtx, req any) error {
 	return nil
 }
 
+// queryArgs is a request whose query parameters can be read: a
+// *fasthttp.RequestCtx or a *request.
+type queryArgs interface{ QueryArgs() *fasthttp.Args }
+
 // query returns a GET request's parameter.
-func query(ctx *fasthttp.RequestCtx, name string) string {
+func query(ctx queryArgs, name string) string {
 	return string(ctx.QueryArgs().Peek(name))
 }
 
 // queryAll returns every value of a repeated GET parameter.
-func queryAll(ctx *fasthttp.RequestCtx, name string) []string {
+func queryAll(ctx queryArgs, name string) []string {
 	var out []string
 	for _, v := range ctx.QueryArgs().PeekMulti(name) {
 		out = append(out, string(v))

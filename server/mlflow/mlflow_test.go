@@ -23,12 +23,12 @@ func serveTracking(t *testing.T) *testServer {
 	if err := mkdir(reg); err != nil {
 		t.Fatal(err)
 	}
-	return serveTrackingAt(t, reg)
+	return serveTrackingAt(t, reg, Config{})
 }
 
 // serveTrackingAt serves the registry reg with a tracking store and an
-// artifact store in the test's temporary directory.
-func serveTrackingAt(t *testing.T, reg string) *testServer {
+// artifact store in the test's temporary directory, and cfg's settings.
+func serveTrackingAt(t *testing.T, reg string, cfg Config) *testServer {
 	t.Helper()
 	dir := t.TempDir()
 	tr, err := tracking.Open(context.Background(), filepath.Join(dir, "data"), tracking.Config{})
@@ -43,7 +43,8 @@ func serveTrackingAt(t *testing.T, reg string) *testServer {
 		arts.Close()
 		tr.Close()
 	})
-	return serveRegistry(t, reg, Config{Tracking: tr, Registry: tr, RegistryDir: reg, Artifacts: arts})
+	cfg.Tracking, cfg.Registry, cfg.RegistryDir, cfg.Artifacts = tr, tr, reg, arts
+	return serveRegistry(t, reg, cfg)
 }
 
 // mlflowCall sends an MLflow API request and decodes the JSON answer.
@@ -219,7 +220,8 @@ func TestMLflowBadRequests(t *testing.T) {
 			t.Errorf("PUT artifact %q = %d %s; want 400 %s", p, resp.StatusCode, raw, bad)
 		}
 	}
-	// A request without a JSON content type, as MLflow refuses it.
+	// A request without a JSON content type is refused (415), as every
+	// write that is not JSON is.
 	req, _ := http.NewRequest("POST", ts.URL+"/api/2.0/mlflow/experiments/create", strings.NewReader(`{"name":"x"}`))
 	req.Header.Set("Content-Type", "text/plain")
 	resp, err := http.DefaultClient.Do(req)
@@ -227,8 +229,8 @@ func TestMLflowBadRequests(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != 400 {
-		t.Errorf("create with text/plain = %d; want 400", resp.StatusCode)
+	if resp.StatusCode != 415 {
+		t.Errorf("create with text/plain = %d; want 415", resp.StatusCode)
 	}
 	// Nothing the refused requests carried was kept.
 	run := ts.ok(t, "GET", "/api/2.0/mlflow/runs/get?run_id="+id, "")["run"].(map[string]any)

@@ -81,5 +81,9 @@ func putArtifactOp() *openapi.Operation {
 		RequestBody: &openapi.RequestBody{Required: true, Content: map[string]openapi.Media{"application/octet-stream": {}}},
 		Responses:   errorResponses()}
 	o.Responses["200"] = openapi.JSONOK("Stored.", &openapi.Schema{Type: openapi.TypeObject})
+	// Uploads are streamed to disk, bounded by the artifact limit, not by
+	// the request body limit.
+	o.Responses["413"] = openapi.RefResponse("MLflowError")
+	o.Responses["507"] = openapi.RefResponse("MLflowError")
 	return o
 }

@@ -11,8 +11,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/valyala/fasthttp"
-
 	"github.com/switchyard-ml/switchyard/modelstore"
 	"github.com/switchyard-ml/switchyard/ops"
 	"github.com/switchyard-ml/switchyard/tracking"
@@ -179,13 +177,13 @@ type modelVersionResponse struct {
 	ModelVersion modelVersionJSON `json:"model_version"`
 }
 
-func (s *Server) createRegisteredModel(ctx *fasthttp.RequestCtx) (any, error) {
+func (s *Server) createRegisteredModel(ctx *request) (any, error) {
 	var req struct {
 		Name        string         `json:"name"`
 		Tags        []keyValueJSON `json:"tags"`
 		Description string         `json:"description"`
 	}
-	if err := decodeMLflowBody(ctx, &req); err != nil {
+	if err := decodeMLflowBody(ctx.RequestCtx, &req); err != nil {
 		return nil, err
 	}
 	if req.Name == "" {
@@ -208,7 +206,7 @@ func (s *Server) createRegisteredModel(ctx *fasthttp.RequestCtx) (any, error) {
 	return registeredModelResponse{rm}, err
 }
 
-func (s *Server) getRegisteredModel(ctx *fasthttp.RequestCtx) (any, error) {
+func (s *Server) getRegisteredModel(ctx *request) (any, error) {
 	name := query(ctx, "name")
 	if name == "" {
 		return nil, missingParam("name")
@@ -217,7 +215,7 @@ func (s *Server) getRegisteredModel(ctx *fasthttp.RequestCtx) (any, error) {
 	return registeredModelResponse{rm}, err
 }
 
-func (s *Server) searchRegisteredModels(ctx *fasthttp.RequestCtx) (any, error) {
+func (s *Server) searchRegisteredModels(ctx *request) (any, error) {
 	limit, offset, err := registryPage(query(ctx, "max_results"), query(ctx, "page_token"), 100, 1000)
 	if err != nil {
 		return nil, err
@@ -330,12 +328,12 @@ func likePattern(p string, fold bool) string {
 	return b.String()
 }
 
-func (s *Server) updateRegisteredModel(ctx *fasthttp.RequestCtx) (any, error) {
+func (s *Server) updateRegisteredModel(ctx *request) (any, error) {
 	var req struct {
 		Name        string `json:"name"`
 		Description string `json:"description"`
 	}
-	if err := decodeMLflowBody(ctx, &req); err != nil {
+	if err := decodeMLflowBody(ctx.RequestCtx, &req); err != nil {
 		return nil, err
 	}
 	if req.Name == "" {
@@ -354,11 +352,11 @@ func (s *Server) updateRegisteredModel(ctx *fasthttp.RequestCtx) (any, error) {
 // deleteRegisteredModel removes the model's directory from the registry:
 // it is renamed out of the watcher's sight first, so its versions drain
 // at once, then removed, and the store forgets what it kept of it.
-func (s *Server) deleteRegisteredModel(ctx *fasthttp.RequestCtx) (any, error) {
+func (s *Server) deleteRegisteredModel(ctx *request) (any, error) {
 	var req struct {
 		Name string `json:"name"`
 	}
-	if err := decodeMLflowBody(ctx, &req); err != nil {
+	if err := decodeMLflowBody(ctx.RequestCtx, &req); err != nil {
 		return nil, err
 	}
 	if req.Name == "" {

@@ -3,8 +3,6 @@ package mlflow
 import (
 	"fmt"
 
-	"github.com/valyala/fasthttp"
-
 	"github.com/switchyard-ml/switchyard/server/internal/httpapi"
 	"github.com/switchyard-ml/switchyard/tracking"
 )
@@ -13,7 +11,7 @@ type runResponse struct {
 	Run runJSON `json:"run"`
 }
 
-func (s *Server) createRun(ctx *fasthttp.RequestCtx) (any, error) {
+func (s *Server) createRun(ctx *request) (any, error) {
 	var req struct {
 		ExperimentID jsonID         `json:"experiment_id"`
 		UserID       string         `json:"user_id"`
@@ -21,7 +19,7 @@ func (s *Server) createRun(ctx *fasthttp.RequestCtx) (any, error) {
 		StartTime    jsonInt64      `json:"start_time"`
 		Tags         []keyValueJSON `json:"tags"`
 	}
-	if err := decodeMLflowBody(ctx, &req); err != nil {
+	if err := decodeMLflowBody(ctx.RequestCtx, &req); err != nil {
 		return nil, err
 	}
 	for _, t := range req.Tags {
@@ -48,7 +46,7 @@ func runID(id, uuid string) (string, error) {
 	return id, nil
 }
 
-func (s *Server) getRun(ctx *fasthttp.RequestCtx) (any, error) {
+func (s *Server) getRun(ctx *request) (any, error) {
 	id, err := runID(query(ctx, "run_id"), query(ctx, "run_uuid"))
 	if err != nil {
 		return nil, err
@@ -60,7 +58,7 @@ func (s *Server) getRun(ctx *fasthttp.RequestCtx) (any, error) {
 	return runResponse{newRunJSON(r)}, nil
 }
 
-func (s *Server) updateRun(ctx *fasthttp.RequestCtx) (any, error) {
+func (s *Server) updateRun(ctx *request) (any, error) {
 	var req struct {
 		RunID   string    `json:"run_id"`
 		RunUUID string    `json:"run_uuid"`
@@ -68,7 +66,7 @@ func (s *Server) updateRun(ctx *fasthttp.RequestCtx) (any, error) {
 		EndTime jsonInt64 `json:"end_time"`
 		RunName string    `json:"run_name"`
 	}
-	if err := decodeMLflowBody(ctx, &req); err != nil {
+	if err := decodeMLflowBody(ctx.RequestCtx, &req); err != nil {
 		return nil, err
 	}
 	id, err := runID(req.RunID, req.RunUUID)
@@ -90,9 +88,9 @@ type runIDRequest struct {
 	RunID string `json:"run_id"`
 }
 
-func (s *Server) deleteRun(ctx *fasthttp.RequestCtx) (any, error) {
+func (s *Server) deleteRun(ctx *request) (any, error) {
 	var req runIDRequest
-	if err := decodeMLflowBody(ctx, &req); err != nil {
+	if err := decodeMLflowBody(ctx.RequestCtx, &req); err != nil {
 		return nil, err
 	}
 	if req.RunID == "" {
@@ -101,9 +99,9 @@ func (s *Server) deleteRun(ctx *fasthttp.RequestCtx) (any, error) {
 	return empty{}, s.tracking.DeleteRun(ctx, req.RunID)
 }
 
-func (s *Server) restoreRun(ctx *fasthttp.RequestCtx) (any, error) {
+func (s *Server) restoreRun(ctx *request) (any, error) {
 	var req runIDRequest
-	if err := decodeMLflowBody(ctx, &req); err != nil {
+	if err := decodeMLflowBody(ctx.RequestCtx, &req); err != nil {
 		return nil, err
 	}
 	if req.RunID == "" {
@@ -112,7 +110,7 @@ func (s *Server) restoreRun(ctx *fasthttp.RequestCtx) (any, error) {
 	return empty{}, s.tracking.RestoreRun(ctx, req.RunID)
 }
 
-func (s *Server) searchRuns(ctx *fasthttp.RequestCtx) (any, error) {
+func (s *Server) searchRuns(ctx *request) (any, error) {
 	var req struct {
 		ExperimentIDs []jsonID   `json:"experiment_ids"`
 		Filter        string     `json:"filter"`
@@ -121,7 +119,7 @@ func (s *Server) searchRuns(ctx *fasthttp.RequestCtx) (any, error) {
 		OrderBy       []string   `json:"order_by"`
 		PageToken     string     `json:"page_token"`
 	}
-	if err := decodeMLflowBody(ctx, &req); err != nil {
+	if err := decodeMLflowBody(ctx.RequestCtx, &req); err != nil {
 		return nil, err
 	}
 	q := tracking.RunQuery{Filter: req.Filter, ViewType: req.RunViewType, OrderBy: req.OrderBy, PageToken: req.PageToken}
@@ -151,14 +149,14 @@ func (s *Server) searchRuns(ctx *fasthttp.RequestCtx) (any, error) {
 	return out, nil
 }
 
-func (s *Server) logBatch(ctx *fasthttp.RequestCtx) (any, error) {
+func (s *Server) logBatch(ctx *request) (any, error) {
 	var req struct {
 		RunID   string         `json:"run_id"`
 		Metrics []metricFields `json:"metrics"`
 		Params  []keyValueJSON `json:"params"`
 		Tags    []keyValueJSON `json:"tags"`
 	}
-	if err := decodeMLflowBody(ctx, &req); err != nil {
+	if err := decodeMLflowBody(ctx.RequestCtx, &req); err != nil {
 		return nil, err
 	}
 	if req.RunID == "" {
@@ -202,13 +200,13 @@ func (m metricFields) metric(prefix string) (tracking.Metric, error) {
 	return tracking.Metric{Key: m.Key, Value: float64(*m.Value), Timestamp: int64(*m.Timestamp), Step: int64(m.Step)}, nil
 }
 
-func (s *Server) logMetric(ctx *fasthttp.RequestCtx) (any, error) {
+func (s *Server) logMetric(ctx *request) (any, error) {
 	var req struct {
 		RunID   string `json:"run_id"`
 		RunUUID string `json:"run_uuid"`
 		metricFields
 	}
-	if err := decodeMLflowBody(ctx, &req); err != nil {
+	if err := decodeMLflowBody(ctx.RequestCtx, &req); err != nil {
 		return nil, err
 	}
 	id, err := runID(req.RunID, req.RunUUID)
@@ -230,8 +228,8 @@ type keyValueRequest struct {
 	Value   string `json:"value"`
 }
 
-func (s *Server) decodeKeyValue(ctx *fasthttp.RequestCtx) (id string, req keyValueRequest, err error) {
-	if err := decodeMLflowBody(ctx, &req); err != nil {
+func (s *Server) decodeKeyValue(ctx *request) (id string, req keyValueRequest, err error) {
+	if err := decodeMLflowBody(ctx.RequestCtx, &req); err != nil {
 		return "", req, err
 	}
 	if id, err = runID(req.RunID, req.RunUUID); err != nil {
@@ -243,7 +241,7 @@ func (s *Server) decodeKeyValue(ctx *fasthttp.RequestCtx) (id string, req keyVal
 	return id, req, nil
 }
 
-func (s *Server) logParameter(ctx *fasthttp.RequestCtx) (any, error) {
+func (s *Server) logParameter(ctx *request) (any, error) {
 	id, req, err := s.decodeKeyValue(ctx)
 	if err != nil {
 		return nil, err
@@ -251,7 +249,7 @@ func (s *Server) logParameter(ctx *fasthttp.RequestCtx) (any, error) {
 	return empty{}, s.tracking.LogBatch(ctx, id, nil, []tracking.Param{{Key: req.Key, Value: req.Value}}, nil)
 }
 
-func (s *Server) setTag(ctx *fasthttp.RequestCtx) (any, error) {
+func (s *Server) setTag(ctx *request) (any, error) {
 	id, req, err := s.decodeKeyValue(ctx)
 	if err != nil {
 		return nil, err
@@ -259,12 +257,12 @@ func (s *Server) setTag(ctx *fasthttp.RequestCtx) (any, error) {
 	return empty{}, s.tracking.LogBatch(ctx, id, nil, nil, []tracking.Tag{{Key: req.Key, Value: req.Value}})
 }
 
-func (s *Server) deleteTag(ctx *fasthttp.RequestCtx) (any, error) {
+func (s *Server) deleteTag(ctx *request) (any, error) {
 	var req struct {
 		RunID string `json:"run_id"`
 		Key   string `json:"key"`
 	}
-	if err := decodeMLflowBody(ctx, &req); err != nil {
+	if err := decodeMLflowBody(ctx.RequestCtx, &req); err != nil {
 		return nil, err
 	}
 	if req.RunID == "" {
@@ -276,7 +274,7 @@ func (s *Server) deleteTag(ctx *fasthttp.RequestCtx) (any, error) {
 	return empty{}, s.tracking.DeleteTag(ctx, req.RunID, req.Key)
 }
 
-func (s *Server) getMetricHistory(ctx *fasthttp.RequestCtx) (any, error) {
+func (s *Server) getMetricHistory(ctx *request) (any, error) {
 	id, err := runID(query(ctx, "run_id"), query(ctx, "run_uuid"))
 	if err != nil {
 		return nil, err

@@ -2,19 +2,12 @@ package mlflow
 
 import (
 	"cmp"
-	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net/url"
 	"os"
-	"path"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-
-	"github.com/valyala/fasthttp"
 
 	"github.com/switchyard-ml/switchyard/modelstore"
 	"github.com/switchyard-ml/switchyard/ops"
@@ -34,7 +27,7 @@ func versionNumber(v string) (int, error) {
 // next version of the model, exactly as switchyard publish would, with
 // lineage to run_id. source is an mlflow-artifacts:/ URI, a runs:/RUN/PATH
 // URI, or an absolute local path; a directory is searched for model.onnx.
-func (s *Server) createModelVersion(ctx *fasthttp.RequestCtx) (any, error) {
+func (s *Server) createModelVersion(ctx *request) (any, error) {
 	var req struct {
 		Name        string         `json:"name"`
 		Source      string         `json:"source"`
@@ -42,7 +35,7 @@ func (s *Server) createModelVersion(ctx *fasthttp.RequestCtx) (any, error) {
 		Tags        []keyValueJSON `json:"tags"`
 		Description string         `json:"description"`
 	}
-	if err := decodeMLflowBody(ctx, &req); err != nil {
+	if err := decodeMLflowBody(ctx.RequestCtx, &req); err != nil {
 		return nil, err
 	}
 	if req.Name == "" {
@@ -89,108 +82,7 @@ func (s *Server) createModelVersion(ctx *fasthttp.RequestCtx) (any, error) {
 	return modelVersionResponse{mv}, err
 }
 
-// maxSourceBytes bounds the model a model-versions/create may read.
-const maxSourceBytes = 1 << 30
-
-// readSource reads the ONNX model a model version's source names.
-func (s *Server) readSource(ctx context.Context, source string) ([]byte, error) {
-	invalid := func(why string) error {
-		return &requestError{fmt.Sprintf("Invalid model version source '%s': %s", source, why)}
-	}
-	u, err := url.Parse(source)
-	if err != nil {
-		return nil, invalid(err.Error())
-	}
-	switch u.Scheme {
-	case "mlflow-artifacts", "runs":
-		p := strings.TrimPrefix(u.Path, "/")
-		if u.Scheme == "runs" { // runs:/RUN_ID/PATH
-			runID, rest, _ := strings.Cut(p, "/")
-			p = rest
-			run, err := s.tracking.Run(ctx, runID)
-			if err != nil {
-				return nil, err
-			}
-			base, ok := strings.CutPrefix(run.Info.ArtifactURI, "mlflow-artifacts:/")
-			if !ok {
-				return nil, invalid("the run's artifacts are not kept by this server")
-			}
-			p = path.Join(base, p)
-		}
-		if s.artifactStore == nil {
-			return nil, errNotConfigured
-		}
-		return readONNX(func(name string) (io.ReadCloser, error) { return s.artifactStore.Open(name) },
-			func(dir string) ([]string, error) {
-				files, err := s.artifactStore.List(dir)
-				names := make([]string, 0, len(files))
-				for _, f := range files {
-					if !f.IsDir {
-						names = append(names, f.Name)
-					}
-				}
-				return names, err
-			}, p)
-	case "", "file":
-		if !filepath.IsAbs(u.Path) {
-			return nil, invalid("a local source must be an absolute path")
-		}
-		return readONNX(func(name string) (io.ReadCloser, error) { return os.Open(name) },
-			func(dir string) ([]string, error) {
-				entries, err := os.ReadDir(dir)
-				var names []string
-				for _, e := range entries {
-					if !e.IsDir() {
-						names = append(names, e.Name())
-					}
-				}
-				return names, err
-			}, u.Path)
-	}
-	return nil, invalid("switchyard reads mlflow-artifacts:/, runs:/ and local sources")
-}
-
-// readONNX reads the file at p, or, when p is a directory, its model.onnx
-// or its only .onnx file.
-func readONNX(open func(string) (io.ReadCloser, error), list func(string) ([]string, error), p string) ([]byte, error) {
-	if names, err := list(p); err == nil && len(names) > 0 {
-		pick := ""
-		var onnx []string
-		for _, n := range names {
-			if n == modelstore.ModelFile {
-				pick = n
-			}
-			if strings.HasSuffix(n, ".onnx") {
-				onnx = append(onnx, n)
-			}
-		}
-		if pick == "" && len(onnx) == 1 {
-			pick = onnx[0]
-		}
-		if pick == "" {
-			return nil, &requestError{fmt.Sprintf("Invalid model version source: %s holds no model.onnx and not exactly one .onnx file", p)}
-		}
-		p = path.Join(p, pick)
-	}
-	f, err := open(p)
-	if errors.Is(err, tracking.ErrInvalid) {
-		return nil, err
-	}
-	if err != nil {
-		return nil, fmt.Errorf("%w: model version source %s: %v", tracking.ErrNotFound, p, err)
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxSourceBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("read model version source: %w", err)
-	}
-	if len(b) > maxSourceBytes {
-		return nil, &requestError{fmt.Sprintf("model version source %s is larger than %d bytes", p, maxSourceBytes)}
-	}
-	return b, nil
-}
-
-func (s *Server) getModelVersion(ctx *fasthttp.RequestCtx) (any, error) {
+func (s *Server) getModelVersion(ctx *request) (any, error) {
 	name, version := query(ctx, "name"), query(ctx, "version")
 	if name == "" {
 		return nil, missingParam("name")
@@ -208,7 +100,7 @@ func (s *Server) getModelVersion(ctx *fasthttp.RequestCtx) (any, error) {
 
 // searchModelVersions lists versions, newest first, filtered by
 // name = 'x' and run_id = 'y' joined by AND.
-func (s *Server) searchModelVersions(ctx *fasthttp.RequestCtx) (any, error) {
+func (s *Server) searchModelVersions(ctx *request) (any, error) {
 	limit, offset, err := registryPage(query(ctx, "max_results"), query(ctx, "page_token"), 10000, 200000)
 	if err != nil {
 		return nil, err
@@ -282,13 +174,13 @@ func splitAnd(f string) []string {
 	return append(out, strings.Join(words[start:], " "))
 }
 
-func (s *Server) updateModelVersion(ctx *fasthttp.RequestCtx) (any, error) {
+func (s *Server) updateModelVersion(ctx *request) (any, error) {
 	var req struct {
 		Name        string  `json:"name"`
 		Version     string  `json:"version"`
 		Description *string `json:"description"`
 	}
-	if err := decodeMLflowBody(ctx, &req); err != nil {
+	if err := decodeMLflowBody(ctx.RequestCtx, &req); err != nil {
 		return nil, err
 	}
 	if req.Name == "" {

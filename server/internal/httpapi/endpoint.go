@@ -3,35 +3,25 @@ package httpapi
 import (
 	"github.com/valyala/fasthttp"
 
+	"github.com/switchyard-ml/switchyard/access"
 	"github.com/switchyard-ml/switchyard/server/internal/openapi"
 )
 
 // Access is an endpoint's class for access control: what a token must
-// allow for a request to reach it.
-type Access uint8
+// allow for a request to reach it (see package access).
+type Access = access.Class
 
 // The access classes.
 const (
+	// Public endpoints never need a token: health checks and metrics.
+	Public = access.Public
 	// Infer is an inference request: predictions, nothing changes.
-	Infer Access = iota + 1
+	Infer = access.Infer
 	// Read reads state: metadata, status, the audit trail, runs.
-	Read
+	Read = access.Read
 	// Write changes state: rollouts, the repository, tracking, artifacts.
-	Write
+	Write = access.Write
 )
-
-// String returns the class's name: infer, read or write.
-func (a Access) String() string {
-	switch a {
-	case Infer:
-		return "infer"
-	case Read:
-		return "read"
-	case Write:
-		return "write"
-	}
-	return "unknown"
-}
 
 // Handler serves one request of an endpoint. p holds the path parameters
 // the router matched; they alias the request's path and must not be kept
@@ -55,6 +45,14 @@ type Endpoint struct {
 	// Op is the endpoint's operation in the server's OpenAPI document; nil
 	// leaves the endpoint out of it (an alias of a documented path).
 	Op *openapi.Operation
+	// StreamBody hands the handler the request body as a stream
+	// (ctx.RequestBodyStream, nil when the body is already in memory),
+	// not held in memory and not bounded by the server's request body
+	// limit: the handler must bound what it reads itself and must not
+	// call ctx.PostBody, which would read the whole stream into memory.
+	// Every other endpoint's body is read in full, up to that limit,
+	// before its handler runs.
+	StreamBody bool
 }
 
 // API is one audience's endpoint table and how it answers the requests
@@ -69,6 +67,10 @@ type API struct {
 	// wraps ErrNoRoute) or not its method (err is a *MethodError). Nil
 	// answers with WriteError.
 	Unmatched func(ctx *fasthttp.RequestCtx, err error)
+	// Deny answers a request of one of its endpoints that the server
+	// refuses before its handler runs (no token, a body not JSON), in the
+	// API's own error form. Nil answers with WriteError.
+	Deny func(ctx *fasthttp.RequestCtx, err error)
 	// Tags and Components are the API's part of the server's OpenAPI
 	// document: the tags its operations name, and a function that adds
 	// the schemas and responses they refer to (nil for none).

@@ -24,6 +24,12 @@ var (
 	// ErrUnavailable classifies a request the server cannot serve now
 	// (503, with Retry-After).
 	ErrUnavailable = errors.New("httpapi: unavailable")
+	// ErrUnsupportedMediaType classifies a write whose body is not JSON
+	// (415).
+	ErrUnsupportedMediaType = errors.New("httpapi: unsupported media type")
+	// ErrHeaderFieldsTooLarge classifies a request whose line and headers
+	// do not fit the server's read buffer (431).
+	ErrHeaderFieldsTooLarge = errors.New("httpapi: request header fields too large")
 )
 
 // ErrNoRoute is returned by Router.Match for a path that names no
@@ -41,9 +47,9 @@ func (e *classified) Error() string { return e.msg }
 func (e *classified) Unwrap() error { return e.class }
 
 // Classify returns a new error with text msg that StatusOf maps as class,
-// one of ErrBadRequest, ErrUnauthorized, ErrNotFound, ErrUnprocessable
-// and ErrUnavailable. The audience packages declare their sentinels with
-// it.
+// one of ErrBadRequest, ErrUnauthorized, ErrNotFound, ErrUnprocessable,
+// ErrUnavailable and ErrHeaderFieldsTooLarge. The audience packages
+// declare their sentinels with it.
 func Classify(class error, msg string) error { return &classified{msg: msg, class: class} }
 
 // RequestError is a malformed request (400): bad JSON, a missing field, a

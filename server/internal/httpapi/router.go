@@ -253,6 +253,17 @@ func (r *Router) Refuse(ctx *fasthttp.RequestCtx, err error) {
 	WriteError(ctx, err)
 }
 
+// Deny answers a request the server refuses before its endpoint's
+// handler runs, such as one without the token the endpoint needs, in the
+// form of the API that claims its path (API.Deny).
+func (r *Router) Deny(ctx *fasthttp.RequestCtx, err error) {
+	if a := r.claimant(ctx.Path(), ctx.URI().PathOriginal()); a != nil && a.Deny != nil {
+		a.Deny(ctx, err)
+		return
+	}
+	WriteError(ctx, fmt.Errorf("%s %s: %w", ctx.Method(), ctx.Path(), err))
+}
+
 // claimant returns the API whose prefixes claim a request, or nil.
 func (r *Router) claimant(path, raw []byte) *API {
 	for _, a := range r.apis {

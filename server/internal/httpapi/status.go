@@ -5,6 +5,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/switchyard-ml/switchyard/access"
 	"github.com/switchyard-ml/switchyard/batcher"
 	"github.com/switchyard-ml/switchyard/engine"
 	"github.com/switchyard-ml/switchyard/modelstore"
@@ -36,14 +37,20 @@ func StatusOf(err error) int {
 		return fasthttp.StatusMethodNotAllowed
 	case errors.Is(err, modelstore.ErrNotFound), errors.Is(err, ErrNotFound), errors.Is(err, tracking.ErrNotFound):
 		return fasthttp.StatusNotFound
-	case errors.Is(err, ErrUnauthorized):
+	case errors.Is(err, ErrUnauthorized), errors.Is(err, access.ErrUnauthenticated):
 		return fasthttp.StatusUnauthorized
+	case errors.Is(err, access.ErrForbidden):
+		return fasthttp.StatusForbidden
+	case errors.Is(err, ErrUnsupportedMediaType):
+		return fasthttp.StatusUnsupportedMediaType
 	case errors.Is(err, modelstore.ErrNotReady), errors.Is(err, batcher.ErrQueueFull), errors.Is(err, ErrUnavailable):
 		return fasthttp.StatusServiceUnavailable // WriteError adds Retry-After
 	case errors.Is(err, batcher.ErrDeadline):
 		return fasthttp.StatusGatewayTimeout
-	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+	case errors.Is(err, fasthttp.ErrBodyTooLarge), errors.Is(err, engine.ErrTooLarge):
 		return fasthttp.StatusRequestEntityTooLarge
+	case errors.Is(err, ErrHeaderFieldsTooLarge):
+		return fasthttp.StatusRequestHeaderFieldsTooLarge
 	}
 	return fasthttp.StatusInternalServerError
 }
@@ -69,6 +76,8 @@ func WriteError(ctx *fasthttp.RequestCtx, err error) int {
 	switch status {
 	case fasthttp.StatusServiceUnavailable:
 		ctx.Response.Header.Set("Retry-After", "1")
+	case fasthttp.StatusUnauthorized:
+		ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="switchyard"`)
 	case fasthttp.StatusMethodNotAllowed:
 		if me, ok := errors.AsType[*MethodError](err); ok {
 			ctx.Response.Header.Set("Allow", me.Allow())
