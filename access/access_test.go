@@ -98,3 +98,31 @@ func TestName(t *testing.T) {
 		t.Errorf("Name of a bare context = %q", got)
 	}
 }
+
+// FuzzParseTokens reads arbitrary tokens files: no panic, and an error
+// never shows a line's third field (its secret).
+func FuzzParseTokens(f *testing.F) {
+	for _, seed := range []string{"ci write abc\n", "# c\n\nx read y\nz infer w", "a b c d", "a\tadmin\tsecret", "\xff write s"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, data string) {
+		tokens, err := ParseTokens([]byte(data), "fuzz")
+		if err != nil {
+			for line := range strings.SplitSeq(data, "\n") {
+				fs := strings.Fields(line)
+				if len(fs) != 3 || len(fs[2]) <= 8 || strings.Contains(fs[0]+" "+fs[1]+" fuzz", fs[2]) {
+					continue // not a line with a secret, or one the other fields spell out
+				}
+				if strings.Contains(err.Error(), fs[2]) {
+					t.Fatalf("error %q shows the secret %q", err, fs[2])
+				}
+			}
+			return
+		}
+		for _, tok := range tokens {
+			if tok.Role < Infer || tok.Role > Write || !validName(tok.Name) {
+				t.Fatalf("ParseTokens(%q) accepted %+v", data, tok)
+			}
+		}
+	})
+}
