@@ -110,7 +110,6 @@ func (s *Store) written(m *model, data []byte) {
 	s.auditPersist(m.name, func(ctx context.Context, a PersistAuditor) error {
 		return a.AuditPersistResolved(ctx, m.name, "rollout.json written; it holds the state in force again")
 	})
-	s.snapshot(m)
 }
 
 // superseded ends m's pending write because rollout.json changed on disk
@@ -122,12 +121,14 @@ func (s *Store) superseded(m *model) {
 	s.auditPersist(m.name, func(ctx context.Context, a PersistAuditor) error {
 		return a.AuditPersistResolved(ctx, m.name, "rollout.json edited on disk; the edit supersedes the state that waited to be written")
 	})
-	s.snapshot(m)
 }
 
-// resolve clears m's pending write and its gauge.
+// resolve clears m's pending write, in its snapshot first and then in
+// its gauge, so that a reader who sees the gauge at 0 sees the snapshot
+// without the error.
 func (s *Store) resolve(m *model) {
 	m.persist = persistState{}
+	s.snapshot(m)
 	s.metrics.setPersistPending(m.name, false)
 	s.armRetry()
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/switchyard-ml/switchyard/ops"
 	"github.com/switchyard-ml/switchyard/rollout"
 	"github.com/switchyard-ml/switchyard/server"
+	"github.com/switchyard-ml/switchyard/server/mlflow"
 	"github.com/switchyard-ml/switchyard/tracking"
 )
 
@@ -47,6 +48,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	maxModel := byteSize(modelstore.DefaultMaxModelBytes)
 	fs.Var(&maxModel, "max-model-bytes", "refuse a model.onnx larger than this `SIZE` (such as 4GiB), whether it is loaded from the registry or published through MLflow")
 	var sourceRoots []string
+	maxArtifact := byteSize(mlflow.DefaultMaxArtifactBytes)
+	fs.Var(&maxArtifact, "max-artifact-bytes", "refuse an artifact upload larger than this `SIZE` (413); uploads stream to disk, so this is not bounded by --max-body-bytes")
 	fs.Func("allow-source-root", "a `DIR` under which MLflow's model-versions/create may read a local source (repeatable; none: local sources are refused)", func(dir string) error {
 		if dir == "" {
 			return errors.New("an empty directory allows nothing")
@@ -119,7 +122,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		lifecycle ops.Auditor
 	)
 	scfg.RegistryDir, scfg.PublishEngine = *registry, ef.cfg
-	scfg.AllowSourceRoots, scfg.MaxModelBytes = sourceRoots, int64(maxModel)
+	scfg.AllowSourceRoots, scfg.MaxModelBytes, scfg.MaxArtifactBytes = sourceRoots, int64(maxModel), int64(maxArtifact)
 	mcfg := modelstore.Config{
 		Dir:            *registry,
 		Engine:         ef.cfg,
