@@ -183,7 +183,6 @@ func (cfg *SoakConfig) prepare(st *stage, registry string) error {
   steps: [2500, 10000]
   bake: %s
   min_requests: 50
-  max_p99_ratio: 5
 `, cfg.Bake)); err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package gate
 
 import (
+	"bufio"
 	"cmp"
 	"encoding/csv"
 	"errors"
@@ -10,6 +11,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/switchyard-ml/switchyard/internal/suggest"
 )
 
 // DefaultMaxRows is the row limit ReadEvalSet applies when
@@ -148,7 +151,7 @@ func ReadEvalSet(r io.Reader, cfg EvalConfig) (*EvalSet, error) {
 		}
 		return fmt.Errorf("eval set: more than %d bytes (the limit; sample the set): %w", cmp.Or(cfg.MaxBytes, DefaultMaxBytes), ErrEvalSet)
 	}
-	cr := csv.NewReader(lr)
+	cr := csv.NewReader(skipBOM(lr))
 	cr.FieldsPerRecord = -1 // counted below, to word the error
 	cr.ReuseRecord = true
 
@@ -162,11 +165,7 @@ func ReadEvalSet(r io.Reader, cfg EvalConfig) (*EvalSet, error) {
 	if err != nil {
 		return nil, csvError(err)
 	}
-	names := make([]string, len(header))
-	for i, h := range header {
-		names[i] = strings.TrimSpace(h)
-	}
-	names[0] = strings.TrimPrefix(names[0], "\ufeff") // a byte-order mark
+	names := headerNames(header)
 	feats, width, label, err := mapHeader(names, cfg)
 	if err != nil {
 		return nil, err
@@ -237,6 +236,64 @@ func ReadEvalSet(r io.Reader, cfg EvalConfig) (*EvalSet, error) {
 	return s, nil
 }
 
+// headerNames returns the column names of a CSV header as ReadEvalSet
+// reads them: each trimmed of surrounding spaces, the first of a
+// byte-order mark. A name may hold anything else, quoted as CSV quotes
+// (a comma, a quote doubled, a line break).
+func headerNames(header []string) []string {
+	names := make([]string, len(header))
+	for i, h := range header {
+		names[i] = strings.TrimSpace(h)
+	}
+	names[0] = strings.TrimSpace(strings.TrimPrefix(names[0], "\ufeff")) // a byte-order mark
+	return names
+}
+
+// skipBOM returns a reader of r without the byte-order mark r may start
+// with, so that a first header name in quotes ("\ufeff\"a,b\"", as a
+// spreadsheet writes UTF-8 CSV) is read as quoted.
+func skipBOM(r io.Reader) io.Reader {
+	br := bufio.NewReader(r)
+	if b, err := br.Peek(3); err == nil && string(b) == "\ufeff" {
+		_, _ = br.Discard(3)
+	}
+	return br
+}
+
+// FirstRow reads the header and the first data row of an evaluation set
+// in CSV form from r, reading no further, and returns the header's names
+// as ReadEvalSet matches them against a schema's (trimmed, without a
+// byte-order mark) and the row's cells, trimmed, one per name. It checks
+// nothing else; a set that has no data row, or whose first row has not
+// one cell per name, is an error wrapping ErrEvalSet. It is for showing
+// an example record, not for judging a model.
+func FirstRow(r io.Reader) (names, cells []string, err error) {
+	cr := csv.NewReader(skipBOM(r))
+	cr.FieldsPerRecord = -1
+	header, err := cr.Read()
+	if err == io.EOF {
+		return nil, nil, fmt.Errorf("eval set line 1: empty file: %w", ErrEvalSet)
+	}
+	if err != nil {
+		return nil, nil, csvError(err)
+	}
+	row, err := cr.Read()
+	if err == io.EOF {
+		return nil, nil, fmt.Errorf("eval set line 2: no rows after the header: %w", ErrEvalSet)
+	}
+	if err != nil {
+		return nil, nil, csvError(err)
+	}
+	if len(row) != len(header) {
+		line, _ := cr.FieldPos(0)
+		return nil, nil, fmt.Errorf("eval set line %d: the row has %d columns, the header %d: %w", line, len(row), len(header), ErrEvalSet)
+	}
+	for i := range row {
+		row[i] = strings.TrimSpace(row[i])
+	}
+	return headerNames(header), row, nil
+}
+
 // checkConfig validates cfg and returns its row limit.
 func checkConfig(cfg EvalConfig) (int, error) {
 	if cfg.Label == "" {
@@ -301,7 +358,8 @@ func mapHeader(names []string, cfg EvalConfig) ([]feature, int, int, error) {
 	}
 	label, ok := index[cfg.Label]
 	if !ok {
-		return nil, 0, 0, fmt.Errorf("eval set line 1, column %q: no label column: %w", cfg.Label, ErrEvalSet)
+		return nil, 0, 0, fmt.Errorf("eval set line 1, column %q: no label column of that name%s; the header has %s: %w",
+			cfg.Label, suggest.Hint(cfg.Label, names), listColumns(names), ErrEvalSet)
 	}
 
 	if cfg.Columns == nil {
@@ -327,7 +385,8 @@ func mapHeader(names []string, cfg EvalConfig) ([]feature, int, int, error) {
 		c := &cfg.Columns[i]
 		field, ok := index[c.Name]
 		if !ok {
-			return nil, 0, 0, fmt.Errorf("eval set line 1, column %q: missing from the header: %w", c.Name, ErrEvalSet)
+			return nil, 0, 0, fmt.Errorf("eval set line 1, column %q: missing from the header%s; the header has %s: %w",
+				c.Name, suggest.Hint(c.Name, names), listColumns(names), ErrEvalSet)
 		}
 		width += c.Width()
 		feats[i] = feature{field: field, pos: c.Position, name: c.Name, boolean: c.Bool}
@@ -344,6 +403,23 @@ func mapHeader(names []string, cfg EvalConfig) ([]feature, int, int, error) {
 		}
 	}
 	return feats, width, label, nil
+}
+
+// listColumns names a header's columns for an error message, quoted, the
+// first 20 of them and how many more.
+func listColumns(names []string) string {
+	const most = 20
+	var b strings.Builder
+	for i, n := range names[:min(len(names), most)] {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(strconv.Quote(n))
+	}
+	if len(names) > most {
+		fmt.Fprintf(&b, " and %d more", len(names)-most)
+	}
+	return b.String()
 }
 
 // put parses one feature cell and writes its encoding into row: a
@@ -420,6 +496,10 @@ func parseLabel(cell string, classes int) (float64, error) {
 func csvError(err error) error {
 	var pe *csv.ParseError
 	if errors.As(err, &pe) {
+		if errors.Is(pe.Err, csv.ErrBareQuote) {
+			return fmt.Errorf("eval set line %d, column %d: %v (a name or cell holding a quote is written in quotes, "+
+				`its quotes doubled: "say ""hi"""): %w`, pe.Line, pe.Column, pe.Err, ErrEvalSet)
+		}
 		return fmt.Errorf("eval set line %d: %v: %w", pe.Line, pe.Err, ErrEvalSet)
 	}
 	return fmt.Errorf("read eval set: %w", err)

@@ -72,6 +72,55 @@ func TestReadEvalSetSuccess(t *testing.T) {
 	f("a,y\n1,0\n2,1\n", EvalConfig{Label: "y", Classes: 2, MaxBytes: 12}, []float32{1, 2}, []float64{0, 1}, 1)
 }
 
+// TestReadEvalSetNames reads headers whose names are any a data frame's
+// columns may have, written as CSV quotes them, and matches them against
+// the schema's names.
+func TestReadEvalSetNames(t *testing.T) {
+	cols := []Column{
+		{Name: "sepal length (cm)", Position: 0},
+		{Name: "a,b", Position: 1},
+		{Name: `say "hi"`, Position: 2},
+		{Name: "café", Position: 3, Category: []string{"oui", "non"}},
+		{Name: "日本", Position: 4, Bool: true},
+		{Name: "petal.width", Position: 5},
+		{Name: "<script>", Position: 6},
+	}
+	in := "\ufeff\"sepal length (cm)\",\"a,b\",\"say \"\"hi\"\"\",café, 日本 ,petal.width,<script>,label y\n" +
+		"5.1,1,2,non,true,0.2,7,1\n"
+	s, err := ReadEvalSet(strings.NewReader(in), EvalConfig{Label: "label y", Classes: 2, Columns: cols})
+	if err != nil {
+		t.Fatalf("ReadEvalSet(%q) error: %v", in, err)
+	}
+	if want := []float32{5.1, 1, 2, 1, 1, 0.2, 7}; !reflect.DeepEqual(s.Features, want) {
+		t.Fatalf("ReadEvalSet(%q) = %v; want %v", in, s.Features, want)
+	}
+}
+
+func TestFirstRow(t *testing.T) {
+	in := "\ufeff a ,\"b,\"\"c\"\"\",日本,y\n 1.5 ,x, true ,0\n2,z,false,1\n"
+	names, cells, err := FirstRow(strings.NewReader(in))
+	if err != nil {
+		t.Fatalf("FirstRow(%q) error: %v", in, err)
+	}
+	if want := []string{"a", `b,"c"`, "日本", "y"}; !reflect.DeepEqual(names, want) {
+		t.Fatalf("FirstRow(%q) names = %q; want %q", in, names, want)
+	}
+	if want := []string{"1.5", "x", "true", "0"}; !reflect.DeepEqual(cells, want) {
+		t.Fatalf("FirstRow(%q) cells = %q; want %q", in, cells, want)
+	}
+	f := func(in, want string) {
+		t.Helper()
+		_, _, err := FirstRow(strings.NewReader(in))
+		if !errors.Is(err, ErrEvalSet) || !strings.Contains(err.Error(), want) {
+			t.Fatalf("FirstRow(%q) error %v; want one wrapping ErrEvalSet, containing %q", in, err, want)
+		}
+	}
+	f("", "line 1: empty file")
+	f("a,y\n", "line 2: no rows after the header")
+	f("a,y\n1\n", "line 2: the row has 1 columns, the header 2")
+	f("a\"b,y\n1,0\n", `line 1, column 2: bare " in non-quoted-field (a name or cell holding a quote is written in quotes`)
+}
+
 func TestReadEvalSetFailure(t *testing.T) {
 	f := func(in string, cfg EvalConfig, want ...string) {
 		t.Helper()
@@ -97,6 +146,7 @@ func TestReadEvalSetFailure(t *testing.T) {
 	f("a,y\n", cls, "line 2", "no rows")
 
 	// Bad header.
+	f("a\"b,y\n1,0\n", cls, "line 1, column 2", `bare " in non-quoted-field (a name or cell holding a quote is written in quotes, its quotes doubled: "say ""hi""")`)
 	f("a,,y\n1,2,0\n", cls, "line 1", "column 2", "empty name")
 	f("a,a,y\n1,2,0\n", cls, "line 1", `column "a"`, "duplicate")
 	f("a,b\n1,2\n", cls, "line 1", `column "y"`, "no label")

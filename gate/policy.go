@@ -6,6 +6,8 @@ import (
 	"math"
 	"slices"
 	"strings"
+
+	"github.com/switchyard-ml/switchyard/internal/suggest"
 )
 
 // The metrics the gate computes, by the names policy.yaml and verdicts
@@ -159,7 +161,7 @@ func (p *Policy) Validate() error {
 		t := p.Metrics[name]
 		key := "gate.metrics." + name
 		if _, known := greaterIsBetter[name]; !known {
-			return fmt.Errorf("%s: unknown metric; known: %s", key, strings.Join(KnownMetrics(), ", "))
+			return fmt.Errorf("%s: unknown metric%s; known: %s", key, suggest.Hint(name, KnownMetrics()), strings.Join(KnownMetrics(), ", "))
 		}
 		for field, v := range map[string]*float64{"min": t.Min, "max": t.Max, "max_regression": t.MaxRegression, "max_regression_pct": t.MaxRegressionPct} {
 			if v != nil && (math.IsNaN(*v) || math.IsInf(*v, 0)) {

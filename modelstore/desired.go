@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/switchyard-ml/switchyard/internal/errtext"
 	"github.com/switchyard-ml/switchyard/rollout"
 )
 
@@ -69,7 +70,7 @@ func (s *Store) readDesired(m *model, onDisk map[int]struct{}) {
 	if err != nil {
 		s.log.Error("rollout.json refused; the last good state stays in force", "model", m.name, "error", err)
 		if a := s.cfg.Auditor; a != nil {
-			reason := "rollout.json refused; the last good state stays in force: " + err.Error()
+			reason := "rollout.json refused; the last good state stays in force: " + errtext.Text(err)
 			s.work.Go(func() {
 				ctx, cancel := context.WithTimeout(context.Background(), s.cfg.DrainTimeout)
 				defer cancel()
@@ -198,7 +199,7 @@ type Standing struct {
 // serving that can serve). The state it returns keeps cur's gate overrides
 // of versions still in the registry, adds force when its gate failed, and
 // must route only versions that can serve: a version whose failed gate no
-// override covers is refused with an error wrapping rollout.ErrState, as is
+// override covers is refused with a *GateError (a rollout.ErrState), as is
 // a state that fails rollout.State.Validate.
 func PlanChange(cur *rollout.State, serving int, versions []Standing, change Change, force int) (*rollout.State, error) {
 	find := func(n int) (Standing, bool) {
@@ -237,8 +238,7 @@ func PlanChange(cur *rollout.State, serving int, versions []Standing, change Cha
 	next.GateOverrides = keep
 	for _, n := range []int{next.Stable, next.Candidate, next.Shadow} {
 		if v, ok := find(n); ok && v.GateFailed && !next.Overrides(n) {
-			return nil, fmt.Errorf("%w: version %d failed its gate (%s); promote it with --force and a reason to route it anyway",
-				rollout.ErrState, n, v.GateReason)
+			return nil, &GateError{Version: n, Reason: v.GateReason}
 		}
 	}
 	err = next.Validate(func(n int) bool {

@@ -3,6 +3,9 @@ package modelstore
 import (
 	"errors"
 	"fmt"
+	"strings"
+
+	"github.com/switchyard-ml/switchyard/rollout"
 )
 
 var (
@@ -45,6 +48,41 @@ var (
 	// closed.
 	ErrClosed = errors.New("modelstore: store closed")
 )
+
+// GateError is the refusal of a change that would route a version whose
+// gate failed, with no override: PlanChange, Desire and Force return it.
+// It is a rollout.ErrState (errors.Is), so callers that branch on a
+// refused change need not know it; its text tells the person what to do.
+type GateError struct {
+	// Version is the version that failed its gate.
+	Version int
+	// Reason is the verdict's reason, as the gate wrote it.
+	Reason string
+}
+
+// Error reads "version 2 failed its gate: auc 0.4 < 0.8; to route it
+// anyway, promote it with --force and a reason".
+func (e *GateError) Error() string {
+	reason := strings.TrimSuffix(strings.TrimSpace(e.Reason), ".")
+	if reason == "" {
+		reason = "no reason recorded"
+	}
+	return fmt.Sprintf("version %d failed its gate: %s; to route it anyway, promote it with --force "+
+		"(\"force\": true over HTTP) and a reason", e.Version, reason)
+}
+
+// Is reports whether target is rollout.ErrState.
+func (e *GateError) Is(target error) bool { return target == rollout.ErrState }
+
+// notReadyError is an ErrNotReady whose text is a whole sentence for
+// the person who sent the request, such as "model "m" has no version
+// ready to serve: version 2 failed: ...", with no sentinel text after it.
+type notReadyError struct{ msg string }
+
+func (e *notReadyError) Error() string { return e.msg }
+
+// Is reports whether target is ErrNotReady.
+func (e *notReadyError) Is(target error) bool { return target == ErrNotReady }
 
 // settingError is a policy.yaml setting that cannot be decoded, with
 // where it is.

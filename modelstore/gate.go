@@ -32,27 +32,40 @@ type VerdictRecorder interface {
 const recordTimeout = 10 * time.Second
 
 // startGates starts the gate of each of m's Gating versions whose
-// baseline (see baseline) is ready, or has none; the others wait for
-// theirs, which wanted keeps loading.
+// baseline (see baseline) is ready, or has none, and of each Ready version
+// to judge again (m.rejudge); the others wait for theirs, which wanted
+// keeps loading. The version that serves is judged again on its own, with
+// no baseline.
 func (s *Store) startGates(ctx context.Context, m *model) {
 	pol := gate.Policy{}
 	if m.policy.lastGood != nil {
 		pol = m.policy.lastGood.Gate
 	}
+	gen := m.policy.gen
 	for _, n := range m.numbers() {
 		v := m.versions[n]
-		if v.State() != Gating || v.judging {
+		phase := phaseGated
+		switch st := v.State(); {
+		case v.judging:
+			continue
+		case st == Ready && m.rejudge[v]:
+			phase = phaseRejudged
+		case st != Gating:
 			continue
 		}
 		b := m.baseline(v)
+		if phase == phaseRejudged && v == m.stable() {
+			b = nil
+		}
 		if b != nil && b.State() != Ready {
 			continue
 		}
 		v.judging = true
+		delete(m.rejudge, v)
 		dir := m.dir
 		s.spawn(ctx, func(ctx context.Context) outcome {
 			verdict, err := s.judge(ctx, v, b, pol, dir)
-			return outcome{v: v, phase: phaseGated, verdict: verdict, err: err}
+			return outcome{v: v, phase: phase, verdict: verdict, gen: gen, err: err}
 		})
 	}
 }

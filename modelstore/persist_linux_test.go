@@ -23,7 +23,7 @@ import (
 // rollout.json is written and the gauge returns to 0.
 func TestRollbackNotBlockedByDisk(t *testing.T) {
 	dir, _ := canaryRegistry(t)
-	writePolicy(t, dir, "m", "rollout:\n  steps: [\"25%\", 10000]\n  bake: 50ms\n  min_requests: 20\n  max_p99_ratio: 1000\n")
+	writePolicy(t, dir, "m", "rollout:\n  steps: [\"25%\", 10000]\n  bake: 50ms\n  min_requests: 20\n")
 	reg := prometheus.NewPedanticRegistry()
 	metrics, err := modelstore.NewMetrics(reg)
 	if err != nil {
@@ -49,8 +49,8 @@ func TestRollbackNotBlockedByDisk(t *testing.T) {
 	until(t, "the controller watching the canary", func() bool { _, ok := ctrl.Analysis("m"); return ok })
 	m := st.Model("m")
 	for range 50 { // the candidate fails every request
-		m.Version(1).Stats.RecordSuccess(time.Millisecond)
-		m.Version(2).Stats.RecordError(time.Millisecond)
+		m.Version(1).Stats.RecordSuccess(time.Now(), time.Millisecond, 0.5)
+		m.Version(2).Stats.RecordError(time.Now(), time.Millisecond)
 	}
 	until(t, "the rollback in force", func() bool { r := st.Model("m").Rollout; return r != nil && r.Candidate == 0 })
 

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/switchyard-ml/switchyard/rollout"
 )
@@ -75,6 +76,7 @@ func (s *Store) pass(ctx context.Context, name string) {
 		}
 		s.startDrain(ctx, v, reason)
 	}
+	s.pinManual(m)
 	if len(m.versions) == 0 && onDisk == nil {
 		delete(s.models, name)
 		s.metrics.forget(name)
@@ -119,10 +121,17 @@ func (s *Store) route(m *model) {
 			cand, weight = c, st.Weight
 		}
 	}
-	if stable == nil && m.desired.state == nil && m.policy.rollout.OnPublish != rollout.Manual && m.policy.rollout.OnPublish != "" {
-		// The controller rolls new versions out as on_publish says; until
-		// it does, what serves keeps serving.
-		stable = byNumber[versionNumber(m.stableV)]
+	if stable == nil && m.desired.state == nil && holds(m.policy.rollout.OnPublish) {
+		// The controller rolls new versions out as on_publish says, or a
+		// person promotes them (manual); until then, what serves keeps
+		// serving. When nothing serves, the newest ready version does:
+		// under manual, until pinManual writes it into rollout.json.
+		if m.stableV == nil && m.policy.rollout.OnPublish == rollout.Manual {
+			m.firstServe = true
+		}
+		if !m.firstServe {
+			stable = byNumber[versionNumber(m.stableV)]
+		}
 	}
 	if stable == nil && len(ready) > 0 {
 		numbers := make([]int, len(ready))
@@ -168,6 +177,37 @@ func (s *Store) route(m *model) {
 		}
 	}
 }
+
+// pinManual writes, under on_publish manual, the version that serves into
+// rollout.json when no rollout.json names one, once the model has settled
+// (nothing loading, gating or draining): a model's first version serves,
+// since there is nothing to protect, and from then on nothing moves until
+// a person promotes, also across a restart. A write that fails is retried
+// as any rollout.json write is (see persist).
+func (s *Store) pinManual(m *model) {
+	if m.desired.state != nil {
+		m.firstServe = false
+		return
+	}
+	stable := m.stable()
+	if m.policy.rollout.OnPublish != rollout.Manual || stable == nil || m.unloaded || !s.settled(m.name) {
+		return
+	}
+	st := &rollout.State{Stable: stable.Number, Strategy: rollout.Manual, UpdatedAt: time.Now().UTC(), Actor: actorReconciler,
+		Reason: fmt.Sprintf("on_publish is manual and nothing else served: version %d serves until a person promotes another", stable.Number)}
+	data, err := rollout.EncodeState(st)
+	if err != nil {
+		panic(fmt.Sprintf("BUG: a pinned state does not encode: %v", err))
+	}
+	m.desired.state, m.firstServe = st, false
+	s.persist(m, st, data)
+	s.log.Info("on_publish manual: rollout.json pins the version that serves", "model", m.name, "stable", stable.Number)
+}
+
+// holds reports whether, under on_publish, a newly ready version leaves
+// the version that serves in place when no rollout.json says otherwise:
+// every value but latest (the default) holds it.
+func holds(onPublish string) bool { return onPublish != rollout.Latest && onPublish != "" }
 
 // versionNumber returns v's number, or 0 for nil.
 func versionNumber(v *Version) int {

@@ -44,14 +44,19 @@ type Policy struct {
 // the block over them.
 //
 //	rollout:
-//	  on_publish: canary          # canary | bluegreen | shadow | manual
+//	  on_publish: canary          # latest | canary | bluegreen | shadow | manual
 //	  steps: [5%, 25%, 50%, 100%] # or basis points: [500, 2500, 5000, 10000]
 //	  bake: 60s
-//	  min_requests: 500
+//	  max_bake: 10m               # a step short of traffic waits this long at most
+//	  min_requests: 200           # candidate requests between two analyses
+//	  failure_limit: 2            # breaching analyses in a row before a rollback
 //	  keep_previous: 1
 //	  max_error_rate_delta: 0.01  # a fraction: one percentage point
-//	  max_p99_ratio: 1.5
+//	  critical_error_rate: 0.2    # rolls back at once
+//	  max_latency_increase: 0.2   # +20% on stable's median, as a shift
+//	  min_latency_delta: 1ms      # shifts below this never breach
 //	  max_score_psi: 0.2
+//	  min_score_shift: 0.05       # scores that moved less never breach
 //	  max_accuracy_drop: 0.02
 //	  watch: 5m
 //	  shadow: {min_requests: 1000, min_agreement: 0.95, then: canary}
@@ -66,18 +71,28 @@ type RolloutPolicy struct {
 	Steps []int `yaml:"steps"`
 	// Bake is how long each canary step lasts at least, such as "60s".
 	Bake *Duration `yaml:"bake"`
-	// MinRequests is how many requests the candidate must answer in a
-	// step or a watch before it is judged.
+	// MaxBake is how long a step short of traffic may wait, such as
+	// "10m".
+	MaxBake *Duration `yaml:"max_bake"`
+	// MinRequests is how many requests the candidate answers between two
+	// analyses of a step or a watch.
 	MinRequests *int `yaml:"min_requests"`
+	// FailureLimit is how many analyses in a row must breach before a
+	// rollback.
+	FailureLimit *int `yaml:"failure_limit"`
 	// KeepPrevious is how many ready versions below the stable one stay
 	// loaded for an instant rollback.
 	KeepPrevious *int `yaml:"keep_previous"`
-	// MaxErrorRateDelta, MaxP99Ratio, MaxScorePSI and MaxAccuracyDrop are
+	// MaxErrorRateDelta, CriticalErrorRate, MaxLatencyIncrease,
+	// MinLatencyDelta, MaxScorePSI, MinScoreShift and MaxAccuracyDrop are
 	// the bounds the candidate is held to against stable.
-	MaxErrorRateDelta *float64 `yaml:"max_error_rate_delta"`
-	MaxP99Ratio       *float64 `yaml:"max_p99_ratio"`
-	MaxScorePSI       *float64 `yaml:"max_score_psi"`
-	MaxAccuracyDrop   *float64 `yaml:"max_accuracy_drop"`
+	MaxErrorRateDelta  *float64  `yaml:"max_error_rate_delta"`
+	CriticalErrorRate  *float64  `yaml:"critical_error_rate"`
+	MaxLatencyIncrease *float64  `yaml:"max_latency_increase"`
+	MinLatencyDelta    *Duration `yaml:"min_latency_delta"`
+	MaxScorePSI        *float64  `yaml:"max_score_psi"`
+	MinScoreShift      *float64  `yaml:"min_score_shift"`
+	MaxAccuracyDrop    *float64  `yaml:"max_accuracy_drop"`
 	// Watch is how long after a bluegreen switch the candidate may still
 	// be rolled back, such as "5m".
 	Watch *Duration `yaml:"watch"`
@@ -106,11 +121,17 @@ func (r *RolloutPolicy) UnmarshalYAML(n *yaml.Node) error {
 		"on_publish":           func(v *yaml.Node) error { return decodeString(v, &r.OnPublish) },
 		"steps":                func(v *yaml.Node) error { return decodeSteps(v, &r.Steps) },
 		"bake":                 func(v *yaml.Node) error { return decodeDuration(v, &r.Bake) },
+		"max_bake":             func(v *yaml.Node) error { return decodeDuration(v, &r.MaxBake) },
 		"min_requests":         func(v *yaml.Node) error { return decodeScalar(v, &r.MinRequests) },
+		"failure_limit":        func(v *yaml.Node) error { return decodeScalar(v, &r.FailureLimit) },
+		"critical_error_rate":  func(v *yaml.Node) error { return decodeScalar(v, &r.CriticalErrorRate) },
+		"max_latency_increase": func(v *yaml.Node) error { return decodeScalar(v, &r.MaxLatencyIncrease) },
+		"min_latency_delta":    func(v *yaml.Node) error { return decodeDuration(v, &r.MinLatencyDelta) },
 		"keep_previous":        func(v *yaml.Node) error { return decodeScalar(v, &r.KeepPrevious) },
 		"max_error_rate_delta": func(v *yaml.Node) error { return decodeScalar(v, &r.MaxErrorRateDelta) },
-		"max_p99_ratio":        func(v *yaml.Node) error { return decodeScalar(v, &r.MaxP99Ratio) },
+		"max_p99_ratio":        replacedP99Ratio,
 		"max_score_psi":        func(v *yaml.Node) error { return decodeScalar(v, &r.MaxScorePSI) },
+		"min_score_shift":      func(v *yaml.Node) error { return decodeScalar(v, &r.MinScoreShift) },
 		"max_accuracy_drop":    func(v *yaml.Node) error { return decodeScalar(v, &r.MaxAccuracyDrop) },
 		"watch":                func(v *yaml.Node) error { return decodeDuration(v, &r.Watch) },
 		"shadow": func(v *yaml.Node) error {
@@ -152,11 +173,16 @@ func (r *RolloutPolicy) Apply(def rollout.Policy) rollout.Policy {
 		p.Steps = slices.Clone(r.Steps)
 	}
 	setDuration(&p.Bake, r.Bake)
+	setDuration(&p.MaxBake, r.MaxBake)
 	set(&p.MinRequests, r.MinRequests)
+	set(&p.FailureLimit, r.FailureLimit)
 	set(&p.KeepPrevious, r.KeepPrevious)
 	setFloat(&p.MaxErrorRateDelta, r.MaxErrorRateDelta)
-	setFloat(&p.MaxP99Ratio, r.MaxP99Ratio)
+	setFloat(&p.CriticalErrorRate, r.CriticalErrorRate)
+	setFloat(&p.MaxLatencyIncrease, r.MaxLatencyIncrease)
+	setDuration(&p.MinLatencyDelta, r.MinLatencyDelta)
 	setFloat(&p.MaxScorePSI, r.MaxScorePSI)
+	setFloat(&p.MinScoreShift, r.MinScoreShift)
 	setFloat(&p.MaxAccuracyDrop, r.MaxAccuracyDrop)
 	setDuration(&p.Watch, r.Watch)
 	set(&p.Shadow.MinRequests, r.Shadow.MinRequests)
@@ -165,6 +191,12 @@ func (r *RolloutPolicy) Apply(def rollout.Policy) rollout.Policy {
 		p.Shadow.Then = *r.Shadow.Then
 	}
 	return p
+}
+
+// replacedP99Ratio refuses the key max_p99_ratio, which the latency
+// comparison in the same window replaced, saying what to write instead.
+func replacedP99Ratio(*yaml.Node) error {
+	return fmt.Errorf("replaced by max_latency_increase (0.2 is +20%% on stable's median, judged as a shift in the same window) and min_latency_delta (default 1ms); a p99 ratio of small samples is noise")
 }
 
 // decodeSteps decodes a list of weights, each in basis points (500) or a
@@ -331,6 +363,11 @@ type policyState struct {
 	read bool
 	// lastGood is the policy in force; nil until one has been valid.
 	lastGood *Policy
+	// hash names the file lastGood came from (see policyHash).
+	hash string
+	// gen counts the changes of lastGood's gate block: a verdict made
+	// under an older generation is judged again (see policyChanged).
+	gen uint64
 	// err is why the file as last read was refused; nil when it was not.
 	err error
 	// batching, keep and rollout are the settings in force: lastGood
@@ -371,7 +408,8 @@ func (s *Store) readPolicy(m *model) {
 		return
 	}
 	first := m.policy.lastGood == nil && m.policy.err == nil
-	m.policy.lastGood, m.policy.err = p, nil
+	old, oldHash := m.policy.lastGood, m.policy.hash
+	m.policy.lastGood, m.policy.err, m.policy.hash = p, nil, policyHash(data)
 	m.policy.batching = p.Batching.apply(s.cfg.Batching)
 	m.policy.keep = s.cfg.KeepPrevious
 	if k := p.Rollout.KeepPrevious; k != nil {
@@ -388,5 +426,8 @@ func (s *Store) readPolicy(m *model) {
 			v.policyFailure = false
 			s.transition(v, Unloaded, "policy.yaml is valid again")
 		}
+	}
+	if !first {
+		s.policyChanged(m, old, oldHash)
 	}
 }

@@ -99,7 +99,13 @@ func TestParsePolicyFailure(t *testing.T) {
 	f("rollout:\n  min_requests: 5.5\n", "min_requests")
 	f("rollout:\n  max_error_rate_delta: 2\n", "max_error_rate_delta: 2")
 	f("rollout:\n  max_error_rate_delta: 1%\n", "max_error_rate_delta")
-	f("rollout:\n  max_p99_ratio: 0.5\n", "max_p99_ratio: 0.5")
+	f("rollout:\n  max_p99_ratio: 1.5\n", "max_p99_ratio: line 2: replaced by max_latency_increase")
+	f("rollout:\n  max_latency_increase: -0.1\n", "max_latency_increase: -0.1")
+	f("rollout:\n  min_latency_delta: -1ms\n", "min_latency_delta: -1ms")
+	f("rollout:\n  failure_limit: 0\n", "failure_limit: 0")
+	f("rollout:\n  critical_error_rate: 0\n", "critical_error_rate: 0")
+	f("rollout:\n  max_bake: -1m\n", "max_bake: -1m")
+	f("rollout:\n  min_score_shift: 2\n", "min_score_shift: 2")
 	f("rollout:\n  max_score_psi: .nan\n", "max_score_psi: NaN")
 	f("rollout:\n  max_score_psi: -1\n", "max_score_psi")
 	f("rollout:\n  max_accuracy_drop: 1.5\n", "max_accuracy_drop: 1.5")
@@ -124,11 +130,16 @@ rollout:
   on_publish: canary
   steps: [1%, 12.5%, 5000, "100%"]
   bake: 2m
-  min_requests: 200
+  max_bake: 20m
+  min_requests: 300
+  failure_limit: 3
   keep_previous: 2
   max_error_rate_delta: 0.005
-  max_p99_ratio: 2
+  critical_error_rate: 0.3
+  max_latency_increase: 0.5
+  min_latency_delta: 2ms
   max_score_psi: 0.1
+  min_score_shift: 0.1
   max_accuracy_drop: 0.01
   watch: 10m
   shadow:
@@ -142,10 +153,10 @@ rollout:
 	def := rollout.DefaultPolicy()
 	got := p.Rollout.Apply(def)
 	want := rollout.Policy{
-		OnPublish: rollout.Canary, Steps: []int{100, 1250, 5000, 10000}, Bake: 2 * time.Minute, MinRequests: 200, KeepPrevious: 2,
-		MaxErrorRateDelta: 0.005, MaxP99Ratio: 2, MaxScorePSI: 0.1, MaxAccuracyDrop: 0.01, Watch: 10 * time.Minute,
-		Shadow:            rollout.ShadowPolicy{MinRequests: 5000, MinAgreement: 0.99, Then: rollout.BlueGreen},
-		InconclusiveAfter: def.InconclusiveAfter,
+		OnPublish: rollout.Canary, Steps: []int{100, 1250, 5000, 10000}, Bake: 2 * time.Minute, MaxBake: 20 * time.Minute,
+		MinRequests: 300, FailureLimit: 3, KeepPrevious: 2, MaxErrorRateDelta: 0.005, CriticalErrorRate: 0.3,
+		MaxLatencyIncrease: 0.5, MinLatencyDelta: 2 * time.Millisecond, MaxScorePSI: 0.1, MinScoreShift: 0.1, MaxAccuracyDrop: 0.01,
+		Watch: 10 * time.Minute, Shadow: rollout.ShadowPolicy{MinRequests: 5000, MinAgreement: 0.99, Then: rollout.BlueGreen},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("Apply =\n%+v; want\n%+v", got, want)
@@ -161,7 +172,7 @@ rollout:
 func TestRolloutPolicyApply(t *testing.T) {
 	server := rollout.DefaultPolicy()
 	server.OnPublish, server.Steps, server.Bake, server.MinRequests = rollout.Shadow, []int{1000, 10000}, 30*time.Second, 50
-	server.Shadow.Then, server.InconclusiveAfter = rollout.Canary, 5
+	server.Shadow.Then, server.FailureLimit = rollout.Canary, 5
 	f := func(in string, change func(p *rollout.Policy)) {
 		t.Helper()
 		p, err := modelstore.ParsePolicy([]byte(in))
@@ -190,7 +201,7 @@ func FuzzParsePolicy(f *testing.F) {
 	f.Add([]byte("batching:\n  timeout: 2s\n"))
 	f.Add([]byte("rollout:\n  keep_previous: 2\n"))
 	f.Add([]byte("rollout:\n  on_publish: canary\n  steps: [5%, 25%, 50%, 100%]\n  bake: 60s\n  min_requests: 500\n"))
-	f.Add([]byte("rollout:\n  steps: [500, 2500, 10000]\n  max_error_rate_delta: 0.01\n  max_p99_ratio: 1.5\n  max_score_psi: 0.2\n  max_accuracy_drop: 0.02\n"))
+	f.Add([]byte("rollout:\n  steps: [500, 2500, 10000]\n  max_error_rate_delta: 0.01\n  max_latency_increase: 0.2\n  min_latency_delta: 1ms\n  failure_limit: 2\n  max_score_psi: 0.2\n  max_accuracy_drop: 0.02\n"))
 	f.Add([]byte("rollout:\n  on_publish: bluegreen\n  watch: 5m\n"))
 	f.Add([]byte("rollout:\n  on_publish: shadow\n  shadow:\n    min_requests: 1000\n    min_agreement: 0.95\n    then: canary\n"))
 	f.Add([]byte("rollout:\n  steps: [0.5%, 12.25%, \"100%\"]\n  shadow: {then: bluegreen}\n"))

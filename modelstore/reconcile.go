@@ -35,6 +35,16 @@ type model struct {
 	live    *liveSettings
 	// unloaded is set by Unload and cleared by Load.
 	unloaded bool
+	// firstServe is set, under on_publish manual without rollout.json,
+	// while the version that serves is the model's first: the newest
+	// ready version serves until pinManual writes it into rollout.json.
+	firstServe bool
+	// rejudge holds the Ready versions whose gate must run again because
+	// policy.yaml's gate block changed (see policyChanged).
+	rejudge map[*Version]bool
+	// audits is closed once the latest change audit of the model is
+	// written (see auditChange).
+	audits chan struct{}
 }
 
 // stable returns the version that takes the traffic no candidate takes,
@@ -81,6 +91,9 @@ const (
 	phaseLoaded phase = iota
 	phaseGated
 	phaseDrained
+	// phaseRejudged is the verdict of a gate run again on a Ready
+	// version after policy.yaml's gate block changed.
+	phaseRejudged
 )
 
 // outcome is what a load, gate or drain goroutine reports to the
@@ -88,8 +101,11 @@ const (
 type outcome struct {
 	v       *Version
 	phase   phase
-	verdict *gate.Verdict // of phaseGated
-	err     error
+	verdict *gate.Verdict // of phaseGated and phaseRejudged
+	// gen is the model's gate generation (policyState.gen) the verdict
+	// was made under.
+	gen uint64
+	err error
 }
 
 // run is the reconciler: the one goroutine that owns s.models and makes
@@ -196,6 +212,9 @@ func (s *Store) settled(name string) bool {
 			case Loading, Gating, Draining:
 				return false
 			}
+			if v.judging || m.rejudge[v] {
+				return false // a gate runs again on a Ready version
+			}
 		}
 		if s.nextLoad(m) != nil {
 			return false
@@ -222,7 +241,8 @@ func (s *Store) scanAll(ctx context.Context) {
 }
 
 func (s *Store) newModel(name string) *model {
-	m := &model{name: name, dir: filepath.Join(s.cfg.Dir, name), versions: map[int]*Version{}, live: &liveSettings{}}
+	m := &model{name: name, dir: filepath.Join(s.cfg.Dir, name), versions: map[int]*Version{}, live: &liveSettings{},
+		rejudge: map[*Version]bool{}}
 	m.policy.batching = s.cfg.Batching
 	m.policy.keep = s.cfg.KeepPrevious
 	m.policy.rollout = s.cfg.Rollout
@@ -246,6 +266,13 @@ func (s *Store) apply(ctx context.Context, o outcome) {
 		s.transition(v, Gating, fmt.Sprintf("loaded in %v (warm-up run %v), %s resident", v.loadTook.Round(time.Millisecond), v.WarmUp.Round(time.Microsecond), mib(v.Cost)))
 		// The pass below starts its gate once its baseline is ready.
 	case phaseGated:
+		v.judging = false
+		if m := s.models[v.Model]; o.err == nil && m != nil && o.gen != m.policy.gen {
+			// policy.yaml's gate block changed while the gate ran: the
+			// version stays Gating and startGates judges it again.
+			s.log.Info("verdict made under a gate block no longer in force; judged again", "model", v.Model, "version", v.Number)
+			break
+		}
 		if o.err == nil {
 			v.verdict.Store(o.verdict)
 			s.metrics.judged(v, o.verdict)
@@ -262,6 +289,8 @@ func (s *Store) apply(ctx context.Context, o outcome) {
 		default:
 			s.transition(v, Ready, "passed its gate: "+strings.Join(o.verdict.Reasons, " "))
 		}
+	case phaseRejudged:
+		s.rejudged(ctx, o)
 	case phaseDrained:
 		s.drained(o)
 	}
@@ -310,7 +339,11 @@ func (s *Store) fail(ctx context.Context, v *Version, reason string) {
 // bindings and signature alive.
 func (s *Store) retire(v *Version) {
 	m := s.models[v.Model]
-	if m == nil || m.versions[v.Number] != v {
+	if m == nil {
+		return
+	}
+	delete(m.rejudge, v)
+	if m.versions[v.Number] != v {
 		return
 	}
 	p := newVersion(v.Model, v.Number, v.Dir, m.live)

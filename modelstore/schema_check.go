@@ -4,23 +4,19 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"regexp"
 	"slices"
 	"strings"
 
 	"github.com/switchyard-ml/switchyard/engine"
 )
 
-// namePattern is what a feature's name must match: a name every client
-// language can use as an identifier.
-var namePattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-
 // Check validates s on its own and against sig, the model's signature,
 // and returns where each feature goes. Every problem found is reported in
 // one error wrapping ErrSchema, each naming its feature (or input, or
 // class). sig must not be nil; neither s nor sig is retained.
 //
-// On its own: names are unique and match ^[A-Za-z_][A-Za-z0-9_]*$; Type
+// On its own: names are unique and not empty, and hold any character
+// but the few that cannot be written safely (fieldNameProblem); Type
 // is one of the four; Min and Max only for numbers and integers, finite,
 // Min <= Max; Values required for a category and only for it, unique and
 // not empty; Default of the feature's JSON kind (float64 for a number or
@@ -75,8 +71,10 @@ func (s *Schema) checkOwn(p *problems) {
 			p.add("%s: empty name", at)
 		case dup:
 			p.add("%s: duplicate name (feature %d has it too)", at, j)
-		case !namePattern.MatchString(f.Name):
-			p.add("%s: name must match ^[A-Za-z_][A-Za-z0-9_]*$ (letters, digits and _, not starting with a digit)", at)
+		default:
+			if msg := fieldNameProblem(f.Name); msg != "" {
+				p.add("%s: %s", at, msg)
+			}
 		}
 		if _, dup := seen[f.Name]; !dup {
 			seen[f.Name] = i

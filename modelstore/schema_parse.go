@@ -6,11 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
+	"regexp"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/switchyard-ml/switchyard/internal/regfile"
+	"github.com/switchyard-ml/switchyard/internal/suggest"
 )
 
 // ReadSchemaFile returns the bytes of the schema file at path (publish
@@ -73,7 +77,28 @@ func jsonMessage(err error) string {
 	if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok && te.Field != "" {
 		return fmt.Sprintf("%s: a %s where %s belongs", te.Field, te.Value, te.Type)
 	}
-	return strings.TrimPrefix(err.Error(), "json: ")
+	msg := strings.TrimPrefix(err.Error(), "json: ")
+	if name, ok := strings.CutPrefix(msg, "unknown field "); ok {
+		if name, err := strconv.Unquote(name); err == nil {
+			msg += suggest.Hint(name, append(tagNames(reflect.TypeFor[Schema](), "json"), tagNames(reflect.TypeFor[Feature](), "json")...))
+		}
+	}
+	return msg
+}
+
+// unknownYAMLField matches yaml's word for a key no field takes.
+var unknownYAMLField = regexp.MustCompile(`field (\S+) not found in type modelstore\.(Feature|Schema)`)
+
+// tagNames returns the names that struct type t's fields take in the
+// encoding tag (json or yaml).
+func tagNames(t reflect.Type, tag string) []string {
+	var names []string
+	for f := range t.Fields() {
+		if name, _, _ := strings.Cut(f.Tag.Get(tag), ","); name != "" && name != "-" {
+			names = append(names, name)
+		}
+	}
+	return names
 }
 
 // yamlMessage words a YAML decoding error on one line, naming the
@@ -81,6 +106,14 @@ func jsonMessage(err error) string {
 func yamlMessage(err error) string {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
 	msg = strings.TrimPrefix(msg, "unmarshal errors:\n")
+	msg = unknownYAMLField.ReplaceAllStringFunc(msg, func(m string) string {
+		sub := unknownYAMLField.FindStringSubmatch(m)
+		t := reflect.TypeFor[Schema]()
+		if sub[2] == "Feature" {
+			t = reflect.TypeFor[Feature]()
+		}
+		return m + suggest.Hint(sub[1], tagNames(t, "yaml"))
+	})
 	msg = strings.NewReplacer(" in type modelstore.Feature", " in a feature", " in type modelstore.Schema", " in the schema",
 		"modelstore.Feature", "a feature", "modelstore.Schema", "a schema (a mapping)").Replace(msg)
 	return strings.Join(strings.Fields(msg), " ")

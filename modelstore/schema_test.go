@@ -101,6 +101,11 @@ func TestParseSchemaFailure(t *testing.T) {
 	f(`{"features": [], "unknown": "reject"}`, "json", `unknown field "unknown"`)
 	f("features:\n  - name: a\n    type: number\n    mn: 0\n", "yaml", "line 4", "field mn not found in a feature")
 	f("features: []\nunknown: reject\n", "yaml", "line 2", "field unknown not found in the schema")
+	// A typo gets a "did you mean".
+	f(`{"features": [{"name": "a", "type": "number", "mn": 0}]}`, `unknown field "mn" (did you mean "min"?)`)
+	f(`{"features": [], "unknown_field": "reject"}`, `(did you mean "unknown_fields"?)`)
+	f("features:\n  - name: a\n    type: number\n    mn: 0\n", `field mn not found in a feature (did you mean "min"?)`)
+	f("features: []\nclases: [a, b]\n", `field clases not found in the schema (did you mean "classes"?)`)
 	// Malformed files and wrong kinds.
 	f(`{"features": [`, "json", "unexpected EOF")
 	f(`{"features": []} {}`, "json", "data after the schema object")
@@ -169,8 +174,20 @@ func TestSchemaCheckFailure(t *testing.T) {
 	// Names.
 	f(modelstore.Schema{}, sig, "no features")
 	f(abc(set(1, func(f *modelstore.Feature) { f.Name = "" })), sig, "feature 1: empty name")
-	f(abc(set(1, func(f *modelstore.Feature) { f.Name = "2b" })), sig, `feature "2b": name must match ^[A-Za-z_][A-Za-z0-9_]*$`)
-	f(abc(set(1, func(f *modelstore.Feature) { f.Name = "card-age" })), sig, `feature "card-age": name must match`)
+	name := func(n, want string) {
+		t.Helper()
+		f(abc(set(1, func(f *modelstore.Feature) { f.Name = n })), sig, want)
+	}
+	name("card\tage", `feature "card\tage": name holds the control character U+0009 at byte 4; a name may hold any character but control characters`)
+	name("age\n", `feature "age\n": name holds the control character U+000A at byte 3`)
+	name("a\x00b", `feature "a\x00b": name holds the control character U+0000 at byte 1`)
+	name("a\u0085", `feature "a\u0085": name holds the control character U+0085 at byte 1`)
+	name("a\x7f", `feature "a\x7f": name holds the control character U+007F at byte 1`)
+	name("caf\xe9", `feature "caf\xe9": name is not valid UTF-8: byte 0xe9 at byte 3`)
+	name(" age", `feature " age": name starts with white space (U+0020); a name may not start or end with it, since CSV headers and YAML drop it`)
+	name("age\u00a0", `feature "age\u00a0": name ends with white space (U+00A0 at byte 3)`)
+	name("\ufeffage", `feature "\ufeffage": name starts with a byte-order mark (U+FEFF), which CSV readers drop`)
+	name(strings.Repeat("é", 129), `name is 258 bytes long; a name may have at most 256 bytes of UTF-8`)
 	f(abc(set(2, func(f *modelstore.Feature) { f.Name = "a" })), sig, `feature "a": duplicate name (feature 0 has it too)`)
 	// Types, bounds and values.
 	f(abc(set(0, func(f *modelstore.Feature) { f.Type = "float" })), sig, `feature "a": type "float" is not one of number, integer, category, bool`)
@@ -396,6 +413,63 @@ func TestSchemaCheckSuccess(t *testing.T) {
 	}
 	if !reflect.DeepEqual(l, want) {
 		t.Fatalf("Check = %+v; want %+v", l, want)
+	}
+}
+
+// TestSchemaCheckNames holds Check to the names a data frame's columns
+// may have: any text but the few that cannot be written safely.
+func TestSchemaCheckNames(t *testing.T) {
+	f := func(name string) {
+		t.Helper()
+		s := &modelstore.Schema{Features: []modelstore.Feature{
+			{Name: name, Type: "number", Position: 0},
+			{Name: "b", Type: "number", Position: 1},
+			{Name: "c", Type: "number", Position: 2},
+		}}
+		if _, err := s.Check(&logRegSig); err != nil {
+			t.Fatalf("Check(name %q) = %v; want no error", name, err)
+		}
+	}
+	f("2b")
+	f("card-age")
+	f("sepal length (cm)")
+	f("petal.width")
+	f("café")
+	f("日本")
+	f("U+FFFD \ufffd written out")
+	f(`a"b`)
+	f(`<script>alert(1)</script>`)
+	f("a,b;c'd\\e/f~g")
+	f("inner  spaces\u00a0kept")
+	f("x" + strings.Repeat("y", modelstore.MaxFieldNameBytes-1))
+}
+
+// TestParseSchemaNames reads names of any kind from a YAML and a JSON
+// schema file, quoted as each quotes them, and Check takes them.
+func TestParseSchemaNames(t *testing.T) {
+	want := []string{"sepal length (cm)", "petal.width", "日本", `say "hi" \o/`, "2b"}
+	yamlSchema := `features:
+  - {name: "sepal length (cm)", type: number, position: 0}
+  - {name: petal.width, type: number, position: 1}
+  - {name: 日本, type: number, position: 2}
+`
+	jsonSchema := `{"features": [{"name": "say \"hi\" \\o/", "type": "number", "position": 0},
+		{"name": "2b", "type": "number", "position": 1}, {"name": "\u65e5\u672c", "type": "number", "position": 2}]}`
+	var got []string
+	for _, in := range []string{yamlSchema, jsonSchema} {
+		s, err := modelstore.ParseSchema([]byte(in))
+		if err != nil {
+			t.Fatalf("ParseSchema(%q): %v", in, err)
+		}
+		if _, err := s.Check(&logRegSig); err != nil {
+			t.Fatalf("Check(%q): %v", in, err)
+		}
+		for _, f := range s.Features {
+			got = append(got, f.Name)
+		}
+	}
+	if want = append(want, "日本"); !reflect.DeepEqual(got, want) {
+		t.Fatalf("names = %q; want %q", got, want)
 	}
 }
 

@@ -3,6 +3,7 @@ package modelstore
 import (
 	"encoding/binary"
 	"math"
+	"time"
 
 	"github.com/switchyard-ml/switchyard/engine"
 )
@@ -59,10 +60,28 @@ func (v *Version) ScoreClasses() int {
 	return v.score.width
 }
 
-// RecordScores records the score of every row of out, the outputs of a
-// request this version answered, into v.Stats. It allocates nothing.
-func (v *Version) RecordScores(out []engine.Tensor) {
-	v.eachScore(out, func(s float64) bool { v.Stats.RecordScore(s); return true })
+// RecordSuccess records a request this version answered, for the
+// rollout controller: when it ended, its latency, and out, its outputs,
+// whose rows' scores go to the score histogram and whose first row's
+// score goes with the request's sample (rollout.ArmStats.Samples). It
+// allocates nothing; safe for concurrent use.
+func (v *Version) RecordSuccess(end time.Time, latency time.Duration, out []engine.Tensor) {
+	first := math.NaN()
+	v.eachScore(out, func(s float64) bool {
+		if first != first {
+			first = s
+		}
+		v.Stats.RecordScore(s)
+		return true
+	})
+	v.Stats.RecordSuccess(end, latency, first)
+}
+
+// RecordError records a request that failed on this version by the
+// model's or the server's fault (not the client's): when it ended, and
+// its latency. Safe for concurrent use.
+func (v *Version) RecordError(end time.Time, latency time.Duration) {
+	v.Stats.RecordError(end, latency)
 }
 
 // eachScore calls fn with the score of each row of out, while fn returns

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"math"
 	"testing"
+	"time"
 
 	"github.com/switchyard-ml/switchyard/engine"
 )
@@ -21,7 +22,7 @@ func TestRecordScores(t *testing.T) {
 		t.Helper()
 		v := newVersion("m", 1, "", &liveSettings{})
 		v.score = scoreRuleOf(&engine.Signature{Outputs: outputs})
-		v.RecordScores(out)
+		v.RecordSuccess(time.Now(), time.Millisecond, out)
 		got := v.Stats.Snapshot().Scores
 		for i, n := range got {
 			if n != wantBuckets[i] {

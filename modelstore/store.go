@@ -8,6 +8,7 @@ import (
 	"maps"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -279,20 +280,36 @@ func (s *Store) notServing(model string, version int) error {
 	if version == 0 {
 		for _, v := range slices.Backward(m.Versions) {
 			if v.State() == Failed {
-				return fmt.Errorf("model %q has no ready version (version %d failed: %s): %w", model, v.Number, v.Reason(), ErrNotReady)
+				return &notReadyError{fmt.Sprintf("model %q has no version ready to serve: version %d %s", model, v.Number, failure(v.Reason()))}
 			}
 		}
-		return fmt.Errorf("model %q has no ready version: %w", model, ErrNotReady)
+		return &notReadyError{fmt.Sprintf("model %q has no version ready to serve", model)}
 	}
 	v := m.Version(version)
 	if v == nil {
 		return fmt.Errorf("model %q version %d: %w", model, version, ErrNotFound)
 	}
+	if v.State() == Failed {
+		return &notReadyError{fmt.Sprintf("model %q version %d %s", model, version, failure(v.Reason()))}
+	}
 	msg := fmt.Sprintf("model %q version %d is %s", model, version, v.State())
 	if r := v.Reason(); r != "" {
-		msg += ": " + r
+		msg += ": " + strings.TrimSuffix(r, ".")
 	}
-	return fmt.Errorf("%s: %w", msg, ErrNotReady)
+	return &notReadyError{msg}
+}
+
+// failure says why a version failed, from its reason, for a sentence
+// that names the version first: "failed its gate: auc 0.4 < 0.8".
+func failure(reason string) string {
+	reason = strings.TrimSuffix(strings.TrimSpace(reason), ".")
+	if r, ok := strings.CutPrefix(reason, "gate: "); ok {
+		return "failed its gate: " + r
+	}
+	if reason == "" {
+		return "failed"
+	}
+	return "failed: " + reason
 }
 
 // Model returns the named model, or nil.

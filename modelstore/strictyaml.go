@@ -3,9 +3,13 @@ package modelstore
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/switchyard-ml/switchyard/internal/suggest"
 )
 
 // This file holds the strict YAML decoding of policy.yaml: a block is a
@@ -32,7 +36,7 @@ func decodeBlock(n *yaml.Node, path string, fields map[string]func(*yaml.Node) e
 		decode, ok := fields[k.Value]
 		switch {
 		case !ok:
-			return &settingError{path, k.Line, fmt.Errorf("unknown key %q", k.Value)}
+			return &settingError{path, k.Line, fmt.Errorf("unknown key %q%s", k.Value, suggest.Hint(k.Value, slices.Sorted(maps.Keys(fields))))}
 		case seen[k.Value]:
 			return &settingError{path, k.Line, fmt.Errorf("%s given twice", k.Value)}
 		}

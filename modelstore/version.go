@@ -53,10 +53,11 @@ type Version struct {
 	// has MaxBatchSize 1.
 	Batching Batching
 
-	// Stats counts what this load of the version answered, for the
-	// rollout controller: the server records each request's outcome
-	// (RecordSuccess, RecordError) and RecordScores its outputs. Safe for
-	// concurrent use.
+	// Stats counts what this load of the version answered, and keeps its
+	// latest requests as samples, for the rollout controller: the server
+	// records each request's outcome through Version.RecordSuccess (with
+	// its outputs' scores) and Version.RecordError. Safe for concurrent
+	// use.
 	Stats rollout.ArmStats
 	// Agreement counts how this version, as a shadow, agreed with the
 	// stable version on the requests copied to it. Safe for concurrent

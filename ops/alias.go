@@ -59,7 +59,7 @@ func (s *Service) rollOutAlias(ctx context.Context, model, alias string, version
 	strategy := rollout.Canary
 	if alias == AliasChampion {
 		strategy = pol.OnPublish
-		if strategy == rollout.Manual || strategy == "" {
+		if strategy == rollout.Latest || strategy == rollout.Manual || strategy == "" {
 			strategy = rollout.BlueGreen
 		}
 	}

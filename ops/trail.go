@@ -35,8 +35,8 @@ const (
 // (the store's reconciler, the gate, the rollout controller) and recalls,
 // after a restart, a rollout state that was in force but never written.
 // It implements modelstore.Auditor, modelstore.PersistAuditor,
-// modelstore.PendingWrites, modelstore.VerdictRecorder and
-// rollout.Auditor. Its methods may be called concurrently.
+// modelstore.ChangeAuditor, modelstore.PendingWrites,
+// modelstore.VerdictRecorder and rollout.Auditor. Its methods may be called concurrently.
 type Trail struct{ st TrailStore }
 
 // NewTrail returns a Trail over st.
@@ -45,6 +45,7 @@ func NewTrail(st TrailStore) Trail { return Trail{st: st} }
 var (
 	_ modelstore.Auditor         = Trail{}
 	_ modelstore.PersistAuditor  = Trail{}
+	_ modelstore.ChangeAuditor   = Trail{}
 	_ modelstore.PendingWrites   = Trail{}
 	_ modelstore.VerdictRecorder = Trail{}
 	_ rollout.Auditor            = Trail{}
@@ -67,6 +68,14 @@ func (t Trail) AuditPersistFailing(ctx context.Context, model string, st *rollou
 // longer pending.
 func (t Trail) AuditPersistResolved(ctx context.Context, model, reason string) error {
 	return t.st.Audit(ctx, tracking.Entry{Actor: actorReconciler, Action: actionPersistResolved, Model: model, Reason: reason})
+}
+
+// AuditChange records, with the actor "reconciler", what the store
+// changed on its own, such as a policy.yaml edit that has versions judged
+// again.
+func (t Trail) AuditChange(ctx context.Context, model, action string, versions []int, reason string, details map[string]any) error {
+	return t.st.Audit(ctx, tracking.Entry{Actor: actorReconciler, Action: action, Model: model, Versions: versions,
+		Reason: reason, Details: details})
 }
 
 // PendingState returns the state of model's latest persist_failing entry

@@ -100,8 +100,10 @@ func NewMeasuresGauge(reg prometheus.Registerer) (*prometheus.GaugeVec, error) {
 	return g, nil
 }
 
-// measure records the figures an analysis judged.
-func (c *Controller) measure(model string, st Stats) {
+// measure records the figures of an analysis: the arms' error rates and
+// p99s over the window, the candidate's requests, the shadow's agreement,
+// and each measure's estimate, interval bounds and p-value.
+func (c *Controller) measure(model string, st Stats, d Decision) {
 	g := c.cfg.Measures
 	if g == nil {
 		return
@@ -109,10 +111,18 @@ func (c *Controller) measure(model string, st Stats) {
 	for name, v := range map[string]float64{
 		"candidate_error_rate": st.Candidate.ErrorRate(), "stable_error_rate": st.Stable.ErrorRate(),
 		"candidate_p99_seconds": st.Candidate.P99().Seconds(), "stable_p99_seconds": st.Stable.P99().Seconds(),
-		"score_psi": PSI(st.Stable.Scores, st.Candidate.Scores), "shadow_agreement": st.Agreement.Rate(),
-		"candidate_requests": float64(st.Candidate.Requests),
+		"shadow_agreement": st.Agreement.Rate(), "candidate_requests": float64(st.Candidate.Requests),
 	} {
 		g.WithLabelValues(model, name).Set(v)
+	}
+	for _, m := range d.Measures {
+		if m.Verdict == VerdictNotCompared || m.Verdict == VerdictNotEnough {
+			continue
+		}
+		g.WithLabelValues(model, m.Name).Set(m.Estimate)
+		g.WithLabelValues(model, m.Name+"_ci_low").Set(m.Low)
+		g.WithLabelValues(model, m.Name+"_ci_high").Set(m.High)
+		g.WithLabelValues(model, m.Name+"_p_value").Set(m.P)
 	}
 }
 
@@ -173,26 +183,6 @@ func (c *Controller) Analysis(model string) (Analysis, bool) {
 	return a, ok
 }
 
-// window is the statistics window of a model's current step: the arms'
-// snapshots when it began, and the baseline it carries over.
-type window struct {
-	key               stepKey
-	began             time.Time
-	stable, candidate StatsSnapshot
-	agreement         Agreement
-	// lastStable is what the stable arm answered in the latest earlier
-	// window of the same stable version in which it answered anything:
-	// the baseline once the candidate takes all traffic.
-	lastStable StatsSnapshot
-}
-
-// stepKey identifies a step: a new state (UpdatedAt) or other versions
-// start a new window.
-type stepKey struct {
-	updated           time.Time
-	stable, candidate int
-}
-
 // NewController returns a controller over fleet.
 func NewController(fleet Fleet, cfg ControllerConfig) *Controller {
 	if cfg.Tick <= 0 {
@@ -251,7 +241,7 @@ func (c *Controller) look(ctx context.Context, l Live, now time.Time) (Decision,
 		// Only a version published after the last change of the state is
 		// started: one a rollback left behind stays where it is.
 		fresh := st == nil || l.NewestPublished.After(st.UpdatedAt)
-		if fresh && l.Newest > l.Serving && l.Serving > 0 && l.Policy.OnPublish != Manual && l.Policy.OnPublish != "" {
+		if fresh && l.Newest > l.Serving && l.Serving > 0 && startsRollout(l.Policy.OnPublish) {
 			c.start(ctx, l, now)
 		}
 		return Decision{}, false
@@ -263,28 +253,31 @@ func (c *Controller) look(ctx context.Context, l Live, now time.Time) (Decision,
 	if cand == 0 {
 		cand = st.Shadow
 	}
-	key := stepKey{updated: st.UpdatedAt, stable: st.Stable, candidate: cand}
+	key := stepKey{stable: st.Stable, candidate: cand, strategy: st.Strategy, step: st.Step, weight: st.Weight}
 	w := c.windows[l.Model]
 	if w == nil || w.key != key {
-		next := &window{key: key, began: now, stable: snapshot(l.Arms[st.Stable]), candidate: snapshot(l.Arms[cand]),
-			agreement: agreement(l.Agreements[cand])}
+		next := newWindow(key, now, l.Arms[st.Stable], l.Arms[cand], l.Agreements[cand])
 		if w != nil && w.key.stable == key.stable {
-			next.lastStable = w.lastStable
+			next.lastStable, next.lastStableSamples = w.lastStable, w.lastStableSamples
 			if ended := next.stable.Sub(w.stable); ended.Requests > 0 {
-				next.lastStable = ended
+				next.lastStable, next.lastStableSamples = ended, w.stableSamples.samples()
 			}
 		}
 		w = next
 		c.windows[l.Model] = w
 	}
+	w.drain(l.Arms[st.Stable], l.Arms[cand])
 	began := w.began
 	if st.UpdatedAt.After(began) {
-		began = st.UpdatedAt
+		began = st.UpdatedAt // resumed: the clock restarts, the counts stay
 	}
 	stats := Stats{Candidate: snapshot(l.Arms[cand]).Sub(w.candidate), Stable: snapshot(l.Arms[st.Stable]).Sub(w.stable),
+		CandidateSamples: w.candidateSamples.samples(), StableSamples: w.stableSamples.samples(),
 		Agreement: agreement(l.Agreements[cand]).Sub(w.agreement)}
-	if st.Weight == FullWeight && stats.Stable.Requests == 0 {
-		stats.Stable = w.lastStable // stable answers nothing now: hold the candidate to its last window
+	if st.Weight == FullWeight {
+		// Stable answers nothing now: hold the candidate to stable's last
+		// window, for errors and scores.
+		stats.Stable, stats.StableSamples, stats.BaselineEarlier = w.lastStable, w.lastStableSamples, true
 	}
 	if c.cfg.Accuracy != nil {
 		if a, ok := c.cfg.Accuracy.Accuracy(l.Model, cand); ok {
@@ -294,8 +287,12 @@ func (c *Controller) look(ctx context.Context, l Live, now time.Time) (Decision,
 			stats.StableAccuracy = &a
 		}
 	}
-	d := Decide(l.Policy, Progress{Strategy: st.Strategy, Step: st.Step, Weight: st.Weight, Paused: st.Paused, StepStarted: began}, stats, now)
-	c.measure(l.Model, stats)
+	d := Decide(l.Policy, Progress{Strategy: st.Strategy, Step: st.Step, Weight: st.Weight, Paused: st.Paused, StepStarted: began,
+		AnalysedAt: w.analysedAt, Breaches: w.breaches, Passed: w.passed}, stats, now)
+	if d.Analysed {
+		w.analysedAt, w.breaches, w.passed = d.AnalysedAt, d.Breaches, d.Passed
+	}
+	c.measure(l.Model, stats, d)
 	if d.Action == Hold {
 		return d, true
 	}
@@ -332,8 +329,14 @@ func (c *Controller) look(ctx context.Context, l Live, now time.Time) (Decision,
 	} else {
 		c.log.Info("rollout decision", "model", l.Model, "decision", d)
 	}
-	c.audit(ctx, l.Model, d.Action.String(), next, reason)
+	c.audit(ctx, l.Model, d.Action.String(), next, reason, d.Measures)
 	return d, true
+}
+
+// startsRollout reports whether on_publish has the controller start a
+// rollout of a newly ready version: latest and manual start none.
+func startsRollout(onPublish string) bool {
+	return onPublish == Canary || onPublish == BlueGreen || onPublish == Shadow
 }
 
 // start begins the rollout of a newly ready version as on_publish asks.
@@ -357,7 +360,7 @@ func (c *Controller) start(ctx context.Context, l Live, now time.Time) {
 	}
 	c.applied(l.Model)
 	c.log.Info("rollout started", "model", l.Model, "version", l.Newest, "strategy", next.Strategy)
-	c.audit(ctx, l.Model, "start", next, reason)
+	c.audit(ctx, l.Model, "start", next, reason, nil)
 }
 
 // notApplied logs that the Fleet refused a change to model, once for
@@ -377,7 +380,9 @@ func (c *Controller) applied(model string) {
 	}
 }
 
-func (c *Controller) audit(ctx context.Context, model, action string, st *State, reason string) {
+// audit counts and records a decision that changed a rollout, with the
+// measures of the analysis behind it (nil for none).
+func (c *Controller) audit(ctx context.Context, model, action string, st *State, reason string, measures []Measure) {
 	if c.cfg.Decisions != nil {
 		c.cfg.Decisions.WithLabelValues(model, action).Inc()
 	}
@@ -392,6 +397,9 @@ func (c *Controller) audit(ctx context.Context, model, action string, st *State,
 	}
 	details := map[string]any{"stable": st.Stable, "candidate": st.Candidate, "shadow": st.Shadow, "strategy": st.Strategy,
 		"step": st.Step, "weight_bp": st.Weight, "paused": st.Paused}
+	if measures != nil {
+		details["analysis"] = measures
+	}
 	if err := c.cfg.Auditor.AuditDecision(ctx, model, action, versions, reason, details); err != nil {
 		c.log.Error("rollout decision applied but not audited", "model", model, "action", action, "error", err)
 	}

@@ -19,29 +19,46 @@ type Progress struct {
 	// Paused stops the controller from acting on its own.
 	Paused bool
 	// StepStarted is when the current canary step, the bluegreen watch or
-	// the shadow began, and so where the window that Stats covers starts.
-	// After a restart the controller's counters start afresh, so it
+	// the shadow began, or was last resumed: bake and max_bake count from
+	// it. After a restart the controller's counters start afresh, so it
 	// passes the later of the state's UpdatedAt and the time its counters
-	// began: the step bakes again from there rather than being judged on
-	// counts that miss most of it.
+	// began.
 	StepStarted time.Time
+	// AnalysedAt is how many requests the candidate had answered in the
+	// window at the step's latest analysis (0 before the first); the
+	// next is due at AnalysedAt + Policy.MinRequests.
+	AnalysedAt uint64
+	// Breaches is how many analyses in a row, up to the latest, breached
+	// a bound; Passed reports that the latest analysis passed with the
+	// power to see the tolerances.
+	Breaches int
+	Passed   bool
 }
 
-// Stats is what the arms did in the window that starts at
-// Progress.StepStarted. It is a plain value; Decide only reads it.
+// Stats is what the arms did in the current step's window. It is a plain
+// value; Decide only reads it.
 type Stats struct {
 	// Candidate is the candidate arm's counts over the window
-	// (StatsSnapshot.Sub of the snapshot taken when the window began).
+	// (StatsSnapshot.Sub of the snapshot taken when the window began):
+	// the error comparison uses all of them.
 	Candidate StatsSnapshot
 	// Stable is the baseline the candidate is held to: the stable arm's
 	// counts over the same window while stable takes traffic. Once the
 	// candidate takes all traffic (a canary's last step, the bluegreen
 	// watch) stable answers nothing, and the controller passes instead the
-	// stable arm's last window that had traffic. A baseline with fewer
-	// than Policy.MinRequests requests is too thin: the candidate's error
-	// rate is then judged alone (as if stable never failed), and the p99
-	// and score comparisons are skipped.
+	// stable arm's last window that had traffic, with BaselineEarlier
+	// set. A baseline with fewer than 20 requests is too thin: the
+	// candidate's error rate is then judged alone (as if stable never
+	// failed).
 	Stable StatsSnapshot
+	// CandidateSamples and StableSamples are samples of each arm's
+	// requests taken over the same span of time (at most MaxSamples
+	// each), for the latency and score comparisons.
+	CandidateSamples, StableSamples ArmSamples
+	// BaselineEarlier reports that Stable and StableSamples come from an
+	// earlier window than the candidate's: latency, which depends on the
+	// moment's load, is then not compared.
+	BaselineEarlier bool
 	// CandidateAccuracy and StableAccuracy are each arm's live accuracy
 	// from feedback, as fractions; nil (or NaN) while unknown. The
 	// accuracy bound applies only when both are known.
@@ -67,12 +84,24 @@ type Decision struct {
 	// and the status API: first the verdict, then each comparison, those
 	// that breached a bound first. The slice is the caller's.
 	Reasons []string
+	// Measures are the comparisons behind the decision, with their
+	// statistics, intervals, p-values and sample sizes; nil when none
+	// was made. The slice is the caller's.
+	Measures []Measure
+	// Analysed reports that this decision counts as one of the step's
+	// analyses: the controller then keeps AnalysedAt, Breaches and Passed
+	// for the next call's Progress.
+	Analysed   bool
+	AnalysedAt uint64
+	Breaches   int
+	Passed     bool
 }
 
 // LogValue logs the decision as a group.
 func (d Decision) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("action", d.Action.String()), slog.String("strategy", d.Strategy),
-		slog.Int("step", d.Step), slog.Int("weight", d.Weight), slog.Any("reasons", d.Reasons))
+		slog.Int("step", d.Step), slog.Int("weight", d.Weight), slog.Bool("analysed", d.Analysed),
+		slog.Int("breaches", d.Breaches), slog.Any("reasons", d.Reasons))
 }
 
 // Decide returns what the controller should do with a model's rollout,
@@ -84,20 +113,22 @@ func (d Decision) LogValue() slog.Value {
 // Paused, manual and unknown strategies hold, as does an invalid policy
 // (the reason says why); otherwise:
 //
-//   - canary: once the candidate has p.MinRequests requests in the step it
-//     is compared with the baseline (error rate delta, p99 ratio, score
-//     PSI, accuracy drop when known), and any breach rolls back at once,
-//     even before the bake ends. Until p.Bake has passed it holds. Then a
-//     healthy candidate advances to the next step, or is promoted after
-//     the last. A step that has baked p.InconclusiveAfter times p.Bake
-//     without p.MinRequests is inconclusive.
+//   - canary: each step is analysed whenever the candidate has answered
+//     p.MinRequests more requests in it (see judge for the comparisons,
+//     made on the same window of time for both arms). A breach must
+//     repeat in p.FailureLimit analyses in a row before the candidate is
+//     rolled back, unless it is critical (p.CriticalErrorRate): that
+//     rolls back at once. Once p.Bake has passed and the latest analysis
+//     passed, the candidate advances to the next step, or is promoted
+//     after the last. A step without enough traffic extends up to
+//     p.MaxBake; then it is judged with what it has if the latency test
+//     has the power to see its tolerance, and is otherwise inconclusive,
+//     saying how many requests it needs at the current rate.
 //   - bluegreen: a candidate below FullWeight advances to it (the switch;
-//     the controller decides only once the candidate is ready). After the
-//     switch it is compared with the previous stable's last window as soon
-//     as it has p.MinRequests requests, and a breach rolls back; once
-//     p.Watch has passed without one it is promoted. A watch that has run
-//     p.InconclusiveAfter times p.Watch without p.MinRequests is
-//     inconclusive.
+//     the controller decides only once the candidate is ready). The watch
+//     that follows is analysed as a canary step is, against the previous
+//     stable's last window (so errors and scores, not latency), and is
+//     promoted once p.Watch has passed and its latest analysis passed.
 //   - shadow: it holds until p.Shadow.MinRequests requests were compared
 //     (never inconclusive: a shadow costs clients nothing). Agreement below
 //     p.Shadow.MinAgreement rolls back (drops the shadow); otherwise
@@ -128,12 +159,13 @@ func Decide(p Policy, pr Progress, st Stats, now time.Time) Decision {
 }
 
 // with returns d with action a and the reasons: verdict first, then the
-// analysis's sentences.
-func (d Decision) with(a Action, verdict string, an *analysis) Decision {
+// judgment's sentences and measures.
+func (d Decision) with(a Action, verdict string, j *judgment) Decision {
 	d.Action = a
 	d.Reasons = []string{verdict}
-	if an != nil {
-		d.Reasons = append(append(d.Reasons, an.breaches...), an.notes...)
+	if j != nil {
+		d.Reasons = append(d.Reasons, j.sentences()...)
+		d.Measures = j.measures
 	}
 	switch a {
 	case RollBack:
@@ -150,36 +182,16 @@ func decideCanary(p Policy, pr Progress, st Stats, elapsed time.Duration) Decisi
 	step := min(max(pr.Step, 0), last)
 	d := Decision{Strategy: Canary, Step: step, Weight: pr.Weight}
 	at := fmt.Sprintf("step %d (%s)", step, formatWeight(p.Steps[step]))
-	n, need := st.Candidate.Requests, uint64(p.MinRequests)
-	var an *analysis
-	if n >= need {
-		an = analyse(p, st)
-		if len(an.breaches) > 0 {
-			return d.with(RollBack, fmt.Sprintf("%s: the candidate breaches %s after %s with %d requests: roll back",
-				at, count(len(an.breaches), "bound"), fmtDuration(elapsed), n), an)
+	return d.analysed(p, pr, st, elapsed, p.Bake, "bake", at, func(d Decision, j *judgment, n uint64) Decision {
+		if step == last {
+			d.Step = last
+			return d.with(Promote, fmt.Sprintf("%s, the last, is healthy after %s with %d requests: promote",
+				at, fmtDuration(elapsed), n), j)
 		}
-	}
-	if elapsed < p.Bake {
-		return d.with(Hold, fmt.Sprintf("%s has baked %s of %s with %d requests on the candidate (min_requests %d)",
-			at, fmtDuration(elapsed), fmtDuration(p.Bake), n, need), an)
-	}
-	if n < need {
-		limit := p.Bake * time.Duration(p.InconclusiveAfter)
-		if elapsed >= limit {
-			return d.with(Inconclusive, fmt.Sprintf("%s has baked %s (inconclusive_after %s of %s) with %d of %d requests on the candidate: too little traffic to judge",
-				at, fmtDuration(elapsed), count(p.InconclusiveAfter, "bake"), fmtDuration(p.Bake), n, need), nil)
-		}
-		return d.with(Hold, fmt.Sprintf("%s has baked %s but the candidate has %d of %d requests; inconclusive at %s",
-			at, fmtDuration(elapsed), n, need, fmtDuration(limit)), nil)
-	}
-	if step == last {
-		d.Step = last
-		return d.with(Promote, fmt.Sprintf("%s, the last, is healthy after %s with %d requests: promote",
-			at, fmtDuration(elapsed), n), an)
-	}
-	d.Step, d.Weight = step+1, p.Steps[step+1]
-	return d.with(Advance, fmt.Sprintf("%s is healthy after %s with %d requests: advance to step %d (%s)",
-		at, fmtDuration(elapsed), n, step+1, formatWeight(p.Steps[step+1])), an)
+		d.Step, d.Weight = step+1, p.Steps[step+1]
+		return d.with(Advance, fmt.Sprintf("%s is healthy after %s with %d requests: advance to step %d (%s)",
+			at, fmtDuration(elapsed), n, step+1, formatWeight(p.Steps[step+1])), j)
+	})
 }
 
 // decideBlueGreen decides a bluegreen switch and its watch (see Decide).
@@ -190,30 +202,86 @@ func decideBlueGreen(p Policy, pr Progress, st Stats, elapsed time.Duration) Dec
 		return d.with(Advance, fmt.Sprintf("bluegreen: switch all traffic to the candidate (from %s); the previous stable stays loaded through the %s watch",
 			formatWeight(pr.Weight), fmtDuration(p.Watch)), nil)
 	}
-	n, need := st.Candidate.Requests, uint64(p.MinRequests)
-	var an *analysis
-	if n >= need {
-		an = analyse(p, st)
-		if len(an.breaches) > 0 {
-			return d.with(RollBack, fmt.Sprintf("watch: the candidate breaches %s %s after the switch with %d requests: roll back to the previous stable",
-				count(len(an.breaches), "bound"), fmtDuration(elapsed), n), an)
+	return d.analysed(p, pr, st, elapsed, p.Watch, "watch", "watch", func(d Decision, j *judgment, n uint64) Decision {
+		return d.with(Promote, fmt.Sprintf("watch: the candidate is healthy %s after the switch with %d requests: promote",
+			fmtDuration(elapsed), n), j)
+	})
+}
+
+// analysed decides a step that bakes for at least bake (its policy key
+// named by key) and is judged by analyses: at says which step, for the
+// reasons, and healthy says what a healthy step leads to.
+func (d Decision) analysed(p Policy, pr Progress, st Stats, elapsed, bake time.Duration, key, at string,
+	healthy func(Decision, *judgment, uint64) Decision) Decision {
+	n, every := st.Candidate.Requests, uint64(p.MinRequests)
+	maxBake := max(p.MaxBake, bake)
+	j := judge(p, st)
+	d.AnalysedAt, d.Breaches, d.Passed = pr.AnalysedAt, pr.Breaches, pr.Passed
+	if j.critical {
+		d.Analysed, d.AnalysedAt, d.Breaches, d.Passed = true, n, pr.Breaches+1, false
+		return d.with(RollBack, fmt.Sprintf("%s: the candidate breaches %s after %s with %d requests, critically: roll back at once",
+			at, count(j.breaches(), "bound"), fmtDuration(elapsed), n), j)
+	}
+	pastMax := elapsed >= maxBake
+	due := n >= every && n >= pr.AnalysedAt+every
+	late := pastMax && n > pr.AnalysedAt && j.powered
+	if due || late {
+		d.Analysed, d.AnalysedAt = true, n
+		switch {
+		case j.breached:
+			d.Breaches, d.Passed = pr.Breaches+1, false
+			if d.Breaches >= p.FailureLimit {
+				return d.with(RollBack, fmt.Sprintf("%s: the candidate breaches %s in %s in a row (failure_limit %d), after %s with %d requests: roll back",
+					at, count(j.breaches(), "bound"), count(d.Breaches, "analysis"), p.FailureLimit, fmtDuration(elapsed), n), j)
+			}
+			return d.with(Hold, fmt.Sprintf("%s: the candidate breaches %s after %s with %d requests: analysis %d of failure_limit %d in a row; the next decides",
+				at, count(j.breaches(), "bound"), fmtDuration(elapsed), n, d.Breaches, p.FailureLimit), j)
+		case j.powered:
+			d.Breaches, d.Passed = 0, true
+		default:
+			d.Passed = false // inconclusive: neither a pass nor a breach
 		}
 	}
-	if elapsed < p.Watch {
-		return d.with(Hold, fmt.Sprintf("watch: %s of %s since the switch with %d requests on the candidate (min_requests %d)",
-			fmtDuration(elapsed), fmtDuration(p.Watch), n, need), an)
+	if elapsed < bake {
+		return d.with(Hold, fmt.Sprintf("%s has baked %s of %s with %d requests on the candidate (next analysis at %d)",
+			at, fmtDuration(elapsed), fmtDuration(bake), n, nextAnalysis(d.AnalysedAt, every)), j)
 	}
-	if n < need {
-		limit := p.Watch * time.Duration(p.InconclusiveAfter)
-		if elapsed >= limit {
-			return d.with(Inconclusive, fmt.Sprintf("watch: %s since the switch (inconclusive_after %s of %s) with %d of %d requests on the candidate: too little traffic to judge",
-				fmtDuration(elapsed), count(p.InconclusiveAfter, "watch"), fmtDuration(p.Watch), n, need), nil)
-		}
-		return d.with(Hold, fmt.Sprintf("watch: %s since the switch but the candidate has %d of %d requests; inconclusive at %s",
-			fmtDuration(elapsed), n, need, fmtDuration(limit)), nil)
+	if d.Passed {
+		return healthy(d, j, n)
 	}
-	return d.with(Promote, fmt.Sprintf("watch: the candidate is healthy %s after the switch with %d requests: promote",
-		fmtDuration(elapsed), n), an)
+	if !pastMax {
+		return d.with(Hold, fmt.Sprintf("%s has baked %s with %d requests on the candidate and no passing analysis yet (next at %d); max_bake %s, then it is judged with what it has",
+			at, fmtDuration(elapsed), n, nextAnalysis(d.AnalysedAt, every), fmtDuration(maxBake)), j)
+	}
+	if d.Breaches > 0 && j.powered {
+		return d.with(Hold, fmt.Sprintf("%s has baked %s (max_bake %s) after a breach: the next request's analysis decides",
+			at, fmtDuration(elapsed), fmtDuration(maxBake)), j)
+	}
+	want := max(j.need, uint64(minAnalysisSamples))
+	return d.with(Inconclusive, fmt.Sprintf("%s has baked %s (max_bake %s) with %d requests on the candidate: too little traffic to judge; %s",
+		at, fmtDuration(elapsed), fmtDuration(maxBake), n, needed(n, want, elapsed)), j)
+}
+
+// nextAnalysis returns the candidate's request count at which the next
+// analysis is due.
+func nextAnalysis(analysedAt, every uint64) uint64 {
+	if analysedAt == 0 {
+		return every
+	}
+	return analysedAt + every
+}
+
+// needed says how many requests the latency test needs and how long that
+// takes at the rate the candidate had so far (n in elapsed).
+func needed(n, want uint64, elapsed time.Duration) string {
+	s := fmt.Sprintf("the analysis needs about %d requests on the candidate to see its tolerances", want)
+	if n == 0 || elapsed <= 0 {
+		return s + ", and the candidate has answered none"
+	}
+	rate := float64(n) / elapsed.Seconds()
+	more := time.Duration(float64(want-min(n, want)) / rate * float64(time.Second))
+	return fmt.Sprintf("%s, about %s more at the current %.2f requests/s; resume keeps these counts and waits another max_bake",
+		s, fmtDuration(more.Round(time.Second)), rate)
 }
 
 // decideShadow decides a shadow and what follows it (see Decide).

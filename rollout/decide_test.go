@@ -4,9 +4,11 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -28,13 +30,15 @@ var rewrite = flag.Bool("rewrite", false, "rewrite the expected output of the tr
 //	policy [key=value ...]
 //	    Sets the policy of the cases that follow: the defaults with the
 //	    given policy.yaml keys overridden (steps=5%,50%,100%,
-//	    shadow.then=canary, inconclusive_after=2). Prints "ok" or the
+//	    shadow.then=canary, failure_limit=3). Prints "ok" or the
 //	    Validate error.
-//	decide STRATEGY [step=N] [weight=N] [paused] at=DURATION
+//	decide STRATEGY [step=N] [weight=N] [paused] [analysed_at=N] [breaches=N] [passed] at=DURATION
 //	    Decides at DURATION after the step began (STRATEGY "" is the
 //	    empty one), with input lines:
-//	      candidate|stable requests=N [errors=N] [latency=D | latency=D:N,D:N...] [scores=S:N,S:N...]
-//	        (errors are the first N requests; latency defaults to 1ms)
+//	      candidate|stable requests=N [errors=N] [latency=D | latency=D:N,D:N... | latency=D~D] [scores=S:N,S:N...]
+//	        (errors are the first N requests; latency defaults to 1ms; D~D
+//	        spreads the latencies evenly between two bounds)
+//	      earlier   (the stable line is stable's last window: Stats.BaselineEarlier)
 //	      accuracy [candidate=F] [stable=F]
 //	      agreement compared=N same=N [diff=F]   (diff: each comparison's score difference)
 //	    Prints the action, strategy, step and weight, then the reasons.
@@ -147,12 +151,18 @@ func setPolicy(p *rollout.Policy, kv string) error {
 		p.MinRequests, err = strconv.Atoi(v)
 	case "keep_previous":
 		p.KeepPrevious, err = strconv.Atoi(v)
-	case "inconclusive_after":
-		p.InconclusiveAfter, err = strconv.Atoi(v)
+	case "max_bake":
+		p.MaxBake, err = time.ParseDuration(v)
+	case "failure_limit":
+		p.FailureLimit, err = strconv.Atoi(v)
+	case "critical_error_rate":
+		p.CriticalErrorRate, err = strconv.ParseFloat(v, 64)
+	case "max_latency_increase":
+		p.MaxLatencyIncrease, err = strconv.ParseFloat(v, 64)
+	case "min_latency_delta":
+		p.MinLatencyDelta, err = time.ParseDuration(v)
 	case "max_error_rate_delta":
 		p.MaxErrorRateDelta, err = strconv.ParseFloat(v, 64)
-	case "max_p99_ratio":
-		p.MaxP99Ratio, err = strconv.ParseFloat(v, 64)
 	case "max_score_psi":
 		p.MaxScorePSI, err = strconv.ParseFloat(v, 64)
 	case "max_accuracy_drop":
@@ -189,6 +199,12 @@ func runDecide(p rollout.Policy, args, input []string) (string, error) {
 			pr.Weight, err = strconv.Atoi(v)
 		case "paused":
 			pr.Paused = true
+		case "analysed_at":
+			pr.AnalysedAt, err = strconv.ParseUint(v, 10, 64)
+		case "breaches":
+			pr.Breaches, err = strconv.Atoi(v)
+		case "passed":
+			pr.Passed = true
 		case "at":
 			elapsed, err = time.ParseDuration(v)
 		default:
@@ -207,9 +223,11 @@ func runDecide(p rollout.Policy, args, input []string) (string, error) {
 		var err error
 		switch fields[0] {
 		case "candidate":
-			st.Candidate, err = armSnapshot(fields[1:])
+			st.Candidate, st.CandidateSamples, err = armSnapshot(fields[1:])
 		case "stable":
-			st.Stable, err = armSnapshot(fields[1:])
+			st.Stable, st.StableSamples, err = armSnapshot(fields[1:])
+		case "earlier": // the stable line is stable's last window, not this one
+			st.BaselineEarlier = true
 		case "accuracy":
 			st.CandidateAccuracy, st.StableAccuracy, err = accuracies(fields[1:])
 		case "agreement":
@@ -225,12 +243,17 @@ func runDecide(p rollout.Policy, args, input []string) (string, error) {
 	if d.Strategy == "" {
 		d.Strategy = `""`
 	}
-	return strings.Join(append([]string{fmt.Sprintf("%s %s step=%d weight=%d", d.Action, d.Strategy, d.Step, d.Weight)}, d.Reasons...), "\n"), nil
+	head := fmt.Sprintf("%s %s step=%d weight=%d", d.Action, d.Strategy, d.Step, d.Weight)
+	if d.Analysed {
+		head += fmt.Sprintf(" (analysed at %d: breaches=%d passed=%v)", d.AnalysedAt, d.Breaches, d.Passed)
+	}
+	return strings.Join(append([]string{head}, d.Reasons...), "\n"), nil
 }
 
 // armSnapshot records an arm's requests into a real ArmStats, as the
-// request path would, and snapshots it.
-func armSnapshot(fields []string) (rollout.StatsSnapshot, error) {
+// request path would, and returns its snapshot and its samples (each
+// success's latency, and the scores in order, one per success).
+func armSnapshot(fields []string) (rollout.StatsSnapshot, rollout.ArmSamples, error) {
 	var requests, errs int
 	latency, scores := "1ms", ""
 	for _, f := range fields {
@@ -249,31 +272,49 @@ func armSnapshot(fields []string) (rollout.StatsSnapshot, error) {
 			err = fmt.Errorf("unknown field %q", k)
 		}
 		if err != nil {
-			return rollout.StatsSnapshot{}, err
+			return rollout.StatsSnapshot{}, rollout.ArmSamples{}, err
 		}
 	}
 	var lat []time.Duration
-	if !strings.Contains(latency, ":") {
+	if lo, hi, ok := strings.Cut(latency, "~"); ok { // evenly spread from lo to hi
+		l, err := time.ParseDuration(lo)
+		if err != nil {
+			return rollout.StatsSnapshot{}, rollout.ArmSamples{}, err
+		}
+		h, err := time.ParseDuration(hi)
+		if err != nil {
+			return rollout.StatsSnapshot{}, rollout.ArmSamples{}, err
+		}
+		latency = ""
+		for i := range requests {
+			lat = append(lat, l+(h-l)*time.Duration(i)/time.Duration(max(requests-1, 1)))
+		}
+	} else if !strings.Contains(latency, ":") {
 		latency += ":" + strconv.Itoa(requests)
 	}
 	for _, part := range strings.Split(latency, ",") {
+		if part == "" {
+			continue
+		}
 		d, n, err := durationCount(part)
 		if err != nil {
-			return rollout.StatsSnapshot{}, err
+			return rollout.StatsSnapshot{}, rollout.ArmSamples{}, err
 		}
 		for range n {
 			lat = append(lat, d)
 		}
 	}
 	if len(lat) != requests {
-		return rollout.StatsSnapshot{}, fmt.Errorf("latency %q counts %d requests, not %d", latency, len(lat), requests)
+		return rollout.StatsSnapshot{}, rollout.ArmSamples{}, fmt.Errorf("latency %q counts %d requests, not %d", latency, len(lat), requests)
 	}
 	var a rollout.ArmStats
+	var samples rollout.ArmSamples
 	for i, d := range lat {
 		if i < errs {
-			a.RecordError(d)
+			a.RecordError(transcriptStart, d)
 		} else {
-			a.RecordSuccess(d)
+			a.RecordSuccess(transcriptStart, d, math.NaN())
+			samples.Latencies = append(samples.Latencies, int64(d))
 		}
 	}
 	if scores != "" {
@@ -281,18 +322,19 @@ func armSnapshot(fields []string) (rollout.StatsSnapshot, error) {
 			sv, nv, _ := strings.Cut(part, ":")
 			s, err := strconv.ParseFloat(sv, 64)
 			if err != nil {
-				return rollout.StatsSnapshot{}, err
+				return rollout.StatsSnapshot{}, rollout.ArmSamples{}, err
 			}
 			n, err := strconv.Atoi(nv)
 			if err != nil {
-				return rollout.StatsSnapshot{}, err
+				return rollout.StatsSnapshot{}, rollout.ArmSamples{}, err
 			}
 			for range n {
 				a.RecordScore(s)
+				samples.Scores = append(samples.Scores, float32(s))
 			}
 		}
 	}
-	return a.Snapshot(), nil
+	return a.Snapshot(), samples, nil
 }
 
 func durationCount(s string) (time.Duration, int, error) {
@@ -362,14 +404,18 @@ func agreement(fields []string) (rollout.Agreement, error) {
 func TestDecideIsPure(t *testing.T) {
 	p := rollout.DefaultPolicy()
 	var cand, stable rollout.ArmStats
+	var cs, ss rollout.ArmSamples
 	for i := range 1000 {
-		cand.RecordSuccess(time.Duration(i) * time.Microsecond)
-		stable.RecordSuccess(time.Duration(i) * time.Microsecond)
+		cand.RecordSuccess(transcriptStart, time.Duration(i)*time.Microsecond, 0.3)
+		stable.RecordSuccess(transcriptStart, time.Duration(i)*time.Microsecond, 0.3)
 		cand.RecordScore(0.3)
 		stable.RecordScore(0.3)
+		cs.Latencies, cs.Scores = append(cs.Latencies, int64((999-i)*1000)), append(cs.Scores, 0.3) // unsorted
+		ss.Latencies, ss.Scores = append(ss.Latencies, int64(i*1000)), append(ss.Scores, 0.3)
 	}
 	acc := 0.9
-	st := rollout.Stats{Candidate: cand.Snapshot(), Stable: stable.Snapshot(), CandidateAccuracy: &acc, StableAccuracy: &acc}
+	st := rollout.Stats{Candidate: cand.Snapshot(), Stable: stable.Snapshot(), CandidateSamples: cs, StableSamples: ss,
+		CandidateAccuracy: &acc, StableAccuracy: &acc}
 	pr := rollout.Progress{Strategy: rollout.Canary, Step: 1, Weight: 2500, StepStarted: transcriptStart}
 	now := transcriptStart.Add(time.Minute)
 	first := rollout.Decide(p, pr, st, now)
@@ -385,7 +431,8 @@ func TestDecideIsPure(t *testing.T) {
 	if !reflect.DeepEqual(first, second) {
 		t.Fatalf("Decide differs on the same inputs:\n%+v\n%+v", first, second)
 	}
-	if want := rollout.DefaultPolicy(); !reflect.DeepEqual(p, want) || acc != 0.9 || st.Candidate != cand.Snapshot() {
+	if want := rollout.DefaultPolicy(); !reflect.DeepEqual(p, want) || acc != 0.9 || st.Candidate != cand.Snapshot() ||
+		slices.IsSorted(cs.Latencies) || cs.Latencies[0] != 999000 {
 		t.Fatal("Decide modified its inputs")
 	}
 }
@@ -394,7 +441,7 @@ func TestDecisionLogValue(t *testing.T) {
 	var buf strings.Builder
 	d := rollout.Decision{Action: rollout.RollBack, Strategy: rollout.Canary, Reasons: []string{"why"}}
 	slog.New(slog.NewTextHandler(&buf, nil)).Info("decided", "decision", d)
-	if want := `decision.action=rollback decision.strategy=canary decision.step=0 decision.weight=0 decision.reasons=[why]`; !strings.Contains(buf.String(), want) {
+	if want := `decision.action=rollback decision.strategy=canary decision.step=0 decision.weight=0 decision.analysed=false decision.breaches=0 decision.reasons=[why]`; !strings.Contains(buf.String(), want) {
 		t.Fatalf("logged %q; want it to contain %q", buf.String(), want)
 	}
 }

@@ -21,10 +21,19 @@
 // agree (PickKey).
 //
 // The controller's deterministic core: Policy (a model's rollout
-// settings, from policy.yaml), ArmStats (lock-free per-arm counters and
-// histograms the request path records into), and Decide, a pure function
-// of (policy, progress, stats, now) returning hold, advance, promote,
-// roll back or inconclusive with reasons that carry the numbers. The
+// settings, from policy.yaml), ArmStats (lock-free per-arm counters,
+// histograms and a ring of the latest requests that the request path
+// records into), and Decide, a pure function of (policy, progress, stats,
+// now) returning hold, advance, promote, roll back or inconclusive with
+// reasons that carry the numbers. Decide judges like Kayenta: the arms'
+// latencies by a Mann–Whitney test and the Hodges–Lehmann interval of the
+// shift (MannWhitney), their error rates by an interval of the difference
+// (CompareRates), their scores by PSI beyond sampling noise with a
+// chi-squared test and the distance they moved (CompareScores), each
+// against a relative tolerance and an absolute floor; a breach must
+// repeat in FailureLimit analyses in a row unless it is critical. The
+// controller samples both arms over the same window of time and carries
+// the analyses' count from one Decide to the next (Progress). The
 // Controller's goroutine (Run) feeds Decide and applies its decisions
 // through a Fleet, on each tick and at once when woken (Wake) by a
 // version becoming Ready or Failed.

@@ -19,11 +19,12 @@ type PolicyError struct {
 	// Field is the setting's key in policy.yaml, such as "steps" or
 	// "shadow.min_agreement".
 	Field string
-	// Problem says what is wrong with its value, such as "0.5 is below 1".
+	// Problem says what is wrong with its value, such as "0: must be
+	// between 1 and 100".
 	Problem string
 }
 
-// Error reads "rollout: invalid max_p99_ratio: 0.5 is below 1".
+// Error reads "rollout: invalid failure_limit: 0: must be between 1 and 100".
 func (e *PolicyError) Error() string {
 	return "rollout: invalid " + e.Field + ": " + e.Problem
 }

@@ -12,7 +12,7 @@ import (
 func quantileOf(q float64, ds ...time.Duration) time.Duration {
 	var a rollout.ArmStats
 	for _, d := range ds {
-		a.RecordSuccess(d)
+		a.RecordSuccess(testEnd, d, 0.5)
 	}
 	s := a.Snapshot()
 	return s.Latency.Quantile(q)

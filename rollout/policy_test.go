@@ -16,9 +16,10 @@ func TestDefaultPolicy(t *testing.T) {
 	if err := p.Validate(); err != nil {
 		t.Fatalf("DefaultPolicy().Validate() = %v; want nil", err)
 	}
-	if !slices.Equal(p.Steps, []int{500, 2500, 5000, 10000}) || p.OnPublish != rollout.Manual || p.Bake != time.Minute ||
-		p.MinRequests != 500 || p.KeepPrevious != 1 || p.MaxErrorRateDelta != 0.01 || p.MaxP99Ratio != 1.5 ||
-		p.MaxScorePSI != 0.2 || p.MaxAccuracyDrop != 0.02 || p.Watch != 5*time.Minute || p.InconclusiveAfter != 3 ||
+	if !slices.Equal(p.Steps, []int{500, 2500, 5000, 10000}) || p.OnPublish != rollout.Latest || p.Bake != time.Minute ||
+		p.MaxBake != 10*time.Minute || p.MinRequests != 200 || p.FailureLimit != 2 || p.KeepPrevious != 1 ||
+		p.MaxErrorRateDelta != 0.01 || p.CriticalErrorRate != 0.2 || p.MaxLatencyIncrease != 0.2 ||
+		p.MinLatencyDelta != time.Millisecond || p.MaxScorePSI != 0.2 || p.MinScoreShift != 0.05 || p.MaxAccuracyDrop != 0.02 || p.Watch != 5*time.Minute ||
 		p.Shadow != (rollout.ShadowPolicy{MinRequests: 1000, MinAgreement: 0.95, Then: rollout.Manual}) {
 		t.Fatalf("DefaultPolicy() = %+v; want the documented defaults", p)
 	}
@@ -48,12 +49,19 @@ func TestPolicyValidateFailure(t *testing.T) {
 	f("steps", "the last step is 5000", func(p *rollout.Policy) { p.Steps = []int{500, 5000} })
 	f("bake", "0s", func(p *rollout.Policy) { p.Bake = 0 })
 	f("bake", "200h", func(p *rollout.Policy) { p.Bake = 200 * time.Hour })
-	f("min_requests", "0", func(p *rollout.Policy) { p.MinRequests = 0 })
+	f("min_requests", "19", func(p *rollout.Policy) { p.MinRequests = 19 })
+	f("max_bake", "-1s", func(p *rollout.Policy) { p.MaxBake = -time.Second })
+	f("failure_limit", "0", func(p *rollout.Policy) { p.FailureLimit = 0 })
+	f("failure_limit", "101", func(p *rollout.Policy) { p.FailureLimit = 101 })
+	f("critical_error_rate", "0", func(p *rollout.Policy) { p.CriticalErrorRate = 0 })
+	f("critical_error_rate", "NaN", func(p *rollout.Policy) { p.CriticalErrorRate = math.NaN() })
+	f("min_latency_delta", "-1ms", func(p *rollout.Policy) { p.MinLatencyDelta = -time.Millisecond })
+	f("min_score_shift", "1.5", func(p *rollout.Policy) { p.MinScoreShift = 1.5 })
 	f("keep_previous", "-1", func(p *rollout.Policy) { p.KeepPrevious = -1 })
 	f("max_error_rate_delta", "1.5", func(p *rollout.Policy) { p.MaxErrorRateDelta = 1.5 })
 	f("max_error_rate_delta", "NaN", func(p *rollout.Policy) { p.MaxErrorRateDelta = math.NaN() })
-	f("max_p99_ratio", "0.9", func(p *rollout.Policy) { p.MaxP99Ratio = 0.9 })
-	f("max_p99_ratio", "+Inf", func(p *rollout.Policy) { p.MaxP99Ratio = math.Inf(1) })
+	f("max_latency_increase", "-0.1", func(p *rollout.Policy) { p.MaxLatencyIncrease = -0.1 })
+	f("max_latency_increase", "+Inf", func(p *rollout.Policy) { p.MaxLatencyIncrease = math.Inf(1) })
 	f("max_score_psi", "0", func(p *rollout.Policy) { p.MaxScorePSI = 0 })
 	f("max_score_psi", "NaN", func(p *rollout.Policy) { p.MaxScorePSI = math.NaN() })
 	f("max_accuracy_drop", "-0.1", func(p *rollout.Policy) { p.MaxAccuracyDrop = -0.1 })
@@ -61,8 +69,6 @@ func TestPolicyValidateFailure(t *testing.T) {
 	f("shadow.min_requests", "0", func(p *rollout.Policy) { p.Shadow.MinRequests = 0 })
 	f("shadow.min_agreement", "1.1", func(p *rollout.Policy) { p.Shadow.MinAgreement = 1.1 })
 	f("shadow.then", `"shadow"`, func(p *rollout.Policy) { p.Shadow.Then = rollout.Shadow })
-	f("inconclusive_after", "0", func(p *rollout.Policy) { p.InconclusiveAfter = 0 })
-	f("inconclusive_after", "101", func(p *rollout.Policy) { p.InconclusiveAfter = 101 })
 }
 
 func TestPolicyValidateSuccess(t *testing.T) {
@@ -78,7 +84,8 @@ func TestPolicyValidateSuccess(t *testing.T) {
 	f(func(p *rollout.Policy) { p.Steps = []int{1, 2, 10000} })
 	f(func(p *rollout.Policy) { p.OnPublish = rollout.Shadow; p.Shadow.Then = rollout.BlueGreen })
 	f(func(p *rollout.Policy) { p.MaxErrorRateDelta, p.MaxAccuracyDrop, p.KeepPrevious = 0, 0, 0 })
-	f(func(p *rollout.Policy) { p.MaxP99Ratio, p.Shadow.MinAgreement = 1, 1 })
+	f(func(p *rollout.Policy) { p.MaxLatencyIncrease, p.MinLatencyDelta, p.Shadow.MinAgreement = 0, 0, 1 })
+	f(func(p *rollout.Policy) { p.MaxBake, p.FailureLimit, p.CriticalErrorRate = 0, 1, 1 })
 	f(func(p *rollout.Policy) { p.Bake, p.Watch = 7*24*time.Hour, time.Nanosecond })
 }
 

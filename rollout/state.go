@@ -26,6 +26,12 @@ const (
 	Manual    = "manual"
 )
 
+// Latest is the on_publish value (Policy.OnPublish) that starts no
+// rollout: without rollout.json the newest version that passed its gate
+// serves, as TF Serving's latest policy does. It is not a strategy of a
+// State: a rollout.json in force stays as it is.
+const Latest = "latest"
+
 // State is a model's rollout.json: the desired traffic state, written by
 // the controller, the CLI or a person, and applied by the reconciler.
 //

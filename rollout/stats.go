@@ -1,13 +1,15 @@
 package rollout
 
 import (
+	"math"
 	"sync/atomic"
 	"time"
 )
 
 // ArmStats counts what one arm (a version taking part in a rollout) does
 // on the request path: requests, errors, a latency histogram and a
-// histogram of the model's scores. Its methods are safe for concurrent
+// histogram of the model's scores, and keeps its latest RingSize requests
+// as samples (Samples) for the controller's same-window comparisons. Its methods are safe for concurrent
 // use, take no lock and allocate nothing; each record is a few atomic
 // additions. The zero value is ready to use, and it must not be copied
 // after first use. Counters only grow: a step's figures are the
@@ -16,7 +18,8 @@ import (
 //
 // What to record is the caller's contract, the same for every arm:
 //   - RecordSuccess or RecordError once per request the arm answered, with
-//     its latency. An error is a 5xx or a model failure (the run failed,
+//     when it ended and its latency (and for a success the score of its
+//     first prediction, NaN when there is none). An error is a 5xx or a model failure (the run failed,
 //     timed out, or gave NaN); a request refused for its own fault (4xx) is
 //     either recorded as a success or not at all.
 //   - RecordScore once per prediction (per row), with the model's score
@@ -33,26 +36,32 @@ type ArmStats struct {
 	errors   atomic.Uint64
 	latency  [latencyBuckets]atomic.Uint64
 	scores   [ScoreBuckets]atomic.Uint64
+	next     atomic.Uint64 // samples recorded: the ring index of the next one
+	ring     [RingSize]slot
 }
 
-// RecordSuccess records a request the arm answered, and its latency.
-func (a *ArmStats) RecordSuccess(latency time.Duration) {
+// RecordSuccess records a request the arm answered: when it ended, its
+// latency, and the score of its first prediction mapped into [0, 1] (NaN
+// when it has none). The scores of all its predictions go to RecordScore.
+func (a *ArmStats) RecordSuccess(end time.Time, latency time.Duration, score float64) {
 	if a == nil {
 		return
 	}
 	a.requests.Add(1)
 	a.latency[latencyBucket(latency)].Add(1)
+	a.record(end, latency, false, score)
 }
 
 // RecordError records a request that failed on the arm (a 5xx or a model
-// failure), and its latency.
-func (a *ArmStats) RecordError(latency time.Duration) {
+// failure): when it ended, and its latency.
+func (a *ArmStats) RecordError(end time.Time, latency time.Duration) {
 	if a == nil {
 		return
 	}
 	a.requests.Add(1) // before errors, so that a snapshot never sees more errors than requests
 	a.errors.Add(1)
 	a.latency[latencyBucket(latency)].Add(1)
+	a.record(end, latency, true, math.NaN())
 }
 
 // RecordScore records one prediction's score, mapped into [0, 1] as the

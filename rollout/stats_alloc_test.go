@@ -16,8 +16,8 @@ func TestRecordAllocatesNothing(t *testing.T) {
 	var g rollout.AgreementStats
 	d := 3 * time.Millisecond
 	allocs := testing.AllocsPerRun(1000, func() {
-		a.RecordSuccess(d)
-		a.RecordError(d)
+		a.RecordSuccess(testEnd, d, 0.5)
+		a.RecordError(testEnd, d)
 		a.RecordScore(0.42)
 		g.RecordMatch(0.01)
 		g.RecordMismatch(0.4)

@@ -15,7 +15,7 @@ func BenchmarkArmStatsRecord(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		d := 1500 * time.Microsecond
 		for pb.Next() {
-			a.RecordSuccess(d)
+			a.RecordSuccess(testEnd, d, 0.5)
 			a.RecordScore(0.7)
 		}
 	})
@@ -23,7 +23,7 @@ func BenchmarkArmStatsRecord(b *testing.B) {
 
 func BenchmarkArmStatsSnapshot(b *testing.B) {
 	var a rollout.ArmStats
-	a.RecordSuccess(time.Millisecond)
+	a.RecordSuccess(testEnd, time.Millisecond, 0.5)
 	var sink rollout.StatsSnapshot
 	b.ReportAllocs()
 	for b.Loop() {

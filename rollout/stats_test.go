@@ -14,10 +14,10 @@ func TestArmStatsSnapshotSub(t *testing.T) {
 		t.Fatalf("zero ArmStats snapshot = %+v, error rate %v, p99 %v; want zeros", s, s.ErrorRate(), s.P99())
 	}
 	for range 90 {
-		a.RecordSuccess(time.Millisecond)
+		a.RecordSuccess(testEnd, time.Millisecond, 0.5)
 	}
 	for range 10 {
-		a.RecordError(time.Second)
+		a.RecordError(testEnd, time.Second)
 	}
 	a.RecordScore(0.3)
 	before := a.Snapshot()
@@ -29,10 +29,10 @@ func TestArmStatsSnapshotSub(t *testing.T) {
 		t.Fatalf("P99 with 10%% of requests at 1s = %v; want 1s within 6.25%%", p)
 	}
 	for range 50 {
-		a.RecordSuccess(2 * time.Millisecond)
+		a.RecordSuccess(testEnd, 2*time.Millisecond, 0.5)
 		a.RecordScore(0.9)
 	}
-	a.RecordError(2 * time.Millisecond)
+	a.RecordError(testEnd, 2*time.Millisecond)
 	after := a.Snapshot()
 	d := after.Sub(before)
 	if d.Requests != 51 || d.Errors != 1 || d.Latency.Total() != 51 || d.Scores != hist(18, 50) {
@@ -66,8 +66,8 @@ func TestStatsSnapshotErrorRate(t *testing.T) {
 
 func TestNilArmStats(t *testing.T) {
 	var a *rollout.ArmStats
-	a.RecordSuccess(time.Millisecond)
-	a.RecordError(time.Millisecond)
+	a.RecordSuccess(testEnd, time.Millisecond, 0.5)
+	a.RecordError(testEnd, time.Millisecond)
 	a.RecordScore(0.5)
 	if s := a.Snapshot(); s != (rollout.StatsSnapshot{}) {
 		t.Fatalf("nil ArmStats snapshot = %+v; want zeros", s)
@@ -103,9 +103,9 @@ func TestArmStatsConcurrent(t *testing.T) {
 		wg.Go(func() {
 			for i := range each {
 				if i%4 == 0 {
-					a.RecordError(time.Duration(w+1) * time.Millisecond)
+					a.RecordError(testEnd, time.Duration(w+1)*time.Millisecond)
 				} else {
-					a.RecordSuccess(time.Duration(i) * time.Microsecond)
+					a.RecordSuccess(testEnd, time.Duration(i)*time.Microsecond, 0.5)
 				}
 				a.RecordScore(float64(i%20) / 20)
 			}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"crypto/sha256"
 	_ "embed" // the docs page
 	"encoding/base64"
@@ -24,7 +25,12 @@ var (
 // docsPage is the page GET /docs serves, and docsCSP the
 // Content-Security-Policy it is served with: its own inline style and
 // script (by their sha256) and requests to this server, nothing else.
+// The page's servingMark is replaced per request by the serving data.
 var docsPage, docsCSP = buildDocsPage(docsHTML, docsCSS, docsJS)
+
+// servingMark is where docs.html takes the serving data, inside a
+// <script type="application/json">, a data block the browser does not run.
+const servingMark = "{{serving}}"
 
 // buildDocsPage puts css and js into page, in place of the lines
 // {{style}} and {{script}}, and returns the result with the
@@ -42,9 +48,12 @@ func buildDocsPage(page, css, js string) ([]byte, string) {
 }
 
 // docs serves GET /docs: a page, embedded in the binary, that lists the
-// server's endpoints from /openapi.json and each ready model's fields
-// from its /v1/models/{m}/openapi.json, with a form per model that sends
-// a records request and shows the answer or the 422's problems.
+// server's endpoints from /openapi.json, each with a form that sends a
+// request to it, and each ready model's fields from its
+// /v1/models/{m}/openapi.json, with a form per model that sends a records
+// request and shows the answer or the 422's problems. The page says which
+// versions serve each model and at which share, from the routing table as
+// it stands when the page is served (servingData).
 func (s *Server) docs(ctx *fasthttp.RequestCtx) {
 	h := &ctx.Response.Header
 	h.Set("Content-Security-Policy", docsCSP)
@@ -52,5 +61,9 @@ func (s *Server) docs(ctx *fasthttp.RequestCtx) {
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("Cache-Control", "no-cache")
 	ctx.SetContentType("text/html; charset=utf-8")
-	ctx.Response.SetBodyRaw(docsPage) // never modified
+	before, after, _ := bytes.Cut(docsPage, []byte(servingMark))
+	body := make([]byte, 0, len(docsPage)+512)
+	body = append(body, before...)
+	body = appendServingData(body, s.models)
+	ctx.Response.SetBodyRaw(append(body, after...))
 }

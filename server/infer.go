@@ -69,7 +69,7 @@ func (s *Server) infer(ctx *fasthttp.RequestCtx, p httpapi.Params) {
 		shadow = nil // the request's id moved it off the stable arm
 	}
 	d := time.Since(start)
-	recordOutcome(v, status, d, sc.run.Out)
+	recordOutcome(v, status, start.Add(d), d, sc.run.Out)
 	if status == fasthttp.StatusOK && shadow != nil {
 		s.offerShadow(shadow, v, sc.req.inputs, sc.run.Out)
 	}
@@ -79,16 +79,15 @@ func (s *Server) infer(ctx *fasthttp.RequestCtx, p httpapi.Params) {
 }
 
 // recordOutcome records the outcome of a request version v answered
-// with status after d, for the rollout controller: a success with the
-// scores of out, its outputs, or an error when the fault was the model's
-// or the server's, not the client's.
-func recordOutcome(v *modelstore.Version, status int, d time.Duration, out []engine.Tensor) {
+// with status after d, ending at end, for the rollout controller: a
+// success with the scores of out, its outputs, or an error when the fault
+// was the model's or the server's, not the client's.
+func recordOutcome(v *modelstore.Version, status int, end time.Time, d time.Duration, out []engine.Tensor) {
 	switch {
 	case status == fasthttp.StatusOK:
-		v.Stats.RecordSuccess(d)
-		v.RecordScores(out)
+		v.RecordSuccess(end, d, out)
 	case status >= fasthttp.StatusInternalServerError:
-		v.Stats.RecordError(d)
+		v.RecordError(end, d)
 	}
 }
 

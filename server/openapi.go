@@ -45,9 +45,14 @@ func modelDocument(v *modelstore.Version) (*openapi.Doc, error) {
 	if err != nil {
 		return nil, err
 	}
-	instance, example, err := instanceSchema(&sch)
+	instance, err := instanceSchema(&sch)
 	if err != nil {
 		return nil, fmt.Errorf("version %s: %w", v.Label, err)
+	}
+	example, fromEval := exampleRecord(v.Dir, &sch)
+	exampleFrom := "The example record holds a value each feature allows."
+	if fromEval {
+		exampleFrom = "The example record is the first row of the version's evaluation set (eval.csv)."
 	}
 	doc := &openapi.Doc{
 		OpenAPI: openapi.Version,
@@ -56,8 +61,8 @@ func modelDocument(v *modelstore.Version) (*openapi.Doc, error) {
 			Version: v.Label,
 			Description: fmt.Sprintf("The records API of model %s, generated from the feature schema of version %s, "+
 				"the version that serves the model now. A request that names another version is checked "+
-				"against that version's schema, which may differ. The whole server's API is at /openapi.json.",
-				v.Model, v.Label),
+				"against that version's schema, which may differ. %s The whole server's API is at /openapi.json.",
+				v.Model, v.Label, exampleFrom),
 		},
 		Components: recordsComponents(instance, predictionSchema(sch.classes, sch.width), problemsExample(&sch, example)),
 	}
@@ -70,25 +75,21 @@ func modelDocument(v *modelstore.Version) (*openapi.Doc, error) {
 	return doc, nil
 }
 
-// instanceSchema returns the schema of one record of sch, and an example
-// record, its fields in schema order: each feature's default, else a
-// value it allows (the number in its range nearest 0, the first of a
-// category's values, false).
-func instanceSchema(sch *recordSchema) (*openapi.Schema, openapi.Map[any], error) {
+// instanceSchema returns the schema of one record of sch, its fields in
+// schema order.
+func instanceSchema(sch *recordSchema) (*openapi.Schema, error) {
 	inst := &openapi.Schema{Type: openapi.TypeObject, Description: "One record: its fields are the model's features. " +
 		"A field that is absent or null takes its default.", Required: []string{}}
-	example := make(openapi.Map[any], 0, len(sch.features))
 	for i := range sch.features {
 		f := &sch.features[i]
 		fs, err := featureSchema(f)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		inst.Properties.Add(f.Name, fs)
 		if f.Default == nil {
 			inst.Required = append(inst.Required, f.Name)
 		}
-		example.Add(f.Name, exampleValue(f))
 	}
 	if sch.ignoreUnknown {
 		inst.Description += " Fields the schema does not name are ignored."
@@ -96,7 +97,7 @@ func instanceSchema(sch *recordSchema) (*openapi.Schema, openapi.Map[any], error
 		inst.AdditionalProperties = false
 		inst.Description += ` A field the schema does not name is refused (problem "unknown").`
 	}
-	return inst, example, nil
+	return inst, nil
 }
 
 // featureSchema returns the JSON Schema of feature f's values.
@@ -120,8 +121,10 @@ func featureSchema(f *modelstore.Feature) (*openapi.Schema, error) {
 	return s, nil
 }
 
-// exampleValue returns a value feature f allows, for the example request.
-// f's type has been checked by featureSchema.
+// exampleValue returns a value feature f allows, for the example request
+// when the version has no evaluation set: its default, else the number in
+// its range nearest 0, the first of a category's values, false. f's type
+// has been checked by featureSchema.
 func exampleValue(f *modelstore.Feature) any {
 	if f.Default != nil {
 		return f.Default

@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/switchyard-ml/switchyard/engine"
+	"github.com/switchyard-ml/switchyard/internal/suggest"
 	"github.com/switchyard-ml/switchyard/modelstore"
 )
 
@@ -26,6 +27,17 @@ type recordSchema struct {
 	classes       []string // the manifest's class names; empty: "0", "1", ...
 	output        int      // index of the output the answer reads
 	width         int      // its columns per row: 1 for a value, k >= 2 for class probabilities
+}
+
+// hint returns ` (did you mean "x"?)` for the feature an unknown field
+// name most likely meant, or "". It allocates: only a refused request
+// calls it.
+func (s *recordSchema) hint(name string) string {
+	names := make([]string, len(s.features))
+	for i := range s.features {
+		names[i] = s.features[i].Name
+	}
+	return suggest.Hint(name, names)
 }
 
 // recordSchemaOf returns the records schema of v, or an error wrapping

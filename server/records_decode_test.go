@@ -196,6 +196,7 @@ func TestDecodeRecordsProblems(t *testing.T) {
 		`0 merchant not_allowed: merchant "cars" is not one of food, travel, games`)
 	// unknown
 	f(`{"amount":1,`+rest+`,"colour":"red"}`, `0 colour unknown: colour is not a field of this model`)
+	f(`{"amount":1,`+rest+`,"is_foriegn":true}`, `0 is_foriegn unknown: is_foriegn is not a field of this model (did you mean "is_foreign"?)`)
 	// not_finite
 	f(`{"amount":NaN,`+rest+`}`, `0 amount not_finite: amount NaN is not a finite number`)
 	f(`{"amount":-Inf,`+rest+`}`, `0 amount not_finite: amount -Infinity is not a finite number`)

@@ -91,7 +91,7 @@ func (r *records) instance(i int, o *fastjson.Object, sch *recordSchema) error {
 		case dup != nil:
 		case f < 0:
 			if !sch.ignoreUnknown {
-				r.addf(i, string(key), problemUnknown, "%s is not a field of this model", key)
+				r.addf(i, string(key), problemUnknown, "%s is not a field of this model%s", key, sch.hint(string(key)))
 			}
 		case r.seen[f]:
 			dup = key

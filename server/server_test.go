@@ -414,7 +414,7 @@ func TestMetadataAndHealth(t *testing.T) {
 	f("/readyz", 200, "ok\n")
 	f("/v2/models/mlp/ready", 200, `{"ready":true}`)
 	f("/v2/models/mlp/versions/1/ready", 200, `{"ready":true}`)
-	f("/v2/models/mlp/versions/2/ready", 404, `{"error":"model \"mlp\" version 2: modelstore: not found"}`)
+	f("/v2/models/mlp/versions/2/ready", 404, `{"error":"model \"mlp\" version 2: not found"}`)
 
 	// Unloading a model makes it not ready, but not the server; loading
 	// brings it back.

@@ -82,11 +82,17 @@ type AuditQuery struct {
 	Actions []string
 	// Since, when not zero, keeps entries at or after it.
 	Since time.Time
-	// Limit bounds the entries returned, newest first; 0 means 100.
+	// Limit bounds the entries returned, the newest (see AuditLog);
+	// 0 means 100.
 	Limit int
 }
 
-// AuditLog returns audit entries matching q, newest first.
+// AuditLog returns audit entries matching q, newest first: by the time
+// each happened (Entry.Time, in milliseconds), then, for entries of the
+// same millisecond, the one recorded last (the greater ID) first. Time
+// decides because entries are not recorded in the order they happen: a
+// publish is stamped when it begins and recorded when it ends, after the
+// gate verdict it caused.
 func (s *Store) AuditLog(ctx context.Context, q AuditQuery) ([]Entry, error) {
 	cond, args := []string{"1"}, []any{}
 	if q.Model != "" {
@@ -105,7 +111,7 @@ func (s *Store) AuditLog(ctx context.Context, q AuditQuery) ([]Entry, error) {
 		q.Limit = 100
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT id, time, actor, action, model, versions, reason, details FROM audit
-		WHERE `+strings.Join(cond, " AND ")+` ORDER BY id DESC LIMIT ?`, append(args, q.Limit)...)
+		WHERE `+strings.Join(cond, " AND ")+` ORDER BY time DESC, id DESC LIMIT ?`, append(args, q.Limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("tracking: read audit: %w", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 )
 
 func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -17,6 +18,7 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	o.register(fs)
 	since := fs.String("since", "", "only entries newer than this `DURATION` back from now (24h), or this RFC 3339 time")
 	limit := fs.Int("limit", 100, "most entries shown, newest first")
+	asJSON := fs.Bool("json", false, "print the entries as JSON, every field in full, instead of a table")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -45,13 +47,39 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	printAudit(stdout, entries)
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(struct {
+			Entries []entryView `json:"entries"`
+		}{entries})
+	}
+	if printAudit(stdout, entries) {
+		fmt.Fprintln(stderr, "(… marks a reason or details cut to fit; --json prints every entry in full)")
+	}
 	return nil
 }
 
+// Widths of the audit table's free-text columns, in characters; a longer
+// text is cut with "…" (--json prints it whole).
+const (
+	auditReasonWidth  = 80
+	auditDetailsWidth = 60
+)
+
 // printAudit writes audit entries as a table, one line each, details as
-// JSON with sorted keys.
-func printAudit(w io.Writer, entries []entryView) {
+// JSON with sorted keys. Reasons and details longer than their column are
+// cut with "…"; it reports whether it cut any.
+func printAudit(w io.Writer, entries []entryView) (cut bool) {
+	clip := func(s string, width int) string {
+		s = strings.Join(strings.Fields(s), " ") // one line, whatever the text holds
+		if utf8.RuneCountInString(s) <= width {
+			return s
+		}
+		cut = true
+		r := []rune(s)
+		return string(r[:width-1]) + "…"
+	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "TIME\tACTOR\tACTION\tMODEL\tVERSIONS\tREASON\tDETAILS")
 	for _, e := range entries {
@@ -65,7 +93,8 @@ func printAudit(w io.Writer, entries []entryView) {
 			details = string(b)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Time.UTC().Format("2006-01-02T15:04:05.000Z07:00"), e.Actor, e.Action, e.Model,
-			orDash(strings.Join(versions, ",")), orDash(e.Reason), details)
+			orDash(strings.Join(versions, ",")), orDash(clip(e.Reason, auditReasonWidth)), clip(details, auditDetailsWidth))
 	}
 	tw.Flush()
+	return cut
 }

@@ -31,7 +31,7 @@ const (
 // sustained-load scenario (--soak). It exits 0 whether or not the goals of the comparison or
 // the scenarios are met; only a harness failure is an error.
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("bench", "--url URL [--body FILE] [-H 'Name: value'] [-c 64] [--duration 10s] [--rate R] | --compare [--rounds 3] [--smoke] | --serve-floor ADDR [--floor-model FILE] | --swap-cycles N [--rollout-cycles] [--duration 3s] | --tracking-cost [--rounds 3] [--mlflow-rate 50] | --canary-cost [--rounds 3] | --gate-cost [--rounds 3] [--gate-concurrency 1] | --records-cost [--rounds 3] | --soak DURATION [-c 8] [--rate 1000]", stderr)
+	fs := newFlagSet("bench", "--url URL [--body FILE] [-H 'Name: value'] [-c 64] [--duration 10s] [--rate R] | --compare [--rounds 3] [--smoke] | --serve-floor ADDR [--floor-model FILE] | --swap-cycles N [--rollout-cycles] [--duration 3s] | --tracking-cost [--rounds 3] [--mlflow-rate 50] | --canary-cost [--rounds 3] | --gate-cost [--rounds 3] [--gate-concurrency 1] | --records-cost [--rounds 3] | --soak DURATION [-c 8] [--rate 1000] | --judgment [--trials 20]", stderr)
 	target := fs.String("url", "", "drive load at this http:// URL, e.g. http://127.0.0.1:8080/v2/models/fraud/infer")
 	bodyFile := fs.String("body", "", "file holding the request body, POSTed as application/json (with --serve-floor: the answer)")
 	bodyJSON := fs.String("body-json", "", "the request body itself, instead of --body")
@@ -59,6 +59,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	gateConcurrency := fs.Int("gate-concurrency", 0, "with --gate-cost: the gate's concurrency in policy.yaml, batches of the evaluation run at once (0: the gate's default, 1)")
 	mlflowRate := fs.Float64("mlflow-rate", bench.DefaultMLflowRate, "with --tracking-cost: log-metric requests per second of the MLflow load")
 	soak := fs.Duration("soak", 0, "run a child switchyard serve on 127.0.0.1 for `DURATION` under mixed traffic (V2, records, bad requests, MLflow writes) while versions are published, gated, rolled out by canary and swapped; report errors by kind and latency, RSS and goroutines over time")
+	judgment := fs.Bool("judgment", false, "roll out candidates identical to stable, 5 ms slower and failing 2% of requests, each --trials times, on a child switchyard serve on 127.0.0.1 under steady traffic while goroutines burn every CPU; report how many were promoted or rolled back and how long each took")
+	trials := fs.Int("trials", 20, "with --judgment: rollouts of each kind of candidate")
 	floorModel := fs.String("floor-model", "", "with --serve-floor: run this ONNX `FILE` once per request, on one row, before answering")
 	var headers headerFlag
 	fs.Var(&headers, "H", "with --url: add the request header `'Name: value'` (repeatable), e.g. -H 'Inference-Header-Content-Length: 93' for a binary request")
@@ -71,13 +73,13 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 
 	modes := 0
-	for _, on := range []bool{*target != "", *compare, *floorAddr != "", set["swap-cycles"], *trackingCost, *canaryCost, *gateCost, *recordsCost, set["soak"]} {
+	for _, on := range []bool{*target != "", *compare, *floorAddr != "", set["swap-cycles"], *trackingCost, *canaryCost, *gateCost, *recordsCost, set["soak"], *judgment} {
 		if on {
 			modes++
 		}
 	}
 	if modes != 1 {
-		fmt.Fprintln(stderr, "switchyard bench: give exactly one of --url, --compare, --serve-floor, --swap-cycles, --tracking-cost, --canary-cost, --gate-cost, --records-cost and --soak")
+		fmt.Fprintln(stderr, "switchyard bench: give exactly one of --url, --compare, --serve-floor, --swap-cycles, --tracking-cost, --canary-cost, --gate-cost, --records-cost, --soak and --judgment")
 		fs.Usage()
 		return errUsage
 	}
@@ -202,6 +204,14 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	case *recordsCost:
 		cfg := bench.RecordsConfig{RoundsConfig: roundsConfig()}
 		return runScenario(&ef, stdout, *jsonPath, func() (report, error) { return bench.RecordsCost(ctx, cfg) })
+
+	case *judgment:
+		if *trials <= 0 {
+			fmt.Fprintln(stderr, "switchyard bench: with --judgment, --trials must be positive")
+			return errUsage
+		}
+		cfg := bench.JudgmentConfig{RoundsConfig: roundsConfig(), Trials: *trials}
+		return runScenario(&ef, stdout, *jsonPath, func() (report, error) { return bench.Judgment(ctx, cfg) })
 
 	case set["soak"]:
 		cfg := bench.SoakConfig{Binary: *binary, Duration: *soak, Engine: ef.cfg, ORTLib: ef.ortLib, Progress: stderr}

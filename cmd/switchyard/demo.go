@@ -43,17 +43,13 @@ gate:
     auc: {min: 0.8, max_regression: 0.005}
     log_loss: {max_regression_pct: 2}
 # Then it is rolled out as a canary: a quarter of the requests, then half,
-# then all, each step held 20 seconds and judged on at least 50 requests.
-# The latency and score bounds are loose for a demo: on a few dozen
-# requests a p99 is one request's latency, and a score PSI over 20 buckets
-# is mostly sampling noise (a service judges thousands of requests a step).
+# then all, each step held 20 seconds and analysed every 50 requests
+# against version 1 in the same window, with the default bounds.
 rollout:
   on_publish: canary
   steps: [25%, 50%, 100%]
   bake: 20s
   min_requests: 50
-  max_p99_ratio: 10
-  max_score_psi: 3
 `
 
 // Limits of the demo's background traffic, in requests a second.
@@ -224,7 +220,7 @@ func (d *demoPublish) gateAndPublish(ctx context.Context, better *demo.Fraud) er
 		fmt.Fprintf(d.stdout, "version %d serves; a server gates version %d and starts a %s rollout, as policy.yaml's on_publish says\n", stable, v, *s)
 		return nil
 	}
-	fmt.Fprintf(d.stdout, "version %d serves; roll version %d out with:\nswitchyard promote %s %d --strategy canary --reason %s --registry %s\n",
+	fmt.Fprintf(d.stdout, "version %d serves; roll version %d out with:\nbin/switchyard promote %s %d --strategy canary --reason %s --registry %s\n",
 		stable, v, demoModel, v, shellQuote("passed its gate"), shellQuote(d.registry))
 	return nil
 }
@@ -346,7 +342,7 @@ func (d *demoPublish) publish(ctx context.Context, f *demo.Fraud) (version int, 
 	}
 	fmt.Fprintf(d.stdout, "published %s version %d (%s; held out: AUC %.4f, log loss %.4f, accuracy %.4f), trained in run %s\n",
 		demoModel, version, f.Kind, f.AUC, f.LogLoss, f.Accuracy, runID)
-	fmt.Fprintf(d.stdout, "its reproducibility record: switchyard repro %s %d --registry %s\n", demoModel, version, shellQuote(d.registry))
+	fmt.Fprintf(d.stdout, "its reproducibility record: bin/switchyard repro %s %d --registry %s\n", demoModel, version, shellQuote(d.registry))
 	return version, nil
 }
 

@@ -301,7 +301,7 @@ type demoTry struct {
 // offline prints how to serve what the demo published, and requests to
 // send then.
 func (t *demoTry) offline(w io.Writer) {
-	fmt.Fprintf(w, "\nserve it (or run switchyard demo --serve, which does all of this while it serves):\n  switchyard serve --registry %s --addr %s\n",
+	fmt.Fprintf(w, "\nserve it (or run bin/switchyard demo --serve, which does all of this while it serves):\n  bin/switchyard serve --registry %s --addr %s\n",
 		shellQuote(t.registry), t.addr)
 	fmt.Fprintf(w, "then query it with a record, or as a V2 tensor:\n  %s\n  %s\n", t.recordsCurl(recordsBody(t.record)), curlLine(t.addr, demo.Encode(t.record)))
 }

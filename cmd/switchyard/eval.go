@@ -14,6 +14,7 @@ import (
 
 	"github.com/switchyard-ml/switchyard/engine"
 	"github.com/switchyard-ml/switchyard/gate"
+	"github.com/switchyard-ml/switchyard/internal/errtext"
 	"github.com/switchyard-ml/switchyard/modelstore"
 	"github.com/switchyard-ml/switchyard/rollout"
 )
@@ -122,7 +123,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 // input, or any other) and returns errUsage, wrapping err, so that the
 // exit status is 2 and 1 is left to a failing verdict.
 func inputProblem(stderr io.Writer, err error) error {
-	fmt.Fprintf(stderr, "switchyard eval: %v\n", err)
+	fmt.Fprintf(stderr, "switchyard eval: %s\n", errtext.Text(err))
 	return fmt.Errorf("%w: %w", errUsage, err)
 }
 

@@ -228,15 +228,21 @@ func TestEvalInputErrors(t *testing.T) {
 	f("line 3", append([]string{"--onnx", fx.net, "--eval", bad}, label...)...)
 	f("bad.csv", append([]string{"--onnx", fx.net, "--eval", bad}, label...)...)
 	f(`column "no_such_column": no label column`, "--onnx", fx.net, "--eval", fx.evalCSV, "--label", "no_such_column")
+	// A wrong label column: the message lists the columns there are, and
+	// the one a typo most likely meant.
+	f(`the header has "`, "--onnx", fx.net, "--eval", fx.evalCSV, "--label", "no_such_column")
+	f(`, "`+demo.LabelColumn+`"`, "--onnx", fx.net, "--eval", fx.evalCSV, "--label", "no_such_column")
+	f(`(did you mean "`+demo.LabelColumn+`"?)`, "--onnx", fx.net, "--eval", fx.evalCSV, "--label", "lable")
+	f(`(did you mean "`+demo.LabelColumn+`"?)`, "--onnx", fx.net, "--eval", fx.evalCSV, "--label", "Label")
 	empty := writeFile(t, fx.dir, "empty.csv", nil)
 	f("empty file", append([]string{"--onnx", fx.net, "--eval", empty}, label...)...)
 
 	// Models that cannot be loaded, or that the gate cannot evaluate.
 	garbage := writeFile(t, fx.dir, "garbage.onnx", []byte("nope"))
-	f("candidate: engine", append([]string{"--onnx", garbage, "--eval", fx.evalCSV}, label...)...)
-	f("garbage.onnx: engine", append([]string{"--onnx", fx.net, "--eval", fx.evalCSV, "--baseline", garbage}, label...)...)
+	f("candidate: load model: ", append([]string{"--onnx", garbage, "--eval", fx.evalCSV}, label...)...)
+	f("garbage.onnx: load model: ", append([]string{"--onnx", fx.net, "--eval", fx.evalCSV, "--baseline", garbage}, label...)...)
 	ints := writeFile(t, fx.dir, "ints.onnx", onnx.Identity(onnx.Int64, onnx.DimParam(onnx.Batch), onnx.DimValue(int64(demo.InputWidth))).Marshal())
-	f("candidate: gate:", append([]string{"--onnx", ints, "--eval", fx.evalCSV}, label...)...)
+	f(`candidate: the model's input "input" is INT64`, append([]string{"--onnx", ints, "--eval", fx.evalCSV}, label...)...)
 	badPolicy := writeFile(t, fx.dir, "bad-policy.yaml", []byte("gate:\n  metrics:\n    auc: {minimum: 0.8}\n"))
 	f("minimum", append([]string{"--onnx", fx.net, "--eval", fx.evalCSV, "--policy", badPolicy}, label...)...)
 

@@ -32,6 +32,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/switchyard-ml/switchyard/internal/errtext"
 )
 
 func main() {
@@ -45,7 +47,7 @@ func main() {
 	case errors.Is(err, errFailed):
 		os.Exit(1)
 	default:
-		fmt.Fprintln(os.Stderr, "switchyard:", err)
+		fmt.Fprintln(os.Stderr, "switchyard:", errtext.Text(err)) // no package prefixes: a user reads it
 		os.Exit(1)
 	}
 }
@@ -68,6 +70,8 @@ func verbs() []verb {
 	return []verb{
 		{"serve", "serve the registry's models over HTTP", runServe},
 		{"publish", "add a model version to the registry", runPublish},
+		{"schema", "infer a records schema from training data: schema infer --from CSV", runSchema},
+		{"policy", "write a policy.yaml with every default written out: policy init", runPolicy},
 		{"demo", "build and publish the demo fraud-detection model", runDemo},
 		{"eval", "run the evaluation gate on a model file offline: exit 0 pass, 1 fail", runEval},
 		{"promote", "roll a version out: bluegreen, canary, shadow or manual", runPromote},

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/switchyard-ml/switchyard/tracking"
 )
@@ -156,10 +157,26 @@ func TestOpsVerbs(t *testing.T) {
 	}
 
 	out = same("audit")
-	if !holds(out, "ana publish m 2 - ") || !holds(out, "ana publish m 1 first {") || !strings.Contains(out, `"run_id":"`+r1+`"`) {
+	if !holds(out, "ana publish m 2 - ") || !holds(out, "ana publish m 1 first {") {
 		t.Errorf("audit = \n%s", out)
 	}
-	if out := same("audit", "m", "--since", "1h", "--limit", "1"); strings.Count(out, "\n") != 2 || !holds(out, "gate gate_pass m") {
+	// The table cuts long reasons and details to one short line each;
+	// --json prints them whole.
+	const note = "(… marks a reason or details cut to fit; --json prints every entry in full)\n"
+	for line := range strings.Lines(strings.TrimSuffix(out, note)) {
+		if n := utf8.RuneCountInString(line); n > 250 {
+			t.Errorf("audit line of %d characters; want the table cut to fit:\n%s", n, line)
+		}
+	}
+	if !strings.Contains(out, "…") || !strings.HasSuffix(out, note) {
+		t.Errorf("audit = \n%s\nwant long details cut with … and a note saying so", out)
+	}
+	js := same("audit", "--json")
+	var full struct{ Entries []entryView }
+	if err := json.Unmarshal([]byte(js), &full); err != nil || len(full.Entries) != 4 || !strings.Contains(js, `"run_id": "`+r1+`"`) {
+		t.Errorf("audit --json = %v\n%s\nwant 4 entries in full", err, js)
+	}
+	if out := same("audit", "m", "--since", "1h", "--limit", "1"); strings.Count(strings.TrimSuffix(out, note), "\n") != 2 || !holds(out, "gate gate_pass m") {
 		t.Errorf("audit m --since 1h --limit 1 = \n%s", out)
 	}
 	if out := same("audit", "other"); strings.Count(out, "\n") != 1 {

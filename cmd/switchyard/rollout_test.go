@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"net/http"
@@ -11,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchyard-ml/switchyard/internal/demo"
+	"github.com/switchyard-ml/switchyard/internal/errtext"
 	"github.com/switchyard-ml/switchyard/internal/onnx"
 	"github.com/switchyard-ml/switchyard/internal/testenv"
 	"github.com/switchyard-ml/switchyard/modelstore"
@@ -108,7 +111,7 @@ func TestRolloutVerbs(t *testing.T) {
 }
 
 // TestDemoRolloutWalkthrough follows docs/rollouts.md's walkthrough,
-// with steps of a second and loose bounds (testPolicy): the demo publishes
+// with steps of a second and the default bounds (testPolicy): the demo publishes
 // its fraud model to a serving registry, version 1 serves, version 2
 // passes its gate and the model's policy rolls it out as a canary, status
 // shows it advancing, and a rollback returns all traffic to version 1.
@@ -129,17 +132,27 @@ func TestDemoRolloutWalkthrough(t *testing.T) {
 	if m == nil {
 		t.Fatalf("demo printed no V2 request:\n%s", out)
 	}
+	if resp, err := http.Post("http://"+addr+"/v2/models/fraud/infer", "application/json", strings.NewReader(m[1])); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("the printed V2 request = %v, %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	// Traffic as the demo sends it: records of many transactions, so that
+	// the canary compares the two versions' score distributions, not
+	// their answers to one repeated request.
+	records := demo.Generate(7, 500)
 	stop := make(chan struct{})
 	traffic := make(chan struct{})
 	go func() {
 		defer close(traffic)
-		for range 1_000_000 {
+		for i := range 1_000_000 {
 			select {
 			case <-stop:
 				return
 			default:
 			}
-			if resp, err := http.Post("http://"+addr+"/v2/models/fraud/infer", "application/json", strings.NewReader(m[1])); err == nil {
+			body := bytes.NewReader(recordsBody(records.Row(i % records.Len())))
+			if resp, err := http.Post("http://"+addr+"/v1/models/fraud:predict", "application/json", body); err == nil {
 				resp.Body.Close()
 			}
 		}
@@ -217,6 +230,12 @@ func TestPromoteForce(t *testing.T) {
 		_, err := runCmd(t, append([]string{"promote", "m", "2", "--reason", "x"}, where...)...)
 		if err == nil || !strings.Contains(err.Error(), "failed its gate") || !strings.Contains(err.Error(), "--force") {
 			t.Errorf("promote of the failed version %v = %v; want a refusal naming the gate and --force", where, err)
+		}
+		// The user wrote no rollout.json: the refusal says what the
+		// verdict said, not that a file is invalid.
+		if msg := errtext.Text(err); strings.Contains(msg, "rollout.json") || !strings.Contains(msg, "accuracy") ||
+			strings.Contains(msg, "rollout: ") || strings.Contains(msg, "modelstore: ") {
+			t.Errorf("promote of the failed version %v says %q; want the gate's reason and no file or package named", where, msg)
 		}
 	}
 	if _, err := runCmd(t, "rollback", "m", "--force", "--reason", "x", "--registry", reg); !errors.Is(err, errUsage) {

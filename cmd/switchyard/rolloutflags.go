@@ -23,7 +23,8 @@ func (r *rolloutFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&r.p.Bake, "rollout-bake", r.p.Bake, "how long each canary step runs before it is judged")
 	fs.IntVar(&r.p.MinRequests, "rollout-min-requests", r.p.MinRequests, "requests a candidate needs in a step before it is judged")
 	fs.Float64Var(&r.p.MaxErrorRateDelta, "rollout-max-error-rate-delta", r.p.MaxErrorRateDelta, "candidate error rate minus stable's, at most")
-	fs.Float64Var(&r.p.MaxP99Ratio, "rollout-max-p99-ratio", r.p.MaxP99Ratio, "candidate p99 over stable's, at most")
+	fs.Float64Var(&r.p.MaxLatencyIncrease, "rollout-max-latency-increase", r.p.MaxLatencyIncrease, "candidate latency shift over stable's median, at most (0.2 is +20%)")
+	fs.DurationVar(&r.p.MinLatencyDelta, "rollout-min-latency-delta", r.p.MinLatencyDelta, "latency shifts below this never roll back")
 	fs.Float64Var(&r.p.MaxScorePSI, "rollout-max-score-psi", r.p.MaxScorePSI, "PSI of the candidate's scores against stable's, at most")
 	fs.DurationVar(&r.p.Watch, "rollout-watch", r.p.Watch, "blue/green: how long the new stable is watched before it is final")
 }
@@ -56,6 +57,6 @@ func (r *rolloutFlags) policy() (rollout.Policy, error) {
 // rolloutFlagOf names the flag of each policy key the flags set.
 var rolloutFlagOf = map[string]string{
 	"on_publish": "on-publish", "steps": "rollout-steps", "bake": "rollout-bake", "min_requests": "rollout-min-requests",
-	"max_error_rate_delta": "rollout-max-error-rate-delta", "max_p99_ratio": "rollout-max-p99-ratio",
-	"max_score_psi": "rollout-max-score-psi", "watch": "rollout-watch",
+	"max_error_rate_delta": "rollout-max-error-rate-delta", "max_latency_increase": "rollout-max-latency-increase",
+	"min_latency_delta": "rollout-min-latency-delta", "max_score_psi": "rollout-max-score-psi", "watch": "rollout-watch",
 }

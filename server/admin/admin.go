@@ -179,7 +179,8 @@ func (s *Server) adminModelOf(ctx context.Context, m *modelstore.Model, rt *roll
 	if s.cfg.Analyses != nil {
 		if a, ok := s.cfg.Analyses.Analysis(m.Name); ok {
 			d := a.Decision
-			out.Analysis = &adminAnalysisJSON{At: a.At, Action: d.Action.String(), Step: d.Step, Weight: d.Weight, Reasons: d.Reasons}
+			out.Analysis = &adminAnalysisJSON{At: a.At, Action: d.Action.String(), Step: d.Step, Weight: d.Weight, Reasons: d.Reasons,
+				Measures: d.Measures, Breaches: d.Breaches}
 		}
 	}
 	weights := map[int]int{}

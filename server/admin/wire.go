@@ -38,6 +38,11 @@ type adminAnalysisJSON struct {
 	Step    int       `json:"step"`
 	Weight  int       `json:"weight_bp"`
 	Reasons []string  `json:"reasons"`
+	// Measures are the analysis's comparisons with their statistics,
+	// intervals, p-values and sample sizes; absent when none was made.
+	Measures []rollout.Measure `json:"measures,omitempty"`
+	// Breaches is how many analyses in a row breached a bound.
+	Breaches int `json:"consecutive_breaches"`
 }
 
 type adminVersionJSON struct {

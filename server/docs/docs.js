@@ -1,8 +1,10 @@
-// The docs page of switchyard. It lists the endpoints of /openapi.json and,
-// for each ready model, the fields of /v1/models/{model}/openapi.json with
-// a form that sends a records request and shows the answer. What comes
-// from the server is put in the page as text (textContent and attribute
-// values), never parsed as HTML.
+// The docs page of switchyard. It lists the endpoints of /openapi.json,
+// each with a form that sends a request to it, and, for each ready model,
+// which versions serve it at which share (the serving data the server puts
+// in the page), the fields of /v1/models/{model}/openapi.json and a form
+// that sends a records request and shows the answer. What comes from the
+// server is put in the page as text (textContent and attribute values),
+// never parsed as HTML.
 "use strict";
 
 (function () {
@@ -29,6 +31,11 @@
   // call fetches url and returns the status and the body, as text and,
   // when it is JSON, parsed.
   async function call(url, init) {
+    init = init || {};
+    const token = document.getElementById("token");
+    if (token && token.value !== "") {
+      init.headers = Object.assign({}, init.headers, { Authorization: "Bearer " + token.value });
+    }
     const res = await fetch(url, init);
     const text = await res.text();
     let body;
@@ -63,17 +70,54 @@
     return s;
   }
 
+  // servingData returns what the server wrote into the page: for each
+  // model, the versions that share its requests (candidate first, stable
+  // last) with their weights in basis points, and its shadow.
+  function servingData() {
+    try {
+      const list = JSON.parse(document.getElementById("serving").textContent);
+      return new Map(list.map((m) => [m.model, m]));
+    } catch (_) {
+      return new Map();
+    }
+  }
+
+  // percent writes a weight in basis points as a percentage.
+  function percent(weight) {
+    return `${Math.round(weight) / 100}%`;
+  }
+
+  // servingText says which versions serve a model and at which share.
+  function servingText(m) {
+    if (!m || !Array.isArray(m.arms) || m.arms.length === 0) return "No version serves this model now.";
+    let text;
+    if (m.arms.length === 1) {
+      text = `Version ${m.arms[0].version} serves ${percent(m.arms[0].weight)} of requests.`;
+    } else {
+      const parts = m.arms.map(
+        (a, i) => `version ${a.version} (${i === m.arms.length - 1 ? "stable" : "canary"}) ${percent(a.weight)}`,
+      );
+      text = `Requests are split: ${parts.join(", ")}.`;
+    }
+    text += " A request that names a version goes to it.";
+    if (m.shadow) text += ` Version ${m.shadow} shadows: it gets a copy of each request, and its answers are not returned.`;
+    return text;
+  }
+
   async function main() {
+    const serving = servingData();
     const [server, index] = await Promise.all([
       call("/openapi.json"),
       call("/v2/repository/index", { method: "POST", headers: { "Content-Type": JSON_TYPE }, body: '{"ready":true}' }),
     ]);
-    renderEndpoints(server);
+    const names =
+      index.ok && Array.isArray(index.body) ? [...new Set(index.body.map((e) => String(e.name)))].sort() : [];
+    const examples = new Map(); // model name -> its example records request, once its document is read
     if (!index.ok || !Array.isArray(index.body)) {
+      renderEndpoints(server, names, serving, examples);
       setStatus("Cannot list the models: POST /v2/repository/index answered " + errorText(index));
       return;
     }
-    const names = [...new Set(index.body.map((e) => String(e.name)))].sort();
     const models = document.getElementById("models");
     if (names.length === 0) models.append(el("p", { text: "No model is ready." }));
     await Promise.all(
@@ -81,15 +125,28 @@
         const section = el("section", { class: "model", id: "model-" + name, "data-model": name });
         models.append(section); // before the await: the sections keep the names' order
         const docPath = `/v1/models/${encodeURIComponent(name)}/openapi.json`;
-        renderModel(section, name, docPath, await call(docPath));
+        const example = renderModel(section, name, docPath, await call(docPath), serving.get(name));
+        if (example) examples.set(name, example);
       }),
     );
+    renderEndpoints(server, names, serving, examples);
     setStatus(`${names.length} model${names.length === 1 ? "" : "s"} ready.`);
   }
 
-  // renderEndpoints lists the server document's operations by tag.
-  function renderEndpoints(res) {
+  // renderEndpoints lists the server document's operations by tag, each
+  // with a form to try it. names are the ready models, serving what serves
+  // them and examples their example records requests, to fill the forms.
+  function renderEndpoints(res, names, serving, examples) {
     const section = document.getElementById("endpoints");
+    section.append(
+      el(
+        "p",
+        { class: "muted" },
+        el("label", { for: "token" }, "Token "),
+        el("input", { type: "password", id: "token", autocomplete: "off", placeholder: "(none)" }),
+        " sent as Authorization: Bearer by every request this page sends, for endpoints the server guards.",
+      ),
+    );
     if (!res.ok || !res.body || typeof res.body.paths !== "object") {
       section.append(el("p", { class: "error", text: "GET /openapi.json answered " + errorText(res) }));
       return;
@@ -124,6 +181,7 @@
                 el("code", { text: o.path }),
                 " ",
                 el("span", { class: "muted", text: o.op.summary || "" }),
+                tryEndpoint(api, o, names, serving, examples),
               ),
             ),
           ),
@@ -132,19 +190,20 @@
     }
   }
 
-  // renderModel fills a model's section from its document, res.
-  function renderModel(section, name, docPath, res) {
+  // renderModel fills a model's section from its document, res, and what
+  // serves it, and returns its example records request, if any.
+  function renderModel(section, name, docPath, res, serving) {
     const title = el("h3", {}, el("code", { text: name }));
-    section.append(title);
+    section.append(title, el("p", { class: "serving", text: servingText(serving) }));
     if (res.status === 404) {
       section.append(
         el("p", { class: "muted", text: `No feature schema: this model takes V2 requests, POST /v2/models/${name}/infer.` }),
       );
-      return;
+      return undefined;
     }
     if (!res.ok || !res.body || typeof res.body.paths !== "object") {
       section.append(el("p", { class: "error", text: `GET ${docPath} answered ${errorText(res)}` }));
-      return;
+      return undefined;
     }
     const api = res.body;
     const predictPath = Object.keys(api.paths).find((p) => p.endsWith(":predict") && !p.includes("{"));
@@ -155,7 +214,7 @@
     const instance = deref(api, instances && instances.items);
     if (!instance || typeof instance.properties !== "object") {
       section.append(el("p", { class: "error", text: `${docPath} describes no records request.` }));
-      return;
+      return undefined;
     }
     title.append(" ", el("span", { class: "version", text: "version " + ((api.info && api.info.version) || "?") }));
     section.append(
@@ -170,6 +229,7 @@
     section.append(fieldsTable(fields, instance));
     const example = (media.example && Array.isArray(media.example.instances) && media.example.instances[0]) || {};
     section.append(el("h4", { text: "Try it" }), tryForm(name, predictPath, fields, example));
+    return media.example;
   }
 
   // kindOf names a field's type as a feature schema does.
@@ -256,6 +316,86 @@
     return { node: input, read: () => (input.value === "" ? undefined : input.value) };
   }
 
+  // prefill is the value field f's input starts with: the example
+  // record's, unless the field is optional and the example holds its
+  // default (leaving it unsent says the same).
+  function prefill(f, example) {
+    if (!Object.prototype.hasOwnProperty.call(example, f.name)) return undefined;
+    const v = example[f.name];
+    if (!f.required && "default" in f.schema && JSON.stringify(f.schema.default) === JSON.stringify(v)) return undefined;
+    return v;
+  }
+
+  // tryEndpoint returns the form that sends a request to the operation o
+  // of the server's document api: an input per parameter (path, query or
+  // header), the body when it takes one, and the answer. names, serving
+  // and examples fill it with a ready model, a version that serves it and
+  // its example records request.
+  function tryEndpoint(api, o, names, serving, examples) {
+    const params = (o.op.parameters || []).map((p) => deref(api, p)).filter((p) => p && p.name && p.in !== "cookie");
+    const content = (o.op.requestBody && o.op.requestBody.content) || null;
+    const contentType = content ? Object.keys(content)[0] : null;
+    const form = el("form", { class: "try-endpoint", "data-method": o.method.toUpperCase(), "data-path": o.path, novalidate: true });
+    const model = names[0];
+    const stable = model && serving.get(model) && serving.get(model).arms.length > 0 ? serving.get(model).arms.slice(-1)[0].version : "";
+    const inputs = params.map((p, i) => {
+      let value = p.example !== undefined ? String(p.example) : "";
+      if (p.in === "path" && p.name === "model" && model) value = model;
+      if (p.in === "path" && p.name === "version" && stable) value = stable;
+      const id = `try-${o.method}-${o.path}-${i}`;
+      const input = el("input", { type: "text", id, name: p.name, "data-in": p.in, value, placeholder: p.required ? "(required)" : "(not sent)" });
+      return { p, input, row: el("div", { class: "input" }, el("label", { for: id }, el("code", { text: p.name }), ` (${p.in})`), input) };
+    });
+    let body = null;
+    if (content) {
+      const media = content[contentType] || {};
+      let text = "";
+      if (media.example !== undefined) text = JSON.stringify(media.example, null, 2);
+      else if (o.path.endsWith(":predict") && model && examples.has(model)) text = JSON.stringify(examples.get(model), null, 2);
+      else if (contentType === JSON_TYPE) text = "{}";
+      body = el("textarea", { name: "body", rows: 6, spellcheck: "false", "aria-label": `Request body for ${o.method.toUpperCase()} ${o.path}` });
+      body.value = text;
+    }
+    const answer = el("div", { class: "answer", "aria-live": "polite" });
+    const send = el("button", { type: "submit", text: `Send ${o.method.toUpperCase()}` });
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      let path = o.path;
+      const query = new URLSearchParams();
+      const headers = {};
+      for (const { p, input } of inputs) {
+        if (input.value === "") continue;
+        if (p.in === "path") path = path.split(`{${p.name}}`).join(encodeURIComponent(input.value));
+        else if (p.in === "query") query.append(p.name, input.value);
+        else if (p.in === "header") headers[p.name] = input.value;
+      }
+      const url = path + (query.toString() ? "?" + query.toString() : "");
+      const init = { method: o.method.toUpperCase(), headers };
+      if (body) {
+        headers["Content-Type"] = contentType;
+        init.body = body.value;
+      }
+      send.disabled = true;
+      answer.dataset.status = "pending";
+      try {
+        const res = await call(url, init);
+        const shown = res.body === undefined ? res.text || "(empty body)" : JSON.stringify(res.body, null, 2);
+        answer.replaceChildren(
+          el("p", { class: "status " + (res.ok ? "ok" : "bad") }, el("code", { text: `${init.method} ${url}` }), ` ${res.status} ${res.statusText}`.trimEnd()),
+          el("pre", { text: shown }),
+        );
+        answer.dataset.status = String(res.status);
+      } catch (err) {
+        answer.replaceChildren(el("p", { class: "error", text: "The request failed: " + err }));
+        answer.dataset.status = "failed";
+      } finally {
+        send.disabled = false;
+      }
+    });
+    form.append(...inputs.map((x) => x.row), ...(body ? [body] : []), el("p", {}, send));
+    return el("details", { class: "try" }, el("summary", { text: "Try it" }), form, answer);
+  }
+
   // tryForm returns the form that sends records to predictPath: one input
   // per field, the JSON it makes (which may be edited before sending) and
   // the answer.
@@ -263,7 +403,7 @@
     const form = el("form", { class: "try", "data-model": model, novalidate: true });
     const inputs = fields.map((f, i) => {
       const id = `input-${model}-${i}`;
-      const c = control(f, id, f.required ? example[f.name] : undefined);
+      const c = control(f, id, prefill(f, example));
       const problem = el("span", { class: "problem", "aria-live": "polite" });
       const row = el(
         "div",

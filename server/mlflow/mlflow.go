@@ -16,6 +16,7 @@ import (
 
 	"github.com/switchyard-ml/switchyard/access"
 	"github.com/switchyard-ml/switchyard/engine"
+	"github.com/switchyard-ml/switchyard/internal/errtext"
 	"github.com/switchyard-ml/switchyard/modelstore"
 	"github.com/switchyard-ml/switchyard/ops"
 	"github.com/switchyard-ml/switchyard/server/internal/httpapi"
@@ -298,9 +299,9 @@ func code(err error) (string, int) {
 // *httpapi.MethodError with its Allow header.
 func writeError(ctx *fasthttp.RequestCtx, err error) {
 	code, status := code(err)
-	msg := err.Error()
+	msg := errtext.Text(err) // no package prefixes, wherever a sentinel sits
 	for _, sentinel := range []error{tracking.ErrInvalid, tracking.ErrExists, tracking.ErrNotFound} {
-		msg = strings.TrimPrefix(msg, sentinel.Error()+": ")
+		msg = strings.TrimPrefix(msg, errtext.Text(sentinel)+": ") // error_code says it
 	}
 	body, _ := json.Marshal(map[string]string{"error_code": code, "message": msg})
 	ctx.Response.Reset()

@@ -8,6 +8,7 @@ import (
 	"github.com/switchyard-ml/switchyard/access"
 	"github.com/switchyard-ml/switchyard/batcher"
 	"github.com/switchyard-ml/switchyard/engine"
+	"github.com/switchyard-ml/switchyard/internal/errtext"
 	"github.com/switchyard-ml/switchyard/modelstore"
 	"github.com/switchyard-ml/switchyard/rollout"
 	"github.com/switchyard-ml/switchyard/tracking"
@@ -66,7 +67,8 @@ type BodyError interface {
 }
 
 // WriteError answers with err's status and {"error": "..."}, or for a
-// BodyError with its own body, and returns the status. A 503 carries
+// BodyError with its own body, and returns the status. The message is
+// errtext.Text(err): a sentinel's package prefix is not shown. A 503 carries
 // Retry-After, a 405 the Allow header of its *MethodError.
 func WriteError(ctx *fasthttp.RequestCtx, err error) int {
 	status := StatusOf(err)
@@ -87,6 +89,6 @@ func WriteError(ctx *fasthttp.RequestCtx, err error) int {
 		ctx.Response.SetBodyRaw(be.AppendJSON(nil))
 		return status
 	}
-	ctx.Response.SetBodyRaw(AppendErrorJSON(nil, err.Error()))
+	ctx.Response.SetBodyRaw(AppendErrorJSON(nil, errtext.Text(err)))
 	return status
 }
