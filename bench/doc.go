@@ -34,6 +34,10 @@
 //     writes) while versions are published, gated, rolled out and
 //     swapped: unexpected answers by kind, latency, RSS and goroutines
 //     over time.
+//   - Judgment, the rollout controller's judgment on a busy machine:
+//     candidates identical to stable, 5 ms slower and failing 2% of
+//     requests rolled out one after another while goroutines burn every
+//     CPU; how many were promoted or rolled back, and how long each took.
 //
 // The A/B scenarios (TrackingCost, CanaryCost, GateCost, RecordsCost) run
 // on one runner: each says what its baseline and variant phases are, and
@@ -47,7 +51,7 @@
 // given.
 //
 // Concurrency: Run, InProcess, Compare, Swap, TrackingCost, CanaryCost,
-// GateCost, RecordsCost and Soak are synchronous; they start
+// GateCost, RecordsCost, Soak and Judgment are synchronous; they start
 // their own goroutines and processes and are done with all of them when
 // they return. Results are plain values.
 //

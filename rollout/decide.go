@@ -246,6 +246,12 @@ func (d Decision) analysed(p Policy, pr Progress, st Stats, elapsed, bake time.D
 		return d.with(Hold, fmt.Sprintf("%s has baked %s of %s with %d requests on the candidate (next analysis at %d)",
 			at, fmtDuration(elapsed), fmtDuration(bake), n, nextAnalysis(d.AnalysedAt, every)), j)
 	}
+	if d.Passed && j.breached {
+		// The latest analysis passed, but the requests since show a
+		// breach: the next analysis decides, not the bake.
+		return d.with(Hold, fmt.Sprintf("%s has baked %s and its latest analysis passed, but with %d more requests since, the window shows a breach; the next analysis, at %d, decides",
+			at, fmtDuration(elapsed), n-d.AnalysedAt, nextAnalysis(d.AnalysedAt, every)), j)
+	}
 	if d.Passed {
 		return healthy(d, j, n)
 	}

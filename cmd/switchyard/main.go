@@ -2,10 +2,12 @@
 //
 // Usage:
 //
-//	switchyard serve   --registry DIR --addr :8080   run the server
+//	switchyard serve   --registry DIR --addr localhost:8080  run the server
 //	switchyard publish --registry DIR --model NAME --onnx FILE [lineage flags]
 //	switchyard demo    --registry DIR [--serve]      train, gate and publish the demo fraud models (and serve them)
 //	switchyard eval    --onnx FILE --eval CSV --label COL  run the gate offline (--baseline FILE | --registry DIR --model NAME)
+//	switchyard schema infer --from CSV [--label COL]  a feature schema from training data, to review
+//	switchyard policy init [--out policy.yaml]      every policy setting with its default, commented
 //	switchyard promote MODEL VERSION --reason TEXT   roll a version out (--strategy)
 //	switchyard rollback MODEL --reason TEXT          drop the candidate, or go back one version
 //	switchyard pause|resume MODEL --reason TEXT      hold a rollout, or let it go on

@@ -18,10 +18,10 @@ type rolloutFlags struct {
 
 func (r *rolloutFlags) register(fs *flag.FlagSet) {
 	r.p = rollout.DefaultPolicy()
-	fs.StringVar(&r.p.OnPublish, "on-publish", r.p.OnPublish, "what a newly published version does unless policy.yaml says: canary, bluegreen, shadow or manual")
+	fs.StringVar(&r.p.OnPublish, "on-publish", r.p.OnPublish, "what a newly published version does unless policy.yaml says: latest (it serves once its gate passes), canary, bluegreen, shadow or manual (nothing moves until a promote)")
 	fs.StringVar(&r.steps, "rollout-steps", "", "canary steps, comma-separated basis points or percentages (default 500,2500,5000,10000)")
-	fs.DurationVar(&r.p.Bake, "rollout-bake", r.p.Bake, "how long each canary step runs before it is judged")
-	fs.IntVar(&r.p.MinRequests, "rollout-min-requests", r.p.MinRequests, "requests a candidate needs in a step before it is judged")
+	fs.DurationVar(&r.p.Bake, "rollout-bake", r.p.Bake, "how long each canary step runs at least before it may advance")
+	fs.IntVar(&r.p.MinRequests, "rollout-min-requests", r.p.MinRequests, "candidate requests between two analyses of a canary step")
 	fs.Float64Var(&r.p.MaxErrorRateDelta, "rollout-max-error-rate-delta", r.p.MaxErrorRateDelta, "candidate error rate minus stable's, at most")
 	fs.Float64Var(&r.p.MaxLatencyIncrease, "rollout-max-latency-increase", r.p.MaxLatencyIncrease, "candidate latency shift over stable's median, at most (0.2 is +20%)")
 	fs.DurationVar(&r.p.MinLatencyDelta, "rollout-min-latency-delta", r.p.MinLatencyDelta, "latency shifts below this never roll back")
