@@ -294,31 +294,5 @@ func FuzzDecodeRecordNames(f *testing.F) {
 	}
 	strict := testRecordSchema(f, sig, namesFeatures(), "")
 	lax := testRecordSchema(f, sig, namesFeatures(), modelstore.UnknownIgnore)
-	f.Fuzz(func(t *testing.T, body []byte, ignore bool) {
-		sch := strict
-		if ignore {
-			sch = lax
-		}
-		var fast, full records
-		fastOK := fastRecords(body, sch, &fast)
-		full.reset()
-		p := codecParsers.Get()
-		err := full.parse(p, body, sch)
-		codecParsers.Put(p)
-		if err != nil {
-			if fastOK {
-				t.Fatalf("fastRecords(%q) accepted what parse refuses: %v", body, err)
-			}
-			checkRecordsError(t, body, err, full.rows)
-			return
-		}
-		if fastOK && !sameRecords(&fast, &full) {
-			t.Fatalf("fastRecords(%q) decoded\n%v\nparse decoded\n%v", body, fast.inputs, full.inputs)
-		}
-		again := encodeInstances(t, sch, &full)
-		var back records
-		if err := decodeRecords(again, sch, &back); err != nil || !sameRecords(&back, &full) {
-			t.Fatalf("%q decodes to %v; written again as %q: %v, %v", body, full.inputs, again, err, back.inputs)
-		}
-	})
+	fuzzRecords(f, strict, lax)
 }
