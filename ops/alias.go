@@ -3,7 +3,9 @@ package ops
 import (
 	"context"
 	"fmt"
+	"slices"
 
+	"github.com/switchyard-ml/switchyard/modelstore"
 	"github.com/switchyard-ml/switchyard/rollout"
 	"github.com/switchyard-ml/switchyard/tracking"
 )
@@ -22,11 +24,18 @@ const (
 // step; the rollout change is audited as a promote by actor. Other aliases
 // are only names. The caller checks that the version exists.
 //
+// Setting an alias is an idempotent upsert, as in MLflow. Online, the
+// alias is only recorded, with no rollout change, when the version
+// already takes all traffic (there is nothing to change) or has not
+// finished loading and gating yet (it cannot take traffic yet; it is then
+// rolled out as the model's policy says when it is ready, and setting the
+// alias again once it is ready moves the rollout).
+//
 // A rollout change that cannot be made fails with an error wrapping
 // tracking.ErrInvalid, and online a model the store does not know with
 // one wrapping tracking.ErrNotFound; the alias is then left as it was.
 func (s *Service) SetAlias(ctx context.Context, model, alias string, version int, actor string) error {
-	if alias == AliasChampion || alias == AliasChallenger {
+	if (alias == AliasChampion || alias == AliasChallenger) && !s.aliasOnly(model, version) {
 		if err := s.rollOutAlias(ctx, model, alias, version, actor); err != nil {
 			return err
 		}
@@ -38,13 +47,34 @@ func (s *Service) SetAlias(ctx context.Context, model, alias string, version int
 }
 
 // DeleteAlias removes a model's alias; removing one that does not exist
-// is not an error. What serves does not change: the champion and the
-// challenger are what the rollout state says.
+// is not an error. What serves does not change: deleting champion or
+// challenger only forgets the name.
 func (s *Service) DeleteAlias(ctx context.Context, model, alias string) error {
 	if s.cfg.Tracking == nil {
 		return nil
 	}
 	return s.cfg.Tracking.DeleteAlias(ctx, model, alias)
+}
+
+// aliasOnly reports whether, online, setting champion or challenger on
+// version changes no rollout: the version already takes all traffic, or
+// it is complete on disk but not loaded and gated yet.
+func (s *Service) aliasOnly(model string, version int) bool {
+	if !s.Online() {
+		return false
+	}
+	m := s.cfg.Models.Model(model)
+	if m != nil && m.Stable != nil && m.Stable.Number == version {
+		return true
+	}
+	if m != nil {
+		if v := m.Version(version); v != nil {
+			st := v.State()
+			return st == modelstore.Loading || st == modelstore.Gating
+		}
+	}
+	complete, _, err := modelstore.Versions(s.cfg.Registry, model)
+	return err == nil && slices.Contains(complete, version) // on disk, not seen by the store yet
 }
 
 // rollOutAlias makes the rollout change that setting alias means.

@@ -356,6 +356,9 @@ func (s *Store) fillRuns(ctx context.Context, byID map[string]*Run) error {
 	if err != nil {
 		return err
 	}
+	if err := runInputs(ctx, s.db, in, ids, byID); err != nil {
+		return err
+	}
 	return each(`SELECT u.run_id, u.role, d.sha256, d.path, d.rows, d.columns FROM run_datasets u
 		JOIN datasets d ON d.dataset_id = u.dataset_id WHERE u.run_id IN `+in+` ORDER BY u.role, d.path`, func(rows *sql.Rows) error {
 		var id, cols string

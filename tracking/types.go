@@ -90,6 +90,9 @@ type Run struct {
 	Tags    []Tag
 	// Datasets are the data versions the run used.
 	Datasets []DatasetUse
+	// Inputs are the dataset inputs MLflow's client logged, in the
+	// order they were first logged.
+	Inputs []DatasetInput
 }
 
 // Dataset is a data version: a file identified by its sha256, recorded

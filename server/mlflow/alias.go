@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/switchyard-ml/switchyard/ops"
 	"github.com/switchyard-ml/switchyard/tracking"
 )
 
@@ -64,32 +63,18 @@ func (s *Server) alias(ctx *request) (any, error) {
 	return empty{}, s.cfg.Ops.SetAlias(ctx, req.Name, req.Alias, v, "mlflow-api")
 }
 
-// aliases returns a model's aliases: those stored, with champion and
-// challenger as the live rollout state says whatever was stored.
+// aliases returns a model's aliases exactly as they were set, sorted by
+// name: champion and challenger are recorded when set, as every other
+// alias is, and are never made up from the rollout state.
 func (s *Server) aliases(ctx context.Context, name string) ([]tracking.Alias, error) {
-	var out []tracking.Alias
 	rm, err := s.registry.RegisteredModel(ctx, name)
 	switch {
-	case err == nil:
-		out = rm.Aliases
-	case !errors.Is(err, tracking.ErrNotFound):
+	case errors.Is(err, tracking.ErrNotFound):
+		return nil, nil
+	case err != nil:
 		return nil, err
 	}
-	live := map[string]int{}
-	if m := s.models.Model(name); m != nil {
-		if m.Stable != nil {
-			live[ops.AliasChampion] = m.Stable.Number
-		}
-		if st := m.Rollout; st != nil && st.Candidate+st.Shadow != 0 {
-			live[ops.AliasChallenger] = max(st.Candidate, st.Shadow)
-		}
-	}
-	out = slices.DeleteFunc(slices.Clone(out), func(a tracking.Alias) bool {
-		return a.Alias == ops.AliasChampion || a.Alias == ops.AliasChallenger
-	})
-	for alias, v := range live {
-		out = append(out, tracking.Alias{Alias: alias, Version: v})
-	}
+	out := slices.Clone(rm.Aliases)
 	slices.SortFunc(out, func(a, b tracking.Alias) int { return cmp.Compare(a.Alias, b.Alias) })
 	return out, nil
 }

@@ -44,6 +44,8 @@ type Tracking interface {
 	LogBatch(ctx context.Context, id string, metrics []tracking.Metric, params []tracking.Param, tags []tracking.Tag) error
 	DeleteTag(ctx context.Context, id, key string) error
 	MetricHistory(ctx context.Context, id, key string) ([]tracking.Metric, error)
+	LogInputs(ctx context.Context, id string, inputs []tracking.DatasetInput) error
+	LogModel(ctx context.Context, id string, model json.RawMessage) error
 }
 
 // ArtifactStore is what the MLflow artifact proxy needs: files at
@@ -186,6 +188,8 @@ var endpoints = []endpoint{
 	{post, "runs/log-parameter", write, (*Server).logParameter},
 	{post, "runs/set-tag", write, (*Server).setTag},
 	{post, "runs/delete-tag", write, (*Server).deleteTag},
+	{post, "runs/log-inputs", write, (*Server).logInputs},
+	{post, "runs/log-model", write, (*Server).logModel},
 	{get, "metrics/get-history", read, (*Server).getMetricHistory},
 
 	{post, "registered-models/create", write, (*Server).createRegisteredModel},
@@ -196,10 +200,16 @@ var endpoints = []endpoint{
 	{post, "registered-models/alias", write, (*Server).alias},
 	{get, "registered-models/alias", read, (*Server).alias},
 	{del, "registered-models/alias", write, (*Server).alias},
+	{post, "registered-models/set-tag", write, (*Server).setRegisteredModelTag},
+	{del, "registered-models/delete-tag", write, (*Server).deleteRegisteredModelTag},
+	{post, "registered-models/get-latest-versions", read, (*Server).getLatestVersions},
+	{get, "registered-models/get-latest-versions", read, (*Server).getLatestVersions},
 	{post, "model-versions/create", write, (*Server).createModelVersion},
 	{get, "model-versions/get", read, (*Server).getModelVersion},
 	{get, "model-versions/search", read, (*Server).searchModelVersions},
 	{patch, "model-versions/update", write, (*Server).updateModelVersion},
+	{post, "model-versions/set-tag", write, (*Server).setModelVersionTag},
+	{del, "model-versions/delete-tag", write, (*Server).deleteModelVersionTag},
 }
 
 const (

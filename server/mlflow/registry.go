@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -28,6 +27,10 @@ type ModelRegistry interface {
 	UpdateModelVersion(ctx context.Context, name string, version int, description string) error
 	ModelVersion(ctx context.Context, name string, version int) (*tracking.ModelVersion, error)
 	VersionRun(ctx context.Context, model string, version int) (string, error)
+	SetRegisteredModelTag(ctx context.Context, name string, tag tracking.Tag) error
+	DeleteRegisteredModelTag(ctx context.Context, name, key string) error
+	SetModelVersionTag(ctx context.Context, name string, version int, tag tracking.Tag) error
+	DeleteModelVersionTag(ctx context.Context, name string, version int, key string) error
 }
 
 type registeredModelJSON struct {
@@ -220,7 +223,7 @@ func (s *Server) searchRegisteredModels(ctx *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	match, err := nameFilter(query(ctx, "filter"))
+	filter, err := parseRegistryFilter(query(ctx, "filter"), "name")
 	if err != nil {
 		return nil, err
 	}
@@ -230,7 +233,7 @@ func (s *Server) searchRegisteredModels(ctx *request) (any, error) {
 	}
 	var names []string
 	for _, e := range entries {
-		if e.IsDir() && modelstore.ValidName(e.Name()) && match(e.Name()) {
+		if e.IsDir() && modelstore.ValidName(e.Name()) && filter.match(func(string) string { return e.Name() }) {
 			names = append(names, e.Name())
 		}
 	}
@@ -270,41 +273,6 @@ func registryPage(maxResults, token string, def, most int) (limit, offset int, e
 		}
 	}
 	return limit, offset, nil
-}
-
-// nameFilter reads the filters registry searches support here: none,
-// name = 'x', name LIKE 'x%' and name ILIKE 'x%'.
-func nameFilter(filter string) (func(string) bool, error) {
-	filter = strings.TrimSpace(filter)
-	if filter == "" {
-		return func(string) bool { return true }, nil
-	}
-	f := strings.Fields(filter)
-	if len(f) < 3 || f[0] != "name" {
-		return nil, &requestError{fmt.Sprintf("Invalid filter '%s': switchyard supports name = 'x', name LIKE 'x%%' and name ILIKE 'x%%'", filter)}
-	}
-	op := strings.ToUpper(f[1])
-	val := strings.TrimSpace(strings.TrimPrefix(filter[strings.Index(filter, f[1])+len(f[1]):], " "))
-	if len(val) < 2 || (val[0] != '\'' && val[0] != '"') || val[len(val)-1] != val[0] {
-		return nil, &requestError{fmt.Sprintf("Invalid filter '%s': the value must be quoted", filter)}
-	}
-	val = val[1 : len(val)-1]
-	switch op {
-	case "=":
-		return func(n string) bool { return n == val }, nil
-	case "!=":
-		return func(n string) bool { return n != val }, nil
-	case "LIKE", "ILIKE":
-		pat := likePattern(val, op == "ILIKE")
-		return func(n string) bool {
-			if op == "ILIKE" {
-				n = strings.ToLower(n)
-			}
-			ok, _ := path.Match(pat, n)
-			return ok
-		}, nil
-	}
-	return nil, &requestError{fmt.Sprintf("Invalid filter '%s': unsupported comparator '%s'", filter, f[1])}
 }
 
 // likePattern turns an SQL LIKE pattern into a path.Match pattern.

@@ -87,8 +87,8 @@ func TestMLflowRegistry(t *testing.T) {
 	if rms := models["registered_models"].([]any); len(rms) != 1 || rms[0].(map[string]any)["description"] != "xgboost, Nov data" {
 		t.Fatalf("registered-models/search = %v", models)
 	}
-	// challenger starts version 2 as a canary candidate; reading the
-	// aliases shows the live state.
+	// challenger starts version 2 as a canary candidate; the alias reads
+	// back as set.
 	ts.ok(t, "POST", "/api/2.0/mlflow/registered-models/alias", `{"name":"churn","alias":"challenger","version":"2"}`)
 	if rt := ts.Store.Table().Route("churn"); len(rt.Arms()) != 2 || rt.Arms()[0].Version != 2 {
 		t.Fatalf("after setting challenger the route is %+v; want version 2 as a candidate", rt.Arms())

@@ -7,7 +7,6 @@ import (
 	"os"
 	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/switchyard-ml/switchyard/modelstore"
 	"github.com/switchyard-ml/switchyard/ops"
@@ -98,23 +97,16 @@ func (s *Server) getModelVersion(ctx *request) (any, error) {
 	return modelVersionResponse{mv}, err
 }
 
-// searchModelVersions lists versions, newest first, filtered by
-// name = 'x' and run_id = 'y' joined by AND.
+// searchModelVersions lists versions, newest first, filtered by name and
+// run_id compared with =, !=, LIKE or ILIKE, joined by AND.
 func (s *Server) searchModelVersions(ctx *request) (any, error) {
 	limit, offset, err := registryPage(query(ctx, "max_results"), query(ctx, "page_token"), 10000, 200000)
 	if err != nil {
 		return nil, err
 	}
-	want := map[string]string{}
-	if f := strings.TrimSpace(query(ctx, "filter")); f != "" {
-		for _, clause := range splitAnd(f) {
-			key, val, ok := strings.Cut(clause, "=")
-			key, val = strings.TrimSpace(key), strings.Trim(strings.TrimSpace(val), `'"`)
-			if !ok || key != "name" && key != "run_id" || strings.HasSuffix(key, "!") {
-				return nil, &requestError{fmt.Sprintf("Invalid filter '%s': switchyard supports name = 'x' and run_id = 'y', joined by AND", f)}
-			}
-			want[key] = val
-		}
+	filter, err := parseRegistryFilter(query(ctx, "filter"), "name", "run_id")
+	if err != nil {
+		return nil, err
 	}
 	entries, err := os.ReadDir(s.cfg.RegistryDir)
 	if err != nil {
@@ -122,7 +114,7 @@ func (s *Server) searchModelVersions(ctx *request) (any, error) {
 	}
 	var all []modelVersionJSON
 	for _, e := range entries {
-		if !e.IsDir() || !modelstore.ValidName(e.Name()) || want["name"] != "" && want["name"] != e.Name() {
+		if !e.IsDir() || !modelstore.ValidName(e.Name()) || filter.value("name") != "" && filter.value("name") != e.Name() {
 			continue
 		}
 		complete, _, err := modelstore.Versions(s.cfg.RegistryDir, e.Name())
@@ -134,7 +126,12 @@ func (s *Server) searchModelVersions(ctx *request) (any, error) {
 			if err != nil {
 				return nil, err
 			}
-			if want["run_id"] == "" || mv.RunID == want["run_id"] {
+			if filter.match(func(key string) string {
+				if key == "run_id" {
+					return mv.RunID
+				}
+				return mv.Name
+			}) {
 				all = append(all, mv)
 			}
 		}
@@ -158,20 +155,6 @@ func (s *Server) searchModelVersions(ctx *request) (any, error) {
 		out.NextPageToken = strconv.Itoa(offset + limit)
 	}
 	return out, nil
-}
-
-// splitAnd splits a filter on the word AND, whatever its case.
-func splitAnd(f string) []string {
-	var out []string
-	words := strings.Fields(f)
-	start := 0
-	for i, w := range words {
-		if strings.EqualFold(w, "and") {
-			out = append(out, strings.Join(words[start:i], " "))
-			start = i + 1
-		}
-	}
-	return append(out, strings.Join(words[start:], " "))
 }
 
 func (s *Server) updateModelVersion(ctx *request) (any, error) {

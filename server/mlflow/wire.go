@@ -72,6 +72,7 @@ type datasetJSON struct {
 	SourceType string `json:"source_type"`
 	Source     string `json:"source"`
 	Schema     string `json:"schema,omitempty"`
+	Profile    string `json:"profile,omitempty"`
 }
 
 type metricJSON struct {
@@ -166,6 +167,12 @@ func newRunJSON(r *tracking.Run) runJSON {
 		out.Inputs.DatasetInputs = append(out.Inputs.DatasetInputs, datasetInputJSON{
 			Tags:    []keyValueJSON{{"mlflow.data.context", d.Role}},
 			Dataset: datasetJSON{Name: path.Base(d.Path), Digest: d.SHA256[:12], SourceType: "local", Source: string(source)},
+		})
+	}
+	for _, d := range r.Inputs {
+		out.Inputs.DatasetInputs = append(out.Inputs.DatasetInputs, datasetInputJSON{
+			Tags:    tagsJSON(d.Tags),
+			Dataset: datasetJSON{Name: d.Name, Digest: d.Digest, SourceType: d.SourceType, Source: d.Source, Schema: d.Schema, Profile: d.Profile},
 		})
 	}
 	if len(out.Data.Tags) == 0 {
