@@ -184,7 +184,7 @@ func New(cfg Config, models Models, reg *prometheus.Registry) (*Server, error) {
 	s.metrics = m
 	s.promh = fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mcfg := mlflow.Config{Tracking: cfg.Tracking, Registry: cfg.Registry, RegistryDir: cfg.RegistryDir,
-		PublishEngine: cfg.PublishEngine, Artifacts: cfg.Artifacts, Models: models, Logger: s.log,
+		PublishEngine: cfg.PublishEngine, Artifacts: cfg.Artifacts, Logger: s.log,
 		MaxArtifactBytes: cfg.MaxArtifactBytes, UploadReadTimeout: orDefault(cfg.ReadTimeout, 30*time.Second),
 		AllowSourceRoots: cfg.AllowSourceRoots, MaxModelBytes: cfg.MaxModelBytes}
 	acfg := admin.Config{Models: models, Store: cfg.Admin, Analyses: cfg.Analyses, Logger: s.log}

@@ -8,12 +8,13 @@
 // store (Tracking, ModelRegistry, ArtifactStore, which it declares and
 // package tracking implements) and answers errors in MLflow's form. It
 // leaves routing to package server, which compiles the table that API
-// returns, one line per endpoint, into its router; the champion and
-// challenger aliases move rollouts through the live models (Models).
+// returns, one line per endpoint, into its router. Publishes, alias
+// moves (champion and challenger move rollouts) and deletions go through
+// the operations service (Operations).
 //
 // A Server is safe for concurrent use; each request runs on fasthttp's
 // goroutine and calls the stores synchronously.
 //
-//	ml := mlflow.New(mlflow.Config{Tracking: tr, Registry: tr, RegistryDir: dir, Artifacts: arts, Models: store})
+//	ml := mlflow.New(mlflow.Config{Tracking: tr, Registry: tr, RegistryDir: dir, Artifacts: arts, Ops: svc})
 //	router, err := httpapi.NewRouter(rootAPI, ml.API())
 package mlflow

@@ -66,14 +66,6 @@ const (
 	artifactsPrefix = "/api/2.0/mlflow-artifacts/artifacts"
 )
 
-// Models is what the MLflow API needs of the live models: the model
-// registry's champion and challenger aliases read their rollout. The
-// Store of package modelstore implements it.
-type Models interface {
-	// Model is a snapshot of a model and its versions; nil when unknown.
-	Model(name string) *modelstore.Model
-}
-
 // Operations carries out the registry's changes to what serves, checked,
 // applied and audited as every other caller's: *ops.Service implements
 // it.
@@ -123,9 +115,6 @@ type Config struct {
 	// before it is read, or once it passes the limit while it is read. 0
 	// means modelstore.DefaultMaxModelBytes.
 	MaxModelBytes int64
-	// Models are the live models, for the champion and challenger
-	// aliases. Required.
-	Models Models
 	// Ops publishes versions, moves aliases and deletes models; nil
 	// answers those endpoints with 503.
 	Ops Operations
@@ -140,14 +129,13 @@ type Server struct {
 	tracking      Tracking
 	registry      ModelRegistry
 	artifactStore ArtifactStore
-	models        Models
 	cfg           Config
 	log           *slog.Logger
 }
 
 // New returns a Server over cfg's stores.
 func New(cfg Config) *Server {
-	s := &Server{tracking: cfg.Tracking, registry: cfg.Registry, artifactStore: cfg.Artifacts, models: cfg.Models, cfg: cfg, log: cfg.Logger}
+	s := &Server{tracking: cfg.Tracking, registry: cfg.Registry, artifactStore: cfg.Artifacts, cfg: cfg, log: cfg.Logger}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
