@@ -50,24 +50,12 @@ func serveTrackingAt(t *testing.T, reg string, cfg Config) *testServer {
 // mlflowCall sends an MLflow API request and decodes the JSON answer.
 func (ts *testServer) mlflowCall(t *testing.T, method, path, body string) (int, map[string]any) {
 	t.Helper()
-	req, err := http.NewRequest(method, ts.URL+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
+	r := ts.Do(t, method, path, body)
 	var out map[string]any
-	if err := json.Unmarshal(raw, &out); err != nil {
-		t.Fatalf("%s %s answered %d with non-JSON %q", method, path, resp.StatusCode, raw)
+	if err := json.Unmarshal(r.Body, &out); err != nil {
+		t.Fatalf("%s %s answered %d with non-JSON %q", method, path, r.Status, r.Body)
 	}
-	return resp.StatusCode, out
+	return r.Status, out
 }
 
 // ok sends a request that must succeed.
