@@ -9,7 +9,7 @@ BIN     := bin/switchyard
 ARCH := $(if $(filter aarch64 arm64,$(shell uname -m)),arm64,x64)
 export SWITCHYARD_ORT_LIB ?= $(CURDIR)/.cache/ort/1.24.1/linux-$(ARCH)/libonnxruntime.so.1
 
-.PHONY: all build ort chromium run test vet bench bench-smoke fuzz fuzz-smoke soak
+.PHONY: all build ort chromium mlflow-npm run test vet bench bench-smoke fuzz fuzz-smoke soak
 
 all: build
 
@@ -36,6 +36,16 @@ chromium:
 		echo "chromium: not installed, and installing it needs root and apt-get; the docs page's browser test will skip" >&2; \
 	fi
 
+# The third-party npm mlflow client, for TestMLflowNPMClient, pinned by
+# its package-lock.json: installed once with npm. Without npm the test
+# skips off CI; on CI (CI=true) a failed install fails here.
+mlflow-npm:
+	@cd cmd/switchyard/testdata/mlflow-npm && if [ -f node_modules/mlflow/index.js ]; then :; \
+	elif command -v npm >/dev/null; then \
+		npm ci --silent --no-audit --no-fund >/dev/null || { [ "$$CI" != true ] && echo "mlflow-npm: the install failed; the npm client's test will skip" >&2; }; \
+	elif [ "$$CI" = true ]; then echo "mlflow-npm: npm is missing" >&2; exit 1; \
+	else echo "mlflow-npm: npm is missing; the npm client's test will skip" >&2; fi
+
 run: build ort
 	$(BIN) demo --serve --registry $(REGISTRY) --addr $(ADDR)
 
@@ -45,7 +55,7 @@ vet:
 # The benchmark smoke run goes first so that go test's summary closes the
 # output. The fuzz targets' seed corpora run as ordinary tests here;
 # make fuzz-smoke and make fuzz mutate them.
-test: ort chromium vet bench-smoke
+test: ort chromium mlflow-npm vet bench-smoke
 	$(GO) test -race -count=1 ./...
 
 # docs/benchmarks.md: switchyard against the HTTP floor and

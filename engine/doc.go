@@ -17,6 +17,12 @@
 // a batch that would, and MaxBatchRows tells a batcher where that lies.
 // All such errors wrap ErrTooLarge.
 //
+// External data: a model may keep its initializers in files beside it
+// (onnx.save_model(..., save_as_external_data=True), as mlflow.onnx
+// writes it). Config.ExternalDataDir names their directory; New then
+// checks that each tensor's bytes lie within a regular file below it and
+// has onnxruntime read them from there. Open uses the model's directory.
+//
 // Concurrency: Init must be called once before any Session is opened. A
 // Session's Run is safe for concurrent use; a Binding is used by one
 // goroutine at a time. Close must not overlap any Run, and every Binding

@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	ort "github.com/yalue/onnxruntime_go"
@@ -24,6 +25,14 @@ type Config struct {
 	// preallocated outputs would. The error wraps ErrTooLarge and names
 	// the tensor. 0 means DefaultMaxTensorBytes; negative is invalid.
 	MaxTensorBytes int64
+	// ExternalDataDir is the directory from which New reads the
+	// initializers a model stores as external data (the files its
+	// TensorProtos' external_data locations name, relative to it, as
+	// onnx.save_model(..., save_as_external_data=True) writes them beside
+	// the model). Each must be a regular file below it holding the bytes
+	// the model records. Empty means the model must hold all its
+	// initializers itself.
+	ExternalDataDir string
 }
 
 // Session is one model loaded into onnxruntime.
@@ -43,11 +52,15 @@ type Session struct {
 	maxBytes int64
 }
 
-// Open reads the model at path and loads it with New.
+// Open reads the model at path and loads it with New, reading external
+// data from path's directory unless cfg.ExternalDataDir says otherwise.
 func Open(path string, cfg Config) (*Session, error) {
 	model, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("engine: %w", err)
+	}
+	if cfg.ExternalDataDir == "" {
+		cfg.ExternalDataDir = filepath.Dir(path)
 	}
 	return New(model, cfg)
 }
@@ -86,7 +99,18 @@ func New(model []byte, cfg Config) (*Session, error) {
 		}
 	}
 
-	ins, outs, err := ort.GetInputOutputInfoWithONNXData(model)
+	described := model
+	if cfg.ExternalDataDir != "" {
+		// onnxruntime reads external data relative to the model's file,
+		// and a model loaded from bytes has none: name the directory.
+		if err := opts.AddSessionConfigEntry("session.model_external_initializers_file_folder_path", cfg.ExternalDataDir); err != nil {
+			return nil, fmt.Errorf("engine: external data directory: %w", err)
+		}
+		if described, err = inlineExternal(model, cfg.ExternalDataDir); err != nil {
+			return nil, fmt.Errorf("engine: load model: %w", err)
+		}
+	}
+	ins, outs, err := ort.GetInputOutputInfoWithONNXData(described)
 	if err != nil {
 		return nil, fmt.Errorf("engine: load model: %w", err)
 	}

@@ -11,6 +11,8 @@
 //	    1/                a version: a positive integer, immutable once complete
 //	      model.onnx
 //	      manifest.json   written last; a version without it does not exist
+//	      ...             optional extra files (external data, MLmodel, ...),
+//	                      each with its sha256 and size in the manifest
 //
 // Publish writes a version into a temporary directory beside the versions
 // and renames it into place, so a reader never sees half a version.

@@ -36,6 +36,10 @@ var (
 	// ErrName is wrapped by Publish when a model name cannot be a URL path
 	// segment.
 	ErrName = errors.New("modelstore: invalid model name")
+	// ErrFileName is wrapped by Publish, Stage and ParseManifest when an
+	// extra file of a version (PublishOptions.Files, Manifest.Files) has a
+	// name it cannot have: empty, a path, or one of the version's own.
+	ErrFileName = errors.New("modelstore: invalid version file name")
 	// ErrRegistryWrite is wrapped, with the filesystem's error, by Publish,
 	// Stage and Commit when the registry cannot be written (a full disk, a
 	// read-only or failing filesystem, a permission): the model itself was

@@ -106,6 +106,19 @@ func (v *Version) open(cfg engine.Config, maxModel int64) (*engine.Session, erro
 	if !bytes.Equal(sum[:], want) {
 		return nil, fmt.Errorf("%w: %s has sha256 %x, manifest records %s", ErrChecksum, ModelFile, sum, m.SHA256)
 	}
+	if len(m.Files) > 0 {
+		// The extra files count against the model's size limit, and
+		// onnxruntime may read external data only once they check out.
+		if maxModel == 0 {
+			maxModel = DefaultMaxModelBytes
+		}
+		n, err := verifyFiles(v.Dir, m.Files, maxModel-int64(len(model)), "serve --max-model-bytes")
+		if err != nil {
+			return nil, err
+		}
+		v.Cost += n
+		cfg.ExternalDataDir = v.Dir
+	}
 	sess, err := engine.New(model, cfg)
 	if err != nil {
 		return nil, err

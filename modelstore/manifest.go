@@ -48,6 +48,11 @@ type Manifest struct {
 	// EvalLabel names the label column of the version's eval.csv, when it
 	// has one.
 	EvalLabel string `json:"eval_label,omitempty"`
+	// Files records the version's extra files beside model.onnx (such as
+	// the external data of its initializers), by file name. Optional:
+	// older manifests lack it. The loader checks each like model.onnx and
+	// lets onnxruntime read external data only from them.
+	Files map[string]FileSum `json:"files,omitempty"`
 }
 
 // ManifestSignature is a model signature as written in a manifest.
@@ -112,6 +117,7 @@ func ParseManifest(data []byte) (*Manifest, error) {
 			problems = append(problems, err.Error())
 		}
 	}
+	problems = append(problems, checkFileSums(m.Files)...)
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("%w: %s", ErrManifest, strings.Join(problems, "; "))
 	}

@@ -8,8 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"time"
 
@@ -37,6 +39,14 @@ type PublishOptions struct {
 	// checks it first.
 	EvalCSV   []byte
 	EvalLabel string
+	// Files, when not empty, are extra files written into the version
+	// beside model.onnx, by file name (see CheckFileName): the external
+	// data of the model's initializers, the files of an MLflow model
+	// directory. Each is recorded in the manifest with its sha256 and
+	// size and checked at every load; the model is loaded with them, so
+	// that external data resolves. Publish keeps the slices without
+	// copying them; the caller bounds their size.
+	Files map[string][]byte
 	// Engine configures the session used to check that the model loads.
 	Engine engine.Config
 }
@@ -52,7 +62,8 @@ const maxPublishAttempts = 20
 // The model is opened with onnxruntime first, so a file that does not load
 // is refused, and its signature is recorded in the manifest; a records
 // schema in opts must fit that signature (Schema.Check). The version
-// (model.onnx, eval.csv when opts has one, then the manifest) is
+// (model.onnx, eval.csv when opts has one, its extra files, then the
+// manifest) is
 // written into a temporary directory beside the versions, manifest last,
 // synced, and renamed into place: a reader sees all of it or none of it.
 // Concurrent publishers get distinct numbers. Init must have been called.
@@ -85,19 +96,17 @@ func Stage(dir, name string, model []byte, opts PublishOptions) (*Staged, error)
 	if (opts.EvalCSV == nil) != (opts.EvalLabel == "") {
 		return nil, fmt.Errorf("publish %s: an evaluation set needs its label column, and a label column its evaluation set", name)
 	}
-	sess, err := engine.New(model, opts.Engine)
+	files, err := sumFiles(opts.Files)
 	if err != nil {
 		return nil, fmt.Errorf("publish %s: %w", name, err)
 	}
-	sig := manifestSignature(sess.Signature())
-	if len(opts.Features) > 0 || len(opts.Classes) > 0 || opts.UnknownFields != "" {
-		s := Schema{Features: opts.Features, Classes: opts.Classes, UnknownFields: opts.UnknownFields}
-		if _, err := s.Check(sess.Signature()); err != nil {
-			sess.Close()
-			return nil, fmt.Errorf("publish %s: %w", name, err)
+	var sig *ManifestSignature
+	if len(files) == 0 {
+		// A model on its own is checked before anything is written.
+		if sig, err = checkModel(name, model, opts, ""); err != nil {
+			return nil, err
 		}
 	}
-	sess.Close()
 
 	s := &Staged{name: name, modelDir: filepath.Join(dir, name)}
 	if err := os.MkdirAll(s.modelDir, versionDirMode); err != nil {
@@ -118,21 +127,54 @@ func Stage(dir, name string, model []byte, opts PublishOptions) (*Staged, error)
 		CreatedAt:     time.Now().UTC().Truncate(time.Millisecond),
 		CreatedBy:     opts.CreatedBy,
 		Description:   opts.Description,
-		Signature:     sig,
 		Features:      opts.Features,
 		Classes:       opts.Classes,
 		UnknownFields: opts.UnknownFields,
 		Lineage:       opts.Lineage,
 		EvalLabel:     opts.EvalLabel,
+		Files:         files,
 	}
 	err = writeFileSync(filepath.Join(s.tmp, ModelFile), model)
 	if err == nil && opts.EvalCSV != nil {
 		err = writeFileSync(filepath.Join(s.tmp, EvalFile), opts.EvalCSV)
 	}
+	for _, n := range slices.Sorted(maps.Keys(opts.Files)) {
+		if err == nil {
+			err = writeFileSync(filepath.Join(s.tmp, n), opts.Files[n])
+		}
+	}
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("publish %s: %w: %w", name, ErrRegistryWrite, err), s.Discard())
 	}
+	if sig == nil {
+		// The model's external data is among its files: load it from
+		// the staged directory, where onnxruntime finds them.
+		if sig, err = checkModel(name, model, opts, s.tmp); err != nil {
+			return nil, errors.Join(err, s.Discard())
+		}
+	}
+	s.manifest.Signature = sig
 	return s, nil
+}
+
+// checkModel opens model as Stage does, reading external data from
+// dataDir when it is not empty, checks opts' records schema against it
+// and returns its signature in the manifest's form.
+func checkModel(name string, model []byte, opts PublishOptions, dataDir string) (*ManifestSignature, error) {
+	cfg := opts.Engine
+	cfg.ExternalDataDir = dataDir
+	sess, err := engine.New(model, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("publish %s: %w", name, err)
+	}
+	defer sess.Close()
+	if len(opts.Features) > 0 || len(opts.Classes) > 0 || opts.UnknownFields != "" {
+		s := Schema{Features: opts.Features, Classes: opts.Classes, UnknownFields: opts.UnknownFields}
+		if _, err := s.Check(sess.Signature()); err != nil {
+			return nil, fmt.Errorf("publish %s: %w", name, err)
+		}
+	}
+	return manifestSignature(sess.Signature()), nil
 }
 
 // Recorder is what Commit asks its caller to do around the rename that

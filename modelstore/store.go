@@ -45,9 +45,10 @@ type Config struct {
 	// in its reason; what serves is never unloaded to make room. 0 means
 	// no bound.
 	MemoryBudget int64
-	// MaxModelBytes bounds the size of a model.onnx the store loads; a
-	// larger one (or one that is not a regular file) fails before it is
-	// read, naming the limit. 0 means DefaultMaxModelBytes.
+	// MaxModelBytes bounds the size of a model.onnx the store loads,
+	// together with the extra files its manifest records; a larger one
+	// (or one that is not a regular file) fails before it is read, naming
+	// the limit. 0 means DefaultMaxModelBytes.
 	MaxModelBytes int64
 	// RescanInterval is how often the whole registry is rescanned, for
 	// events the watcher missed and for network filesystems. 0 means

@@ -79,6 +79,18 @@ func (s *Service) aliasOnly(model string, version int) bool {
 
 // rollOutAlias makes the rollout change that setting alias means.
 func (s *Service) rollOutAlias(ctx context.Context, model, alias string, version int, actor string) error {
+	return s.rollOut(ctx, model, version, alias == AliasChampion, change(actor, "alias "+alias+" set through MLflow"), map[string]any{"alias": alias})
+}
+
+// rollOut promotes version as the champion alias and the Production
+// stage mean, when champion is true: with the model's on_publish strategy
+// (bluegreen when that is manual, latest or unset); otherwise it starts
+// version as a canary candidate at the policy's first step, as the
+// challenger alias means. The change is audited as a promote by c.Actor
+// with details (which it extends). A change that cannot be made fails
+// with an error wrapping tracking.ErrInvalid, and online a model the
+// store does not know with one wrapping tracking.ErrNotFound.
+func (s *Service) rollOut(ctx context.Context, model string, version int, champion bool, c rollout.Change, details map[string]any) error {
 	if s.Online() && s.cfg.Models.Model(model) == nil {
 		return fmt.Errorf("%w: model version (name=%s, version=%d) is not loaded by this server", tracking.ErrNotFound, model, version)
 	}
@@ -87,15 +99,14 @@ func (s *Service) rollOutAlias(ctx context.Context, model, alias string, version
 		return fmt.Errorf("%w: %v", tracking.ErrInvalid, err)
 	}
 	strategy := rollout.Canary
-	if alias == AliasChampion {
+	if champion {
 		strategy = pol.OnPublish
 		if strategy == rollout.Latest || strategy == rollout.Manual || strategy == "" {
 			strategy = rollout.BlueGreen
 		}
 	}
-	c := change(actor, "alias "+alias+" set through MLflow")
 	st, err := s.desire(ctx, model, 0, func(cur *rollout.State, serving, _ int) (*rollout.State, error) {
-		if cur != nil && cur.Stable == version && alias == AliasChampion {
+		if cur != nil && cur.Stable == version && champion {
 			return cur, nil // already the champion
 		}
 		return rollout.PlanPromote(cur, serving, version, strategy, pol.Steps[0], c)
@@ -103,6 +114,7 @@ func (s *Service) rollOutAlias(ctx context.Context, model, alias string, version
 	if err != nil {
 		return fmt.Errorf("%w: %v", tracking.ErrInvalid, err)
 	}
+	details["strategy"], details["weight_bp"] = st.Strategy, st.Weight
 	return s.audit(ctx, tracking.Entry{Actor: c.Actor, Action: "promote", Model: model, Versions: []int{st.Stable, version},
-		Reason: c.Reason, Details: map[string]any{"alias": alias, "strategy": st.Strategy, "weight_bp": st.Weight}})
+		Reason: c.Reason, Details: details})
 }

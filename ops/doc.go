@@ -1,8 +1,9 @@
 // Package ops owns every rule that changes what serves: promote, rollback,
-// pause and resume, the champion and challenger aliases, publishing a
-// version with its lineage, and deleting a model. The operations API, the
-// MLflow API, the CLI and the demo all call it, so a change is planned,
-// checked and audited the same way whichever door it comes through.
+// pause and resume, the champion and challenger aliases, MLflow's stages
+// (TransitionStage), publishing a version with its lineage, and deleting
+// a model. The operations API, the MLflow API, the CLI and the demo all
+// call it, so a change is planned, checked and audited the same way
+// whichever door it comes through.
 //
 // A Service works in one of two modes behind one API. Online (Config.Models
 // set, a running server's *modelstore.Store) a rollout change goes through

@@ -13,7 +13,8 @@ import (
 // PublishSpec describes a version to publish and what to record of it.
 type PublishSpec struct {
 	// Options is what goes into the version: its model card, creator,
-	// records schema, evaluation set and lineage. A lineage with a run id
+	// records schema, evaluation set, extra files (the external data and
+	// the rest of an MLflow model directory) and lineage. A lineage with a run id
 	// links the version to that run in the tracking store.
 	Options modelstore.PublishOptions
 	// EndRun marks the linked run FINISHED with the publish: the publish

@@ -43,6 +43,8 @@ type Tracking interface {
 	// SetAlias and DeleteAlias keep MLflow's aliases.
 	SetAlias(ctx context.Context, name, alias string, version int) error
 	DeleteAlias(ctx context.Context, name, alias string) error
+	// TransitionModelVersionStage keeps MLflow's model version stages.
+	TransitionModelVersionStage(ctx context.Context, name string, version int, stage string, archiveExisting bool) (string, []int, error)
 	// DeleteRegisteredModel forgets what MLflow kept of a model.
 	DeleteRegisteredModel(ctx context.Context, name string) error
 }

@@ -186,7 +186,7 @@ func New(cfg Config, models Models, reg *prometheus.Registry) (*Server, error) {
 	mcfg := mlflow.Config{Tracking: cfg.Tracking, Registry: cfg.Registry, RegistryDir: cfg.RegistryDir,
 		PublishEngine: cfg.PublishEngine, Artifacts: cfg.Artifacts, Logger: s.log,
 		MaxArtifactBytes: cfg.MaxArtifactBytes, UploadReadTimeout: orDefault(cfg.ReadTimeout, 30*time.Second),
-		AllowSourceRoots: cfg.AllowSourceRoots, MaxModelBytes: cfg.MaxModelBytes}
+		AllowSourceRoots: cfg.AllowSourceRoots, MaxModelBytes: cfg.MaxModelBytes, Models: models}
 	acfg := admin.Config{Models: models, Store: cfg.Admin, Analyses: cfg.Analyses, Logger: s.log}
 	if cfg.Ops != nil { // a nil *ops.Service is not a nil interface
 		mcfg.Ops, acfg.Ops = cfg.Ops, cfg.Ops

@@ -47,6 +47,11 @@ func OpenArtifacts(dir string) (*Artifacts, error) {
 	return &Artifacts{root: root}, nil
 }
 
+// ArtifactsIn returns the files below root as an artifact store, such as
+// a model version's directory for the artifact proxy to read. The store
+// owns root: its Close closes it.
+func ArtifactsIn(root *os.Root) *Artifacts { return &Artifacts{root: root} }
+
 // Close releases the store's directory.
 func (a *Artifacts) Close() error { return a.root.Close() }
 

@@ -36,6 +36,9 @@ type ModelVersion struct {
 	// Source is where the version's model came from, as MLflow names it.
 	Source string
 	UserID string
+	// CurrentStage is MLflow's stage of the version (see Stages); None
+	// until it is transitioned.
+	CurrentStage string
 	// CreationTime and LastUpdatedTime are Unix milliseconds.
 	CreationTime    int64
 	LastUpdatedTime int64
@@ -119,6 +122,27 @@ func (s *Store) RegisteredModel(ctx context.Context, name string) (*RegisteredMo
 		m.Aliases = append(m.Aliases, a)
 	}
 	return m, rows.Err()
+}
+
+// SeeRegisteredModel returns what is recorded of a registered model,
+// first recording it, with created (Unix milliseconds) as its creation
+// and last update time, when nothing is: a model that came into the
+// registry directory without MLflow keeps the creation time it was first
+// seen with.
+func (s *Store) SeeRegisteredModel(ctx context.Context, name string, created int64) (*RegisteredModel, error) {
+	m, err := s.RegisteredModel(ctx, name)
+	if !errors.Is(err, ErrNotFound) {
+		return m, err
+	}
+	err = s.exec(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO registered_models (name, creation_time, last_updated_time) VALUES (?, ?, ?)
+			ON CONFLICT (name) DO NOTHING`, name, created, created)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("tracking: record registered model %s: %w", name, err)
+	}
+	return s.RegisteredModel(ctx, name)
 }
 
 // UpdateRegisteredModel sets a registered model's description, recording
@@ -222,8 +246,8 @@ func (s *Store) UpdateModelVersion(ctx context.Context, name string, version int
 // ErrNotFound when nothing is.
 func (s *Store) ModelVersion(ctx context.Context, name string, version int) (*ModelVersion, error) {
 	v := &ModelVersion{Name: name, Version: version}
-	err := s.db.QueryRowContext(ctx, `SELECT description, source, user_id, creation_time, last_updated_time FROM model_versions
-		WHERE name = ? AND version = ?`, name, version).Scan(&v.Description, &v.Source, &v.UserID, &v.CreationTime, &v.LastUpdatedTime)
+	err := s.db.QueryRowContext(ctx, `SELECT description, source, user_id, current_stage, creation_time, last_updated_time FROM model_versions
+		WHERE name = ? AND version = ?`, name, version).Scan(&v.Description, &v.Source, &v.UserID, &v.CurrentStage, &v.CreationTime, &v.LastUpdatedTime)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("%w: model version (name=%s, version=%d) not recorded", ErrNotFound, name, version)
 	}

@@ -2,6 +2,7 @@ package onnx
 
 import (
 	"math"
+	"strconv"
 	"testing"
 
 	"google.golang.org/protobuf/encoding/protowire"
@@ -221,6 +222,35 @@ func decodeTensor(t *testing.T, b []byte) Tensor {
 			x.Name = string(f.want(t, protowire.BytesType).b)
 		case 9: // raw_data
 			x.Raw = f.want(t, protowire.BytesType).b
+		case 13: // external_data, StringStringEntryProto
+			if x.External == nil {
+				x.External = &ExternalData{}
+			}
+			var key, value string
+			for _, g := range parseFields(t, f.want(t, protowire.BytesType).b) {
+				switch g.num {
+				case 1:
+					key = string(g.want(t, protowire.BytesType).b)
+				case 2:
+					value = string(g.want(t, protowire.BytesType).b)
+				default:
+					t.Fatalf("StringStringEntryProto: unexpected field %d", g.num)
+				}
+			}
+			switch key {
+			case "location":
+				x.External.Location = value
+			case "offset":
+				x.External.Offset, _ = strconv.ParseInt(value, 10, 64)
+			case "length":
+				x.External.Length, _ = strconv.ParseInt(value, 10, 64)
+			default:
+				t.Fatalf("external_data: unexpected key %q", key)
+			}
+		case 14: // data_location
+			if v := f.want(t, protowire.VarintType).v; v != 1 {
+				t.Fatalf("data_location = %d; want 1 (EXTERNAL)", v)
+			}
 		default:
 			t.Fatalf("TensorProto: unexpected field %d", f.num)
 		}

@@ -18,6 +18,9 @@
 //   - Affine: an elementwise model of any declared shape, including one
 //     with no batch axis.
 //
+// Externalize moves a model's large initializers into a separate data
+// file, as onnx.save_model(..., save_as_external_data=True) does.
+//
 // The package leaves running models to others: it never imports onnxruntime
 // and does not validate graphs; onnxruntime does that when it loads a model.
 // Builders are deterministic, so the same seed always gives the same bytes.

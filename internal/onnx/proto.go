@@ -46,6 +46,13 @@ const (
 	tensorInt64Data protowire.Number = 7
 	tensorName      protowire.Number = 8
 	tensorRawData   protowire.Number = 9
+	// tensorExternalData and tensorDataLocation say where the elements of a
+	// tensor stored outside the model are.
+	tensorExternalData protowire.Number = 13
+	tensorDataLocation protowire.Number = 14
+
+	stringEntryKey   protowire.Number = 1
+	stringEntryValue protowire.Number = 2
 
 	valueInfoName protowire.Number = 1
 	valueInfoType protowire.Number = 2

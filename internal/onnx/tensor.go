@@ -23,6 +23,10 @@ type Tensor struct {
 	// (raw_data): little-endian, IEEE 754 for floating point, one byte per
 	// BOOL.
 	Raw []byte
+	// External, when not nil, says that the elements are stored outside
+	// the model, in a file beside it; Floats, Int64s and Raw are then not
+	// written (see Externalize).
+	External *ExternalData
 }
 
 // FloatTensor returns a Float tensor of shape dims holding data, which it
@@ -47,6 +51,12 @@ func RawTensor(name string, t DataType, dims []int64, raw []byte) Tensor {
 // appendTensor appends the fields of a TensorProto. dims is a proto2
 // repeated field without [packed = true], so each dimension is its own field.
 func appendTensor(b []byte, t *Tensor) []byte {
+	if t.External != nil {
+		// The elements live in the external file.
+		x := *t
+		x.Floats, x.Int64s, x.Raw = nil, nil, nil
+		t = &x
+	}
 	for _, d := range t.Dims {
 		b = appendVarintField(b, tensorDims, uint64(d))
 	}
@@ -57,6 +67,9 @@ func appendTensor(b []byte, t *Tensor) []byte {
 	if t.Raw != nil {
 		b = protowire.AppendTag(b, tensorRawData, protowire.BytesType)
 		b = protowire.AppendBytes(b, t.Raw)
+	}
+	if t.External != nil {
+		b = appendExternalData(b, t.External)
 	}
 	return b
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"mime"
 	"net/url"
+	"os"
 	"path"
 	"strings"
 	"time"
@@ -14,17 +15,15 @@ import (
 
 	"github.com/switchyard-ml/switchyard/modelstore"
 	"github.com/switchyard-ml/switchyard/server/internal/httpapi"
+	"github.com/switchyard-ml/switchyard/tracking"
 )
 
 // artifacts serves MLflow's artifact proxy below
 // /api/2.0/mlflow-artifacts/artifacts: PUT uploads the body to the path
 // that follows, GET downloads it, and GET on the prefix itself with
-// ?path=DIR lists a directory.
+// ?path=DIR lists a directory. Paths below registry/ are the registry's
+// versions, read-only (see download.go).
 func (s *Server) artifacts(ctx *fasthttp.RequestCtx) {
-	if s.artifactStore == nil {
-		writeError(ctx, errNotConfigured)
-		return
-	}
 	// The path as sent, not as fasthttp normalised it: a request for
 	// ../secret must be refused, not quietly read as another path.
 	raw, _, _ := strings.Cut(string(ctx.URI().PathOriginal()), "?")
@@ -33,13 +32,23 @@ func (s *Server) artifacts(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, &requestError{fmt.Sprintf("Invalid path %q", raw)})
 		return
 	}
+	listing := (rest == "" || rest == "/") && ctx.IsGet()
 	switch {
-	case rest == "" || rest == "/":
-		if !ctx.IsGet() {
-			writeError(ctx, fmt.Errorf("%w: %s %s", errEndpointNotFound, ctx.Method(), ctx.Path()))
-			return
-		}
+	case listing && isRegistryPath(query(ctx, "path")):
+		s.listRegistryArtifacts(ctx, query(ctx, "path"))
+		return
+	case strings.HasPrefix(rest, "/") && isRegistryPath(rest[1:]):
+		s.registryArtifact(ctx, rest[1:])
+		return
+	case s.artifactStore == nil:
+		writeError(ctx, errNotConfigured)
+		return
+	}
+	switch {
+	case listing:
 		s.listArtifacts(ctx, query(ctx, "path"))
+	case rest == "" || rest == "/":
+		writeError(ctx, fmt.Errorf("%w: %s %s", errEndpointNotFound, ctx.Method(), ctx.Path()))
 	case !strings.HasPrefix(rest, "/"):
 		writeError(ctx, fmt.Errorf("%w: %s", errEndpointNotFound, ctx.Path()))
 	case ctx.IsPut():
@@ -50,25 +59,30 @@ func (s *Server) artifacts(ctx *fasthttp.RequestCtx) {
 			writeError(ctx, err)
 			return
 		}
-		fi, err := f.Stat()
-		if err != nil {
-			f.Close()
-			writeError(ctx, err)
-			return
-		}
-		name := path.Base(rest)
-		ct := mime.TypeByExtension(path.Ext(name))
-		if ct == "" {
-			ct = "application/octet-stream"
-		}
-		ctx.SetContentType(ct)
-		ctx.Response.Header.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
-		ctx.Response.Header.Set("X-Content-Type-Options", "nosniff")
-		ctx.SetBodyStream(f, int(fi.Size())) // fasthttp closes f once sent
+		serveFile(ctx, f, rest)
 	default:
 		ctx.Response.Header.Set("Allow", "GET, PUT")
 		writeError(ctx, fmt.Errorf("%w: %s %s", errEndpointNotFound, ctx.Method(), ctx.Path()))
 	}
+}
+
+// serveFile answers the file f, named p, as an attachment, and closes it.
+func serveFile(ctx *fasthttp.RequestCtx, f *os.File, p string) {
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		writeError(ctx, err)
+		return
+	}
+	name := path.Base(p)
+	ct := mime.TypeByExtension(path.Ext(name))
+	if ct == "" {
+		ct = "application/octet-stream"
+	}
+	ctx.SetContentType(ct)
+	ctx.Response.Header.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
+	ctx.Response.Header.Set("X-Content-Type-Options", "nosniff")
+	ctx.SetBodyStream(f, int(fi.Size())) // fasthttp closes f once sent
 }
 
 // DefaultMaxArtifactBytes is the artifact size limit when
@@ -168,6 +182,11 @@ func (s *Server) listArtifacts(ctx *fasthttp.RequestCtx, dir string) {
 		writeError(ctx, err)
 		return
 	}
+	writeArtifactList(ctx, files)
+}
+
+// writeArtifactList answers {"files": [...]} with the entries' names.
+func writeArtifactList(ctx *fasthttp.RequestCtx, files []tracking.ArtifactFile) {
 	out := struct {
 		Files []artifactFileJSON `json:"files,omitempty"`
 	}{}

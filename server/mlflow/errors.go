@@ -12,4 +12,8 @@ var (
 	// errArtifactTooLarge answers an artifact upload longer than
 	// Config.MaxArtifactBytes (413 RESOURCE_EXHAUSTED).
 	errArtifactTooLarge = errors.New("artifact too large")
+	// errRegistryReadOnly answers a write below the artifact proxy's
+	// registry prefix, whose files are the registry's versions
+	// (403 PERMISSION_DENIED).
+	errRegistryReadOnly = errors.New("the registry's model versions are read-only through the artifact proxy")
 )

@@ -1,22 +1,18 @@
 package mlflow
 
 import (
-	"fmt"
+	"context"
 	"slices"
-	"strings"
 
 	"github.com/switchyard-ml/switchyard/modelstore"
+	"github.com/switchyard-ml/switchyard/tracking"
 )
 
-// stages are MLflow's model version stages, as it spells them.
-var stages = []string{"None", "Staging", "Production", "Archived"}
-
 // getLatestVersions answers MLflow's GetLatestVersions (POST with
-// {"name", "stages"}, or GET with name and repeated stages): the latest
-// version in each stage asked for, or in every stage when none is.
-// switchyard has no stages yet, so every version is in stage None: the
-// answer is the newest complete version when None is asked for (or no
-// stage is), and nothing for the other stages.
+// {"name", "stages"}, or GET with name and repeated stages): the newest
+// version in each stage asked for, or in every stage when none is, as
+// MLflow's store answers it. Stage names match without regard to case; an
+// unknown one is INVALID_PARAMETER_VALUE.
 func (s *Server) getLatestVersions(ctx *request) (any, error) {
 	var req struct {
 		Name   string   `json:"name"`
@@ -30,13 +26,16 @@ func (s *Server) getLatestVersions(ctx *request) (any, error) {
 	if req.Name == "" {
 		return nil, missingParam("name")
 	}
-	none := len(req.Stages) == 0
-	for _, st := range req.Stages {
-		i := slices.IndexFunc(stages, func(s string) bool { return strings.EqualFold(s, st) })
-		if i < 0 {
-			return nil, &requestError{fmt.Sprintf("Invalid Model Version stage: %s. Value must be one of %s.", st, strings.Join(stages, ", "))}
+	want := tracking.Stages
+	if len(req.Stages) > 0 {
+		want = nil
+		for _, st := range req.Stages {
+			c, err := tracking.CanonicalStage(st)
+			if err != nil {
+				return nil, err
+			}
+			want = append(want, c)
 		}
-		none = none || i == 0
 	}
 	if _, err := s.modelDir(req.Name); err != nil {
 		return nil, err
@@ -44,16 +43,41 @@ func (s *Server) getLatestVersions(ctx *request) (any, error) {
 	out := struct {
 		ModelVersions []modelVersionJSON `json:"model_versions,omitempty"`
 	}{}
-	complete, _, err := modelstore.Versions(s.cfg.RegistryDir, req.Name)
+	var err error
+	out.ModelVersions, err = s.latestVersions(ctx, req.Name, want)
+	return out, err
+}
+
+// latestVersions returns the newest complete version of the model in each
+// of stages that holds one, in MLflow's order of stages.
+func (s *Server) latestVersions(ctx context.Context, name string, stages []string) ([]modelVersionJSON, error) {
+	complete, _, err := modelstore.Versions(s.cfg.RegistryDir, name)
 	if err != nil {
 		return nil, err
 	}
-	if n := len(complete); n > 0 && none {
-		mv, err := s.modelVersion(ctx, req.Name, complete[n-1])
+	staged, err := s.registry.ModelVersionStages(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	newest := map[string]int{}
+	for _, n := range complete { // ascending: the last one of a stage is its newest
+		st, ok := staged[n]
+		if !ok {
+			st = tracking.StageNone
+		}
+		newest[st] = n
+	}
+	var out []modelVersionJSON
+	for _, st := range tracking.Stages {
+		n, ok := newest[st]
+		if !ok || !slices.Contains(stages, st) {
+			continue
+		}
+		mv, err := s.modelVersion(ctx, name, n)
 		if err != nil {
 			return nil, err
 		}
-		out.ModelVersions = []modelVersionJSON{mv}
+		out = append(out, mv)
 	}
 	return out, nil
 }

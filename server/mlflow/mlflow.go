@@ -80,6 +80,9 @@ type Operations interface {
 	// DeleteModel removes a model from the registry and forgets its
 	// registry records.
 	DeleteModel(ctx context.Context, model, actor, reason string) error
+	// TransitionStage moves a version to an MLflow stage, changing what
+	// serves as the stage means, and returns the versions it archived.
+	TransitionStage(ctx context.Context, model string, t ops.Transition) ([]int, error)
 }
 
 // Config configures a Server. A nil store answers the endpoints that
@@ -115,9 +118,13 @@ type Config struct {
 	// before it is read, or once it passes the limit while it is read. 0
 	// means modelstore.DefaultMaxModelBytes.
 	MaxModelBytes int64
-	// Ops publishes versions, moves aliases and deletes models; nil
-	// answers those endpoints with 503.
+	// Ops publishes versions, moves aliases and stages and deletes
+	// models; nil answers those endpoints with 503.
 	Ops Operations
+	// Models are the live models, read for each version's status and
+	// serving tags; nil reports every version from the gate's recorded
+	// verdicts alone, with no serving tags.
+	Models Models
 	// Logger receives the API's warnings. Nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -198,6 +205,9 @@ var endpoints = []endpoint{
 	{patch, "model-versions/update", write, (*Server).updateModelVersion},
 	{post, "model-versions/set-tag", write, (*Server).setModelVersionTag},
 	{del, "model-versions/delete-tag", write, (*Server).deleteModelVersionTag},
+	{post, "model-versions/transition-stage", write, (*Server).transitionStage},
+	{get, "model-versions/get-download-uri", read, (*Server).getDownloadURI},
+	{get, "artifacts/list", read, (*Server).listRunArtifacts},
 }
 
 const (
@@ -277,7 +287,7 @@ func code(err error) (string, int) {
 		return "ENDPOINT_NOT_FOUND", fasthttp.StatusNotFound
 	case errors.Is(err, access.ErrUnauthenticated):
 		return "UNAUTHENTICATED", fasthttp.StatusUnauthorized
-	case errors.Is(err, access.ErrForbidden):
+	case errors.Is(err, access.ErrForbidden), errors.Is(err, errRegistryReadOnly):
 		return "PERMISSION_DENIED", fasthttp.StatusForbidden
 	case errors.Is(err, httpapi.ErrUnsupportedMediaType):
 		return "BAD_REQUEST", fasthttp.StatusUnsupportedMediaType

@@ -17,14 +17,16 @@ const (
 
 var tags = []openapi.Tag{
 	{Name: tagMLflow, Description: "A subset of MLflow's REST API, so that an MLflow client can log to switchyard. The same endpoints answer under /ajax-api/2.0/mlflow/."},
-	{Name: tagArtifacts, Description: "MLflow's artifact proxy."},
+	{Name: tagArtifacts, Description: "MLflow's artifact proxy. Below registry/NAME/VERSION it serves the files of the registry's versions, " +
+		"read-only (the artifact_uri of model-versions/get-download-uri)."},
 }
 
 // addComponents adds the schemas and responses the API's operations
 // refer to.
 func addComponents(c *openapi.Components) {
 	c.Responses["MLflowError"] = &openapi.Response{Description: "MLflow's error form: 400 INVALID_PARAMETER_VALUE or RESOURCE_ALREADY_EXISTS, " +
-		"404 RESOURCE_DOES_NOT_EXIST or ENDPOINT_NOT_FOUND, 503 TEMPORARILY_UNAVAILABLE on a server without a tracking store.",
+		"403 PERMISSION_DENIED on a write below the artifact proxy's registry/ prefix, 404 RESOURCE_DOES_NOT_EXIST or ENDPOINT_NOT_FOUND, " +
+		"503 TEMPORARILY_UNAVAILABLE on a server without a tracking store.",
 		Content: map[string]openapi.Media{httpapi.ContentTypeJSON: {Schema: openapi.Ref("MLflowError")}}}
 	c.Schemas.Add("MLflowError", openapi.Object("", []string{"error_code", "message"}, openapi.Prop("error_code", openapi.Str("")), openapi.Prop("message", openapi.Str(""))))
 	c.Schemas.Add("ArtifactList", openapi.Object("", []string{"files"}, openapi.Prop("files", openapi.ArrayOf(openapi.Object("", []string{"path", "is_dir"},
@@ -85,5 +87,7 @@ func putArtifactOp() *openapi.Operation {
 	// the request body limit.
 	o.Responses["413"] = openapi.RefResponse("MLflowError")
 	o.Responses["507"] = openapi.RefResponse("MLflowError")
+	// The registry's versions are read-only.
+	o.Responses["403"] = openapi.RefResponse("MLflowError")
 	return o
 }

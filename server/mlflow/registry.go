@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/switchyard-ml/switchyard/modelstore"
 	"github.com/switchyard-ml/switchyard/ops"
@@ -31,6 +32,15 @@ type ModelRegistry interface {
 	DeleteRegisteredModelTag(ctx context.Context, name, key string) error
 	SetModelVersionTag(ctx context.Context, name string, version int, tag tracking.Tag) error
 	DeleteModelVersionTag(ctx context.Context, name string, version int, key string) error
+	// SeeRegisteredModel is RegisteredModel that first records a model
+	// nothing is recorded of, created at created (Unix milliseconds), so
+	// that its creation time stays what it was first seen with.
+	SeeRegisteredModel(ctx context.Context, name string, created int64) (*tracking.RegisteredModel, error)
+	// ModelVersionStages returns the stage of each of a model's versions
+	// not in stage None.
+	ModelVersionStages(ctx context.Context, name string) (map[int]string, error)
+	// Verdicts returns the gate's recorded verdicts, newest first.
+	Verdicts(ctx context.Context, q tracking.VerdictQuery) ([]tracking.Verdict, error)
 }
 
 type registeredModelJSON struct {
@@ -59,6 +69,7 @@ type modelVersionJSON struct {
 	Source               string         `json:"source,omitempty"`
 	RunID                string         `json:"run_id,omitempty"`
 	Status               string         `json:"status"`
+	StatusMessage        string         `json:"status_message,omitempty"`
 	Tags                 []keyValueJSON `json:"tags,omitempty"`
 	Aliases              []string       `json:"aliases,omitempty"`
 }
@@ -76,27 +87,35 @@ func (s *Server) modelDir(name string) (string, error) {
 	return dir, nil
 }
 
-// registeredModel describes a model of the registry as MLflow does.
+// registeredModel describes a model of the registry as MLflow does. Its
+// creation time is recorded once, when it is created through MLflow or
+// first seen in the registry directory (then as its oldest version's),
+// and its last update time moves with each change, a new version
+// included.
 func (s *Server) registeredModel(ctx context.Context, name string) (registeredModelJSON, error) {
-	dir, err := s.modelDir(name)
-	if err != nil {
+	if _, err := s.modelDir(name); err != nil {
 		return registeredModelJSON{}, err
 	}
 	out := registeredModelJSON{Name: name}
-	meta, err := s.registry.RegisteredModel(ctx, name)
-	switch {
-	case err == nil:
-		out.CreationTimestamp, out.LastUpdatedTimestamp, out.Description = meta.CreationTime, meta.LastUpdatedTime, meta.Description
-		out.Tags = tagsJSON(meta.Tags)
-
-	case errors.Is(err, tracking.ErrNotFound): // published without MLflow: times from the directory
-		if fi, err := os.Stat(dir); err == nil {
-			out.CreationTimestamp = fi.ModTime().UnixMilli()
-			out.LastUpdatedTimestamp = out.CreationTimestamp
-		}
-	default:
+	complete, _, err := modelstore.Versions(s.cfg.RegistryDir, name)
+	if err != nil {
 		return out, err
 	}
+	firstSeen, newest := time.Now().UnixMilli(), int64(0)
+	for i, n := range complete {
+		if i > 0 && i < len(complete)-1 {
+			continue // only the oldest and the newest count
+		}
+		if m, err := modelstore.ReadManifest(filepath.Join(s.cfg.RegistryDir, name, strconv.Itoa(n))); err == nil && !m.CreatedAt.IsZero() {
+			firstSeen, newest = min(firstSeen, m.CreatedAt.UnixMilli()), max(newest, m.CreatedAt.UnixMilli())
+		}
+	}
+	meta, err := s.registry.SeeRegisteredModel(ctx, name, firstSeen)
+	if err != nil {
+		return out, err
+	}
+	out.CreationTimestamp, out.LastUpdatedTimestamp, out.Description = meta.CreationTime, max(meta.LastUpdatedTime, newest), meta.Description
+	out.Tags = tagsJSON(meta.Tags)
 	aliases, err := s.aliases(ctx, name)
 	if err != nil {
 		return out, err
@@ -104,16 +123,8 @@ func (s *Server) registeredModel(ctx context.Context, name string) (registeredMo
 	for _, a := range aliases {
 		out.Aliases = append(out.Aliases, aliasJSON{a.Alias, strconv.Itoa(a.Version)})
 	}
-	complete, _, err := modelstore.Versions(s.cfg.RegistryDir, name)
-	if err != nil {
+	if out.LatestVersions, err = s.latestVersions(ctx, name, tracking.Stages); err != nil {
 		return out, err
-	}
-	if n := len(complete); n > 0 {
-		mv, err := s.modelVersion(ctx, name, complete[n-1])
-		if err != nil {
-			return out, err
-		}
-		out.LatestVersions = []modelVersionJSON{mv}
 	}
 	if len(out.Tags) == 0 {
 		out.Tags = nil
@@ -122,7 +133,9 @@ func (s *Server) registeredModel(ctx context.Context, name string) (registeredMo
 }
 
 // modelVersion describes a version of the registry as MLflow does: its
-// manifest, overlaid with what the store recorded of it.
+// manifest, overlaid with what the store recorded of it, its status (see
+// versionStatus) and its serving tags (see servingTags). A version
+// published without MLflow has its download URI as its source.
 func (s *Server) modelVersion(ctx context.Context, name string, version int) (modelVersionJSON, error) {
 	notFound := fmt.Errorf("%w: model version (name=%s, version=%d) not found", tracking.ErrNotFound, name, version)
 	if _, err := s.modelDir(name); err != nil {
@@ -133,7 +146,7 @@ func (s *Server) modelVersion(ctx context.Context, name string, version int) (mo
 	if err != nil && !errors.Is(err, modelstore.ErrManifest) {
 		return modelVersionJSON{}, notFound // no manifest: not a complete version
 	}
-	out := modelVersionJSON{Name: name, Version: strconv.Itoa(version), CurrentStage: "None", Status: "READY", Source: dir}
+	out := modelVersionJSON{Name: name, Version: strconv.Itoa(version), CurrentStage: tracking.StageNone, Source: downloadURI(name, version)}
 	if err == nil {
 		out.CreationTimestamp = m.CreatedAt.UnixMilli()
 		out.LastUpdatedTimestamp = out.CreationTimestamp
@@ -149,11 +162,18 @@ func (s *Server) modelVersion(ctx context.Context, name string, version int) (mo
 		if meta.Source != "" {
 			out.Source = meta.Source
 		}
+		if meta.CurrentStage != "" {
+			out.CurrentStage = meta.CurrentStage
+		}
 		out.LastUpdatedTimestamp = max(out.LastUpdatedTimestamp, meta.LastUpdatedTime)
 		out.Tags = tagsJSON(meta.Tags)
 	} else if !errors.Is(err, tracking.ErrNotFound) {
 		return out, err
 	}
+	if out.Status, out.StatusMessage, err = s.versionStatus(ctx, name, version); err != nil {
+		return out, err
+	}
+	out.Tags = append(out.Tags, s.servingTags(name, version)...)
 	if run, err := s.registry.VersionRun(ctx, name, version); err == nil {
 		out.RunID = run
 	}

@@ -32,6 +32,18 @@ func registerVersion(t *testing.T, ts *testServer, name string) string {
 	return mv["model_version"].(map[string]any)["version"].(string)
 }
 
+// userTags returns a model version's tags but the switchyard.* ones
+// the server computes.
+func userTags(mv map[string]any) []any {
+	var out []any
+	for _, tag := range mv["tags"].([]any) {
+		if !strings.HasPrefix(tag.(map[string]any)["key"].(string), "switchyard.") {
+			out = append(out, tag)
+		}
+	}
+	return out
+}
+
 // TestMLflowRegistryFilters searches the registry with the filters
 // MLflow's client sends: with or without spaces around =, and LIKE and
 // ILIKE on the name.
@@ -151,7 +163,7 @@ func TestMLflowRegistryTags(t *testing.T) {
 		t.Errorf("registered model tags = %s", got)
 	}
 	mv := ts.ok(t, "GET", "/api/2.0/mlflow/model-versions/get?name=fraud&version="+v, "")["model_version"].(map[string]any)
-	if got := servertest.JSONOf(mv["tags"]); got != `[{"key":"empty","value":""},{"key":"validated","value":"yes"}]` {
+	if got := servertest.JSONOf(userTags(mv)); got != `[{"key":"empty","value":""},{"key":"validated","value":"yes"}]` {
 		t.Errorf("model version tags = %s", got)
 	}
 
@@ -160,7 +172,7 @@ func TestMLflowRegistryTags(t *testing.T) {
 	ts.ok(t, "DELETE", "/api/2.0/mlflow/model-versions/delete-tag", `{"name":"fraud","version":"`+v+`","key":"validated"}`)
 	rm = ts.ok(t, "GET", "/api/2.0/mlflow/registered-models/get?name=fraud", "")["registered_model"].(map[string]any)
 	mv = ts.ok(t, "GET", "/api/2.0/mlflow/model-versions/get?name=fraud&version="+v, "")["model_version"].(map[string]any)
-	if servertest.JSONOf(rm["tags"]) != `[{"key":"team","value":"fraud-ops"}]` || servertest.JSONOf(mv["tags"]) != `[{"key":"empty","value":""}]` {
+	if servertest.JSONOf(rm["tags"]) != `[{"key":"team","value":"fraud-ops"}]` || servertest.JSONOf(userTags(mv)) != `[{"key":"empty","value":""}]` {
 		t.Errorf("after delete-tag: %v, %v", rm["tags"], mv["tags"])
 	}
 
@@ -181,11 +193,20 @@ func TestMLflowRegistryTags(t *testing.T) {
 	f("POST", "model-versions/set-tag", `{"name":"fraud","version":"x","key":"k","value":"v"}`, 400, "INVALID_PARAMETER_VALUE", "must be an integer")
 	f("DELETE", "model-versions/delete-tag", `{"name":"fraud","version":"9","key":"k"}`, 404, "RESOURCE_DOES_NOT_EXIST", "version=9")
 	f("POST", "registered-models/delete-tag", `{"name":"fraud","key":"k"}`, 405, "BAD_REQUEST", "")
+	// The serving tags are computed: neither set nor deleted, and the
+	// refusal changes nothing.
+	f("POST", "model-versions/set-tag", `{"name":"fraud","version":"`+v+`","key":"switchyard.state","value":"READY"}`, 400, "INVALID_PARAMETER_VALUE", "switchyard computes them")
+	f("POST", "model-versions/set-tag", `{"name":"fraud","version":"`+v+`","key":"switchyard.mine","value":"x"}`, 400, "INVALID_PARAMETER_VALUE", "switchyard computes them")
+	f("DELETE", "model-versions/delete-tag", `{"name":"fraud","version":"`+v+`","key":"switchyard.traffic"}`, 400, "INVALID_PARAMETER_VALUE", "switchyard computes them")
+	mv = ts.ok(t, "GET", "/api/2.0/mlflow/model-versions/get?name=fraud&version="+v, "")["model_version"].(map[string]any)
+	if got := servertest.JSONOf(mv["tags"]); !strings.Contains(got, `{"key":"switchyard.traffic","value":`) || strings.Contains(got, "switchyard.mine") {
+		t.Errorf("after the refused tag writes: %s", got)
+	}
 }
 
 // TestMLflowLatestVersions asks for the latest versions per stage, as
 // models:/NAME/latest and models:/NAME/None URIs do: every version is in
-// stage None while switchyard has no stages.
+// stage None until one is transitioned (see TestMLflowStages).
 func TestMLflowLatestVersions(t *testing.T) {
 	ts := serveTracking(t)
 	ts.ok(t, "POST", "/api/2.0/mlflow/registered-models/create", `{"name":"fraud"}`)
@@ -231,8 +252,8 @@ func TestMLflowLatestVersions(t *testing.T) {
 }
 
 // TestMLflowRegistryTagsAccess checks the access classes of the new
-// endpoints: the tag writes need a write token, get-latest-versions is a
-// read.
+// endpoints: the tag writes and transition-stage need a write token,
+// get-latest-versions, get-download-uri and artifacts/list are reads.
 func TestMLflowRegistryTagsAccess(t *testing.T) {
 	tokens, err := access.ParseTokens([]byte("ci write write-secret-0123456789\n"), "test")
 	if err != nil {
@@ -252,6 +273,7 @@ func TestMLflowRegistryTagsAccess(t *testing.T) {
 		{"DELETE", "registered-models/delete-tag", `{"name":"fraud","key":"k"}`},
 		{"POST", "model-versions/set-tag", `{"name":"fraud","version":"1","key":"k","value":"v"}`},
 		{"DELETE", "model-versions/delete-tag", `{"name":"fraud","version":"1","key":"k"}`},
+		{"POST", "model-versions/transition-stage", `{"name":"fraud","version":"1","stage":"Production","archive_existing_versions":false}`},
 	} {
 		if status, out := ts.mlflowCall(t, w[0], "/api/2.0/mlflow/"+w[1], w[2]); status != 401 || out["error_code"] != "UNAUTHENTICATED" {
 			t.Errorf("%s %s without a token = %d %v; want 401 UNAUTHENTICATED", w[0], w[1], status, out)
@@ -259,4 +281,11 @@ func TestMLflowRegistryTagsAccess(t *testing.T) {
 	}
 	ts.ok(t, "POST", "/api/2.0/mlflow/registered-models/get-latest-versions", `{"name":"fraud"}`)
 	ts.ok(t, "GET", "/api/2.0/mlflow/registered-models/get-latest-versions?name=fraud", "")
+	// The new reads answer without a token: a version that is not there
+	// is 404, not 401.
+	for _, path := range []string{"model-versions/get-download-uri?name=fraud&version=1", "artifacts/list?run_id=nope"} {
+		if status, out := ts.mlflowCall(t, "GET", "/api/2.0/mlflow/"+path, ""); status != 404 || out["error_code"] != "RESOURCE_DOES_NOT_EXIST" {
+			t.Errorf("GET %s without a token = %d %v; want 404 RESOURCE_DOES_NOT_EXIST", path, status, out)
+		}
+	}
 }

@@ -36,7 +36,9 @@ func TestMLflowRegistry(t *testing.T) {
 	}
 	mv := ts.ok(t, "POST", "/api/2.0/mlflow/model-versions/create",
 		fmt.Sprintf(`{"name":"churn","source":"runs:/%s/model","run_id":%q,"description":"first"}`, id, id))["model_version"].(map[string]any)
-	if mv["version"] != "1" || mv["status"] != "READY" || mv["run_id"] != id || mv["current_stage"] != "None" || mv["description"] != "first" {
+	// Registration goes on after the answer: the version loads and is
+	// gated, PENDING_REGISTRATION until then (READY if that was quick).
+	if mv["version"] != "1" || mv["status"] != "PENDING_REGISTRATION" && mv["status"] != "READY" || mv["run_id"] != id || mv["current_stage"] != "None" || mv["description"] != "first" {
 		t.Fatalf("model-versions/create = %v", mv)
 	}
 	raw, err := os.ReadFile(filepath.Join(ts.Dir, "churn", "1", modelstore.ManifestFile))
@@ -50,6 +52,10 @@ func TestMLflowRegistry(t *testing.T) {
 	servertest.Until(t, "churn serving", func() bool { return ts.ServedVersion(t, "churn") == "1" })
 	out := ts.Infer(t, "/v2/models/churn/infer", servertest.RequestJSON("input", "FP32", []int64{1, 3}, []float32{1, 2, 3}))
 	servertest.CloseTo(t, "churn", out.Outputs[0].Data, model.Predict([]float32{1, 2, 3}))
+	if v := ts.ok(t, "GET", "/api/2.0/mlflow/model-versions/get?name=churn&version=1", "")["model_version"].(map[string]any); v["status"] != "READY" ||
+		servertest.JSONOf(v["tags"]) != `[{"key":"switchyard.state","value":"READY"},{"key":"switchyard.traffic","value":"1"}]` {
+		t.Fatalf("model-versions/get of the version that serves = %v", v)
+	}
 
 	// A second version from the artifact store by its mlflow-artifacts URI.
 	mv2 := ts.ok(t, "POST", "/api/2.0/mlflow/model-versions/create",

@@ -32,19 +32,40 @@ func (e *sourceError) Error() string { return e.why }
 // file refuses it.
 const sourceOpenFlags = os.O_RDONLY | syscall.O_NONBLOCK
 
+// modelSource is what a model version's source holds: the ONNX model,
+// and, for an MLflow model directory, its other files and its MLmodel.
+type modelSource struct {
+	// Model is the ONNX file's bytes.
+	Model []byte
+	// Files are the directory's other files by name (external data keeps
+	// its name, which the model refers to), eval.csv excepted; nil for a
+	// source that is not an MLflow model directory.
+	Files map[string][]byte
+	// EvalCSV is the directory's eval.csv, or nil.
+	EvalCSV []byte
+	// MLmodel is the parsed MLmodel, or nil.
+	MLmodel *mlModel
+	// ArtifactDir is the source's directory in the artifact store, for a
+	// source read from it, else empty.
+	ArtifactDir string
+}
+
 // readSource reads the ONNX model a model version's source names:
 // runs:/RUN_ID/PATH and mlflow-artifacts:/PATH from the artifact store,
 // an absolute local path or a file:// URI from under one of
-// Config.AllowSourceRoots. A directory is searched for model.onnx or its
-// one .onnx file. The file must be a regular file of at most
-// Config.MaxModelBytes, refused before it is read when stat says so and
-// once it passes the limit while it is read.
+// Config.AllowSourceRoots. A directory holding an MLmodel is an MLflow
+// model directory: the ONNX file its onnx flavor names, with every other
+// file of the directory (see readMLflowDir). Any other directory is
+// searched for model.onnx or its one .onnx file. Every file must be a
+// regular file, and all of them together at most Config.MaxModelBytes,
+// refused before a file is read when stat says so and once the total
+// passes the limit while it is read.
 //
 // A local source that is not allowed, missing, not a regular file or
 // unreadable gets one answer, whatever the reason, so that the API tells
 // a caller nothing about the host's files; the reason is logged at debug
 // level.
-func (s *Server) readSource(ctx context.Context, source string) ([]byte, error) {
+func (s *Server) readSource(ctx context.Context, source string) (*modelSource, error) {
 	invalid := func(why string) error {
 		return &requestError{fmt.Sprintf("Invalid model version source '%s': %s", source, why)}
 	}
@@ -57,15 +78,19 @@ func (s *Server) readSource(ctx context.Context, source string) ([]byte, error) 
 		if err != nil {
 			return nil, invalid(err.Error())
 		}
-		b, err := s.readLocal(p, limit)
+		var src *modelSource
+		err := s.readLocal(p, func(fsys sourceFS, rel string) (err error) {
+			src, err = readModel(fsys, rel, limit)
+			return err
+		})
 		if se, ok := errors.AsType[*sourceError](err); ok {
 			return nil, invalid(se.why)
 		}
 		if err != nil {
 			s.log.Debug("model version source refused", "source", source, "reason", err)
-			return nil, invalid("not found, or not under a source root this server allows (serve --allow-source-root)")
+			return nil, invalid(refusedLocal)
 		}
-		return b, nil
+		return src, nil
 	}
 
 	u, err := url.Parse(source)
@@ -91,24 +116,51 @@ func (s *Server) readSource(ctx context.Context, source string) ([]byte, error) 
 	if s.artifactStore == nil {
 		return nil, errNotConfigured
 	}
-	list := func(dir string) ([]string, error) {
-		files, err := s.artifactStore.List(dir)
-		var names []string
-		for _, f := range files {
-			if !f.IsDir {
-				names = append(names, f.Name)
-			}
-		}
-		return names, err
-	}
-	b, err := readONNX(s.artifactStore.Open, list, p, limit)
+	src, err := readModel(s.artifactFS(), p, limit)
 	switch se, ok := errors.AsType[*sourceError](err); {
 	case ok:
 		return nil, invalid(se.why)
 	case errors.Is(err, errNotRegular):
 		return nil, invalid("the artifact is not a regular file")
+	case err != nil:
+		return nil, err
 	}
-	return b, err
+	if src.MLmodel != nil {
+		src.ArtifactDir = p
+	}
+	return src, nil
+}
+
+// refusedLocal is the one answer to a local source or evaluation set that
+// is not allowed, missing, not a regular file or unreadable.
+const refusedLocal = "not found, or not under a source root this server allows (serve --allow-source-root)"
+
+// sourceFS is where a source is read from: the artifact store, or a
+// source root. Paths are slash-separated and relative to it.
+type sourceFS struct {
+	// open opens a regular file for reading.
+	open func(name string) (*os.File, error)
+	// list returns a directory's entries, non-nil (even empty) when name
+	// is a directory, nil when it is not.
+	list func(name string) ([]sourceEntry, error)
+}
+
+// sourceEntry is one entry of a listed directory.
+type sourceEntry struct {
+	name  string
+	isDir bool
+}
+
+// artifactFS reads the artifact store.
+func (s *Server) artifactFS() sourceFS {
+	return sourceFS{open: s.artifactStore.Open, list: func(dir string) ([]sourceEntry, error) {
+		files, err := s.artifactStore.List(dir)
+		var entries []sourceEntry
+		for _, f := range files {
+			entries = append(entries, sourceEntry{f.Name, f.IsDir})
+		}
+		return entries, err
+	}}
 }
 
 // localPath returns the path a local source names: an absolute path as
@@ -129,35 +181,36 @@ func localPath(source string) (p string, local bool, err error) {
 	return "", true, errors.New("a local source must be an absolute path, or a file:/// URI of one")
 }
 
-// readLocal reads the model at the absolute path p through each source
-// root p lies under, in turn, until one reads it. A *sourceError from
-// any of them is returned at once: the caller may read the file. Every
-// other error is for the log only.
-func (s *Server) readLocal(p string, limit int64) ([]byte, error) {
+// readLocal calls read with each source root the absolute path p lies
+// under, in turn, and p relative to it, until one read succeeds. A
+// *sourceError from any of them is returned at once: the caller may read
+// the file. Every other error is for the log only.
+func (s *Server) readLocal(p string, read func(fsys sourceFS, rel string) error) error {
 	var errs []error
 	for _, dir := range s.cfg.AllowSourceRoots {
 		rel, err := filepath.Rel(dir, p)
 		if err != nil || !filepath.IsAbs(dir) || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
 			continue
 		}
-		b, err := readUnder(dir, rel, limit)
+		err = underRoot(dir, func(fsys sourceFS) error { return read(fsys, filepath.ToSlash(rel)) })
 		if _, ok := errors.AsType[*sourceError](err); ok || err == nil {
-			return b, err
+			return err
 		}
 		errs = append(errs, fmt.Errorf("source root %s: %w", dir, err))
 	}
 	if len(errs) == 0 {
-		return nil, fmt.Errorf("%s is under no source root", p)
+		return fmt.Errorf("%s is under no source root", p)
 	}
-	return nil, errors.Join(errs...)
+	return errors.Join(errs...)
 }
 
-// readUnder reads the model at rel below the directory dir through an
-// os.Root, so that neither ".." nor a symlink reaches outside dir.
-func readUnder(dir, rel string, limit int64) ([]byte, error) {
+// underRoot calls fn with the files below the directory dir, read
+// through an os.Root, so that neither ".." nor a symlink reaches outside
+// dir.
+func underRoot(dir string, fn func(sourceFS) error) error {
 	root, err := os.OpenRoot(dir)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer root.Close()
 	open := func(name string) (*os.File, error) {
@@ -171,7 +224,7 @@ func readUnder(dir, rel string, limit int64) ([]byte, error) {
 		}
 		return root.OpenFile(name, sourceOpenFlags, 0)
 	}
-	list := func(name string) ([]string, error) {
+	list := func(name string) ([]sourceEntry, error) {
 		if fi, err := root.Stat(name); err != nil || !fi.IsDir() {
 			return nil, nil // not a directory: open says what it is
 		}
@@ -181,36 +234,36 @@ func readUnder(dir, rel string, limit int64) ([]byte, error) {
 		}
 		defer d.Close()
 		entries, err := d.ReadDir(-1)
-		names := []string{} // a directory, even empty
+		out := []sourceEntry{} // a directory, even empty
 		for _, e := range entries {
-			if !e.IsDir() {
-				names = append(names, e.Name())
-			}
+			out = append(out, sourceEntry{e.Name(), e.IsDir()})
 		}
-		return names, err
+		return out, err
 	}
-	return readONNX(open, list, filepath.ToSlash(rel), limit)
+	return fn(sourceFS{open: open, list: list})
 }
 
-// readONNX reads the file at p, or, when list says p is a directory (a
-// non-nil slice of its files), its model.onnx or its only .onnx file. It
-// refuses a file that is not a regular file (errNotRegular) or holds
-// more than limit bytes (a *sourceError), checking the opened file
-// before it reads and reading at most limit+1 bytes.
-func readONNX(open func(string) (*os.File, error), list func(string) ([]string, error), p string, limit int64) ([]byte, error) {
-	names, err := list(p)
+// readModel reads the model at p: the file itself, or, when p is a
+// directory, the MLflow model directory it is (readMLflowDir) or its
+// model.onnx or only .onnx file.
+func readModel(fsys sourceFS, p string, limit int64) (*modelSource, error) {
+	entries, err := fsys.list(p)
 	if err != nil {
 		return nil, err
 	}
-	if names != nil {
+	if entries != nil {
 		pick := ""
 		var onnx []string
-		for _, n := range names {
-			if n == modelstore.ModelFile {
-				pick = n
+		for _, e := range entries {
+			switch {
+			case e.isDir:
+			case e.name == mlmodelFile:
+				return readMLflowDir(fsys, p, entries, limit)
+			case e.name == modelstore.ModelFile:
+				pick = e.name
 			}
-			if strings.HasSuffix(n, ".onnx") {
-				onnx = append(onnx, n)
+			if !e.isDir && strings.HasSuffix(e.name, ".onnx") {
+				onnx = append(onnx, e.name)
 			}
 		}
 		if pick == "" && len(onnx) == 1 {
@@ -221,6 +274,18 @@ func readONNX(open func(string) (*os.File, error), list func(string) ([]string, 
 		}
 		p = path.Join(p, pick)
 	}
+	b, err := readFile(fsys.open, p, limit)
+	if err != nil {
+		return nil, err
+	}
+	return &modelSource{Model: b}, nil
+}
+
+// readFile reads the file at p. It refuses a file that is not a regular
+// file (errNotRegular) or holds more than limit bytes (a *sourceError),
+// checking the opened file before it reads and reading at most limit+1
+// bytes.
+func readFile(open func(string) (*os.File, error), p string, limit int64) ([]byte, error) {
 	f, err := open(p)
 	if err != nil {
 		return nil, err

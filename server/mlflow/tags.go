@@ -6,7 +6,8 @@ package mlflow
 // kept in the tracking store. Each answers {} and fails with
 // RESOURCE_DOES_NOT_EXIST when the model or version is not in the
 // registry, and with INVALID_PARAMETER_VALUE on a missing parameter or a
-// key MLflow does not accept.
+// key MLflow does not accept. A model version's switchyard.* tags are
+// computed (see servingTags) and cannot be set or deleted.
 
 import "github.com/switchyard-ml/switchyard/tracking"
 
@@ -69,12 +70,18 @@ func (s *Server) setModelVersionTag(ctx *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := reservedTag(req.Key); err != nil {
+		return nil, err
+	}
 	return empty{}, s.registry.SetModelVersionTag(ctx, req.Name, v, tracking.Tag{Key: req.Key, Value: *req.Value})
 }
 
 func (s *Server) deleteModelVersionTag(ctx *request) (any, error) {
 	req, v, err := s.decodeTagRequest(ctx, true, false)
 	if err != nil {
+		return nil, err
+	}
+	if err := reservedTag(req.Key); err != nil {
 		return nil, err
 	}
 	return empty{}, s.registry.DeleteModelVersionTag(ctx, req.Name, v, req.Key)

@@ -22,10 +22,15 @@ func versionNumber(v string) (int, error) {
 	return n, nil
 }
 
-// createModelVersion publishes the ONNX file that source names as the
-// next version of the model, exactly as switchyard publish would, with
+// createModelVersion publishes the model that source names as the next
+// version of the model, exactly as switchyard publish would, with
 // lineage to run_id. source is an mlflow-artifacts:/ URI, a runs:/RUN/PATH
-// URI, or an absolute local path; a directory is searched for model.onnx.
+// URI, or an absolute local path; a directory is an MLflow model
+// directory when it holds an MLmodel (see readSource), else it is
+// searched for model.onnx. An MLflow model directory gives the version
+// all its files, its records schema (from the column-based input
+// signature) and its evaluation set (evalSetOf); what it cannot give is
+// said in the version's switchyard.schema and switchyard.eval tags.
 func (s *Server) createModelVersion(ctx *request) (any, error) {
 	var req struct {
 		Name        string         `json:"name"`
@@ -54,7 +59,7 @@ func (s *Server) createModelVersion(ctx *request) (any, error) {
 	if s.cfg.Ops == nil {
 		return nil, errNotConfigured
 	}
-	model, err := s.readSource(ctx, req.Source)
+	src, err := s.readSource(ctx, req.Source)
 	if err != nil {
 		return nil, err
 	}
@@ -67,7 +72,12 @@ func (s *Server) createModelVersion(ctx *request) (any, error) {
 	if req.RunID != "" {
 		spec.Options.Lineage = &modelstore.Lineage{RunID: req.RunID}
 	}
-	v, err := s.cfg.Ops.Publish(ctx, req.Name, model, spec)
+	if src.MLmodel != nil {
+		if err := s.fromMLflowDir(ctx, src, cmp.Or(req.RunID, src.MLmodel.RunID), &spec); err != nil {
+			return nil, err
+		}
+	}
+	v, err := s.cfg.Ops.Publish(ctx, req.Name, src.Model, spec)
 	switch {
 	case errors.Is(err, ops.ErrRejected):
 		return nil, &requestError{fmt.Sprintf("Invalid model version source '%s': %v", req.Source, err)}
