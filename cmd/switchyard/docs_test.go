@@ -187,3 +187,20 @@ func githubAnchor(heading string) string {
 	}
 	return b.String()
 }
+
+// TestTrainingScriptInDocs checks that the training script docs/tracking.md
+// shows is scripts/mlflow-client/train.py, the one the recorded MLflow
+// session (TestMLflowClientReplay) ran.
+func TestTrainingScriptInDocs(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/tracking.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	script, err := os.ReadFile("../../scripts/mlflow-client/train.py")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(doc), "```python\n"+string(script)+"```\n") {
+		t.Fatal("docs/tracking.md does not show scripts/mlflow-client/train.py as it is: copy the script into its python block")
+	}
+}

@@ -41,7 +41,7 @@ def main():
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     version = args[0] if args else "1"
     mv = wait(client, version)
-    print("version", mv.version, mv.status, mv.status_message or "")
+    print("version", mv.version, mv.status, *([mv.status_message] if mv.status_message else []))
     if "--expect-failed" in sys.argv:
         assert mv.status == "FAILED_REGISTRATION", mv.status
         return

@@ -107,6 +107,7 @@ def main():
         model = to_onnx(mlp, mean, std)
         signature = infer_signature(X, mlp.predict_proba((X - mean) / std))
         info = mlflow.onnx.log_model(model, "model", signature=signature,
+                                     metadata={"classes": ["legit", "fraud"]},
                                      registered_model_name="fraud")
     print("run", run.info.run_id, "model", info.model_uri)
 
