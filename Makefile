@@ -71,6 +71,7 @@ bench: build ort
 	$(BIN) bench --canary-cost --json bench-canary.json
 	$(BIN) bench --gate-cost --json bench-gate.json
 	$(BIN) bench --records-cost --json bench-records.json
+	$(BIN) bench --drift-cost --json bench-drift.json
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./server ./batcher ./engine
 
 # docs/benchmarks.md: ten minutes of mixed traffic while versions are

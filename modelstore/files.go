@@ -24,7 +24,7 @@ type FileSum struct {
 
 // ownFileNames are the files a version directory holds for the registry
 // itself; an extra file may not take one of their names.
-var ownFileNames = []string{ModelFile, ManifestFile, EvalFile, "profile.json"}
+var ownFileNames = []string{ModelFile, ManifestFile, EvalFile, ProfileFile}
 
 // CheckFileName reports, wrapping ErrFileName, why name cannot name an
 // extra file of a version: it must be a plain file name (no directory,

@@ -17,6 +17,9 @@ const (
 	// EvalFile is the optional labelled evaluation set, a CSV file with a
 	// header row.
 	EvalFile = "eval.csv"
+	// ProfileFile is the optional reference profile for drift (see
+	// package drift), the only file a version may gain after its manifest.
+	ProfileFile = "profile.json"
 )
 
 // ValidName reports whether name can be a model name: 1 to 64 characters

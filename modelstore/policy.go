@@ -13,6 +13,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/switchyard-ml/switchyard/batcher"
+	"github.com/switchyard-ml/switchyard/drift"
 	"github.com/switchyard-ml/switchyard/gate"
 	"github.com/switchyard-ml/switchyard/internal/regfile"
 	"github.com/switchyard-ml/switchyard/rollout"
@@ -21,8 +22,8 @@ import (
 // PolicyFile is the optional per-model settings file.
 const PolicyFile = "policy.yaml"
 
-// Policy is a model's policy.yaml. Blocks other issues will define (cache,
-// drift) are accepted and not yet read; unknown keys are refused,
+// Policy is a model's policy.yaml. The cache block, which another issue
+// will define, is accepted and not yet read; unknown keys are refused,
 // so that a typo does not silently leave a default in force.
 type Policy struct {
 	// Batching overrides the server's batching defaults for this model.
@@ -35,7 +36,8 @@ type Policy struct {
 	Gate gate.Policy `yaml:"gate"`
 
 	Cache yaml.Node `yaml:"cache"`
-	Drift yaml.Node `yaml:"drift"`
+	// Drift configures the drift monitor (see DriftPolicy).
+	Drift DriftPolicy `yaml:"drift"`
 }
 
 // RolloutPolicy is the rollout block of policy.yaml: how new versions
@@ -298,6 +300,9 @@ func ParsePolicy(data []byte) (*Policy, error) {
 	}
 	if err := p.Gate.Validate(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrPolicy, err)
+	}
+	if err := p.Drift.Apply(drift.DefaultPolicy()).Validate(); err != nil {
+		return nil, fmt.Errorf("%w: drift: %w", ErrPolicy, err)
 	}
 	return &p, nil
 }

@@ -39,6 +39,10 @@ type PublishOptions struct {
 	// checks it first.
 	EvalCSV   []byte
 	EvalLabel string
+	// Profile, when not nil, is written into the version as profile.json,
+	// its reference profile for drift. Publish does not parse it: the
+	// caller builds it (see ops.BuildProfile).
+	Profile []byte
 	// Files, when not empty, are extra files written into the version
 	// beside model.onnx, by file name (see CheckFileName): the external
 	// data of the model's initializers, the files of an MLflow model
@@ -62,8 +66,8 @@ const maxPublishAttempts = 20
 // The model is opened with onnxruntime first, so a file that does not load
 // is refused, and its signature is recorded in the manifest; a records
 // schema in opts must fit that signature (Schema.Check). The version
-// (model.onnx, eval.csv when opts has one, its extra files, then the
-// manifest) is
+// (model.onnx, eval.csv and profile.json when opts has them, its extra
+// files, then the manifest) is
 // written into a temporary directory beside the versions, manifest last,
 // synced, and renamed into place: a reader sees all of it or none of it.
 // Concurrent publishers get distinct numbers. Init must have been called.
@@ -137,6 +141,9 @@ func Stage(dir, name string, model []byte, opts PublishOptions) (*Staged, error)
 	err = writeFileSync(filepath.Join(s.tmp, ModelFile), model)
 	if err == nil && opts.EvalCSV != nil {
 		err = writeFileSync(filepath.Join(s.tmp, EvalFile), opts.EvalCSV)
+	}
+	if err == nil && opts.Profile != nil {
+		err = writeFileSync(filepath.Join(s.tmp, ProfileFile), opts.Profile)
 	}
 	for _, n := range slices.Sorted(maps.Keys(opts.Files)) {
 		if err == nil {

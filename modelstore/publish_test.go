@@ -55,6 +55,25 @@ func TestPublishEvalAndLineage(t *testing.T) {
 	}
 }
 
+// TestPublishProfile checks that a profile is written into the version
+// as profile.json, as given, and that a version without one has none.
+func TestPublishProfile(t *testing.T) {
+	dir := t.TempDir()
+	profile := []byte(`{"format":1}`)
+	if _, err := modelstore.Publish(dir, "m", small(1).Marshal(), modelstore.PublishOptions{Profile: profile}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := os.ReadFile(filepath.Join(modelstore.VersionDir(dir, "m", 1), modelstore.ProfileFile)); err != nil || !bytes.Equal(got, profile) {
+		t.Fatalf("profile.json = %q, %v; want %q", got, err, profile)
+	}
+	if _, err := modelstore.Publish(dir, "m", small(2).Marshal(), modelstore.PublishOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(modelstore.VersionDir(dir, "m", 2), modelstore.ProfileFile)); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("stat profile.json of a version published without one = %v; want ErrNotExist", err)
+	}
+}
+
 // TestPublishEvalNeedsLabel checks that an evaluation set and its label
 // column come together, and that a refused publish leaves nothing behind.
 func TestPublishEvalNeedsLabel(t *testing.T) {

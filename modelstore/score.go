@@ -84,6 +84,11 @@ func (v *Version) RecordError(end time.Time, latency time.Duration) {
 	v.Stats.RecordError(end, latency)
 }
 
+// EachScore calls fn with the score of each row of out, by the rule
+// RecordSuccess follows, while fn returns true; for the drift monitor. It
+// allocates nothing; safe for concurrent use.
+func (v *Version) EachScore(out []engine.Tensor, fn func(float64) bool) { v.eachScore(out, fn) }
+
 // eachScore calls fn with the score of each row of out, while fn returns
 // true.
 func (v *Version) eachScore(out []engine.Tensor, fn func(float64) bool) {

@@ -3,7 +3,9 @@
 // (TransitionStage), publishing a version with its lineage, and deleting
 // a model. The operations API, the MLflow API, the CLI and the demo all
 // call it, so a change is planned, checked and audited the same way
-// whichever door it comes through.
+// whichever door it comes through. It also makes a version's drift
+// profile (BuildProfile, ProfileOf) for publish, and writes one into a
+// version published without it (WriteProfile).
 //
 // A Service works in one of two modes behind one API. Online (Config.Models
 // set, a running server's *modelstore.Store) a rollout change goes through

@@ -16,4 +16,7 @@ var (
 	// be written is not a rejection: that error wraps
 	// modelstore.ErrRegistryWrite.
 	ErrRejected = errors.New("ops: model rejected")
+	// ErrProfileExists is returned by WriteProfile when the version
+	// already has a profile.json and replacing it was not asked for.
+	ErrProfileExists = errors.New("ops: the version already has a profile")
 )

@@ -193,11 +193,12 @@ func (s *Server) runInfer(ctx *fasthttp.RequestCtx, v *modelstore.Version, sc *s
 		return v, writeVersionError(ctx, v, err)
 	}
 	var pid [predictionIDLen]byte
-	buf, err := appendInferResponse(sc.buf[:0], v.Model, v.Label, sc.req.id, s.ids.appendID(pid[:0], s.ids.reserve(1)),
-		sc.run.Out, sc.req.outputs, sc.req.binary)
+	id := s.ids.appendID(pid[:0], s.ids.reserve(1))
+	buf, err := appendInferResponse(sc.buf[:0], v.Model, v.Label, sc.req.id, id, sc.run.Out, sc.req.outputs, sc.req.binary)
 	if err != nil {
 		return v, writeVersionError(ctx, v, err)
 	}
+	s.offerDrift(v, id, sc.req.inputs, sc.run.Out)
 	if len(sc.req.binary) == 0 {
 		ctx.SetContentType(httpapi.ContentTypeJSON)
 	} else {

@@ -69,11 +69,13 @@ func (s *Server) runPredict(ctx *fasthttp.RequestCtx, v *modelstore.Version, sc 
 	if err := run(v, &sc.run, sc.rec.inputs, start, timeout); err != nil {
 		return writeVersionError(ctx, v, err)
 	}
-	rows := sc.rec.rows
-	buf, err := appendPredictResponse(sc.buf[:0], v.Model, v.Label, &sch, &sc.run.Out[sch.output], rows, s.ids, s.ids.reserve(rows))
+	rows, first := sc.rec.rows, s.ids.reserve(sc.rec.rows)
+	buf, err := appendPredictResponse(sc.buf[:0], v.Model, v.Label, &sch, &sc.run.Out[sch.output], rows, s.ids, first)
 	if err != nil {
 		return writeVersionError(ctx, v, err)
 	}
+	var pid [predictionIDLen]byte
+	s.offerDrift(v, s.ids.appendID(pid[:0], first), sc.rec.inputs, sc.run.Out)
 	ctx.SetContentType(httpapi.ContentTypeJSON)
 	// As runInfer does: no copy, the old body buffer is the next scratch.
 	sc.buf = ctx.Response.SwapBody(buf)

@@ -16,6 +16,7 @@ import (
 	"github.com/valyala/fasthttp/fasthttpadaptor"
 
 	"github.com/switchyard-ml/switchyard/access"
+	"github.com/switchyard-ml/switchyard/drift"
 	"github.com/switchyard-ml/switchyard/engine"
 	"github.com/switchyard-ml/switchyard/modelstore"
 	"github.com/switchyard-ml/switchyard/ops"
@@ -97,6 +98,10 @@ type Config struct {
 	// Analyses gives the operations API the rollout controller's latest
 	// analysis of each model; nil shows none.
 	Analyses admin.Analyses
+	// Drift, when set, receives a sample of the answered requests' rows
+	// and scores (see offerDrift) and serves GET /admin/models/{m}/drift;
+	// nil monitors nothing and answers that endpoint with 503.
+	Drift *drift.Monitor
 	// ShadowQueue bounds the requests waiting for a shadow version; past
 	// it copies are dropped and counted. 0 means DefaultShadowQueue.
 	ShadowQueue int
@@ -188,6 +193,9 @@ func New(cfg Config, models Models, reg *prometheus.Registry) (*Server, error) {
 		MaxArtifactBytes: cfg.MaxArtifactBytes, UploadReadTimeout: orDefault(cfg.ReadTimeout, 30*time.Second),
 		AllowSourceRoots: cfg.AllowSourceRoots, MaxModelBytes: cfg.MaxModelBytes, Models: models}
 	acfg := admin.Config{Models: models, Store: cfg.Admin, Analyses: cfg.Analyses, Logger: s.log}
+	if cfg.Drift != nil { // a nil *drift.Monitor is not a nil interface
+		acfg.Drift = cfg.Drift
+	}
 	if cfg.Ops != nil { // a nil *ops.Service is not a nil interface
 		mcfg.Ops, acfg.Ops = cfg.Ops, cfg.Ops
 	}

@@ -37,6 +37,8 @@ func TestBenchUsage(t *testing.T) {
 	f("--url", "http://127.0.0.1:1/", "-H", ": no name")
 	f("--records-cost", "--rounds", "0")
 	f("--records-cost", "--canary-cost")
+	f("--drift-cost", "--rounds", "0")
+	f("--drift-cost", "--gate-cost")
 }
 
 // serveFloor runs `switchyard bench --serve-floor` in this process and

@@ -33,7 +33,8 @@ const demoModel = "fraud"
 // regression, against the network, does not. The rollout: a version that
 // passed starts a canary, which the controller advances step by step in
 // about a minute at the demo's default traffic (25% of 20 requests a
-// second reach min_requests well within a step's bake).
+// second reach min_requests well within a step's bake). The drift
+// monitor judges short windows, often, so that demo --drift shows soon.
 const demoPolicy = `# Written by switchyard demo. A new version of fraud takes traffic only if,
 # on its eval.csv, it ranks fraud well, and no worse than the stable version
 # evaluated on the same rows in the same run.
@@ -50,6 +51,12 @@ rollout:
   steps: [25%, 50%, 100%]
   bake: 20s
   min_requests: 50
+# Each serving version's inputs and scores are compared with its training
+# data: every prediction, in windows of 500 (25 seconds of the demo's
+# traffic), judged every 5 seconds.
+drift:
+  window_rows: 500
+  interval: 5s
 `
 
 // Limits of the demo's background traffic, in requests a second.
@@ -64,11 +71,11 @@ const (
 	demoRequestTimeout = 10 * time.Second // for one request of the background traffic
 )
 
-const demoSynopsis = `[--registry DIR] [--seed N] [--force] [--serve [--addr HOST:PORT] [--traffic N]]
+const demoSynopsis = `[--registry DIR] [--seed N] [--force] [--serve [--addr HOST:PORT] [--traffic N] [--drift]]
 
 Trains the demo's two fraud models in Go on synthetic card transactions and
-publishes them as "fraud", each with its feature schema, its eval set and a
-tracking run: version 1, a logistic regression, is made the stable version;
+publishes them as "fraud", each with its feature schema, its eval set, a drift
+profile of its training data and a tracking run: version 1, a logistic regression, is made the stable version;
 version 2, a neural network, runs the gate of the model's policy.yaml against
 it first and is published only if it passes. A registry that already has the
 model gets nothing unless --force, which publishes the network once more.
@@ -77,7 +84,9 @@ With --serve the demo serves the registry in-process, as switchyard serve
 does: version 2 is published once version 1 serves, so the server gates it
 and rolls it out as the model's policy says (a canary), while a background
 traffic of records requests (rows of the eval set, --traffic a second, to
-127.0.0.1 only) gives the rollout controller something to judge. It prints
+127.0.0.1 only) gives the rollout controller something to judge. With --drift
+that traffic has drifted from the training data (amount up by 1.5 standard
+deviations, many more merchants in one country), for the drift report to show. It prints
 what to try and serves until interrupted.`
 
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -88,6 +97,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	addr := fs.String("addr", "localhost:8080", "with --serve, the address to listen on; without, the server address the printed commands name")
 	serve := fs.Bool("serve", false, "serve the registry in-process and roll version 2 out while it serves, until interrupted")
 	traffic := fs.Int("traffic", defaultDemoTraffic, fmt.Sprintf("with --serve, records requests a second sent to the server over loopback, at most %d (0: none)", maxDemoTraffic))
+	drifted := fs.Bool("drift", false, "with --serve, send drifted background traffic: amount shifted by 1.5 sd, one country's share changed")
 	logLevel := fs.String("log-level", "info", "with --serve, the server's log level: debug, info, warn or error")
 	dataDir := fs.String("data-dir", "", "tracking database and artifacts (default REGISTRY/.switchyard)")
 	actor := fs.String("actor", firstOf(defaultCreator(), "switchyard demo"), "who publishes the demo, for the audit trail (default the OS user)")
@@ -98,6 +108,9 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	if *traffic < 0 || *traffic > maxDemoTraffic {
 		return usageError(fs, "--traffic %d: want 0 to %d requests a second", *traffic, maxDemoTraffic)
+	}
+	if *drifted && (!*serve || *traffic == 0) {
+		return usageError(fs, "--drift drifts the background traffic of --serve: it needs --serve and a --traffic above 0")
 	}
 	if *serve {
 		// The server's goroutines and the traffic's write too.
@@ -153,7 +166,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return nil
 	}
 	s := demoServer{publish: d, better: better, republish: fresh || *force, dataDir: *dataDir, logLevel: *logLevel,
-		traffic: *traffic, eval: first.Eval, try: try, stdout: stdout, stderr: stderr}
+		traffic: *traffic, drift: *drifted, eval: first.Eval, try: try, stdout: stdout, stderr: stderr}
 	return s.run(ctx, *addr)
 }
 
@@ -306,6 +319,12 @@ func (d *demoPublish) publish(ctx context.Context, f *demo.Fraud) (version int, 
 		}
 		uses[i] = tracking.DatasetUse{Dataset: ds, Role: file.role}
 	}
+	// The profile is built first: a failure records nothing.
+	profile, err := ops.ProfileOf(ctx, f.Model, nil, demoFeatures(), d.ef.cfg,
+		ops.ProfileData{CSV: trainCSV.Bytes(), Label: demo.LabelColumn, Source: "the demo's training data"})
+	if err != nil {
+		return 0, fmt.Errorf("the demo's drift profile: %w", err)
+	}
 	repro := environment("demo", d.args)
 	repro.CodeRevision = gitRevision(ctx)
 	repro.Seed = strconv.FormatUint(f.Seed, 10)
@@ -330,7 +349,7 @@ func (d *demoPublish) publish(ctx context.Context, f *demo.Fraud) (version int, 
 	if err == nil {
 		details := map[string]any{"run_id": runID, "sha256": hexSHA256(f.Model), "experiment_id": run.Info.ExperimentID,
 			"train_sha256": uses[0].SHA256, "eval_sha256": uses[1].SHA256}
-		spec := ops.PublishSpec{Options: d.publishOptions(f, run, uses, evalCSV.Bytes()), EndRun: true,
+		spec := ops.PublishSpec{Options: d.publishOptions(f, run, uses, evalCSV.Bytes(), profile), EndRun: true,
 			Actor: d.actor, Reason: "switchyard demo", Details: details}
 		version, err = publishVersion(ctx, d.st, d.registry, demoModel, f.Model, spec)
 	}
@@ -370,8 +389,8 @@ func (d *demoPublish) logData(ctx context.Context, run *tracking.Run, files []de
 }
 
 // publishOptions describes the demo model f as published: linked to run,
-// with its feature schema and its evaluation set.
-func (d *demoPublish) publishOptions(f *demo.Fraud, run *tracking.Run, uses []tracking.DatasetUse, evalCSV []byte) modelstore.PublishOptions {
+// with its feature schema, its evaluation set and its drift profile.
+func (d *demoPublish) publishOptions(f *demo.Fraud, run *tracking.Run, uses []tracking.DatasetUse, evalCSV, profile []byte) modelstore.PublishOptions {
 	seed := int64(f.Seed)
 	return modelstore.PublishOptions{
 		Description:   fmt.Sprintf("Demo: %s on synthetic card transactions; probabilities are [P(legit), P(fraud)].", f.Kind),
@@ -390,6 +409,7 @@ func (d *demoPublish) publishOptions(f *demo.Fraud, run *tracking.Run, uses []tr
 		},
 		EvalCSV:   evalCSV,
 		EvalLabel: demo.LabelColumn,
+		Profile:   profile,
 		Engine:    d.ef.cfg,
 	}
 }

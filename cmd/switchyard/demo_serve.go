@@ -29,8 +29,9 @@ type demoServer struct {
 	dataDir   string
 	logLevel  string
 	// traffic is the background traffic's rate, in requests a second,
-	// of rows of eval.
+	// of rows of eval; drifted by driftRecord when drift is true.
 	traffic int
+	drift   bool
 	eval    *demo.Dataset
 	try     demoTry
 	stdout  io.Writer
@@ -116,10 +117,21 @@ func (s *demoServer) interact(ctx context.Context, listening <-chan string, stop
 	default:
 		t := demoTraffic{url: "http://" + local + "/v1/models/" + demoModel + ":predict", rate: s.traffic, client: client, stderr: s.stderr}
 		t.bodies = make([][]byte, s.eval.Len())
+		shift := 0.0
+		if s.drift {
+			shift = driftShift(s.eval)
+		}
 		for i := range t.bodies {
-			t.bodies[i] = recordsBody(s.eval.Row(i))
+			row := s.eval.Row(i)
+			if s.drift {
+				row = driftRecord(row, i, shift)
+			}
+			t.bodies[i] = recordsBody(row)
 		}
 		s.try.traffic = fmt.Sprintf("background traffic: %d records requests a second, rows of the eval set, to %s", s.traffic, local)
+		if s.drift {
+			s.try.traffic += "; drifted (--drift): " + driftSummary
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -327,6 +339,8 @@ Try, in another terminal (README.md's "Try it" walks through it):
   bin/switchyard rollback %[1]s --reason "bad numbers"%[6]s
   # who did what, when and why
   bin/switchyard audit %[1]s%[6]s
+  # each feature's live distribution against the training data (demo --serve --drift drifts it)
+  bin/switchyard drift %[1]s%[6]s
 `, demoModel, t.addr, t.traffic, t.recordsCurl(recordsBody(t.record)), t.recordsCurl(badRecordsBody(t.record)), srv)
 }
 

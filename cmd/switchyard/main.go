@@ -14,7 +14,9 @@
 //	switchyard status  [MODEL] [--lineage]           versions, states, traffic, lineage
 //	switchyard runs    [list | show ID]              tracking runs
 //	switchyard audit   [MODEL] [--since 24h]         the audit trail
+//	switchyard drift   MODEL [--version V] [--server URL]  a running server's drift report
 //	switchyard repro   MODEL VERSION [--check FILE]  how a version was made; is FILE the same
+//	switchyard profile MODEL [VERSION] [--data CSV]  write a version's drift profile (profile.json)
 //	switchyard bench   --url URL | --compare         drive load; compare with the machine's limits
 //
 // promote, rollback, pause, resume, status, runs and audit ask a running server (--server URL) or, without
@@ -83,7 +85,9 @@ func verbs() []verb {
 		{"status", "show models, their versions' states and traffic, and lineage", runStatus},
 		{"runs", "list tracking runs or show one", runRuns},
 		{"audit", "show the audit trail", runAudit},
+		{"drift", "show a running server's drift report of a model", runDrift},
 		{"repro", "show how a version was made; check a rebuilt model is bit-exact", runRepro},
+		{"profile", "write a version's drift reference profile from its eval set or given data", runProfile},
 		{"bench", "drive load and compare switchyard with the machine's limits", runBench},
 	}
 }

@@ -246,7 +246,7 @@ var idPattern = regexp.MustCompile(`^[0-9a-f]{32}$`)
 
 // volatile names the fields whose values are the clock's, or a random
 // draw's, and are masked before answers are compared.
-var volatile = regexp.MustCompile(`(^|_)(time|timestamp|created_at|start_time|end_time|creation_timestamp|last_updated_timestamp|prediction_ids|model_uuid|utc_time_created)$`)
+var volatile = regexp.MustCompile(`(^|_)(time|timestamp|created|created_at|start_time|end_time|creation_timestamp|last_updated_timestamp|prediction_ids|model_uuid|utc_time_created)$`)
 
 func (r *replayer) mapIDs(s string) string {
 	for _, old := range slices.Sorted(maps.Keys(r.ids)) {

@@ -22,7 +22,7 @@ import (
 	"github.com/switchyard-ml/switchyard/tracking"
 )
 
-const publishSynopsis = `--registry DIR --model NAME --onnx FILE [--schema FILE] [--eval CSV --label COL] [--train-data CSV]
+const publishSynopsis = `--registry DIR --model NAME --onnx FILE [--schema FILE] [--eval CSV --label COL] [--train-data CSV [--train-label COL]]
        [--run ID | [--experiment NAME] [--param k=v]... [--metric k=v]...] [--code-rev REV] [--seed N] [--note TEXT]
 
 Publishes FILE as the next version of NAME and prints its number. The version is
@@ -30,10 +30,13 @@ linked to a tracking run: the run --run names, or one created in --experiment
 from --param, --metric, --train-data, --eval, --code-rev, --seed and the
 environment. Its manifest records the run id and the datasets' sha256. The
 publish is audited. --schema gives the version its records schema (features,
-classes, unknown_fields; JSON or YAML), checked against the model first. Bad
-input, a bad schema included, publishes nothing and records nothing. Every file
-must be a regular file (not a FIFO or a device) within its size limit: FILE
---max-model-bytes (default 2GiB), the schema 4 MiB, the evaluation set 1 GiB.`
+classes, unknown_fields; JSON or YAML), checked against the model first. The
+version's drift profile (profile.json) is made from --train-data (its label
+column --train-label, default --label), else from --eval. Bad input, a bad
+schema or data that do not fit the model included, publishes nothing and records
+nothing. Every file must be a regular file (not a FIFO or a device) within its
+size limit: FILE --max-model-bytes (default 2GiB), the schema 4 MiB, the
+evaluation set and the training data profiled 1 GiB.`
 
 func runPublish(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("publish", publishSynopsis, stderr)
@@ -51,6 +54,7 @@ func runPublish(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	metrics := &kvFlag{number: true}
 	fs.Var(metrics, "metric", "a metric of the run created, `k=v` with v a number (repeatable)")
 	trainData := fs.String("train-data", "", "training data, a `CSV` file with a header row: its sha256, rows and columns are recorded")
+	trainLabel := fs.String("train-label", "", "the label column of --train-data, so that the version's drift profile is made from it (default --label)")
 	evalPath := fs.String("eval", "", "labelled evaluation set, a `CSV` file with a header row, copied into the version as eval.csv")
 	label := fs.String("label", "", "the label column of --eval")
 	codeRev := fs.String("code-rev", "", "revision of the training code (default: git rev-parse HEAD in the current directory, if it is a repository)")
@@ -73,6 +77,8 @@ func runPublish(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return usageErr("--eval needs --label, the name of its label column")
 	case *label != "" && *evalPath == "":
 		return usageErr("--label names the label column of --eval, which is missing")
+	case *trainLabel != "" && *trainData == "":
+		return usageErr("--train-label names the label column of --train-data, which is missing")
 	case *runID != "" && (*experiment != "" || len(params.keys) > 0 || len(metrics.keys) > 0):
 		return usageErr("--run links an existing run; --experiment, --param and --metric describe a new one")
 	}
@@ -158,6 +164,11 @@ func runPublish(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			return fmt.Errorf("--schema %s: %w", *schemaPath, err)
 		}
 	}
+	profile, err := publishProfile(ctx, data, schema, ef.cfg, profileSources{train: *trainData, trainLabel: firstOf(*trainLabel, *label),
+		evalCSV: evalCSV, evalLabel: *label, evalPath: *evalPath}, stderr)
+	if err != nil {
+		return err
+	}
 
 	st, err := openTracking(ctx, dataDirOf(*dataDir, *registry), true)
 	if err != nil {
@@ -220,6 +231,7 @@ func runPublish(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		Lineage:     lin,
 		EvalCSV:     evalCSV,
 		EvalLabel:   *label,
+		Profile:     profile,
 		Engine:      ef.cfg,
 	}
 	if schema != nil {

@@ -160,7 +160,7 @@ func TestPublishLineage(t *testing.T) {
 	// A second version linked to the same run: the run is not created or
 	// ended again.
 	onnx2 := writeFile(t, dir, "m2.onnx", smallModel(2))
-	if out, err := runCmd(t, "publish", "--registry", reg, "--model", "m", "--onnx", onnx2, "--run", runID, "--train-data", train); err != nil || strings.TrimSpace(out) != "2" {
+	if out, err := runCmd(t, "publish", "--registry", reg, "--model", "m", "--onnx", onnx2, "--run", runID, "--train-data", train, "--train-label", "y"); err != nil || strings.TrimSpace(out) != "2" {
 		t.Fatalf("publish --run = %q, %v", out, err)
 	}
 	if mf2, err := modelstore.ReadManifest(modelstore.VersionDir(reg, "m", 2)); err != nil || mf2.Lineage.RunID != runID ||
@@ -349,6 +349,14 @@ func TestPublishBadInputs(t *testing.T) {
 	f(nil, `--label "label" is not a column`, "--eval", eval, "--label", "label")
 	f(errUsage, "--eval needs --label", "--eval", eval)
 	f(errUsage, "--eval, which is missing", "--label", "y")
+	// Data the drift profile cannot be made from: it does not fit the
+	// model, or its label column is not there.
+	f(errUsage, "--train-data, which is missing", "--train-label", "y")
+	misfitTrain := writeFile(t, dir, "misfit-train.csv", []byte("x0,x1,y\n1,2,0\n"))
+	f(gate.ErrEvalSet, "drift profile: profile from "+misfitTrain, "--train-data", misfitTrain, "--train-label", "y", "--param", "lr=1")
+	f(gate.ErrEvalSet, `column "z": no label column`, "--train-data", train, "--train-label", "z")
+	misfitEval := writeFile(t, dir, "misfit-eval.csv", []byte("x0,x1,y\n1,2,0\n"))
+	f(gate.ErrEvalSet, "drift profile: profile from "+misfitEval, "--eval", misfitEval, "--label", "y")
 	f(errUsage, "--run links an existing run", "--run", "x", "--param", "a=b")
 	f(errUsage, `--seed "abc" is not an integer`, "--seed", "abc")
 	f(tracking.ErrInvalid, "invalid param name", "--param", "../up=1")

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/switchyard-ml/switchyard/batcher"
+	"github.com/switchyard-ml/switchyard/drift"
 	"github.com/switchyard-ml/switchyard/modelstore"
 	"github.com/switchyard-ml/switchyard/ops"
 	"github.com/switchyard-ml/switchyard/rollout"
@@ -66,6 +67,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	auth := fs.String("auth", "", "the endpoint classes that need a token, such as read,write or infer,read,write (default write once tokens are configured)")
 	tick := fs.Duration("controller-tick", time.Second, "how often the rollout controller judges every rollout")
 	strict := fs.Bool("strict-readiness", false, "report not ready while any model on disk has no serving version, even one whose every version failed")
+	driftOn := fs.Bool("drift", true, "run the drift monitor: sample each version's inputs and scores and judge them against its profile.json")
+	webhook := fs.String("alert-webhook", "", "a `URL` that receives each drift alert as a JSON POST (timeout 5s, 3 retries with backoff)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -74,6 +77,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if *keepPrevious == 0 {
 		*keepPrevious = -1
+	}
+	if *webhook != "" && !*driftOn {
+		return usageError(fs, "--alert-webhook needs the drift monitor, which --drift=false turns off")
+	}
+	if *webhook != "" {
+		if err := drift.CheckWebhook(*webhook); err != nil {
+			return usageError(fs, "--alert-webhook: %v", err)
+		}
 	}
 	rolloutDefaults, err := rf.policy()
 	if err != nil {
@@ -151,6 +162,23 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		lifecycle = tr
 		ccfg.Auditor = trail
 		mcfg.Auditor, mcfg.PendingWrites, mcfg.Verdicts = trail, trail, trail
+	}
+	if *driftOn {
+		dcfg := drift.Config{Webhook: *webhook, Logger: log}
+		if tr != nil { // a nil *tracking.Store is not a nil interface
+			dcfg.Auditor = tr
+		}
+		if scfg.Drift, err = drift.New(dcfg, reg); err != nil {
+			return err
+		}
+		// The monitor's goroutine ends before the tracking store closes.
+		driftCtx, stopDrift := context.WithCancel(context.Background())
+		var driftDone sync.WaitGroup
+		driftDone.Go(func() { scfg.Drift.Run(driftCtx) })
+		defer func() {
+			stopDrift()
+			driftDone.Wait()
+		}()
 	}
 	store, err := modelstore.Open(ctx, mcfg)
 	if err != nil {

@@ -80,6 +80,9 @@ type Config struct {
 	// Analyses gives the rollout controller's latest analysis of each
 	// model; nil shows none.
 	Analyses Analyses
+	// Drift gives the drift monitor's reports; nil answers
+	// /admin/models/{m}/drift with 503.
+	Drift DriftReports
 	// Logger receives the API's warnings. Nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -123,6 +126,7 @@ func (s *Server) API() *httpapi.API {
 		{post, "/admin/models/{model}/rollback", write, (*Server).rollback, actionOp("rollback", "Route back to the previous version at once")},
 		{post, "/admin/models/{model}/pause", write, (*Server).pause, actionOp("pause", "Pause the model's rollout")},
 		{post, "/admin/models/{model}/resume", write, (*Server).resume, actionOp("resume", "Resume the model's rollout")},
+		{get, "/admin/models/{model}/drift", read, (*Server).drift, driftOp()},
 		{get, "/admin/audit", read, (*Server).audit, auditOp()},
 		{get, "/admin/runs", read, (*Server).runs, runsOp()},
 		{get, "/admin/runs/{run_id}", read, (*Server).run, runOp()},

@@ -9,4 +9,7 @@ var (
 	// errNoOps answers the rollout actions on a server built without the
 	// operations service (503).
 	errNoOps = httpapi.Classify(httpapi.ErrUnavailable, "this server cannot change rollouts: it has no operations service")
+	// errNoDrift answers the drift report on a server without a drift
+	// monitor (503).
+	errNoDrift = httpapi.Classify(httpapi.ErrUnavailable, "this server runs no drift monitor")
 )

@@ -242,6 +242,12 @@ func (s *Server) fromMLflowDir(ctx context.Context, src *modelSource, runID stri
 		return nil
 	}
 	o.EvalCSV, o.EvalLabel = eval.CSV, eval.Label
+	// The drift profile comes from the evaluation set; one that cannot be
+	// made leaves the version without one, as before profiles existed.
+	o.Profile, err = ops.ProfileOf(ctx, src.Model, src.Files, features, o.Engine, ops.ProfileData{CSV: eval.CSV, Label: eval.Label, Source: eval.From})
+	if err != nil {
+		s.log.Info("MLflow model registered without a drift profile", "source", spec.Meta.Source, "reason", err)
+	}
 	*tags = append(*tags, tracking.Tag{Key: tagEvalNote, Value: fmt.Sprintf("evaluation set: %s, label column %q", eval.From, eval.Label)})
 	if o.Lineage != nil {
 		o.Lineage.EvalDatasetPath, o.Lineage.EvalDatasetSHA256 = eval.From, eval.SHA256

@@ -276,6 +276,11 @@ func TestMLflowModelDirectoryEvalGate(t *testing.T) {
 		if b, err := os.ReadFile(filepath.Join(reg, "m", v, modelstore.EvalFile)); err != nil || string(b) != string(testenv.EvalSet(3, 2000)) {
 			t.Fatalf("version %s eval.csv: %d bytes, %v; want the run's eval dataset", v, len(b), err)
 		}
+		// Its drift profile is made from the evaluation set.
+		var profile struct{ Rows int }
+		if b, err := os.ReadFile(filepath.Join(reg, "m", v, modelstore.ProfileFile)); err != nil || json.Unmarshal(b, &profile) != nil || profile.Rows != 2000 {
+			t.Fatalf("version %s profile.json: %d rows, %v; want the 2000 of the eval dataset", v, profile.Rows, err)
+		}
 		return v
 	}
 	good := register("good", 4, 2, 0)

@@ -1,0 +1,173 @@
+package drift
+
+import (
+	"encoding/binary"
+	"math"
+)
+
+// This file is the hot path's side of the monitor: choosing the sampled
+// predictions and copying their rows into pooled buffers, without
+// allocating and without ever waiting on the monitor's goroutine.
+
+// Source is a serving version as the monitor sees it. The server adapts
+// its versions to it; a Source is compared by identity, so each load of a
+// version must be a distinct value (a pointer).
+type Source interface {
+	// Describe says what the version is and where its profile lies. The
+	// monitor calls it once, in its own goroutine, when it first sees a
+	// sample of the version.
+	Describe() Description
+	// Policy returns the model's drift settings in force. The monitor
+	// calls it in its own goroutine at each evaluation, so that an edit
+	// of policy.yaml takes effect.
+	Policy() (Policy, error)
+	// Serving reports whether the version is still loaded; once it is
+	// not, the monitor forgets it and removes its metrics.
+	Serving() bool
+}
+
+// Description is what the monitor needs to know of a version.
+type Description struct {
+	// Model and Version name the version.
+	Model   string
+	Version int
+	// Dir is the version's directory, where ProfileFile lies.
+	Dir string
+	// Columns are the columns of each input row, in order.
+	Columns []ColumnSpec
+	// Problem, when set, says why the monitor cannot read the version's
+	// rows; the version is then not judged and its report says why.
+	Problem string
+}
+
+// ColumnSpec is one column of a version's input rows.
+type ColumnSpec struct {
+	Name string
+	Kind Kind
+	// Values are a categorical column's values by index: the rows carry
+	// the index as a number, or, with Width > 1, a one-hot block. Nil for
+	// numeric columns.
+	Values []string
+	// Width > 1 makes the column the first of a one-hot block of Width
+	// columns, one per value: the value is that of the hot column. The
+	// block's other columns have specs with no Name, and are not judged.
+	Width int
+}
+
+// Sample is one prediction on its way to the monitor: a pooled buffer
+// that Take hands out and Offer gives back. It is not safe for concurrent
+// use, and must not be used after Offer.
+type Sample struct {
+	src    Source
+	width  int
+	rows   []float32
+	scores []float64
+}
+
+// maxSampleRows caps the rows kept from one request, so that one large
+// batch cannot fill a window alone or grow a pooled buffer without bound.
+const maxSampleRows = 64
+
+// Take returns an empty sample for the prediction id of a version's
+// request, or nil when the version's sampling rate leaves the id out or
+// every buffer is in use (the drop is counted). It allocates nothing once
+// the pool's buffers have grown to the model's row size. Safe for
+// concurrent use; nil-safe.
+func (m *Monitor) Take(src Source, id []byte) *Sample {
+	if m == nil || !m.sampled(src, id) {
+		return nil
+	}
+	select {
+	case s := <-m.free:
+		s.src, s.width, s.rows, s.scores = src, 0, s.rows[:0], s.scores[:0]
+		return s
+	default:
+		m.metrics.dropped.Inc()
+		return nil
+	}
+}
+
+// sampled reports whether id falls within src's sampling rate: a hash of
+// the id against the rate, so that every replica keeps the same ids.
+func (m *Monitor) sampled(src Source, id []byte) bool {
+	limit := uint64(math.MaxUint64) // rate 1 until the monitor learns the policy
+	if r, ok := m.rates.Load(src); ok {
+		limit = r.(*rate).limit.Load()
+	}
+	if limit == math.MaxUint64 {
+		return true
+	}
+	return hashID(id) < limit
+}
+
+// hashID is FNV-1a over id, with splitmix64's finalizer so that ids
+// differing only in their last digits spread over the whole range: fixed,
+// so that replicas agree.
+func hashID(id []byte) uint64 {
+	h := uint64(14695981039346656037)
+	for _, b := range id {
+		h ^= uint64(b)
+		h *= 1099511628211
+	}
+	h ^= h >> 30
+	h *= 0xbf58476d1ce4e5b9
+	h ^= h >> 27
+	h *= 0x94d049bb133111eb
+	return h ^ h>>31
+}
+
+// rateLimit turns a sampling share into the hash bound of sampled.
+func rateLimit(share float64) uint64 {
+	if share >= 1 {
+		return math.MaxUint64
+	}
+	return uint64(share * math.MaxUint64)
+}
+
+// SetRowsFP32 copies the rows of data, little-endian float32 values of
+// width columns each, into s (at most maxSampleRows rows).
+func (s *Sample) SetRowsFP32(data []byte, width int) {
+	if width <= 0 || len(data) < 4*width {
+		return
+	}
+	n := min(len(data)/(4*width), maxSampleRows) * width
+	s.width = width
+	if cap(s.rows) < n {
+		s.rows = make([]float32, 0, maxSampleRows*width)
+	}
+	s.rows = s.rows[:n]
+	for i := range s.rows {
+		s.rows[i] = math.Float32frombits(binary.LittleEndian.Uint32(data[4*i:]))
+	}
+}
+
+// AddScore appends the score of the next row; scores beyond the rows kept
+// are ignored.
+func (s *Sample) AddScore(v float64) {
+	if len(s.scores) < maxSampleRows {
+		s.scores = append(s.scores, v)
+	}
+}
+
+// Offer hands s to the monitor without waiting: s is dropped and counted
+// when the monitor is behind. s must not be used afterwards. Nil-safe.
+func (m *Monitor) Offer(s *Sample) {
+	if m == nil || s == nil {
+		return
+	}
+	select {
+	case m.samples <- s:
+	default:
+		m.metrics.dropped.Inc()
+		m.release(s)
+	}
+}
+
+// release returns s to the pool.
+func (m *Monitor) release(s *Sample) {
+	s.src = nil
+	select {
+	case m.free <- s:
+	default:
+	}
+}
