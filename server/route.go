@@ -32,6 +32,7 @@ func (s *Server) api() *httpapi.API {
 			predictOperation("predict", "Predict with the version the model's routing picks", []openapi.Parameter{m}, nil)},
 		{post, "/v1/models/{model}/versions/{version}:predict", infer, s.predict,
 			predictOperation("predictVersion", "Predict with one version of the model", []openapi.Parameter{m, v}, nil)},
+		{post, "/v1/feedback", write, s.feedback, feedbackOp()},
 
 		{get, "/v2", infer, plain(s.serverMetadata), openapi.Op(tagV2, "serverMetadata", "The server's name, version and extensions",
 			openapi.JSONOK("The server's metadata.", openapi.Ref("ServerMetadata")))},

@@ -24,6 +24,7 @@ import (
 	"github.com/switchyard-ml/switchyard/server/admin"
 	"github.com/switchyard-ml/switchyard/server/internal/httpapi"
 	"github.com/switchyard-ml/switchyard/server/mlflow"
+	"github.com/switchyard-ml/switchyard/tracking"
 )
 
 // Version is switchyard's release, reported by GET /v2.
@@ -102,6 +103,12 @@ type Config struct {
 	// and scores (see offerDrift) and serves GET /admin/models/{m}/drift;
 	// nil monitors nothing and answers that endpoint with 503.
 	Drift *drift.Monitor
+	// PredictionLog, when set, receives a sample of the answered
+	// predictions (see offerLog); nil logs none.
+	PredictionLog *tracking.PredictionLog
+	// Feedback joins labels to logged predictions for POST /v1/feedback;
+	// nil answers that endpoint with 503.
+	Feedback Feedback
 	// ShadowQueue bounds the requests waiting for a shadow version; past
 	// it copies are dropped and counted. 0 means DefaultShadowQueue.
 	ShadowQueue int

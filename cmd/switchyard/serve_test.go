@@ -67,6 +67,7 @@ func TestServeRefusesBadFlags(t *testing.T) {
 		{"--rollout-steps", "5000,500"},
 		{"--on-publish", "yolo"},
 		{"--rollout-steps", "ten%"},
+		{"--prediction-log", "--no-tracking"},
 	} {
 		out, err := runCmd(t, append([]string{"serve", "--registry", t.TempDir()}, args...)...)
 		if !errors.Is(err, errUsage) || !strings.Contains(out, args[0][2:]) {

@@ -1,0 +1,198 @@
+package tracking
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+)
+
+func TestPredictionLogRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	at := time.Unix(1700000000, 5)
+	ps := []Prediction{
+		{ID: "a-1", Time: at, Model: "fraud", Version: 2, Arm: "canary", Inputs: []byte{1, 2, 3}, Scores: []float64{0.25}},
+		{ID: "a-2", Time: at.Add(time.Second), Model: "fraud", Version: 2},
+	}
+	if err := s.LogPredictions(ctx, ps); err != nil {
+		t.Fatal(err)
+	}
+	// Logging an id again leaves the first record.
+	if err := s.LogPredictions(ctx, []Prediction{{ID: "a-1", Model: "other", Version: 9}}); err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.Prediction(ctx, "a-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Model != "fraud" || p.Version != 2 || p.Arm != "canary" || !p.Time.Equal(at) || string(p.Inputs) != "\x01\x02\x03" ||
+		len(p.Scores) != 1 || p.Scores[0] != 0.25 || p.Label != nil {
+		t.Errorf("Prediction(a-1) = %+v", p)
+	}
+	if p, err := s.Prediction(ctx, "a-2"); err != nil || p.Inputs != nil || len(p.Scores) != 0 {
+		t.Errorf("Prediction(a-2) = %+v, %v", p, err)
+	}
+	if _, err := s.Prediction(ctx, "nope"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Prediction(nope): %v; want ErrNotFound", err)
+	}
+}
+
+func TestLogPredictionsRefusesBadRecords(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	err := s.LogPredictions(ctx, []Prediction{{ID: "ok", Model: "m"}, {ID: "", Model: "m"}})
+	if !errors.Is(err, ErrInvalid) {
+		t.Fatalf("LogPredictions without an id: %v; want ErrInvalid", err)
+	}
+	if _, err := s.Prediction(ctx, "ok"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("a refused batch left a record behind: %v", err)
+	}
+}
+
+func TestPrunePredictions(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	now := time.Now()
+	var ps []Prediction
+	for i := range 10 {
+		ps = append(ps, Prediction{ID: fmt.Sprintf("p-%02d", i), Time: now.Add(time.Duration(i-10) * time.Hour), Model: "m", Version: 1,
+			Inputs: make([]byte, 1000)})
+	}
+	if err := s.LogPredictions(ctx, ps); err != nil {
+		t.Fatal(err)
+	}
+	// By age: the three oldest (10, 9 and 8 hours old) go.
+	n, err := s.PrunePredictions(ctx, now.Add(-7*time.Hour-time.Minute), 0)
+	if err != nil || n != 3 {
+		t.Fatalf("PrunePredictions by age = %d, %v; want 3", n, err)
+	}
+	if _, err := s.Prediction(ctx, "p-02"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("p-02 past retention is still there: %v", err)
+	}
+	// By size: about 1,100 bytes each, 2,500 keep the two newest.
+	n, err = s.PrunePredictions(ctx, time.Time{}, 2500)
+	if err != nil || n != 5 {
+		t.Fatalf("PrunePredictions by size = %d, %v; want 5", n, err)
+	}
+	for i, want := range map[int]bool{7: false, 8: true, 9: true} {
+		_, err := s.Prediction(ctx, fmt.Sprintf("p-%02d", i))
+		if got := err == nil; got != want {
+			t.Errorf("p-%02d kept = %v; want %v", i, got, want)
+		}
+	}
+}
+
+func TestLabelledYieldsJoinedRecords(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	now := time.Now()
+	var ps []Prediction
+	for i := range 6 {
+		ps = append(ps, Prediction{ID: fmt.Sprintf("l-%d", i), Time: now.Add(time.Duration(i) * time.Second), Model: "m", Version: 1 + i%2,
+			Scores: []float64{float64(i) / 10}})
+	}
+	if err := s.LogPredictions(ctx, ps); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Feedback(ctx, []Label{{"l-0", []byte(`1`)}, {"l-2", []byte(`"fraud"`)}, {"l-4", []byte(`0`)}, {"l-1", []byte(`1`)}}); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for p, err := range s.Labelled(ctx, "m", 1, now.Add(time.Second)) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.LabelTime.IsZero() || len(p.Scores) != 1 {
+			t.Errorf("%s: label time %v, scores %v", p.ID, p.LabelTime, p.Scores)
+		}
+		got = append(got, p.ID+"="+string(p.Label))
+	}
+	if fmt.Sprint(got) != `[l-2="fraud" l-4=0]` {
+		t.Errorf("Labelled(m, 1, since) = %v", got)
+	}
+}
+
+// newTestLog returns a prediction log on a fresh store, not yet running.
+func newTestLog(t *testing.T, cfg LogConfig) (*Store, *PredictionLog) {
+	t.Helper()
+	s := openTest(t)
+	cfg.Logger = slog.New(slog.DiscardHandler)
+	l, err := NewPredictionLog(s, cfg, prometheus.NewPedanticRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, l
+}
+
+func TestPredictionLogWritesOfferedRecords(t *testing.T) {
+	s, l := newTestLog(t, LogConfig{FlushEvery: 10 * time.Millisecond, MaxBatch: 7})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); l.Run(ctx) }()
+	for i := range 100 {
+		r := l.Take([]byte(fmt.Sprintf("id-%03d", i)))
+		if r == nil {
+			t.Fatalf("Take %d = nil", i)
+		}
+		r.Set("m", 3, "stable", time.Now())
+		r.AppendInputs([]byte{byte(i)})
+		r.AddScore(float64(i))
+		l.Offer(r)
+	}
+	cancel()
+	<-done
+	for i := range 100 {
+		p, err := s.Prediction(context.Background(), fmt.Sprintf("id-%03d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Version != 3 || p.Arm != "stable" || len(p.Inputs) != 1 || p.Inputs[0] != byte(i) || p.Scores[0] != float64(i) {
+			t.Errorf("record %d = %+v", i, p)
+		}
+	}
+	if n := testutil.ToFloat64(l.written); n != 100 {
+		t.Errorf("written = %v; want 100", n)
+	}
+}
+
+func TestPredictionLogFullQueueDropsWithoutBlocking(t *testing.T) {
+	_, l := newTestLog(t, LogConfig{Queue: 4})
+	// No writer runs: the pool's four records fill the queue.
+	for i := range 10 {
+		if r := l.Take([]byte{byte(i)}); r != nil {
+			l.Offer(r)
+		}
+	}
+	if n := testutil.ToFloat64(l.dropped); n != 6 {
+		t.Errorf("dropped = %v; want 6", n)
+	}
+}
+
+func TestPredictionLogSamplesByID(t *testing.T) {
+	_, l := newTestLog(t, LogConfig{Sample: 0.25, Queue: 10000})
+	_, l2 := newTestLog(t, LogConfig{Sample: 0.25, Queue: 10000})
+	kept := 0
+	for i := range 4000 {
+		id := []byte(fmt.Sprintf("3f9a1c0b5e7d2a48-%016x", i))
+		r, r2 := l.Take(id), l2.Take(id)
+		if (r == nil) != (r2 == nil) {
+			t.Fatalf("two logs disagree on %s", id)
+		}
+		if r != nil {
+			kept++
+		}
+	}
+	if kept < 850 || kept > 1150 {
+		t.Errorf("sample 0.25 kept %d of 4000", kept)
+	}
+	_, none := newTestLog(t, LogConfig{Sample: -1})
+	if none.Take([]byte("x")) != nil {
+		t.Error("a negative sample logged a prediction")
+	}
+}
