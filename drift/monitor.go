@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/switchyard-ml/switchyard/internal/sampling"
 )
 
 // Config configures a Monitor. Zero values mean the defaults named.
@@ -84,7 +86,7 @@ type Monitor struct {
 	reports map[string]map[int]VersionReport
 }
 
-// rate is a version's sampling bound (see rateLimit).
+// rate is a version's sampling bound (see sampling.Bound).
 type rate struct{ limit atomic.Uint64 }
 
 // New returns a Monitor whose metrics are registered with reg.
@@ -288,7 +290,7 @@ func (m *Monitor) readPolicy(st *stream) {
 		st.policy, st.policyErr = p, nil
 	}
 	r, _ := m.rates.LoadOrStore(st.src, new(rate))
-	r.(*rate).limit.Store(rateLimit(st.policy.Sample))
+	r.(*rate).limit.Store(sampling.Bound(st.policy.Sample))
 }
 
 // evaluate judges every stream that is due, and forgets the versions

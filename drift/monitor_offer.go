@@ -3,6 +3,8 @@ package drift
 import (
 	"encoding/binary"
 	"math"
+
+	"github.com/switchyard-ml/switchyard/internal/sampling"
 )
 
 // This file is the hot path's side of the monitor: choosing the sampled
@@ -90,38 +92,11 @@ func (m *Monitor) Take(src Source, id []byte) *Sample {
 // sampled reports whether id falls within src's sampling rate: a hash of
 // the id against the rate, so that every replica keeps the same ids.
 func (m *Monitor) sampled(src Source, id []byte) bool {
-	limit := uint64(math.MaxUint64) // rate 1 until the monitor learns the policy
+	limit := uint64(sampling.All) // rate 1 until the monitor learns the policy
 	if r, ok := m.rates.Load(src); ok {
 		limit = r.(*rate).limit.Load()
 	}
-	if limit == math.MaxUint64 {
-		return true
-	}
-	return hashID(id) < limit
-}
-
-// hashID is FNV-1a over id, with splitmix64's finalizer so that ids
-// differing only in their last digits spread over the whole range: fixed,
-// so that replicas agree.
-func hashID(id []byte) uint64 {
-	h := uint64(14695981039346656037)
-	for _, b := range id {
-		h ^= uint64(b)
-		h *= 1099511628211
-	}
-	h ^= h >> 30
-	h *= 0xbf58476d1ce4e5b9
-	h ^= h >> 27
-	h *= 0x94d049bb133111eb
-	return h ^ h>>31
-}
-
-// rateLimit turns a sampling share into the hash bound of sampled.
-func rateLimit(share float64) uint64 {
-	if share >= 1 {
-		return math.MaxUint64
-	}
-	return uint64(share * math.MaxUint64)
+	return sampling.Keep(id, limit)
 }
 
 // SetRowsFP32 copies the rows of data, little-endian float32 values of

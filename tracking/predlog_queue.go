@@ -4,10 +4,11 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"math"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/switchyard-ml/switchyard/internal/sampling"
 )
 
 // This file is the prediction log's queue: the request path takes a
@@ -139,9 +140,9 @@ func NewPredictionLog(store *Store, cfg LogConfig, reg prometheus.Registerer) (*
 	}
 	switch {
 	case cfg.Sample == 0 || cfg.Sample >= 1:
-		l.limit = math.MaxUint64
+		l.limit = sampling.All
 	case cfg.Sample > 0:
-		l.limit = uint64(cfg.Sample * math.MaxUint64)
+		l.limit = sampling.Bound(cfg.Sample)
 	}
 	for range cfg.Queue {
 		l.free <- &LogRecord{}
@@ -158,7 +159,7 @@ func NewPredictionLog(store *Store, cfg LogConfig, reg prometheus.Registerer) (*
 // sampling share leaves id out or every record is in use (the drop is
 // counted). It allocates nothing once the pool's buffers have grown.
 func (l *PredictionLog) Take(id []byte) *LogRecord {
-	if l == nil || (l.limit != math.MaxUint64 && hashID(id) >= l.limit) {
+	if l == nil || !sampling.Keep(id, l.limit) {
 		return nil
 	}
 	select {
@@ -258,19 +259,4 @@ func (l *PredictionLog) prune() {
 	if n > 0 {
 		l.log.Info("prediction log: retention removed predictions", "predictions", n)
 	}
-}
-
-// hashID is FNV-1a over id with splitmix64's finalizer, as the drift
-// monitor samples, so that the log and the monitor keep the same ids.
-func hashID(id []byte) uint64 {
-	h := uint64(14695981039346656037)
-	for _, b := range id {
-		h ^= uint64(b)
-		h *= 1099511628211
-	}
-	h ^= h >> 30
-	h *= 0xbf58476d1ce4e5b9
-	h ^= h >> 27
-	h *= 0x94d049bb133111eb
-	return h ^ h>>31
 }
