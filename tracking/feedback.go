@@ -43,6 +43,9 @@ type FeedbackResult struct {
 	Status       FeedbackStatus
 	// Message explains a conflict or an unknown id; empty otherwise.
 	Message string
+	// Prediction is the logged prediction with the label just joined
+	// (Label and LabelTime set), for an accepted label; zero otherwise.
+	Prediction Prediction
 }
 
 // MaxFeedbackBatch bounds the labels of one Feedback call.
@@ -133,6 +136,11 @@ func joinLabel(ctx context.Context, tx *sql.Tx, id, value string, now int64) (Fe
 	if _, err := tx.ExecContext(ctx, `UPDATE predictions SET label = ?, label_time_ns = ? WHERE id = ?`, value, now, id); err != nil {
 		return r, fmt.Errorf("join label to %s: %w", id, err)
 	}
+	p, err := scanPrediction(tx.QueryRowContext(ctx, `SELECT `+predictionColumns+` FROM predictions WHERE id = ?`, id))
+	if err != nil {
+		return r, fmt.Errorf("join label to %s: %w", id, err)
+	}
+	r.Prediction = p
 	r.Status = FeedbackAccepted
 	return r, nil
 }

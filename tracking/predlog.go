@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"math"
 	"time"
 )
 
@@ -152,6 +153,62 @@ func (s *Store) Labelled(ctx context.Context, model string, version int, since t
 		}
 		if err := rows.Err(); err != nil {
 			yield(Prediction{}, fmt.Errorf("tracking: labelled predictions of %s v%d: %w", model, version, err))
+		}
+	}
+}
+
+// PredictionQuery selects predictions of the log for Predictions.
+type PredictionQuery struct {
+	// Model is required.
+	Model string
+	// Version, when not 0, keeps only that version's predictions.
+	Version int
+	// Since, when not zero, keeps only predictions answered at or after it.
+	Since time.Time
+	// Labelled keeps only predictions with a label joined.
+	Labelled bool
+}
+
+// Predictions yields the logged predictions q selects, with their labels
+// joined, in the order they were answered. It holds one prediction at a
+// time, so that an export of any size takes constant memory. It stops at
+// the first error, which it yields.
+func (s *Store) Predictions(ctx context.Context, q PredictionQuery) iter.Seq2[Prediction, error] {
+	return func(yield func(Prediction, error) bool) {
+		if q.Model == "" {
+			yield(Prediction{}, fmt.Errorf("%w: a prediction query needs a model", ErrInvalid))
+			return
+		}
+		query := `SELECT ` + predictionColumns + ` FROM predictions WHERE model = ? AND time_ns >= ?`
+		args := []any{q.Model, q.Since.UnixNano()}
+		if q.Since.IsZero() {
+			args[1] = int64(math.MinInt64)
+		}
+		if q.Version != 0 {
+			query += ` AND version = ?`
+			args = append(args, q.Version)
+		}
+		if q.Labelled {
+			query += ` AND label IS NOT NULL`
+		}
+		rows, err := s.db.QueryContext(ctx, query+` ORDER BY time_ns, id`, args...)
+		if err != nil {
+			yield(Prediction{}, fmt.Errorf("tracking: predictions of %s: %w", q.Model, err))
+			return
+		}
+		defer rows.Close()
+		for rows.Next() {
+			p, err := scanPrediction(rows)
+			if err != nil {
+				yield(p, fmt.Errorf("tracking: predictions of %s: %w", q.Model, err))
+				return
+			}
+			if !yield(p, nil) {
+				return
+			}
+		}
+		if err := rows.Err(); err != nil {
+			yield(Prediction{}, fmt.Errorf("tracking: predictions of %s: %w", q.Model, err))
 		}
 	}
 }

@@ -52,6 +52,10 @@ type LogConfig struct {
 	PruneEvery time.Duration
 	// Logger receives the writer's errors. Nil means slog.Default().
 	Logger *slog.Logger
+	// OnWrite, when set, is called by the writer with each batch once it
+	// is committed, for a sidecar such as the live quality monitor. It
+	// must not block and must not keep the slice or its elements' slices.
+	OnWrite func([]Prediction)
 }
 
 // LogRecord is a prediction on its way to the log, in a pooled buffer.
@@ -244,6 +248,9 @@ func (l *PredictionLog) write(batch []Prediction) []Prediction {
 		l.log.Error("prediction log: a batch was lost", "predictions", len(batch), "error", err)
 	} else {
 		l.written.Add(float64(len(batch)))
+		if l.cfg.OnWrite != nil {
+			l.cfg.OnWrite(batch)
+		}
 	}
 	clear(batch)
 	return batch[:0]
