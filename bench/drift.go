@@ -129,9 +129,9 @@ func (d *driftRun) setup(ctx context.Context, st *stage) error {
 // roundsScenario.
 func (d *driftRun) phase(ctx context.Context, st *stage, round int, drift bool) (DriftPhase, error) {
 	p := DriftPhase{RoundPhase: RoundPhase{Round: round}, Drift: drift}
-	name, extra := "switchyard (drift monitor off)", []string{"--drift=false"}
+	name, extra := "switchyard (drift monitor off)", []string{"--drift=false", "--prediction-log=false"}
 	if drift {
-		name, extra = "switchyard (drift, rate 1.0)", nil
+		name, extra = "switchyard (drift, rate 1.0)", []string{"--prediction-log=false"}
 	}
 	err := st.withServer(ctx, name, d.registry, extra, func(ch *child) error {
 		adm := newAdminClient(ch.addr, SmallModel)

@@ -121,7 +121,7 @@ func (cfg *TrackingConfig) setup(_ context.Context, st *stage) error {
 // MLflow load if open) and stops it; it implements roundsScenario.
 func (cfg *TrackingConfig) phase(ctx context.Context, st *stage, round int, open bool) (TrackingPhase, error) {
 	p := TrackingPhase{RoundPhase: RoundPhase{Round: round}, Tracking: open}
-	name, extra := "switchyard (tracking open)", []string(nil)
+	name, extra := "switchyard (tracking open)", []string{"--prediction-log=false"} // the log has a scenario of its own: LogCost
 	if !open {
 		name, extra = "switchyard --no-tracking", []string{"--no-tracking"}
 	}

@@ -38,6 +38,8 @@ type Policy struct {
 	Cache yaml.Node `yaml:"cache"`
 	// Drift configures the drift monitor (see DriftPolicy).
 	Drift DriftPolicy `yaml:"drift"`
+	// Log configures the prediction log (see LogPolicy).
+	Log LogPolicy `yaml:"log"`
 }
 
 // RolloutPolicy is the rollout block of policy.yaml: how new versions
@@ -303,6 +305,9 @@ func ParsePolicy(data []byte) (*Policy, error) {
 	}
 	if err := p.Drift.Apply(drift.DefaultPolicy()).Validate(); err != nil {
 		return nil, fmt.Errorf("%w: drift: %w", ErrPolicy, err)
+	}
+	if err := p.Log.validate(); err != nil {
+		return nil, fmt.Errorf("%w: log: %w", ErrPolicy, err)
 	}
 	return &p, nil
 }

@@ -20,7 +20,7 @@ import (
 // prediction id: its input tensors' bytes, one after another, and the
 // score of each of its rows.
 func (s *Server) offerLog(v *modelstore.Version, id []byte, in, out []engine.Tensor) {
-	r := s.cfg.PredictionLog.Take(id)
+	r := s.cfg.PredictionLog.Take(v.Model, id)
 	if r == nil {
 		return
 	}
@@ -58,7 +58,7 @@ func (s *Server) offerLogRows(v *modelstore.Version, first uint64, rows int, in,
 // score x when scored.
 func (s *Server) offerLogRow(l *tracking.PredictionLog, v *modelstore.Version, first uint64, row, rows int, at time.Time, in []engine.Tensor, x float64, scored bool) {
 	var pid [predictionIDLen]byte
-	r := l.Take(s.ids.appendID(pid[:0], first+uint64(row)))
+	r := l.Take(v.Model, s.ids.appendID(pid[:0], first+uint64(row)))
 	if r == nil {
 		return
 	}

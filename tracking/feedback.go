@@ -70,11 +70,23 @@ func (s *Store) Feedback(ctx context.Context, labels []Label) ([]FeedbackResult,
 		}
 		values[i] = v
 	}
+	// Find the predictions first, in the segment files, outside the
+	// transaction; then check and record each label in it.
+	found := make([]Prediction, len(labels))
+	for i, l := range labels {
+		p, ok, err := s.preds.find("", l.PredictionID)
+		if err != nil {
+			return nil, fmt.Errorf("tracking: feedback: find prediction %q: %w", l.PredictionID, err)
+		}
+		if ok {
+			found[i] = p
+		}
+	}
 	results := make([]FeedbackResult, len(labels))
-	now := time.Now().UnixNano()
+	now := time.Now()
 	err := s.exec(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		for i, l := range labels {
-			r, err := joinLabel(ctx, tx, l.PredictionID, values[i], now)
+			r, err := joinLabel(ctx, tx, l.PredictionID, values[i], found[i], now)
 			if err != nil {
 				return err
 			}
@@ -114,33 +126,32 @@ func canonicalLabel(l Label) (string, error) {
 	return string(out), nil
 }
 
-// joinLabel joins the label value (canonical JSON) to prediction id
-// within tx, unless it has one already.
-func joinLabel(ctx context.Context, tx *sql.Tx, id, value string, now int64) (FeedbackResult, error) {
+// joinLabel records the label value (canonical JSON) of prediction id,
+// found in the log as p (zero when not found), within tx, unless it has
+// one already.
+func joinLabel(ctx context.Context, tx *sql.Tx, id, value string, p Prediction, now time.Time) (FeedbackResult, error) {
 	r := FeedbackResult{PredictionID: id}
-	var have sql.NullString
-	err := tx.QueryRowContext(ctx, `SELECT label FROM predictions WHERE id = ?`, id).Scan(&have)
+	var have string
+	err := tx.QueryRowContext(ctx, `SELECT label FROM labels WHERE prediction_id = ?`, id).Scan(&have)
 	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		r.Status, r.Message = FeedbackUnknown, "no such prediction in the log: never answered, not sampled (log.sample) or past retention"
-		return r, nil
-	case err != nil:
-		return r, fmt.Errorf("join label to %s: %w", id, err)
-	case have.Valid && have.String == value:
+	case err == nil && have == value:
 		r.Status = FeedbackDuplicate
 		return r, nil
-	case have.Valid:
-		r.Status, r.Message = FeedbackConflict, fmt.Sprintf("the prediction already has the label %s, which is kept", have.String)
+	case err == nil:
+		r.Status, r.Message = FeedbackConflict, fmt.Sprintf("the prediction already has the label %s, which is kept", have)
+		return r, nil
+	case !errors.Is(err, sql.ErrNoRows):
+		return r, fmt.Errorf("join label to %s: %w", id, err)
+	case p.ID == "":
+		r.Status, r.Message = FeedbackUnknown, "no such prediction in the log: never answered, not sampled (log.sample), not written yet (the log writes every 100 ms) or past retention"
 		return r, nil
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE predictions SET label = ?, label_time_ns = ? WHERE id = ?`, value, now, id); err != nil {
-		return r, fmt.Errorf("join label to %s: %w", id, err)
-	}
-	p, err := scanPrediction(tx.QueryRowContext(ctx, `SELECT `+predictionColumns+` FROM predictions WHERE id = ?`, id))
+	_, err = tx.ExecContext(ctx, `INSERT INTO labels (`+labelColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		id, p.Model, p.Version, p.Arm, p.Time.UnixNano(), encodeScores(p.Scores), value, now.UnixNano())
 	if err != nil {
 		return r, fmt.Errorf("join label to %s: %w", id, err)
 	}
-	r.Prediction = p
-	r.Status = FeedbackAccepted
+	p.Label, p.LabelTime = json.RawMessage(value), now
+	r.Status, r.Prediction = FeedbackAccepted, p
 	return r, nil
 }

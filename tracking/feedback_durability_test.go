@@ -102,7 +102,7 @@ func TestFeedbackDurabilityChild(t *testing.T) {
 	go func() {
 		for i := 0; ; i++ {
 			id := fmt.Sprintf("r%s-%d", round, i)
-			if r := l.Take([]byte(id)); r != nil {
+			if r := l.Take("m", []byte(id)); r != nil {
 				r.Set("m", 1, "", time.Now())
 				r.AddScore(0.5)
 				l.Offer(r)

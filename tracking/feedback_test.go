@@ -115,7 +115,7 @@ func TestFeedbackAfterRetentionIsUnknown(t *testing.T) {
 	if err := s.LogPredictions(ctx, []Prediction{{ID: "old", Model: "m", Time: time.Now().Add(-8 * 24 * time.Hour)}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.PrunePredictions(ctx, time.Now().Add(-DefaultLogRetention), 0); err != nil {
+	if _, err := s.PrunePredictions(ctx, "m", time.Now().Add(-DefaultLogRetention), 0); err != nil {
 		t.Fatal(err)
 	}
 	res, err := s.Feedback(ctx, []Label{{"old", []byte(`1`)}})

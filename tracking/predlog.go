@@ -1,15 +1,26 @@
 package tracking
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"iter"
 	"math"
+	"slices"
 	"time"
 )
+
+// The prediction log is kept in two places. The predictions themselves
+// go to append-only segment files, a directory per model under
+// PredictionsDir (predlog_store.go): a batch is one write, with no index
+// to maintain but the segment's own, which is what keeps logging every
+// prediction cheap beside the hot path. The ground truth joined to them
+// goes to the database's labels table, one row per labelled prediction,
+// committed before POST /v1/feedback answers.
 
 // Prediction is one record of the prediction log: an answered prediction
 // and, once feedback joined one, its label.
@@ -33,118 +44,140 @@ type Prediction struct {
 	LabelTime time.Time
 }
 
-// predictionOverhead approximates a row's bytes besides its inputs and
-// scores, for the retention by size.
-const predictionOverhead = 96
-
-// LogPredictions appends ps to the prediction log in one transaction and
-// returns once it is committed. A prediction whose id is already logged
-// is left as it is. It fails with ErrInvalid, writing nothing, when a
-// prediction lacks an id or a model.
+// LogPredictions appends ps to the prediction log and returns once they
+// are written to the segment files (to the operating system: they survive
+// the process's death, not the machine's). It sorts ps by model, and sets
+// a zero Time to now. It fails with ErrInvalid, writing nothing, when a
+// prediction lacks an id or has no valid model name.
 func (s *Store) LogPredictions(ctx context.Context, ps []Prediction) error {
 	for i := range ps {
-		if ps[i].ID == "" || ps[i].Model == "" {
-			return fmt.Errorf("%w: prediction %d needs an id and a model", ErrInvalid, i)
+		if ps[i].ID == "" || !validLogModel(ps[i].Model) {
+			return fmt.Errorf("%w: prediction %d needs an id and a valid model name, not %q", ErrInvalid, i, ps[i].Model)
 		}
 	}
 	if len(ps) == 0 {
 		return nil
 	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	now := time.Now()
-	return s.exec(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		st, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO predictions
-			(id, time_ns, model, version, arm, inputs, scores, size) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
-		if err != nil {
-			return fmt.Errorf("log predictions: %w", err)
+	for i := range ps {
+		if ps[i].Time.IsZero() {
+			ps[i].Time = now
 		}
-		defer st.Close()
-		for _, p := range ps {
-			at := p.Time
-			if at.IsZero() {
-				at = now
-			}
-			scores, err := json.Marshal(nonNil(p.Scores))
-			if err != nil {
-				return fmt.Errorf("log prediction %s: %w", p.ID, err)
-			}
-			size := predictionOverhead + len(p.ID) + len(p.Model) + len(p.Arm) + len(p.Inputs) + len(scores)
-			if _, err := st.ExecContext(ctx, p.ID, at.UnixNano(), p.Model, p.Version, p.Arm, p.Inputs, string(scores), size); err != nil {
-				return fmt.Errorf("log prediction %s: %w", p.ID, err)
-			}
-		}
-		return nil
-	})
-}
-
-// nonNil returns xs, or an empty slice for nil, so that it encodes as [].
-func nonNil(xs []float64) []float64 {
-	if xs == nil {
-		return []float64{}
 	}
-	return xs
-}
-
-// predictionColumns are the columns scanPrediction reads, in its order.
-const predictionColumns = `id, time_ns, model, version, arm, inputs, scores, label, label_time_ns`
-
-// scanPrediction reads a row of predictionColumns.
-func scanPrediction(sc interface{ Scan(...any) error }) (Prediction, error) {
-	var (
-		p       Prediction
-		at      int64
-		scores  string
-		label   sql.NullString
-		labelAt sql.NullInt64
-	)
-	if err := sc.Scan(&p.ID, &at, &p.Model, &p.Version, &p.Arm, &p.Inputs, &scores, &label, &labelAt); err != nil {
-		return p, err
+	slices.SortStableFunc(ps, func(a, b Prediction) int { return cmp.Compare(a.Model, b.Model) })
+	if err := s.preds.append(ps, now); err != nil {
+		return fmt.Errorf("tracking: log predictions: %w", err)
 	}
-	p.Time = time.Unix(0, at)
-	if err := json.Unmarshal([]byte(scores), &p.Scores); err != nil {
-		return p, fmt.Errorf("prediction %s: scores: %w", p.ID, err)
-	}
-	if label.Valid {
-		p.Label = json.RawMessage(label.String)
-	}
-	if labelAt.Valid {
-		p.LabelTime = time.Unix(0, labelAt.Int64)
-	}
-	return p, nil
+	return nil
 }
 
 // Prediction returns the logged prediction id, with its label if one was
 // joined. It fails with ErrNotFound when id is not logged (never, not
 // sampled, or removed by retention).
 func (s *Store) Prediction(ctx context.Context, id string) (Prediction, error) {
-	row := s.db.QueryRowContext(ctx, `SELECT `+predictionColumns+` FROM predictions WHERE id = ?`, id)
-	p, err := scanPrediction(row)
-	if errors.Is(err, sql.ErrNoRows) {
+	p, ok, err := s.preds.find("", id)
+	if err != nil {
+		return p, fmt.Errorf("tracking: prediction %q: %w", id, err)
+	}
+	if !ok {
 		return p, fmt.Errorf("%w: prediction %q is not in the log", ErrNotFound, id)
 	}
-	if err != nil {
+	if err := s.joinLabel(ctx, &p); err != nil {
 		return p, fmt.Errorf("tracking: prediction %q: %w", id, err)
 	}
 	return p, nil
 }
 
+// joinLabel sets p's label from the labels table, if it has one.
+func (s *Store) joinLabel(ctx context.Context, p *Prediction) error {
+	var label string
+	var at int64
+	err := s.db.QueryRowContext(ctx, `SELECT label, label_ns FROM labels WHERE prediction_id = ?`, p.ID).Scan(&label, &at)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil
+	case err != nil:
+		return err
+	}
+	p.Label, p.LabelTime = json.RawMessage(label), time.Unix(0, at)
+	return nil
+}
+
+// labelColumns are the columns scanLabelled reads, in its order.
+const labelColumns = `prediction_id, model, version, arm, predicted_ns, scores, label, label_ns`
+
+// scanLabelled reads a row of labelColumns: a labelled prediction
+// without its inputs.
+func scanLabelled(sc interface{ Scan(...any) error }) (Prediction, error) {
+	var (
+		p             Prediction
+		at, labelAt   int64
+		scores, label []byte
+	)
+	if err := sc.Scan(&p.ID, &p.Model, &p.Version, &p.Arm, &at, &scores, &label, &labelAt); err != nil {
+		return p, err
+	}
+	p.Time, p.LabelTime, p.Label = time.Unix(0, at), time.Unix(0, labelAt), json.RawMessage(label)
+	var err error
+	p.Scores, err = decodeScores(scores)
+	return p, err
+}
+
+// encodeScores and decodeScores are the labels table's form of scores:
+// little-endian float64s.
+func encodeScores(xs []float64) []byte {
+	b := make([]byte, 0, 8*len(xs))
+	for _, x := range xs {
+		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(x))
+	}
+	return b
+}
+
+func decodeScores(b []byte) ([]float64, error) {
+	if len(b)%8 != 0 {
+		return nil, fmt.Errorf("scores of %d bytes, not a multiple of 8", len(b))
+	}
+	xs := make([]float64, len(b)/8)
+	for i := range xs {
+		xs[i] = math.Float64frombits(binary.LittleEndian.Uint64(b[8*i:]))
+	}
+	return xs, nil
+}
+
 // Labelled yields, in the order they were answered, the predictions of
-// version of model answered at or after since that have a label: the
-// joined records the live quality windows read. It stops at the first
-// error, which it yields.
+// version of model answered at or after since that have a label, without
+// their inputs: the joined records the live quality windows read. It
+// stops at the first error, which it yields.
 func (s *Store) Labelled(ctx context.Context, model string, version int, since time.Time) iter.Seq2[Prediction, error] {
+	return s.labelled(ctx, PredictionQuery{Model: model, Version: version, Since: since, Labelled: true})
+}
+
+// labelled yields the labelled predictions q selects, from the labels
+// table, without their inputs.
+func (s *Store) labelled(ctx context.Context, q PredictionQuery) iter.Seq2[Prediction, error] {
 	return func(yield func(Prediction, error) bool) {
-		rows, err := s.db.QueryContext(ctx, `SELECT `+predictionColumns+` FROM predictions
-			WHERE model = ? AND version = ? AND time_ns >= ? AND label IS NOT NULL ORDER BY time_ns, id`,
-			model, version, since.UnixNano())
+		query := `SELECT ` + labelColumns + ` FROM labels WHERE model = ? AND predicted_ns >= ?`
+		args := []any{q.Model, int64(math.MinInt64)}
+		if !q.Since.IsZero() {
+			args[1] = q.Since.UnixNano()
+		}
+		if q.Version != 0 {
+			query += ` AND version = ?`
+			args = append(args, q.Version)
+		}
+		rows, err := s.db.QueryContext(ctx, query+` ORDER BY predicted_ns, prediction_id`, args...)
 		if err != nil {
-			yield(Prediction{}, fmt.Errorf("tracking: labelled predictions of %s v%d: %w", model, version, err))
+			yield(Prediction{}, fmt.Errorf("tracking: labelled predictions of %s: %w", q.Model, err))
 			return
 		}
 		defer rows.Close()
 		for rows.Next() {
-			p, err := scanPrediction(rows)
+			p, err := scanLabelled(rows)
 			if err != nil {
-				yield(p, fmt.Errorf("tracking: labelled predictions of %s v%d: %w", model, version, err))
+				yield(p, fmt.Errorf("tracking: labelled predictions of %s: %w", q.Model, err))
 				return
 			}
 			if !yield(p, nil) {
@@ -152,7 +185,7 @@ func (s *Store) Labelled(ctx context.Context, model string, version int, since t
 			}
 		}
 		if err := rows.Err(); err != nil {
-			yield(Prediction{}, fmt.Errorf("tracking: labelled predictions of %s v%d: %w", model, version, err))
+			yield(Prediction{}, fmt.Errorf("tracking: labelled predictions of %s: %w", q.Model, err))
 		}
 	}
 }
@@ -169,36 +202,45 @@ type PredictionQuery struct {
 	Labelled bool
 }
 
-// Predictions yields the logged predictions q selects, with their labels
-// joined, in the order they were answered. It holds one prediction at a
-// time, so that an export of any size takes constant memory. It stops at
-// the first error, which it yields.
+// Predictions yields the logged predictions q selects, with their inputs
+// and their labels joined. Labelled ones come in the order they were
+// answered; all of them, segment by segment in the order the segments
+// were begun, each in the order written, which is the order answered
+// but for requests that overtook each other within a batch. It holds one
+// prediction at a time, so that an export of any size takes constant
+// memory. A labelled prediction whose record retention removed comes
+// without its inputs. It stops at the first error, which it yields.
 func (s *Store) Predictions(ctx context.Context, q PredictionQuery) iter.Seq2[Prediction, error] {
 	return func(yield func(Prediction, error) bool) {
-		if q.Model == "" {
-			yield(Prediction{}, fmt.Errorf("%w: a prediction query needs a model", ErrInvalid))
+		if !validLogModel(q.Model) {
+			yield(Prediction{}, fmt.Errorf("%w: a prediction query needs a valid model name, not %q", ErrInvalid, q.Model))
 			return
-		}
-		query := `SELECT ` + predictionColumns + ` FROM predictions WHERE model = ? AND time_ns >= ?`
-		args := []any{q.Model, q.Since.UnixNano()}
-		if q.Since.IsZero() {
-			args[1] = int64(math.MinInt64)
-		}
-		if q.Version != 0 {
-			query += ` AND version = ?`
-			args = append(args, q.Version)
 		}
 		if q.Labelled {
-			query += ` AND label IS NOT NULL`
-		}
-		rows, err := s.db.QueryContext(ctx, query+` ORDER BY time_ns, id`, args...)
-		if err != nil {
-			yield(Prediction{}, fmt.Errorf("tracking: predictions of %s: %w", q.Model, err))
+			for p, err := range s.labelled(ctx, q) {
+				if err == nil {
+					var rec Prediction
+					var ok bool
+					if rec, ok, err = s.preds.find(q.Model, p.ID); ok {
+						p.Inputs = rec.Inputs
+					}
+				}
+				if !yield(p, err) || err != nil {
+					return
+				}
+			}
 			return
 		}
-		defer rows.Close()
-		for rows.Next() {
-			p, err := scanPrediction(rows)
+		for p, err := range s.preds.scan(q.Model, q.Since) {
+			if err == nil && q.Version != 0 && p.Version != q.Version {
+				continue
+			}
+			if err == nil {
+				err = s.joinLabel(ctx, &p)
+			}
+			if err == nil {
+				err = ctx.Err()
+			}
 			if err != nil {
 				yield(p, fmt.Errorf("tracking: predictions of %s: %w", q.Model, err))
 				return
@@ -207,65 +249,36 @@ func (s *Store) Predictions(ctx context.Context, q PredictionQuery) iter.Seq2[Pr
 				return
 			}
 		}
-		if err := rows.Err(); err != nil {
-			yield(Prediction{}, fmt.Errorf("tracking: predictions of %s: %w", q.Model, err))
-		}
 	}
 }
 
-// PrunePredictions enforces the prediction log's retention: it removes
-// the predictions answered before before, then the oldest until the
-// rows' bytes are at most maxBytes (0: no bound by size). It returns how
-// many it removed.
-func (s *Store) PrunePredictions(ctx context.Context, before time.Time, maxBytes int64) (int64, error) {
-	var removed int64
-	err := s.exec(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		removed = 0
-		res, err := tx.ExecContext(ctx, `DELETE FROM predictions WHERE time_ns < ?`, before.UnixNano())
-		if err != nil {
-			return fmt.Errorf("prune predictions by age: %w", err)
-		}
-		n, _ := res.RowsAffected()
-		removed += n
-		if maxBytes <= 0 {
-			return nil
-		}
-		var total int64
-		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(size), 0) FROM predictions`).Scan(&total); err != nil {
-			return fmt.Errorf("prune predictions by size: %w", err)
-		}
-		if total <= maxBytes {
-			return nil
-		}
-		// Find the newest time that must go: walk from the oldest until
-		// what remains fits.
-		rows, err := tx.QueryContext(ctx, `SELECT time_ns, size FROM predictions ORDER BY time_ns`)
-		if err != nil {
-			return fmt.Errorf("prune predictions by size: %w", err)
-		}
-		cut := int64(-1)
-		for rows.Next() && total > maxBytes {
-			var at, size int64
-			if err := rows.Scan(&at, &size); err != nil {
-				rows.Close()
-				return fmt.Errorf("prune predictions by size: %w", err)
-			}
-			total -= size
-			cut = at
-		}
-		if err := rows.Close(); err != nil {
-			return fmt.Errorf("prune predictions by size: %w", err)
-		}
-		res, err = tx.ExecContext(ctx, `DELETE FROM predictions WHERE time_ns <= ?`, cut)
-		if err != nil {
-			return fmt.Errorf("prune predictions by size: %w", err)
-		}
-		n, _ = res.RowsAffected()
-		removed += n
-		return nil
+// LoggedModels lists the models the prediction log holds segments of.
+func (s *Store) LoggedModels() ([]string, error) {
+	ms, err := s.preds.models()
+	if err != nil {
+		return nil, fmt.Errorf("tracking: prediction log: %w", err)
+	}
+	return ms, nil
+}
+
+// PrunePredictions enforces model's retention of the prediction log: it
+// removes the segments whose predictions were all answered before
+// before, and the labels of predictions answered before it, then the
+// oldest segments until model's take at most maxBytes (0: no bound by
+// size). Segments go whole, so the log keeps up to a segment more than
+// the bounds (DefaultSegmentBytes, DefaultSegmentAge). It returns how
+// many predictions it removed.
+func (s *Store) PrunePredictions(ctx context.Context, model string, before time.Time, maxBytes int64) (int64, error) {
+	n, err := s.preds.prune(model, before, maxBytes)
+	if err != nil {
+		return n, fmt.Errorf("tracking: prune the prediction log of %s: %w", model, err)
+	}
+	err = s.exec(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `DELETE FROM labels WHERE model = ? AND predicted_ns < ?`, model, before.UnixNano())
+		return err
 	})
 	if err != nil {
-		return 0, fmt.Errorf("tracking: %w", err)
+		return n, fmt.Errorf("tracking: prune the labels of %s: %w", model, err)
 	}
-	return removed, nil
+	return n, nil
 }

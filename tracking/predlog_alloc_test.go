@@ -15,7 +15,7 @@ func TestPredictionLogTakeOfferAllocs(t *testing.T) {
 	in := make([]byte, 96)
 	at := time.Now()
 	cycle := func() {
-		r := l.Take(id)
+		r := l.Take("m", id)
 		r.Set("m", 1, "", at)
 		r.AppendInputs(in)
 		r.AddScore(0.5)
@@ -27,8 +27,8 @@ func TestPredictionLogTakeOfferAllocs(t *testing.T) {
 	if n := testing.AllocsPerRun(100, cycle); n != 0 {
 		t.Errorf("Take, fill and Offer: %v allocations; want 0", n)
 	}
-	l.Offer(l.Take(id)) // the one record is queued: the next is dropped
-	if n := testing.AllocsPerRun(100, func() { l.Offer(l.Take(id)) }); n != 0 {
+	l.Offer(l.Take("m", id)) // the one record is queued: the next is dropped
+	if n := testing.AllocsPerRun(100, func() { l.Offer(l.Take("m", id)) }); n != 0 {
 		t.Errorf("Take and Offer with a full queue: %v allocations; want 0", n)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -20,23 +22,44 @@ import (
 // the batch being gathered, at most FlushEvery (100 ms by default) of
 // traffic, and never more than Queue records.
 
-// Defaults of LogConfig.
+// Defaults of LogConfig and LogPolicy.
 const (
-	DefaultLogQueue      = 4096
-	DefaultLogBatch      = 1024
-	DefaultLogFlushEvery = 100 * time.Millisecond
-	DefaultLogRetention  = 7 * 24 * time.Hour
-	DefaultLogMaxBytes   = 1 << 30
-	DefaultLogPruneEvery = time.Minute
+	DefaultLogQueue       = 4096
+	DefaultLogBatch       = 1024
+	DefaultLogFlushEvery  = 100 * time.Millisecond
+	DefaultLogRetention   = 7 * 24 * time.Hour
+	DefaultLogMaxBytes    = 1 << 30
+	DefaultLogPruneEvery  = time.Minute
+	DefaultLogPolicyEvery = 5 * time.Second
 )
 
-// LogConfig configures a PredictionLog. The zero value takes the
-// defaults and logs every prediction.
-type LogConfig struct {
-	// Sample is the share of prediction ids logged, chosen by a hash of
-	// the id so that replicas log the same ones. 0 means 1 (all); a
-	// negative share logs none.
+// LogPolicy is one model's settings of the prediction log: policy.yaml's
+// log block, with the defaults (DefaultLogPolicy) for what it leaves out.
+type LogPolicy struct {
+	// Sample is the share of the model's prediction ids logged, chosen by
+	// a hash of the id so that replicas log the same ones: 1 logs all, 0
+	// none.
 	Sample float64
+	// Retention and MaxBytes bound the model's log by age and by size.
+	Retention time.Duration
+	MaxBytes  int64
+}
+
+// DefaultLogPolicy is the prediction log's policy of a model whose
+// policy.yaml has no log block: every prediction, kept 7 days, at most
+// 1 GiB.
+func DefaultLogPolicy() LogPolicy {
+	return LogPolicy{Sample: 1, Retention: DefaultLogRetention, MaxBytes: DefaultLogMaxBytes}
+}
+
+// LogConfig configures a PredictionLog. The zero value takes the
+// defaults and DefaultLogPolicy for every model.
+type LogConfig struct {
+	// Policy returns model's log policy; the writer asks when it first
+	// sees the model and every PolicyEvery after. An error is logged and
+	// keeps the policy in force (at first, DefaultLogPolicy). Nil means
+	// DefaultLogPolicy for every model.
+	Policy func(model string) (LogPolicy, error)
 	// Queue is the number of pooled records, hence the most waiting for
 	// the writer; past it records are dropped and counted. 0 means
 	// DefaultLogQueue.
@@ -45,16 +68,15 @@ type LogConfig struct {
 	// means DefaultLogBatch and DefaultLogFlushEvery.
 	MaxBatch   int
 	FlushEvery time.Duration
-	// Retention and MaxBytes bound the log by age and by size, enforced
-	// every PruneEvery. 0 means the defaults.
-	Retention  time.Duration
-	MaxBytes   int64
-	PruneEvery time.Duration
+	// PruneEvery is how often the retention is enforced, and PolicyEvery
+	// how often the policies are read again. 0 means the defaults.
+	PruneEvery  time.Duration
+	PolicyEvery time.Duration
 	// Logger receives the writer's errors. Nil means slog.Default().
 	Logger *slog.Logger
 	// OnWrite, when set, is called by the writer with each batch once it
-	// is committed, for a sidecar such as the live quality monitor. It
-	// must not block and must not keep the slice or its elements' slices.
+	// is written, for a sidecar such as the live quality monitor. It must
+	// not block and must not keep the slice or its elements' slices.
 	OnWrite func([]Prediction)
 }
 
@@ -101,14 +123,18 @@ func (r *LogRecord) AddScore(x float64) { r.scores = append(r.scores, x) }
 // PredictionLog is the prediction log's queue and writer. Take and Offer
 // are safe for concurrent use and nil-safe; Run is called once.
 type PredictionLog struct {
-	store   *Store
-	cfg     LogConfig
-	log     *slog.Logger
-	limit   uint64
-	free    chan *LogRecord
-	queue   chan *LogRecord
-	dropped prometheus.Counter
-	written prometheus.Counter
+	store *Store
+	cfg   LogConfig
+	log   *slog.Logger
+	// limits holds, by model name, a *atomic.Uint64: the sampling bound
+	// of the model's policy, which the writer sets and Take reads.
+	limits sync.Map
+	// policies is the writer's copy of each model's policy.
+	policies map[string]LogPolicy
+	free     chan *LogRecord
+	queue    chan *LogRecord
+	dropped  prometheus.Counter
+	written  prometheus.Counter
 }
 
 // NewPredictionLog returns the log writing to store, with its counters
@@ -123,30 +149,24 @@ func NewPredictionLog(store *Store, cfg LogConfig, reg prometheus.Registerer) (*
 	if cfg.FlushEvery <= 0 {
 		cfg.FlushEvery = DefaultLogFlushEvery
 	}
-	if cfg.Retention <= 0 {
-		cfg.Retention = DefaultLogRetention
-	}
-	if cfg.MaxBytes <= 0 {
-		cfg.MaxBytes = DefaultLogMaxBytes
-	}
 	if cfg.PruneEvery <= 0 {
 		cfg.PruneEvery = DefaultLogPruneEvery
 	}
-	l := &PredictionLog{store: store, cfg: cfg, log: cfg.Logger,
+	if cfg.PolicyEvery <= 0 {
+		cfg.PolicyEvery = DefaultLogPolicyEvery
+	}
+	if cfg.Policy == nil {
+		cfg.Policy = func(string) (LogPolicy, error) { return DefaultLogPolicy(), nil }
+	}
+	l := &PredictionLog{store: store, cfg: cfg, log: cfg.Logger, policies: map[string]LogPolicy{},
 		free: make(chan *LogRecord, cfg.Queue), queue: make(chan *LogRecord, cfg.Queue),
 		dropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "switchyard_prediction_log_dropped_total",
 			Help: "Predictions not logged because the prediction log's queue was full."}),
 		written: prometheus.NewCounter(prometheus.CounterOpts{Name: "switchyard_prediction_log_written_total",
-			Help: "Predictions committed to the prediction log."}),
+			Help: "Predictions written to the prediction log."}),
 	}
 	if l.log == nil {
 		l.log = slog.Default()
-	}
-	switch {
-	case cfg.Sample == 0 || cfg.Sample >= 1:
-		l.limit = sampling.All
-	case cfg.Sample > 0:
-		l.limit = sampling.Bound(cfg.Sample)
 	}
 	for range cfg.Queue {
 		l.free <- &LogRecord{}
@@ -159,11 +179,16 @@ func NewPredictionLog(store *Store, cfg LogConfig, reg prometheus.Registerer) (*
 	return l, nil
 }
 
-// Take returns an empty record for prediction id, or nil when the
-// sampling share leaves id out or every record is in use (the drop is
-// counted). It allocates nothing once the pool's buffers have grown.
-func (l *PredictionLog) Take(id []byte) *LogRecord {
-	if l == nil || !sampling.Keep(id, l.limit) {
+// Take returns an empty record for prediction id of model, or nil when
+// the model's sampling share leaves id out or every record is in use
+// (the drop is counted). A model the writer has not seen yet is logged
+// whole until it has read its policy. It allocates nothing once the
+// pool's buffers have grown.
+func (l *PredictionLog) Take(model string, id []byte) *LogRecord {
+	if l == nil {
+		return nil
+	}
+	if b, ok := l.limits.Load(model); ok && !sampling.Keep(id, b.(*atomic.Uint64).Load()) {
 		return nil
 	}
 	select {
@@ -191,6 +216,8 @@ func (l *PredictionLog) Run(ctx context.Context) {
 	batch := make([]Prediction, 0, l.cfg.MaxBatch)
 	prune := time.NewTicker(l.cfg.PruneEvery)
 	defer prune.Stop()
+	policies := time.NewTicker(l.cfg.PolicyEvery)
+	defer policies.Stop()
 	flush := time.NewTimer(l.cfg.FlushEvery)
 	flush.Stop()
 	l.prune()
@@ -209,6 +236,10 @@ func (l *PredictionLog) Run(ctx context.Context) {
 			batch = l.write(batch)
 		case <-prune.C:
 			l.prune()
+		case <-policies.C:
+			for model := range l.policies {
+				l.readPolicy(model)
+			}
 		case <-ctx.Done():
 			for {
 				select {
@@ -226,16 +257,25 @@ func (l *PredictionLog) Run(ctx context.Context) {
 	}
 }
 
-// add copies r into batch and returns r to the pool.
+// add copies r into batch and returns r to the pool. The batch's
+// elements keep their buffers from one batch to the next (write empties
+// it without clearing), so that copying a record allocates only its id.
 func (l *PredictionLog) add(batch []Prediction, r *LogRecord) []Prediction {
-	p := Prediction{ID: string(r.id), Time: r.at, Model: r.model, Version: r.version, Arm: r.arm}
-	if len(r.inputs) > 0 {
-		p.Inputs = append([]byte(nil), r.inputs...)
+	if _, ok := l.policies[r.model]; !ok {
+		l.readPolicy(r.model)
 	}
-	p.Scores = append([]float64(nil), r.scores...)
+	if len(batch) < cap(batch) {
+		batch = batch[:len(batch)+1]
+	} else {
+		batch = append(batch, Prediction{})
+	}
+	p := &batch[len(batch)-1]
+	p.ID, p.Time, p.Model, p.Version, p.Arm = string(r.id), r.at, r.model, r.version, r.arm
+	p.Inputs = append(p.Inputs[:0], r.inputs...)
+	p.Scores = append(p.Scores[:0], r.scores...)
 	r.model, r.arm = "", ""
 	l.free <- r
-	return append(batch, p)
+	return batch
 }
 
 // write commits batch and returns it emptied; a failure is logged and
@@ -252,18 +292,51 @@ func (l *PredictionLog) write(batch []Prediction) []Prediction {
 			l.cfg.OnWrite(batch)
 		}
 	}
-	clear(batch)
 	return batch[:0]
 }
 
-// prune enforces the retention by age and by size.
+// readPolicy reads model's log policy and publishes its sampling bound
+// to Take; a failure keeps the policy in force.
+func (l *PredictionLog) readPolicy(model string) {
+	p, err := l.cfg.Policy(model)
+	if err != nil {
+		if _, ok := l.policies[model]; !ok {
+			l.policies[model] = DefaultLogPolicy()
+		}
+		l.log.Error("prediction log: the model's log policy could not be read; the one in force stays", "model", model, "error", err)
+		return
+	}
+	l.policies[model] = p
+	b, _ := l.limits.LoadOrStore(model, new(atomic.Uint64))
+	b.(*atomic.Uint64).Store(sampling.Bound(p.Sample))
+}
+
+// prune enforces each model's retention by age and by size, and seals
+// segments past their age, so that an idle model's log ages out too.
 func (l *PredictionLog) prune() {
-	n, err := l.store.PrunePredictions(context.Background(), time.Now().Add(-l.cfg.Retention), l.cfg.MaxBytes)
+	now := time.Now()
+	if err := l.store.preds.sealOld(now); err != nil {
+		l.log.Error("prediction log: sealing old segments failed", "error", err)
+	}
+	models, err := l.store.LoggedModels()
 	if err != nil {
 		l.log.Error("prediction log: retention failed", "error", err)
 		return
 	}
-	if n > 0 {
-		l.log.Info("prediction log: retention removed predictions", "predictions", n)
+	for _, model := range models {
+		p, ok := l.policies[model]
+		if !ok {
+			if p, err = l.cfg.Policy(model); err != nil {
+				p = DefaultLogPolicy()
+			}
+		}
+		n, err := l.store.PrunePredictions(context.Background(), model, now.Add(-p.Retention), p.MaxBytes)
+		if err != nil {
+			l.log.Error("prediction log: retention failed", "model", model, "error", err)
+			continue
+		}
+		if n > 0 {
+			l.log.Info("prediction log: retention removed predictions", "model", model, "predictions", n)
+		}
 	}
 }

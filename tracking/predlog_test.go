@@ -57,26 +57,34 @@ func TestLogPredictionsRefusesBadRecords(t *testing.T) {
 
 func TestPrunePredictions(t *testing.T) {
 	ctx := context.Background()
-	s := openTest(t)
-	now := time.Now()
-	var ps []Prediction
-	for i := range 10 {
-		ps = append(ps, Prediction{ID: fmt.Sprintf("p-%02d", i), Time: now.Add(time.Duration(i-10) * time.Hour), Model: "m", Version: 1,
-			Inputs: make([]byte, 1000)})
+	// A segment a prediction: each batch begins a new one.
+	s, err := Open(ctx, t.TempDir(), Config{SegmentBytes: 1})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if err := s.LogPredictions(ctx, ps); err != nil {
+	t.Cleanup(func() { s.Close() })
+	now := time.Now()
+	for i := range 10 {
+		p := Prediction{ID: fmt.Sprintf("p-%02d", i), Time: now.Add(time.Duration(i-10) * time.Hour), Model: "m", Version: 1,
+			Inputs: make([]byte, 1000)}
+		if err := s.LogPredictions(ctx, []Prediction{p}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Another model's log is its own.
+	if err := s.LogPredictions(ctx, []Prediction{{ID: "o-1", Time: now.Add(-20 * time.Hour), Model: "other"}}); err != nil {
 		t.Fatal(err)
 	}
 	// By age: the three oldest (10, 9 and 8 hours old) go.
-	n, err := s.PrunePredictions(ctx, now.Add(-7*time.Hour-time.Minute), 0)
+	n, err := s.PrunePredictions(ctx, "m", now.Add(-7*time.Hour-time.Minute), 0)
 	if err != nil || n != 3 {
 		t.Fatalf("PrunePredictions by age = %d, %v; want 3", n, err)
 	}
 	if _, err := s.Prediction(ctx, "p-02"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("p-02 past retention is still there: %v", err)
 	}
-	// By size: about 1,100 bytes each, 2,500 keep the two newest.
-	n, err = s.PrunePredictions(ctx, time.Time{}, 2500)
+	// By size: about 1,040 bytes each, 2,500 keep the two newest.
+	n, err = s.PrunePredictions(ctx, "m", time.Time{}, 2500)
 	if err != nil || n != 5 {
 		t.Fatalf("PrunePredictions by size = %d, %v; want 5", n, err)
 	}
@@ -85,6 +93,9 @@ func TestPrunePredictions(t *testing.T) {
 		if got := err == nil; got != want {
 			t.Errorf("p-%02d kept = %v; want %v", i, got, want)
 		}
+	}
+	if _, err := s.Prediction(ctx, "o-1"); err != nil {
+		t.Errorf("pruning m removed other's prediction: %v", err)
 	}
 }
 
@@ -136,7 +147,7 @@ func TestPredictionLogWritesOfferedRecords(t *testing.T) {
 	done := make(chan struct{})
 	go func() { defer close(done); l.Run(ctx) }()
 	for i := range 100 {
-		r := l.Take([]byte(fmt.Sprintf("id-%03d", i)))
+		r := l.Take("m", []byte(fmt.Sprintf("id-%03d", i)))
 		if r == nil {
 			t.Fatalf("Take %d = nil", i)
 		}
@@ -165,7 +176,7 @@ func TestPredictionLogFullQueueDropsWithoutBlocking(t *testing.T) {
 	_, l := newTestLog(t, LogConfig{Queue: 4})
 	// No writer runs: the pool's four records fill the queue.
 	for i := range 10 {
-		if r := l.Take([]byte{byte(i)}); r != nil {
+		if r := l.Take("m", []byte{byte(i)}); r != nil {
 			l.Offer(r)
 		}
 	}
@@ -175,12 +186,26 @@ func TestPredictionLogFullQueueDropsWithoutBlocking(t *testing.T) {
 }
 
 func TestPredictionLogSamplesByID(t *testing.T) {
-	_, l := newTestLog(t, LogConfig{Sample: 0.25, Queue: 10000})
-	_, l2 := newTestLog(t, LogConfig{Sample: 0.25, Queue: 10000})
+	policy := func(model string) (LogPolicy, error) {
+		p := DefaultLogPolicy()
+		switch model {
+		case "quarter":
+			p.Sample = 0.25
+		case "none":
+			p.Sample = 0
+		}
+		return p, nil
+	}
+	_, l := newTestLog(t, LogConfig{Policy: policy, Queue: 10000})
+	_, l2 := newTestLog(t, LogConfig{Policy: policy, Queue: 10000})
+	for _, m := range []string{"quarter", "none"} {
+		l.readPolicy(m)
+		l2.readPolicy(m)
+	}
 	kept := 0
 	for i := range 4000 {
 		id := []byte(fmt.Sprintf("3f9a1c0b5e7d2a48-%016x", i))
-		r, r2 := l.Take(id), l2.Take(id)
+		r, r2 := l.Take("quarter", id), l2.Take("quarter", id)
 		if (r == nil) != (r2 == nil) {
 			t.Fatalf("two logs disagree on %s", id)
 		}
@@ -191,8 +216,10 @@ func TestPredictionLogSamplesByID(t *testing.T) {
 	if kept < 850 || kept > 1150 {
 		t.Errorf("sample 0.25 kept %d of 4000", kept)
 	}
-	_, none := newTestLog(t, LogConfig{Sample: -1})
-	if none.Take([]byte("x")) != nil {
-		t.Error("a negative sample logged a prediction")
+	if l.Take("none", []byte("x")) != nil {
+		t.Error("a sample of 0 logged a prediction")
+	}
+	if l.Take("unseen", []byte("x")) == nil {
+		t.Error("a model whose policy the writer has not read yet was not logged")
 	}
 }

@@ -39,6 +39,11 @@ type Config struct {
 	QueueDepth int
 	// Logger receives the writer's errors. Nil means slog.Default().
 	Logger *slog.Logger
+	// SegmentBytes and SegmentAge bound a segment of the prediction log:
+	// it is sealed, and a new one begun, at this size or this long after
+	// it was begun. 0 means DefaultSegmentBytes and DefaultSegmentAge.
+	SegmentBytes int64
+	SegmentAge   time.Duration
 }
 
 // Store is the embedded tracking store: one SQLite file in WAL mode.
@@ -53,6 +58,7 @@ type Config struct {
 // Every method is safe for concurrent use and takes a context first.
 type Store struct {
 	db     *sql.DB
+	preds  *segmentLog
 	cfg    Config
 	log    *slog.Logger
 	writes chan write
@@ -95,7 +101,7 @@ func Open(ctx context.Context, dir string, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tracking: open %s: %w", path, err)
 	}
-	s := &Store{db: db, cfg: cfg, log: cfg.Logger, writes: make(chan write, cfg.QueueDepth),
+	s := &Store{db: db, preds: newSegmentLog(dir, cfg.SegmentBytes, cfg.SegmentAge), cfg: cfg, log: cfg.Logger, writes: make(chan write, cfg.QueueDepth),
 		stop: make(chan struct{}), done: make(chan struct{})}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -158,7 +164,7 @@ func (s *Store) Close() error {
 	s.once.Do(func() {
 		close(s.stop)
 		<-s.done
-		err = s.db.Close()
+		err = errors.Join(s.preds.close(), s.db.Close())
 	})
 	return err
 }

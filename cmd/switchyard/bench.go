@@ -32,7 +32,7 @@ const (
 // (--soak). It exits 0 whether or not the goals of the comparison or
 // the scenarios are met; only a harness failure is an error.
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("bench", "--url URL [--body FILE] [-H 'Name: value'] [-c 64] [--duration 10s] [--rate R] | --compare [--rounds 3] [--smoke] | --serve-floor ADDR [--floor-model FILE] | --swap-cycles N [--rollout-cycles] [--duration 3s] | --tracking-cost [--rounds 3] [--mlflow-rate 50] | --canary-cost [--rounds 3] | --gate-cost [--rounds 3] [--gate-concurrency 1] | --records-cost [--rounds 3] | --drift-cost [--rounds 3] | --soak DURATION [-c 8] [--rate 1000] | --judgment [--trials 20]", stderr)
+	fs := newFlagSet("bench", "--url URL [--body FILE] [-H 'Name: value'] [-c 64] [--duration 10s] [--rate R] | --compare [--rounds 3] [--smoke] | --serve-floor ADDR [--floor-model FILE] | --swap-cycles N [--rollout-cycles] [--duration 3s] | --tracking-cost [--rounds 3] [--mlflow-rate 50] | --canary-cost [--rounds 3] | --gate-cost [--rounds 3] [--gate-concurrency 1] | --records-cost [--rounds 3] | --drift-cost [--rounds 3] | --log-cost [--rounds 3] | --soak DURATION [-c 8] [--rate 1000] | --judgment [--trials 20]", stderr)
 	target := fs.String("url", "", "drive load at this http:// URL, e.g. http://127.0.0.1:8080/v2/models/fraud/infer")
 	bodyFile := fs.String("body", "", "file holding the request body, POSTed as application/json (with --serve-floor: the answer)")
 	bodyJSON := fs.String("body-json", "", "the request body itself, instead of --body")
@@ -57,6 +57,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	canaryCost := fs.Bool("canary-cost", false, "measure a child switchyard serve on 127.0.0.1 serving a small model under load with one version, then with two split 50/50 by a canary, in alternating rounds")
 	gateCost := fs.Bool("gate-cost", false, "measure a child switchyard serve on 127.0.0.1 serving a small model under load with no gate running, then while a newly published version's gate evaluates it and the stable version on 100,000 rows, in alternating rounds")
 	recordsCost := fs.Bool("records-cost", false, "measure a child switchyard serve on 127.0.0.1 serving a small model with a feature schema under one-row V2 requests, then one-instance records requests with the same values, in alternating rounds")
+	logCost := fs.Bool("log-cost", false, "measure a child switchyard serve on 127.0.0.1 serving a small model under load with the prediction log and the drift monitor off, then both on and sampling every prediction, in alternating rounds, and the feedback ingest rate")
 	driftCost := fs.Bool("drift-cost", false, "measure a child switchyard serve on 127.0.0.1 serving a small model with a drift profile under load with the drift monitor off, then on and sampling every prediction, in alternating rounds")
 	gateConcurrency := fs.Int("gate-concurrency", 0, "with --gate-cost: the gate's concurrency in policy.yaml, batches of the evaluation run at once (0: the gate's default, 1)")
 	mlflowRate := fs.Float64("mlflow-rate", bench.DefaultMLflowRate, "with --tracking-cost: log-metric requests per second of the MLflow load")
@@ -75,13 +76,13 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 
 	modes := 0
-	for _, on := range []bool{*target != "", *compare, *floorAddr != "", set["swap-cycles"], *trackingCost, *canaryCost, *gateCost, *recordsCost, *driftCost, set["soak"], *judgment} {
+	for _, on := range []bool{*target != "", *compare, *floorAddr != "", set["swap-cycles"], *trackingCost, *canaryCost, *gateCost, *recordsCost, *driftCost, *logCost, set["soak"], *judgment} {
 		if on {
 			modes++
 		}
 	}
 	if modes != 1 {
-		fmt.Fprintln(stderr, "switchyard bench: give exactly one of --url, --compare, --serve-floor, --swap-cycles, --tracking-cost, --canary-cost, --gate-cost, --records-cost, --drift-cost, --soak and --judgment")
+		fmt.Fprintln(stderr, "switchyard bench: give exactly one of --url, --compare, --serve-floor, --swap-cycles, --tracking-cost, --canary-cost, --gate-cost, --records-cost, --drift-cost, --log-cost, --soak and --judgment")
 		fs.Usage()
 		return errUsage
 	}
@@ -103,6 +104,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if *driftCost && *rounds <= 0 {
 		fmt.Fprintln(stderr, "switchyard bench: with --drift-cost, --rounds must be positive")
+		return errUsage
+	}
+	if *logCost && *rounds <= 0 {
+		fmt.Fprintln(stderr, "switchyard bench: with --log-cost, --rounds must be positive")
 		return errUsage
 	}
 	if *gateCost && (*rounds <= 0 || *gateConcurrency < 0) {
@@ -214,6 +219,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	case *driftCost:
 		cfg := bench.DriftConfig{RoundsConfig: roundsConfig()}
 		return runScenario(&ef, stdout, *jsonPath, func() (report, error) { return bench.DriftCost(ctx, cfg) })
+
+	case *logCost:
+		cfg := bench.LogConfig{RoundsConfig: roundsConfig()}
+		return runScenario(&ef, stdout, *jsonPath, func() (report, error) { return bench.LogCost(ctx, cfg) })
 
 	case *judgment:
 		if *trials <= 0 {

@@ -39,6 +39,8 @@ func TestBenchUsage(t *testing.T) {
 	f("--records-cost", "--canary-cost")
 	f("--drift-cost", "--rounds", "0")
 	f("--drift-cost", "--gate-cost")
+	f("--log-cost", "--rounds", "0")
+	f("--log-cost", "--drift-cost")
 }
 
 // serveFloor runs `switchyard bench --serve-floor` in this process and

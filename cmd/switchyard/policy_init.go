@@ -14,6 +14,7 @@ import (
 	"github.com/switchyard-ml/switchyard/gate"
 	"github.com/switchyard-ml/switchyard/modelstore"
 	"github.com/switchyard-ml/switchyard/rollout"
+	"github.com/switchyard-ml/switchyard/tracking"
 )
 
 const policySynopsis = `init [--out FILE] [--on-publish STRATEGY] [--force]
@@ -147,6 +148,16 @@ func appendPolicyYAML(dst []byte, def rollout.Policy) []byte {
 	line("  max_queue_size: %d", batcher.DefaultMaxQueueSize)
 	line("  # The deadline of a request that sets none (504 past it); 0s means none.")
 	line("  timeout: 0s")
+	line("")
+	line("# Which answered predictions the prediction log keeps, for feedback to join")
+	line("# labels to and switchyard export to read (docs/feedback.md).")
+	line("log:")
+	lp := tracking.DefaultLogPolicy()
+	line("  # The share of predictions, chosen by a hash of their id (replicas agree).")
+	line("  sample: %g", lp.Sample)
+	line("  # Predictions older than this are removed, then the oldest past max_bytes.")
+	line("  retention: %s", lp.Retention)
+	line("  max_bytes: %d", lp.MaxBytes)
 	return dst
 }
 

@@ -67,7 +67,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	auth := fs.String("auth", "", "the endpoint classes that need a token, such as read,write or infer,read,write (default write once tokens are configured)")
 	tick := fs.Duration("controller-tick", time.Second, "how often the rollout controller judges every rollout")
 	strict := fs.Bool("strict-readiness", false, "report not ready while any model on disk has no serving version, even one whose every version failed")
-	predLog := fs.Bool("prediction-log", false, "log every answered prediction to the tracking store, for POST /v1/feedback to join labels to (off by default: at sample 1.0 it costs a fifth of a small model's throughput today)")
+	predLog := fs.Bool("prediction-log", true, "log answered predictions (each model's policy.yaml log block: share, retention) beside the tracking store, for POST /v1/feedback to join labels to and switchyard export to read")
 	driftOn := fs.Bool("drift", true, "run the drift monitor: sample each version's inputs and scores and judge them against its profile.json")
 	webhook := fs.String("alert-webhook", "", "a `URL` that receives each drift alert as a JSON POST (timeout 5s, 3 retries with backoff)")
 	if err := parseFlags(fs, args); err != nil {
@@ -166,10 +166,23 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		scfg.Feedback = tr
 	}
 	if *predLog && tr == nil {
-		return usageError(fs, "--prediction-log writes to the tracking store, which --no-tracking turns off")
+		if isSet(fs, "prediction-log") {
+			return usageError(fs, "--prediction-log writes beside the tracking store, which --no-tracking turns off")
+		}
+		*predLog = false
 	}
 	if *predLog {
-		if scfg.PredictionLog, err = tracking.NewPredictionLog(tr, tracking.LogConfig{Logger: log}, reg); err != nil {
+		lcfg := tracking.LogConfig{Logger: log, Policy: func(model string) (tracking.LogPolicy, error) {
+			p, err := modelstore.ReadPolicy(filepath.Join(*registry, model, modelstore.PolicyFile))
+			if errors.Is(err, os.ErrNotExist) {
+				return tracking.DefaultLogPolicy(), nil
+			}
+			if err != nil {
+				return tracking.LogPolicy{}, err
+			}
+			return p.Log.Apply(tracking.DefaultLogPolicy()), nil
+		}}
+		if scfg.PredictionLog, err = tracking.NewPredictionLog(tr, lcfg, reg); err != nil {
 			return err
 		}
 		// The log's writer ends, once what is queued is committed, after

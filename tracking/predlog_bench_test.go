@@ -1,0 +1,48 @@
+package tracking
+
+import (
+	"context"
+	"log/slog"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// BenchmarkPredictionLog measures the log's whole path per prediction:
+// Take and Offer on the caller's side, the writer's batching, encoding
+// and write on its own goroutine.
+func BenchmarkPredictionLog(b *testing.B) {
+	s, err := Open(context.Background(), b.TempDir(), Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	l, err := NewPredictionLog(s, LogConfig{Logger: slog.New(slog.DiscardHandler)}, prometheus.NewRegistry())
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); l.Run(ctx) }()
+	in := make([]byte, 120)
+	id := make([]byte, 0, 40)
+	n := uint64(0)
+	for b.Loop() {
+		id = strconv.AppendUint(append(id[:0], "3f9a1c0b5e7d2a48-"...), n, 16)
+		n++
+		for {
+			if r := l.Take("small", id); r != nil {
+				r.Set("small", 1, "", time.Now())
+				r.AppendInputs(in)
+				r.AddScore(0.25)
+				l.Offer(r)
+				break
+			}
+			time.Sleep(time.Microsecond) // the queue is full: let the writer drain it
+		}
+	}
+	cancel()
+	<-done
+}

@@ -1,0 +1,211 @@
+package tracking
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// logSeries logs n predictions of model m, ids prefix-0..n-1, one batch of
+// batch at a time, answered a millisecond apart from at.
+func logSeries(t *testing.T, s *Store, m, prefix string, n, batch int, at time.Time) {
+	t.Helper()
+	for i := 0; i < n; i += batch {
+		var ps []Prediction
+		for j := i; j < min(n, i+batch); j++ {
+			ps = append(ps, Prediction{ID: fmt.Sprintf("%s-%06d", prefix, j), Time: at.Add(time.Duration(j) * time.Millisecond),
+				Model: m, Version: 1 + j%2, Inputs: []byte{byte(j), byte(j >> 8)}, Scores: []float64{float64(j) / 1e6}})
+		}
+		if err := s.LogPredictions(context.Background(), ps); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func checkFound(t *testing.T, s *Store, id string, j int) {
+	t.Helper()
+	p, err := s.Prediction(context.Background(), id)
+	if err != nil {
+		t.Fatalf("Prediction(%s): %v", id, err)
+	}
+	if p.Version != 1+j%2 || len(p.Inputs) != 2 || p.Inputs[0] != byte(j) || p.Scores[0] != float64(j)/1e6 {
+		t.Fatalf("Prediction(%s) = %+v", id, p)
+	}
+}
+
+func TestSegmentsSealIndexAndFind(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := Open(ctx, dir, Config{SegmentBytes: 64 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Unix(1_800_000_000, 0)
+	logSeries(t, s, "m", "a", 20000, 500, at)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	idx, _ := filepath.Glob(filepath.Join(dir, PredictionsDir, "m", "*"+idxExt))
+	segs, _ := filepath.Glob(filepath.Join(dir, PredictionsDir, "m", "*"+segExt))
+	if len(idx) < 5 || len(idx) != len(segs) {
+		t.Fatalf("%d indexes for %d segments; want one each, several", len(idx), len(segs))
+	}
+	// Reopened: every prediction is found through the indexes.
+	s = openAt(t, dir)
+	for _, j := range []int{0, 1, 499, 500, 7777, 19999} {
+		checkFound(t, s, fmt.Sprintf("a-%06d", j), j)
+	}
+	if _, err := s.Prediction(ctx, "a-020000"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("an id past the last: %v; want ErrNotFound", err)
+	}
+	// A scan yields them all, in order, from since, of a version.
+	var n, last int
+	for p, err := range s.Predictions(ctx, PredictionQuery{Model: "m", Version: 2, Since: at.Add(10 * time.Second)}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		var j int
+		fmt.Sscanf(p.ID, "a-%d", &j)
+		if p.Version != 2 || j < 10000 || j <= last {
+			t.Fatalf("scan yielded %s (version %d) after %d", p.ID, p.Version, last)
+		}
+		last = j
+		n++
+	}
+	if n != 5000 {
+		t.Errorf("scan of version 2 from 10 s yielded %d; want 5000", n)
+	}
+}
+
+// openAt opens the store in dir, closed at the test's end.
+func openAt(t *testing.T, dir string) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), dir, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestSegmentCutByACrashIsRecovered(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := Open(ctx, dir, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logSeries(t, s, "m", "c", 100, 50, time.Now())
+	// The process dies: no index is written, its lock goes with it, and
+	// the last record is cut in half.
+	o := s.preds.open["m"]
+	path := o.path
+	o.f.Close()
+	delete(s.preds.open, "m")
+	s.Close()
+	st, _ := os.Stat(path)
+	if err := os.Truncate(path, st.Size()-5); err != nil {
+		t.Fatal(err)
+	}
+	s = openAt(t, dir)
+	for j := range 99 {
+		checkFound(t, s, fmt.Sprintf("c-%06d", j), j)
+	}
+	if _, err := s.Prediction(ctx, "c-000099"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("the cut record: %v; want ErrNotFound", err)
+	}
+	if _, err := os.Stat(strings.TrimSuffix(path, segExt) + idxExt); err != nil {
+		t.Errorf("the recovered segment was not sealed: %v", err)
+	}
+	// Logging goes on in a new segment, and the old one holds 99.
+	logSeries(t, s, "m", "d", 10, 10, time.Now())
+	checkFound(t, s, "d-000009", 9)
+	n := 0
+	for _, err := range s.Predictions(ctx, PredictionQuery{Model: "m"}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	if n != 109 {
+		t.Errorf("%d predictions after recovery; want 109", n)
+	}
+}
+
+func TestSegmentOfAnotherWriterIsRead(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	writer := openAt(t, dir)
+	logSeries(t, writer, "m", "w", 300, 100, time.Now())
+	// Another process (here another store on the same directory) sees
+	// the segment being written, locked, and reads it to its end without
+	// taking it for a crashed one.
+	reader := openAt(t, dir)
+	checkFound(t, reader, "w-000299", 299)
+	var ids []string
+	for p, err := range reader.Predictions(ctx, PredictionQuery{Model: "m"}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, p.ID)
+	}
+	if len(ids) != 300 || !slices.IsSorted(ids) {
+		t.Errorf("reader saw %d predictions (sorted %v); want 300 in order", len(ids), slices.IsSorted(ids))
+	}
+	if m, _ := filepath.Glob(filepath.Join(dir, PredictionsDir, "m", "*"+idxExt)); len(m) != 0 {
+		t.Errorf("the reader sealed the writer's segment: %v", m)
+	}
+	// The writer goes on in the same segment.
+	logSeries(t, writer, "m", "x", 10, 10, time.Now())
+	checkFound(t, reader, "x-000009", 9)
+}
+
+func TestPredictionsLabelledJoinsInputs(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	logSeries(t, s, "m", "l", 50, 50, time.Now())
+	res, err := s.Feedback(ctx, []Label{{"l-000003", []byte(`"fraud"`)}, {"l-000010", []byte(`0`)}})
+	if err != nil || res[0].Status != FeedbackAccepted || res[1].Status != FeedbackAccepted {
+		t.Fatalf("feedback = %+v, %v", res, err)
+	}
+	if p := res[0].Prediction; p.Version != 2 || p.Scores[0] != 3/1e6 || string(p.Label) != `"fraud"` {
+		t.Errorf("accepted label's prediction = %+v", p)
+	}
+	var got []string
+	for p, err := range s.Predictions(ctx, PredictionQuery{Model: "m", Labelled: true}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, fmt.Sprintf("%s=%s/%d", p.ID, p.Label, p.Inputs[0]))
+	}
+	if fmt.Sprint(got) != `[l-000003="fraud"/3 l-000010=0/10]` {
+		t.Errorf("labelled predictions = %v", got)
+	}
+	// Every prediction, with labels joined where given.
+	n, labelled := 0, 0
+	for p, err := range s.Predictions(ctx, PredictionQuery{Model: "m"}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+		if p.Label != nil {
+			labelled++
+		}
+	}
+	if n != 50 || labelled != 2 {
+		t.Errorf("%d predictions, %d labelled; want 50, 2", n, labelled)
+	}
+	for _, q := range []PredictionQuery{{}, {Model: "../x"}} {
+		for _, err := range s.Predictions(ctx, q) {
+			if !errors.Is(err, ErrInvalid) {
+				t.Errorf("query %+v: %v; want ErrInvalid", q, err)
+			}
+		}
+	}
+}
