@@ -160,6 +160,13 @@ type Server struct {
 	draining atomic.Bool
 	// ids hands out the prediction ids of V2 and records answers.
 	ids *predictionIDs
+	// listeners are those Serve was given, and shut is set by Shutdown,
+	// both under lnMu: fasthttp's Shutdown closes only the listeners its
+	// Serve has registered, so one given to Serve just before Shutdown
+	// would otherwise be accepted on forever.
+	lnMu      sync.Mutex
+	listeners []net.Listener
+	shut      bool
 }
 
 // New builds a Server over models. Its metrics are registered with reg and
@@ -248,6 +255,14 @@ func orDefault(d, def time.Duration) time.Duration {
 // of its own drops the metrics of versions that leave memory, and another
 // answers the copies of requests meant for shadow versions.
 func (s *Server) Serve(ln net.Listener) error {
+	s.lnMu.Lock()
+	if s.shut {
+		s.lnMu.Unlock()
+		ln.Close()
+		return nil
+	}
+	s.listeners = append(s.listeners, ln)
+	s.lnMu.Unlock()
 	sub := s.models.Subscribe(eventBuffer)
 	done := make(chan struct{})
 	go func() {
@@ -269,7 +284,14 @@ func (s *Server) Serve(ln net.Listener) error {
 		close(shadowStop)
 		<-shadowDone
 	}()
-	return s.http.Serve(ln)
+	err := s.http.Serve(ln)
+	s.lnMu.Lock()
+	shut := s.shut
+	s.lnMu.Unlock()
+	if shut && errors.Is(err, net.ErrClosed) { // closed by Shutdown, below
+		return nil
+	}
+	return err
 }
 
 // eventBuffer is the lifecycle events the metrics cleanup may fall behind
@@ -281,7 +303,15 @@ const eventBuffer = 256
 // waits until requests in flight have been answered or ctx is done.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.draining.Store(true)
-	return s.http.ShutdownWithContext(ctx)
+	s.lnMu.Lock()
+	s.shut = true
+	lns := s.listeners
+	s.lnMu.Unlock()
+	err := s.http.ShutdownWithContext(ctx)
+	for _, ln := range lns {
+		ln.Close() // already closed, unless Serve had not registered it with fasthttp yet
+	}
+	return err
 }
 
 // handleTransportError answers requests fasthttp could not read, such as
