@@ -9,7 +9,7 @@ BIN     := bin/switchyard
 ARCH := $(if $(filter aarch64 arm64,$(shell uname -m)),arm64,x64)
 export SWITCHYARD_ORT_LIB ?= $(CURDIR)/.cache/ort/1.24.1/linux-$(ARCH)/libonnxruntime.so.1
 
-.PHONY: all build ort chromium mlflow-npm run test vet bench bench-smoke fuzz fuzz-smoke soak
+.PHONY: all build ort chromium mlflow-npm run test vet bench bench-smoke fuzz fuzz-smoke soak loop
 
 all: build
 
@@ -55,8 +55,17 @@ vet:
 # The benchmark smoke run goes first so that go test's summary closes the
 # output. The fuzz targets' seed corpora run as ordinary tests here;
 # make fuzz-smoke and make fuzz mutate them.
+# The allocation tests are built without the race detector, which
+# allocates: they run on their own first.
 test: ort chromium mlflow-npm vet bench-smoke
+	$(GO) test -count=1 -run Alloc ./server ./tracking ./drift ./rollout ./internal/onnx
 	$(GO) test -race -count=1 ./...
+
+# README.md's last walkthrough step: the closed loop (a quality alarm,
+# a retraining, its gate and canary) run by the built binary, which the
+# retrain hook starts again (about two minutes).
+loop: build ort
+	SWITCHYARD_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -run '^TestClosedLoop$$' -v ./cmd/switchyard
 
 # docs/benchmarks.md: switchyard against the HTTP floor and
 # onnxruntime in-process (about seven minutes), hot swaps, tracking's cost,
@@ -72,7 +81,8 @@ bench: build ort
 	$(BIN) bench --gate-cost --json bench-gate.json
 	$(BIN) bench --records-cost --json bench-records.json
 	$(BIN) bench --drift-cost --json bench-drift.json
-	$(GO) test -run '^$$' -bench . -benchtime 2s ./server ./batcher ./engine
+	$(BIN) bench --log-cost --json bench-log.json
+	$(GO) test -run '^$$' -bench . -benchtime 2s ./server ./batcher ./engine ./tracking
 
 # docs/benchmarks.md: ten minutes of mixed traffic while versions are
 # published, gated, rolled out and swapped (issue 23); not in make test.

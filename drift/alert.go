@@ -82,7 +82,8 @@ type Auditor interface {
 // auditTimeout bounds one audit write from the monitor's goroutine.
 const auditTimeout = 5 * time.Second
 
-// raise logs a, audits it and queues it for the webhook.
+// raise logs a, audits it, hands it to Config.OnAlert and queues it for
+// the webhook.
 func (m *Monitor) raise(a Alert) {
 	m.metrics.alerts.Inc()
 	level := slog.LevelInfo
@@ -103,6 +104,9 @@ func (m *Monitor) raise(a Alert) {
 		if err != nil {
 			m.log.Error("drift alert not audited", "model", a.Model, "version", a.Version, "error", err)
 		}
+	}
+	if m.cfg.OnAlert != nil {
+		m.cfg.OnAlert(a)
 	}
 	if m.hooks != nil {
 		select {

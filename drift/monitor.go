@@ -42,6 +42,11 @@ type Config struct {
 	WebhookRetries int
 	WebhookBackoff time.Duration
 	WebhookQueue   int
+	// OnAlert, when set, is called with each alert once it is logged and
+	// audited, from the monitor's goroutine: it must not block (hand the
+	// alert on by a non-blocking send, as retrain.Runner.Fire does), or
+	// the monitor stops judging until it returns.
+	OnAlert func(Alert)
 	// Logger receives the alerts and the monitor's problems; nil means
 	// slog.Default().
 	Logger *slog.Logger

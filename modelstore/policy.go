@@ -16,6 +16,7 @@ import (
 	"github.com/switchyard-ml/switchyard/drift"
 	"github.com/switchyard-ml/switchyard/gate"
 	"github.com/switchyard-ml/switchyard/internal/regfile"
+	"github.com/switchyard-ml/switchyard/quality"
 	"github.com/switchyard-ml/switchyard/rollout"
 )
 
@@ -40,6 +41,11 @@ type Policy struct {
 	Drift DriftPolicy `yaml:"drift"`
 	// Log configures the prediction log (see LogPolicy).
 	Log LogPolicy `yaml:"log"`
+	// Quality configures the live quality monitor (see QualityPolicy).
+	Quality QualityPolicy `yaml:"quality"`
+	// Retrain says which alarms start the model's retraining command (see
+	// RetrainPolicy); nil when the block is absent: never retrained.
+	Retrain *RetrainPolicy `yaml:"retrain"`
 }
 
 // RolloutPolicy is the rollout block of policy.yaml: how new versions
@@ -308,6 +314,9 @@ func ParsePolicy(data []byte) (*Policy, error) {
 	}
 	if err := p.Log.validate(); err != nil {
 		return nil, fmt.Errorf("%w: log: %w", ErrPolicy, err)
+	}
+	if err := p.Quality.Apply(quality.DefaultPolicy()).Validate(); err != nil {
+		return nil, fmt.Errorf("%w: quality: %w", ErrPolicy, err)
 	}
 	return &p, nil
 }

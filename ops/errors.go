@@ -19,4 +19,8 @@ var (
 	// ErrProfileExists is returned by WriteProfile when the version
 	// already has a profile.json and replacing it was not asked for.
 	ErrProfileExists = errors.New("ops: the version already has a profile")
+	// ErrExportColumns is wrapped by Export when a CSV export would hold
+	// versions whose input columns differ, which one header cannot name;
+	// nothing was written.
+	ErrExportColumns = errors.New("ops: versions with different columns in one CSV")
 )

@@ -41,13 +41,21 @@ type PublishSpec struct {
 //  3. the staged directory is renamed into place, which makes the version
 //     visible; if that fails, the records of step 2 are undone.
 //
+// A binary classifier published with an evaluation set gets the
+// calibration of its scores on that set as its calibration.json, for the
+// live quality monitor's estimate before labels (see Calibrate).
+//
 // A failure at any step leaves neither a version without its records nor
 // records without a version (unless the undo itself fails, which the
 // error then says), and the staged directory is removed; calling Publish
 // again is safe. Publish returns the number with an error only when the
 // version is in place, recorded, but the registry could not be synced.
 func (s *Service) Publish(ctx context.Context, model string, onnx []byte, spec PublishSpec) (int, error) {
-	staged, err := modelstore.Stage(s.cfg.Registry, model, onnx, spec.Options)
+	opts, err := s.withCalibration(ctx, model, onnx, spec.Options)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %w", ErrRejected, err)
+	}
+	staged, err := modelstore.Stage(s.cfg.Registry, model, onnx, opts)
 	if errors.Is(err, modelstore.ErrRegistryWrite) {
 		return 0, err // the registry failed, not the model: worth a retry
 	}

@@ -17,13 +17,21 @@
 //   - Estimate, which turns a window of unlabelled positive-class scores
 //     into the expected accuracy and expected ROC AUC;
 //   - CheckDrop, which says whether a live or estimated figure fell below
-//     its reference by more than a policy's bound.
+//     its reference by more than a policy's bound;
+//   - Monitor, the live quality sidecar built on the above: fed the logged
+//     predictions (Predicted, the prediction log's OnWrite) and the labels
+//     joined to them (Labelled) by non-blocking hand-offs, it keeps each
+//     serving version's windows in one goroutine (Run), judges them at the
+//     interval of the model's Policy, exports gauges, raises alarms
+//     (accuracy_drop, estimated_accuracy_drop) against the gate's offline
+//     accuracy and answers Report, Reports and Accuracy (rollout.Accuracy).
 //
-// The package is pure: no I/O beyond encoding, no goroutines, no clocks
-// (times are passed in). The metrics themselves come from gate (AUC,
-// Accuracy, LogLoss, RMSE, MAE), so live and offline figures are computed
-// by the same code. Wiring to the prediction log, feedback, gauges and the
-// rollout controller lives elsewhere.
+// Everything but Monitor is pure: no I/O beyond encoding, no goroutines,
+// no clocks (times are passed in). The metrics themselves come from gate
+// (AUC, Accuracy, LogLoss, RMSE, MAE), so live and offline figures are
+// computed by the same code. The monitor learns what a version is from a
+// Versions the server provides, and reads the prediction log through
+// History; it imports neither the server nor the model store.
 //
 // A typical loop:
 //

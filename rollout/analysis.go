@@ -127,23 +127,47 @@ func judge(p Policy, st Stats) *judgment {
 	}
 	j.add(lat)
 	sc := judgeScores(p, st)
+	acc, labelled := judgeAccuracy(p, st)
+	if sc.Verdict == VerdictBreach {
+		// Scores that moved are a proxy for worse answers; where labels
+		// say how good the answers are, they judge instead. A retrained
+		// model's scores move with the world it learned.
+		switch {
+		case labelled && acc.Verdict == VerdictPass:
+			sc.Verdict = VerdictPass
+			sc.Text += "; accepted, since live accuracy from labels finds the candidate no worse"
+		case known(st.StableAccuracy) && !known(st.CandidateAccuracy):
+			sc.Verdict = VerdictNotEnough
+			sc.Text += "; held until the candidate's live accuracy, from labels, says whether it answers worse"
+		}
+	}
 	if sc.Verdict == VerdictNotEnough {
-		// The model gives scores but too few yet: a pass must wait for
-		// them, or for max_bake.
+		// The model gives scores but too few yet, or labels are awaited:
+		// a pass must wait for them, or for max_bake.
 		j.powered, j.need = false, max(j.need, minScoreSamples)
 	}
 	j.add(sc)
-	if ca, sa := st.CandidateAccuracy, st.StableAccuracy; known(ca) && known(sa) {
-		drop := *sa - *ca
-		m := Measure{Name: "accuracy", Verdict: VerdictPass, Estimate: drop, Bound: p.MaxAccuracyDrop}
-		if drop > p.MaxAccuracyDrop+tolerance {
-			m.Verdict = VerdictBreach
-		}
-		m.Text = fmt.Sprintf("accuracy %.3f on the candidate against %.3f on stable (drop %.3f) %s max_accuracy_drop %.3f",
-			*ca, *sa, drop, within(m.Verdict), p.MaxAccuracyDrop)
-		j.add(m)
+	if labelled {
+		j.add(acc)
 	}
 	return j
+}
+
+// judgeAccuracy compares the arms' live accuracy from labels, when both
+// are known (labelled).
+func judgeAccuracy(p Policy, st Stats) (m Measure, labelled bool) {
+	ca, sa := st.CandidateAccuracy, st.StableAccuracy
+	if !known(ca) || !known(sa) {
+		return m, false
+	}
+	drop := *sa - *ca
+	m = Measure{Name: "accuracy", Verdict: VerdictPass, Estimate: drop, Bound: p.MaxAccuracyDrop}
+	if drop > p.MaxAccuracyDrop+tolerance {
+		m.Verdict = VerdictBreach
+	}
+	m.Text = fmt.Sprintf("accuracy %.3f on the candidate against %.3f on stable (drop %.3f) %s max_accuracy_drop %.3f",
+		*ca, *sa, drop, within(m.Verdict), p.MaxAccuracyDrop)
+	return m, true
 }
 
 func (j *judgment) add(m Measure) {

@@ -242,11 +242,20 @@ func (c *Controller) look(ctx context.Context, l Live, now time.Time) (Decision,
 		// started: one a rollback left behind stays where it is.
 		fresh := st == nil || l.NewestPublished.After(st.UpdatedAt)
 		if fresh && l.Newest > l.Serving && l.Serving > 0 && startsRollout(l.Policy.OnPublish) {
-			c.start(ctx, l, now)
+			c.start(ctx, l, now, 0)
 		}
 		return Decision{}, false
 	}
 	if st.Paused || st.Strategy == Manual {
+		return Decision{}, false
+	}
+	// A version ready above the one being rolled out replaces it, from
+	// the first step: the newest is what its publisher means to serve,
+	// as a new revision supersedes an unfinished rollout. (A retraining
+	// that publishes during a canary is rolled out, not left waiting.)
+	if busy := max(st.Candidate, st.Shadow); l.Newest > busy && startsRollout(l.Policy.OnPublish) {
+		delete(c.windows, l.Model)
+		c.start(ctx, l, now, busy)
 		return Decision{}, false
 	}
 	cand := st.Candidate
@@ -339,9 +348,13 @@ func startsRollout(onPublish string) bool {
 	return onPublish == Canary || onPublish == BlueGreen || onPublish == Shadow
 }
 
-// start begins the rollout of a newly ready version as on_publish asks.
-func (c *Controller) start(ctx context.Context, l Live, now time.Time) {
+// start begins the rollout of a newly ready version as on_publish asks,
+// in place of the rollout of version superseded, if not 0.
+func (c *Controller) start(ctx context.Context, l Live, now time.Time, superseded int) {
 	reason := fmt.Sprintf("version %d is ready; on_publish: %s", l.Newest, l.Policy.OnPublish)
+	if superseded != 0 {
+		reason += fmt.Sprintf(", superseding the rollout of version %d", superseded)
+	}
 	plan := func(cur *State, serving, _ int) (*State, error) {
 		ch := Change{Actor: "controller", Reason: reason, Now: now.UTC()}
 		switch l.Policy.OnPublish {

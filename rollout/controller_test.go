@@ -1,6 +1,7 @@
 package rollout
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
@@ -18,13 +19,15 @@ type fleet struct {
 	looked int
 	state  *State
 	policy Policy
+	// newest is the newest ready version; 0 means 2.
+	newest int
 }
 
 func (f *fleet) Rollouts() []Live {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.looked++
-	return []Live{{Model: "m", State: f.state, Policy: f.policy, Serving: 1, Newest: 2, NewestPublished: time.Now()}}
+	return []Live{{Model: "m", State: f.state, Policy: f.policy, Serving: 1, Newest: cmp.Or(f.newest, 2), NewestPublished: time.Now()}}
 }
 
 func (f *fleet) Desire(_ context.Context, _ string, plan Plan) (*State, error) {
@@ -143,6 +146,41 @@ func TestRefusedChangeLoggedOnce(t *testing.T) {
 		}
 		if n := h.count("rollout not started"); n != 1 {
 			t.Errorf("a refusal repeated on 10 ticks was logged %d times; want 1", n)
+		}
+		cancel()
+		<-done
+	})
+}
+
+// TestNewerVersionSupersedesRollout checks that a version ready above
+// the canary being rolled out replaces it from the first step, and that
+// a paused rollout is left to its operator.
+func TestNewerVersionSupersedesRollout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		pol := DefaultPolicy()
+		pol.OnPublish = Canary
+		canary := &State{Stable: 1, Candidate: 2, Strategy: Canary, Step: 1, Weight: pol.Steps[1], UpdatedAt: time.Now()}
+		paused := *canary
+		paused.Paused = true
+		f := &fleet{policy: pol, newest: 3, state: &paused}
+		c := NewController(f, ControllerConfig{Tick: time.Hour, Logger: slog.New(slog.DiscardHandler)})
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			c.Run(ctx)
+		}()
+		synctest.Wait()
+		if _, st := f.snapshot(); st.Candidate != 2 || !st.Paused {
+			t.Errorf("a paused canary of 2 became %+v; want it left as it is", st)
+		}
+		f.mu.Lock()
+		f.state = canary
+		f.mu.Unlock()
+		c.Wake()
+		synctest.Wait()
+		if _, st := f.snapshot(); st.Stable != 1 || st.Candidate != 3 || st.Step != 0 || st.Weight != pol.Steps[0] {
+			t.Errorf("a canary of 2 with version 3 ready became %+v; want a canary of 3 at its first step", st)
 		}
 		cancel()
 		<-done

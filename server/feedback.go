@@ -41,6 +41,8 @@ type feedbackAnswer struct {
 // an array of them. It answers 200 when every label was accepted or a
 // duplicate, 207 when some were refused (a conflict or an unknown id;
 // the others are taken), and 400, writing nothing, for a malformed body.
+// The accepted labels' predictions go on to the live quality monitor
+// (Config.Quality), by a hand-off that never waits.
 func (s *Server) feedback(ctx *fasthttp.RequestCtx, _ httpapi.Params) {
 	if s.cfg.Feedback == nil {
 		httpapi.WriteError(ctx, httpapi.Classify(httpapi.ErrUnavailable, "feedback needs the tracking store: serve with a data directory"))
@@ -61,15 +63,24 @@ func (s *Server) feedback(ctx *fasthttp.RequestCtx, _ httpapi.Params) {
 		return
 	}
 	ans, status := feedbackAnswer{Results: make([]feedbackResult, len(res))}, fasthttp.StatusOK
+	var joined []tracking.Prediction
 	for i, r := range res {
 		ans.Results[i] = feedbackResult{PredictionID: r.PredictionID, Status: r.Status, Message: r.Message}
 		switch r.Status {
 		case tracking.FeedbackAccepted:
 			ans.Accepted++
+			if s.cfg.Quality != nil {
+				joined = append(joined, r.Prediction)
+			}
 		case tracking.FeedbackDuplicate:
 		default:
 			status = fasthttp.StatusMultiStatus
 		}
+	}
+	if len(joined) > 0 {
+		// The labels are durable; the live quality monitor takes a copy
+		// without blocking, or drops and counts it.
+		s.cfg.Quality.Labelled(joined)
 	}
 	httpapi.WriteJSON(ctx, status, ans)
 }

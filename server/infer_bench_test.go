@@ -11,13 +11,17 @@ import (
 	"github.com/switchyard-ml/switchyard/batcher"
 	"github.com/switchyard-ml/switchyard/internal/testenv"
 	"github.com/switchyard-ml/switchyard/modelstore"
+	"github.com/switchyard-ml/switchyard/tracking"
 )
 
 // newBenchServer serves the 30-64-2 test MLP without a listener: the
 // benchmarks call the root handler directly, so they measure switchyard's
 // own work (routing, decoding, the batch queue, onnxruntime, encoding,
 // metrics) and not the kernel's TCP.
-func newBenchServer(b *testing.B) *Server {
+func newBenchServer(b *testing.B) *Server { return newBenchServerWith(b, Config{}) }
+
+// newBenchServerWith is newBenchServer with cfg.
+func newBenchServerWith(b *testing.B, cfg Config) *Server {
 	b.Helper()
 	dir := b.TempDir()
 	testenv.Publish(b, dir, "mlp", testMLP.Model())
@@ -32,7 +36,8 @@ func newBenchServer(b *testing.B) *Server {
 		b.Fatal(err)
 	}
 	b.Cleanup(store.Close)
-	srv, err := New(Config{Logger: quiet}, store, reg)
+	cfg.Logger = quiet
+	srv, err := New(cfg, store, reg)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -42,7 +47,11 @@ func newBenchServer(b *testing.B) *Server {
 // benchmarkInfer sends rows rows of 30 features, as JSON or, with binary,
 // as binary data both ways.
 func benchmarkInfer(b *testing.B, rows int, binary bool) {
-	srv := newBenchServer(b)
+	benchmarkInferOn(b, newBenchServer(b), rows, binary)
+}
+
+// benchmarkInferOn is benchmarkInfer against srv.
+func benchmarkInferOn(b *testing.B, srv *Server, rows int, binary bool) {
 	x := rows0(rows * 30)
 	body := []byte(requestJSON("input", "FP32", []int64{int64(rows), 30}, x))
 	header := ""
@@ -76,4 +85,24 @@ func BenchmarkInfer(b *testing.B) {
 	b.Run("rows=64", func(b *testing.B) { benchmarkInfer(b, 64, false) })
 	b.Run("rows=1/binary", func(b *testing.B) { benchmarkInfer(b, 1, true) })
 	b.Run("rows=64/binary", func(b *testing.B) { benchmarkInfer(b, 64, true) })
+}
+
+// BenchmarkInferLogged measures a one-row request with the prediction log
+// on, its writer running, against the same without (BenchmarkInfer's
+// rows=1): the hot path's hand-off and the writer's share of the CPU.
+func BenchmarkInferLogged(b *testing.B) {
+	st, err := tracking.Open(context.Background(), b.TempDir(), tracking.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	l, err := tracking.NewPredictionLog(st, tracking.LogConfig{Logger: slog.New(slog.DiscardHandler)}, prometheus.NewRegistry())
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); l.Run(ctx) }()
+	b.Cleanup(func() { cancel(); <-done })
+	benchmarkInferOn(b, newBenchServerWith(b, Config{PredictionLog: l}), 1, false)
 }

@@ -109,6 +109,10 @@ type Config struct {
 	// Feedback joins labels to logged predictions for POST /v1/feedback;
 	// nil answers that endpoint with 503.
 	Feedback Feedback
+	// Quality, when set, receives the predictions whose label feedback
+	// joined, and shows each version's live quality in
+	// GET /admin/models/{m}; nil measures nothing.
+	Quality Quality
 	// ShadowQueue bounds the requests waiting for a shadow version; past
 	// it copies are dropped and counted. 0 means DefaultShadowQueue.
 	ShadowQueue int
@@ -209,6 +213,9 @@ func New(cfg Config, models Models, reg *prometheus.Registry) (*Server, error) {
 	acfg := admin.Config{Models: models, Store: cfg.Admin, Analyses: cfg.Analyses, Logger: s.log}
 	if cfg.Drift != nil { // a nil *drift.Monitor is not a nil interface
 		acfg.Drift = cfg.Drift
+	}
+	if cfg.Quality != nil {
+		acfg.Quality = cfg.Quality
 	}
 	if cfg.Ops != nil { // a nil *ops.Service is not a nil interface
 		mcfg.Ops, acfg.Ops = cfg.Ops, cfg.Ops

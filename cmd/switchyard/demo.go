@@ -9,12 +9,14 @@ import (
 	"fmt"
 	"io"
 	iofs "io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/switchyard-ml/switchyard/gate"
 	"github.com/switchyard-ml/switchyard/internal/demo"
 	"github.com/switchyard-ml/switchyard/modelstore"
 	"github.com/switchyard-ml/switchyard/ops"
@@ -71,7 +73,9 @@ const (
 	demoRequestTimeout = 10 * time.Second // for one request of the background traffic
 )
 
-const demoSynopsis = `[--registry DIR] [--seed N] [--force] [--serve [--addr HOST:PORT] [--traffic N] [--drift]]
+const demoSynopsis = `[--registry DIR] [--seed N] [--force] [--serve [--addr HOST:PORT] [--traffic N] [--drift]
+       [--feedback [--shift-after 1m] [--label-delay 5s]]]
+   or: bin/switchyard demo retrain [--export FILE] [flags] (see its --help)
 
 Trains the demo's two fraud models in Go on synthetic card transactions and
 publishes them as "fraud", each with its feature schema, its eval set, a drift
@@ -86,10 +90,22 @@ and rolls it out as the model's policy says (a canary), while a background
 traffic of records requests (rows of the eval set, --traffic a second, to
 127.0.0.1 only) gives the rollout controller something to judge. With --drift
 that traffic has drifted from the training data (amount up by 1.5 standard
-deviations, many more merchants in one country), for the drift report to show. It prints
-what to try and serves until interrupted.`
+deviations, many more merchants in one country), for the drift report to show.
+
+With --feedback the server logs its predictions (serve --prediction-log), the
+traffic feeds each prediction's true label back (POST /v1/feedback) after
+--label-delay, and after --shift-after its world shifts: fraud moves to small
+online digital-goods purchases from French merchants, which version 2 misses,
+and its live accuracy falls by about 0.06. A fresh demo's policy.yaml then
+also has a quality: block, whose alarm fires on that fall, and a retrain:
+block, which runs this executable's demo retrain on the exported labelled
+window: it trains the network again and publishes it, for the gate and the
+canary to judge. It prints what to try and serves until interrupted.`
 
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "retrain" {
+		return runDemoRetrain(ctx, args[1:], stdout, stderr)
+	}
 	fs := newFlagSet("demo", demoSynopsis, stderr)
 	registry := fs.String("registry", "registry", "registry directory")
 	seed := fs.Uint64("seed", 1, "seed of the synthetic data")
@@ -98,6 +114,9 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	serve := fs.Bool("serve", false, "serve the registry in-process and roll version 2 out while it serves, until interrupted")
 	traffic := fs.Int("traffic", defaultDemoTraffic, fmt.Sprintf("with --serve, records requests a second sent to the server over loopback, at most %d (0: none)", maxDemoTraffic))
 	drifted := fs.Bool("drift", false, "with --serve, send drifted background traffic: amount shifted by 1.5 sd, one country's share changed")
+	feedback := fs.Bool("feedback", false, "with --serve, log predictions, feed their true labels back, shift the traffic's world after --shift-after, and give a new model's policy.yaml quality: and retrain: blocks")
+	shiftAfter := fs.Duration("shift-after", defaultShiftAfter, "with --feedback, when the traffic's world shifts (the fraud moves); 0: never")
+	labelDelay := fs.Duration("label-delay", defaultLabelDelay, "with --feedback, how long after each answer its true label is fed back")
 	logLevel := fs.String("log-level", "info", "with --serve, the server's log level: debug, info, warn or error")
 	dataDir := fs.String("data-dir", "", "tracking database and artifacts (default REGISTRY/.switchyard)")
 	actor := fs.String("actor", firstOf(defaultCreator(), "switchyard demo"), "who publishes the demo, for the audit trail (default the OS user)")
@@ -111,6 +130,15 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	if *drifted && (!*serve || *traffic == 0) {
 		return usageError(fs, "--drift drifts the background traffic of --serve: it needs --serve and a --traffic above 0")
+	}
+	if *feedback && (!*serve || *traffic == 0) {
+		return usageError(fs, "--feedback feeds back the labels of the background traffic of --serve: it needs --serve and a --traffic above 0")
+	}
+	if !*feedback && (isSet(fs, "shift-after") || isSet(fs, "label-delay")) {
+		return usageError(fs, "--shift-after and --label-delay shape the traffic of --feedback: give --feedback too")
+	}
+	if *shiftAfter < 0 || *labelDelay < 0 {
+		return usageError(fs, "--shift-after %s, --label-delay %s: want durations of 0 or more", *shiftAfter, *labelDelay)
 	}
 	if *serve {
 		// The server's goroutines and the traffic's write too.
@@ -129,7 +157,12 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	fresh := len(all) == 0
-	d := &demoPublish{registry: *registry, actor: *actor, args: args, ef: ef, stdout: stdout}
+	d := &demoPublish{registry: *registry, model: demoModel, actor: *actor, args: args, ef: ef, stdout: stdout}
+	if *feedback {
+		if d.extraPolicy, err = demoRetrainPolicy(demoRetrainCommand(ef)); err != nil {
+			return err
+		}
+	}
 	if fresh || *force {
 		if err := ef.init(); err != nil {
 			return err
@@ -146,6 +179,9 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	} else {
 		fmt.Fprintf(stdout, "%s already has model %q (versions %v): publishing nothing; --force publishes the network once more, or remove %s for a fresh demo\n",
 			*registry, demoModel, all, *registry)
+		if *feedback {
+			fmt.Fprintf(stdout, "its policy.yaml stays as it is: --feedback adds quality: and retrain: blocks to a fresh demo's only\n")
+		}
 		if *serve {
 			fmt.Fprintf(stdout, "serving %s as it is: a rollout in progress resumes\n", *registry)
 		}
@@ -167,18 +203,24 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	s := demoServer{publish: d, better: better, republish: fresh || *force, dataDir: *dataDir, logLevel: *logLevel,
 		traffic: *traffic, drift: *drifted, eval: first.Eval, try: try, stdout: stdout, stderr: stderr}
+	if *feedback {
+		s.feedback = &demoShift{world: demo.GenerateShifted(*seed, first.Eval.Len()), after: *shiftAfter, labelDelay: *labelDelay}
+	}
 	return s.run(ctx, *addr)
 }
 
 // demoPublish publishes the demo's models with their lineage: runs in st,
-// data in arts, versions in registry, and what it did on stdout.
+// data in arts, versions of model in registry, and what it did on stdout.
 type demoPublish struct {
-	registry, actor string
-	args            []string
-	ef              engineFlags
-	stdout          io.Writer
-	st              *tracking.Store
-	arts            *tracking.Artifacts
+	registry, model, actor string
+	// extraPolicy is added to demoPolicy in a policy.yaml the demo
+	// writes: demo --feedback's blocks.
+	extraPolicy string
+	args        []string
+	ef          engineFlags
+	stdout      io.Writer
+	st          *tracking.Store
+	arts        *tracking.Artifacts
 }
 
 // first starts the demo on a registry without the demo model: it gives
@@ -199,20 +241,10 @@ func (d *demoPublish) first(ctx context.Context, f *demo.Fraud) error {
 // disk, as switchyard eval does, prints the report and, if better passed,
 // publishes it; it returns errFailed, having said so, if better failed.
 func (d *demoPublish) gateAndPublish(ctx context.Context, better *demo.Fraud) error {
-	var evalCSV bytes.Buffer
-	if err := demo.WriteCSV(&evalCSV, better.Eval); err != nil {
-		return err
-	}
-	in := gateInput{engine: d.ef.cfg, eval: &evalCSV, evalName: modelstore.EvalFile, candidate: better.Model}
-	if err := in.fromRegistry(d.registry, demoModel, true); err != nil {
-		return err
-	}
-	in.label = firstOf(in.label, demo.LabelColumn)
-	verdict, err := evaluateOffline(ctx, &in)
+	verdict, err := d.gate(ctx, better)
 	if err != nil {
-		return fmt.Errorf("gate the %s: %w", better.Kind, err)
+		return err
 	}
-	fmt.Fprintf(d.stdout, "\nthe gate, offline, on the %s before it is published:\n\n%s\n", better.Kind, verdict.Markdown())
 	if !verdict.Pass {
 		fmt.Fprintf(d.stdout, "the %s failed its gate, so it is not published\n", better.Kind)
 		return errFailed
@@ -221,11 +253,37 @@ func (d *demoPublish) gateAndPublish(ctx context.Context, better *demo.Fraud) er
 	if err != nil {
 		return err
 	}
-	stable, err := stableOnDisk(d.registry, demoModel)
+	return d.next(v)
+}
+
+// gate runs the gate on f against the stable version on disk, as
+// switchyard eval does, on f's held-out rows, and prints the report.
+func (d *demoPublish) gate(ctx context.Context, f *demo.Fraud) (*gate.Verdict, error) {
+	var evalCSV bytes.Buffer
+	if err := demo.WriteCSV(&evalCSV, f.Eval); err != nil {
+		return nil, err
+	}
+	in := gateInput{engine: d.ef.cfg, eval: &evalCSV, evalName: modelstore.EvalFile, candidate: f.Model}
+	if err := in.fromRegistry(d.registry, d.model, true); err != nil {
+		return nil, err
+	}
+	in.label = firstOf(in.label, demo.LabelColumn)
+	verdict, err := evaluateOffline(ctx, &in)
+	if err != nil {
+		return nil, fmt.Errorf("gate the %s: %w", f.Kind, err)
+	}
+	fmt.Fprintf(d.stdout, "\nthe gate, offline, on the %s before it is published:\n\n%s\n", f.Kind, verdict.Markdown())
+	return verdict, nil
+}
+
+// next says what becomes of version v, just published: a server gates it
+// and rolls it out, as the model's policy says, or the command that does.
+func (d *demoPublish) next(v int) error {
+	stable, err := stableOnDisk(d.registry, d.model)
 	if err != nil || stable == v {
 		return err
 	}
-	pol, err := readDemoPolicy(d.registry)
+	pol, err := readDemoPolicy(d.registry, d.model)
 	if err != nil {
 		return err
 	}
@@ -234,13 +292,13 @@ func (d *demoPublish) gateAndPublish(ctx context.Context, better *demo.Fraud) er
 		return nil
 	}
 	fmt.Fprintf(d.stdout, "version %d serves; roll version %d out with:\nbin/switchyard promote %s %d --strategy canary --reason %s --registry %s\n",
-		stable, v, demoModel, v, shellQuote("passed its gate"), shellQuote(d.registry))
+		stable, v, d.model, v, shellQuote("passed its gate"), shellQuote(d.registry))
 	return nil
 }
 
-// readDemoPolicy reads the demo model's policy.yaml.
-func readDemoPolicy(registry string) (*modelstore.Policy, error) {
-	path := filepath.Join(registry, demoModel, modelstore.PolicyFile)
+// readDemoPolicy reads model's policy.yaml.
+func readDemoPolicy(registry, model string) (*modelstore.Policy, error) {
+	path := filepath.Join(registry, model, modelstore.PolicyFile)
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("demo policy: %w", err)
@@ -257,11 +315,14 @@ func readDemoPolicy(registry string) (*modelstore.Policy, error) {
 // whole (a temporary file renamed into place), for a server watching the
 // registry.
 func (d *demoPublish) writePolicy() error {
-	dir := filepath.Join(d.registry, demoModel)
+	dir := filepath.Join(d.registry, d.model)
 	path := filepath.Join(dir, modelstore.PolicyFile)
 	switch _, err := os.Stat(path); {
 	case err == nil:
 		fmt.Fprintf(d.stdout, "keeping %s as it is\n", path)
+		if d.extraPolicy != "" {
+			fmt.Fprintf(d.stdout, "(without the quality: and retrain: blocks of --feedback: add them by hand for the loop to close)\n")
+		}
 		return nil
 	case !errors.Is(err, iofs.ErrNotExist):
 		return fmt.Errorf("demo policy: %w", err)
@@ -270,7 +331,7 @@ func (d *demoPublish) writePolicy() error {
 		return fmt.Errorf("demo policy: %w", err)
 	}
 	tmp := filepath.Join(dir, ".policy.yaml.demo")
-	if err := os.WriteFile(tmp, []byte(demoPolicy), 0o644); err != nil {
+	if err := os.WriteFile(tmp, []byte(demoPolicy+d.extraPolicy), 0o644); err != nil {
 		return fmt.Errorf("demo policy: %w", err)
 	}
 	if err := os.Rename(tmp, path); err != nil {
@@ -278,6 +339,9 @@ func (d *demoPublish) writePolicy() error {
 		return fmt.Errorf("demo policy: %w", err)
 	}
 	fmt.Fprintf(d.stdout, "wrote %s: a new version must pass its gate, then is rolled out as a canary\n", path)
+	if d.extraPolicy != "" {
+		fmt.Fprintf(d.stdout, "  and, for --feedback, each version's live accuracy is watched; an alarm retrains the model with bin/switchyard demo retrain\n")
+	}
 	return nil
 }
 
@@ -290,10 +354,10 @@ func (d *demoPublish) pin(ctx context.Context, version int) error {
 		return err
 	}
 	reason := fmt.Sprintf("switchyard demo: version %d serves until a better one is rolled out", version)
-	if _, err := svc.Pin(ctx, demoModel, version, d.actor, reason); err != nil {
+	if _, err := svc.Pin(ctx, d.model, version, d.actor, reason); err != nil {
 		return err
 	}
-	fmt.Fprintf(d.stdout, "%s: stable %d (rollout.json)\n", demoModel, version)
+	fmt.Fprintf(d.stdout, "%s: stable %d (rollout.json)\n", d.model, version)
 	return nil
 }
 
@@ -310,18 +374,47 @@ func (d *demoPublish) publish(ctx context.Context, f *demo.Fraud) (version int, 
 	if err := demo.WriteCSV(&evalCSV, f.Eval); err != nil {
 		return 0, err
 	}
-	files := []demoFile{{"train.csv", tracking.RoleTrain, trainCSV.Bytes()}, {"eval.csv", tracking.RoleEval, evalCSV.Bytes()}}
+	name := fmt.Sprintf("demo-%s-seed-%d", d.model, f.Seed)
+	if f.MLP != nil {
+		name = fmt.Sprintf("demo-%s-mlp-seed-%d", d.model, f.Seed)
+	}
+	return d.publishRun(ctx, f, demoRun{name: name, reason: "switchyard demo", profileCSV: trainCSV.Bytes(),
+		train: demoFile{"train.csv", tracking.RoleTrain, trainCSV.Bytes()}, eval: demoFile{"eval.csv", tracking.RoleEval, evalCSV.Bytes()}})
+}
+
+// demoRun is what a publish of the demo records beside the model.
+type demoRun struct {
+	// name is the run's name; reason the publish's in the audit trail.
+	name, reason string
+	// train and eval are the data the model was trained and evaluated
+	// on, stored as the run's artifacts and recorded as its datasets;
+	// eval becomes the version's eval.csv.
+	train, eval demoFile
+	// profileCSV is the training data the drift profile is made of, as
+	// demo.WriteCSV writes it.
+	profileCSV []byte
+	// params and tags are recorded with the run beside the model's
+	// settings and the reproducibility record; details go into the
+	// publish's audit entry.
+	params  map[string]string
+	tags    []tracking.Tag
+	details map[string]any
+}
+
+// publishRun publishes f as publish does, recording r.
+func (d *demoPublish) publishRun(ctx context.Context, f *demo.Fraud, r demoRun) (version int, err error) {
+	files := []demoFile{r.train, r.eval}
 	uses := make([]tracking.DatasetUse, len(files))
 	for i, file := range files {
 		ds, err := tracking.DescribeCSV(bytes.NewReader(file.data))
 		if err != nil {
-			return 0, fmt.Errorf("BUG: the demo's %s: %w", file.name, err)
+			return 0, fmt.Errorf("the demo's %s: %w", file.name, err)
 		}
 		uses[i] = tracking.DatasetUse{Dataset: ds, Role: file.role}
 	}
 	// The profile is built first: a failure records nothing.
 	profile, err := ops.ProfileOf(ctx, f.Model, nil, demoFeatures(), d.ef.cfg,
-		ops.ProfileData{CSV: trainCSV.Bytes(), Label: demo.LabelColumn, Source: "the demo's training data"})
+		ops.ProfileData{CSV: r.profileCSV, Label: demo.LabelColumn, Source: "the demo's training data"})
 	if err != nil {
 		return 0, fmt.Errorf("the demo's drift profile: %w", err)
 	}
@@ -330,11 +423,9 @@ func (d *demoPublish) publish(ctx context.Context, f *demo.Fraud) (version int, 
 	repro.Seed = strconv.FormatUint(f.Seed, 10)
 	repro.TrainSHA256, repro.EvalSHA256 = uses[0].SHA256, uses[1].SHA256
 	now := time.Now().UnixMilli()
-	name := fmt.Sprintf("demo-%s-seed-%d", demoModel, f.Seed)
-	if f.MLP != nil {
-		name = fmt.Sprintf("demo-%s-mlp-seed-%d", demoModel, f.Seed)
-	}
-	rec := newRun{name: name, user: d.actor, params: sortedParams(f.Params()), repro: repro,
+	params := f.Params()
+	maps.Copy(params, r.params)
+	rec := newRun{name: r.name, user: d.actor, params: sortedParams(params), repro: repro,
 		metrics: []tracking.Metric{{Key: "eval_accuracy", Value: f.Accuracy, Timestamp: now},
 			{Key: "eval_log_loss", Value: f.LogLoss, Timestamp: now}, {Key: "eval_auc", Value: f.AUC, Timestamp: now}}}
 
@@ -343,15 +434,21 @@ func (d *demoPublish) publish(ctx context.Context, f *demo.Fraud) (version int, 
 	if run != nil {
 		runID = run.Info.RunID
 	}
+	if err == nil && len(r.tags) > 0 {
+		if err = d.st.LogBatch(ctx, runID, nil, nil, r.tags); err != nil {
+			err = fmt.Errorf("tag run %s: %w", runID, err)
+		}
+	}
 	if err == nil {
 		err = d.logData(ctx, run, files, uses)
 	}
 	if err == nil {
 		details := map[string]any{"run_id": runID, "sha256": hexSHA256(f.Model), "experiment_id": run.Info.ExperimentID,
 			"train_sha256": uses[0].SHA256, "eval_sha256": uses[1].SHA256}
-		spec := ops.PublishSpec{Options: d.publishOptions(f, run, uses, evalCSV.Bytes(), profile), EndRun: true,
-			Actor: d.actor, Reason: "switchyard demo", Details: details}
-		version, err = publishVersion(ctx, d.st, d.registry, demoModel, f.Model, spec)
+		maps.Copy(details, r.details)
+		spec := ops.PublishSpec{Options: d.publishOptions(f, run, uses, r.eval.data, profile), EndRun: true,
+			Actor: d.actor, Reason: r.reason, Details: details}
+		version, err = publishVersion(ctx, d.st, d.registry, d.model, f.Model, spec)
 	}
 	if err != nil {
 		if runID != "" {
@@ -360,8 +457,8 @@ func (d *demoPublish) publish(ctx context.Context, f *demo.Fraud) (version int, 
 		return 0, err
 	}
 	fmt.Fprintf(d.stdout, "published %s version %d (%s; held out: AUC %.4f, log loss %.4f, accuracy %.4f), trained in run %s\n",
-		demoModel, version, f.Kind, f.AUC, f.LogLoss, f.Accuracy, runID)
-	fmt.Fprintf(d.stdout, "its reproducibility record: bin/switchyard repro %s %d --registry %s\n", demoModel, version, shellQuote(d.registry))
+		d.model, version, f.Kind, f.AUC, f.LogLoss, f.Accuracy, runID)
+	fmt.Fprintf(d.stdout, "its reproducibility record: bin/switchyard repro %s %d --registry %s\n", d.model, version, shellQuote(d.registry))
 	return version, nil
 }
 

@@ -33,9 +33,12 @@ type demoServer struct {
 	traffic int
 	drift   bool
 	eval    *demo.Dataset
-	try     demoTry
-	stdout  io.Writer
-	stderr  io.Writer
+	// feedback, when not nil, logs the predictions, shifts the traffic's
+	// world and feeds its labels back (demo --feedback).
+	feedback *demoShift
+	try      demoTry
+	stdout   io.Writer
+	stderr   io.Writer
 }
 
 // run serves the registry on addr until ctx is done or the server fails.
@@ -49,6 +52,9 @@ func (s *demoServer) run(ctx context.Context, addr string) error {
 		"--inter-op-threads", strconv.Itoa(p.ef.cfg.InterOpThreads)}
 	if s.dataDir != "" {
 		args = append(args, "--data-dir", s.dataDir)
+	}
+	if s.feedback != nil {
+		args = append(args, "--prediction-log")
 	}
 	srvCtx, stop := context.WithCancel(ctx)
 	defer stop()
@@ -115,22 +121,23 @@ func (s *demoServer) interact(ctx context.Context, listening <-chan string, stop
 	case !loopback:
 		s.try.traffic = fmt.Sprintf("no background traffic: the server listens on %s, not on loopback; send requests yourself for a canary to advance", listen)
 	default:
-		t := demoTraffic{url: "http://" + local + "/v1/models/" + demoModel + ":predict", rate: s.traffic, client: client, stderr: s.stderr}
-		t.bodies = make([][]byte, s.eval.Len())
-		shift := 0.0
-		if s.drift {
-			shift = driftShift(s.eval)
-		}
-		for i := range t.bodies {
-			row := s.eval.Row(i)
-			if s.drift {
-				row = driftRecord(row, i, shift)
-			}
-			t.bodies[i] = recordsBody(row)
-		}
+		t := demoTraffic{url: "http://" + local + "/v1/models/" + demoModel + ":predict", rate: s.traffic, client: client,
+			stdout: s.stdout, stderr: s.stderr, world: s.records(s.eval)}
 		s.try.traffic = fmt.Sprintf("background traffic: %d records requests a second, rows of the eval set, to %s", s.traffic, local)
 		if s.drift {
 			s.try.traffic += "; drifted (--drift): " + driftSummary
+		}
+		if f := s.feedback; f != nil {
+			t.feedback = newDemoFeedback("http://"+local+"/v1/feedback", client, f.labelDelay, s.stderr)
+			if f.after > 0 {
+				t.shifted, t.shiftAfter = s.records(f.world), f.after
+			}
+			s.try.traffic += fmt.Sprintf(";\neach prediction's true label fed back %s after its answer (--feedback), %s", f.labelDelay, demoShiftAfter(f.after))
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				t.feedback.run(trafficCtx)
+			}()
 		}
 		wg.Add(1)
 		go func() {
@@ -141,6 +148,24 @@ func (s *demoServer) interact(ctx context.Context, listening <-chan string, stop
 	s.try.serving(s.stdout)
 	<-stopped
 	return nil
+}
+
+// records returns the background traffic's records requests for the rows
+// of d, drifted if the traffic is, with their labels.
+func (s *demoServer) records(d *demo.Dataset) *demoWorld {
+	w := &demoWorld{bodies: make([][]byte, d.Len()), fraud: make([]bool, d.Len())}
+	shift := 0.0
+	if s.drift {
+		shift = driftShift(d)
+	}
+	for i := range w.bodies {
+		row := d.Row(i)
+		if s.drift {
+			row = driftRecord(row, i, shift)
+		}
+		w.bodies[i], w.fraud[i] = recordsBody(row), d.Y[i] == 1
+	}
+	return w
 }
 
 // waitReady polls url until it answers 200 and returns true, or returns
@@ -245,16 +270,27 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	return l.w.Write(p)
 }
 
-// demoTraffic sends records requests to the demo's server, one at a
-// time, at most rate a second, each body in turn, until its context is
-// done: enough for the rollout controller to judge a canary, too little
-// to load anything.
-type demoTraffic struct {
-	url    string
+// demoWorld is what the background traffic sends: records requests, one
+// record each, and whether each record is fraud.
+type demoWorld struct {
 	bodies [][]byte
-	rate   int
-	client *http.Client
-	stderr io.Writer
+	fraud  []bool
+}
+
+// demoTraffic sends records requests to the demo's server, one at a
+// time, at most rate a second, each body of world in turn, until its
+// context is done: enough for the rollout controller to judge a canary,
+// too little to load anything. With feedback, each answer's prediction
+// id and its record's label go to feedback; with shifted, the traffic
+// switches to shifted's records shiftAfter after it starts.
+type demoTraffic struct {
+	url            string
+	world, shifted *demoWorld
+	shiftAfter     time.Duration
+	feedback       *demoFeedback
+	rate           int
+	client         *http.Client
+	stdout, stderr io.Writer
 }
 
 // run sends the traffic until ctx is done. The first request that fails
@@ -262,6 +298,7 @@ type demoTraffic struct {
 func (t *demoTraffic) run(ctx context.Context) {
 	tick := time.NewTicker(time.Second / time.Duration(t.rate))
 	defer tick.Stop()
+	start, w := time.Now(), t.world
 	reported := false
 	for i := 0; ; i++ {
 		select {
@@ -269,33 +306,49 @@ func (t *demoTraffic) run(ctx context.Context) {
 			return
 		case <-tick.C:
 		}
-		if err := t.send(ctx, t.bodies[i%len(t.bodies)]); err != nil && ctx.Err() == nil && !reported {
+		if t.shifted != nil && w != t.shifted && time.Since(start) >= t.shiftAfter {
+			w, i = t.shifted, 0
+			fmt.Fprintf(t.stdout, "demo traffic: the world shifted after %s: %s\n", t.shiftAfter, demoShiftSummary)
+		}
+		j := i % len(w.bodies)
+		id, err := t.send(ctx, w.bodies[j])
+		if err == nil && t.feedback != nil {
+			t.feedback.offer(id, w.fraud[j])
+		}
+		if err != nil && ctx.Err() == nil && !reported {
 			reported = true
 			fmt.Fprintf(t.stderr, "demo traffic: %v (reported once; the traffic goes on)\n", err)
 		}
 	}
 }
 
-// send posts body and reads the answer, which must be 200.
-func (t *demoTraffic) send(ctx context.Context, body []byte) error {
+// send posts body and reads the answer, which must be 200, and, with
+// feedback, its prediction id.
+func (t *demoTraffic) send(ctx context.Context, body []byte) (id string, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.url, bytes.NewReader(body))
 	if err != nil {
-		return fmt.Errorf("BUG: demo traffic request: %w", err)
+		return "", fmt.Errorf("BUG: demo traffic request: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := t.client.Do(req)
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer resp.Body.Close()
 	answer, err := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
 	if err != nil {
-		return fmt.Errorf("POST %s: %w", t.url, err)
+		return "", fmt.Errorf("POST %s: %w", t.url, err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("POST %s answered %s: %s", t.url, resp.Status, bytes.TrimSpace(answer))
+		return "", fmt.Errorf("POST %s answered %s: %s", t.url, resp.Status, bytes.TrimSpace(answer))
 	}
-	return nil
+	if t.feedback == nil {
+		return "", nil
+	}
+	if id, err = demoPredictionID(answer); err != nil {
+		return "", fmt.Errorf("POST %s: %w", t.url, err)
+	}
+	return id, nil
 }
 
 // demoTry prints what to try with the demo.

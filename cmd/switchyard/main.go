@@ -15,6 +15,8 @@
 //	switchyard runs    [list | show ID]              tracking runs
 //	switchyard audit   [MODEL] [--since 24h]         the audit trail
 //	switchyard drift   MODEL [--version V] [--server URL]  a running server's drift report
+//	switchyard export  MODEL --format csv|jsonl [--labelled] [--out FILE]  logged predictions and labels
+//	switchyard feedback --file labels.csv [--server URL]  labels for logged predictions, in bulk
 //	switchyard repro   MODEL VERSION [--check FILE]  how a version was made; is FILE the same
 //	switchyard profile MODEL [VERSION] [--data CSV]  write a version's drift profile (profile.json)
 //	switchyard bench   --url URL | --compare         drive load; compare with the machine's limits
@@ -86,6 +88,8 @@ func verbs() []verb {
 		{"runs", "list tracking runs or show one", runRuns},
 		{"audit", "show the audit trail", runAudit},
 		{"drift", "show a running server's drift report of a model", runDrift},
+		{"export", "write a model's logged predictions, inputs and labels as CSV or JSONL", runExport},
+		{"feedback", "send ground-truth labels from a CSV to a running server", runFeedback},
 		{"repro", "show how a version was made; check a rebuilt model is bit-exact", runRepro},
 		{"profile", "write a version's drift reference profile from its eval set or given data", runProfile},
 		{"bench", "drive load and compare switchyard with the machine's limits", runBench},

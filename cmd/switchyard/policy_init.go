@@ -13,6 +13,7 @@ import (
 	"github.com/switchyard-ml/switchyard/batcher"
 	"github.com/switchyard-ml/switchyard/gate"
 	"github.com/switchyard-ml/switchyard/modelstore"
+	"github.com/switchyard-ml/switchyard/quality"
 	"github.com/switchyard-ml/switchyard/rollout"
 	"github.com/switchyard-ml/switchyard/tracking"
 )
@@ -158,6 +159,30 @@ func appendPolicyYAML(dst []byte, def rollout.Policy) []byte {
 	line("  # Predictions older than this are removed, then the oldest past max_bytes.")
 	line("  retention: %s", lp.Retention)
 	line("  max_bytes: %d", lp.MaxBytes)
+	line("")
+	line("# How the live quality monitor judges each version from the labels fed back")
+	line("# (docs/feedback.md#live-quality).")
+	line("quality:")
+	qp := quality.DefaultPolicy()
+	line("  # Labelled predictions per window (and scores for the estimate before labels),")
+	line("  # none older than max_age.")
+	line("  window: %d", qp.Window)
+	line("  max_age: %s", formatDuration(qp.MaxAge))
+	line("  # Labels before live accuracy counts, for rollouts and the accuracy_drop alarm.")
+	line("  min_labels: %d", qp.MinLabels)
+	line("  # Live or estimated accuracy this far below the gate's raises an alarm.")
+	line("  max_accuracy_drop: %g", qp.MaxAccuracyDrop)
+	line("  # How often each version is judged.")
+	line("  interval: %s", formatDuration(qp.Interval))
+	line("")
+	line("# Retraining started by an alarm (docs/feedback.md): off until on and command")
+	line("# are set. The command (argv, no shell) gets the export of the labelled")
+	line("# predictions in $SWITCHYARD_EXPORT; one runs at a time per model.")
+	line("retrain:")
+	line("  # on: [drift, accuracy_drop, estimated_accuracy_drop]")
+	line("  # command: [\"python3\", \"retrain.py\"]")
+	line("  # cooldown: %s                   # the least time between two starts", formatDuration(modelstore.DefaultRetrainCooldown))
+	line("  # timeout: %s                   # the command is killed past it", formatDuration(modelstore.DefaultRetrainTimeout))
 	return dst
 }
 

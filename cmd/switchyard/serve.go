@@ -20,6 +20,8 @@ import (
 	"github.com/switchyard-ml/switchyard/drift"
 	"github.com/switchyard-ml/switchyard/modelstore"
 	"github.com/switchyard-ml/switchyard/ops"
+	"github.com/switchyard-ml/switchyard/quality"
+	"github.com/switchyard-ml/switchyard/retrain"
 	"github.com/switchyard-ml/switchyard/rollout"
 	"github.com/switchyard-ml/switchyard/server"
 	"github.com/switchyard-ml/switchyard/server/mlflow"
@@ -165,11 +167,35 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		mcfg.Auditor, mcfg.PendingWrites, mcfg.Verdicts = trail, trail, trail
 		scfg.Feedback = tr
 	}
+	// The retraining runner, with the tracking store: drift and quality
+	// alarms fire it, and its commands end before the store closes.
+	var retrainer *retrain.Runner
+	if tr != nil {
+		var stopRetrainer func()
+		if retrainer, stopRetrainer, err = startRetrainer(*registry, *dataDir, tr, log, reg); err != nil {
+			return err
+		}
+		defer stopRetrainer()
+	}
 	if *predLog && tr == nil {
 		if isSet(fs, "prediction-log") {
 			return usageError(fs, "--prediction-log writes beside the tracking store, which --no-tracking turns off")
 		}
 		*predLog = false
+	}
+	// The live quality monitor, on with the prediction log: fed by the
+	// log's writer (OnWrite) and by POST /v1/feedback, read by the rollout
+	// controller (live accuracy) and GET /admin/models/{m}. Its goroutine
+	// starts once the model store is open, below.
+	var (
+		qmon      *quality.Monitor
+		qversions *qualityVersions
+	)
+	if *predLog {
+		if qmon, qversions, err = newQualityMonitor(tr, retrainOnQuality(retrainer), log, reg); err != nil {
+			return err
+		}
+		scfg.Quality, ccfg.Accuracy = qmon, qmon
 	}
 	if *predLog {
 		lcfg := tracking.LogConfig{Logger: log, Policy: func(model string) (tracking.LogPolicy, error) {
@@ -182,6 +208,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			}
 			return p.Log.Apply(tracking.DefaultLogPolicy()), nil
 		}}
+		lcfg.OnWrite = qmon.Predicted // the live quality monitor's feed
 		if scfg.PredictionLog, err = tracking.NewPredictionLog(tr, lcfg, reg); err != nil {
 			return err
 		}
@@ -195,7 +222,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *driftOn {
 		dcfg := drift.Config{Webhook: *webhook, Logger: log}
 		if tr != nil { // a nil *tracking.Store is not a nil interface
-			dcfg.Auditor = tr
+			dcfg.Auditor, dcfg.OnAlert = tr, retrainOnDrift(retrainer)
 		}
 		if scfg.Drift, err = drift.New(dcfg, reg); err != nil {
 			return err
@@ -231,6 +258,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if lifecycle != nil {
 		sub := store.Subscribe(ops.LifecycleBuffer)
 		subscribers.Go(func() { ops.AuditLifecycle(context.Background(), sub, lifecycle, log) })
+	}
+	// The live quality monitor's goroutine ends before the store and the
+	// tracking store close; it describes the store's versions from now.
+	if qmon != nil {
+		qversions.describe(store)
+		qualityCtx, stopQuality := context.WithCancel(context.Background())
+		var qualityDone sync.WaitGroup
+		qualityDone.Go(func() { qmon.Run(qualityCtx) })
+		defer func() {
+			stopQuality()
+			qualityDone.Wait()
+		}()
 	}
 
 	// The rollout controller: its goroutine ends with ctrlCtx, before the

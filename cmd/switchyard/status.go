@@ -90,10 +90,58 @@ func printStatus(w io.Writer, models []modelView, live bool) {
 				fmt.Fprintf(w, "gate on %s version %d: %s\n", m.Name, v.Version, strings.Join(g.Reasons, " "))
 			}
 		}
+		for _, v := range m.Versions {
+			if v.Quality != nil {
+				fmt.Fprintf(w, "quality of %s version %d: %s\n", m.Name, v.Version, qualityLine(v.Quality))
+			}
+		}
 		if a := m.Analysis; a != nil {
 			fmt.Fprintf(w, "last analysis %s: %s: %s\n", a.At.UTC().Format(time.RFC3339), a.Action, strings.Join(a.Reasons, "; "))
 		}
 	}
+}
+
+// qualityLine says a version's live quality in one line: its state and
+// labels, then each live figure beside the gate's, CBPE's estimate and
+// the alarms in force.
+func qualityLine(q *qualityView) string {
+	var b strings.Builder
+	b.WriteString(q.Status)
+	if q.Reason != "" {
+		b.WriteString(" (" + oneLine(q.Reason) + ")")
+	}
+	fmt.Fprintf(&b, ", %d labelled", q.Labelled)
+	if q.LabelledShare != nil {
+		fmt.Fprintf(&b, " (%.0f%% of predictions)", 100**q.LabelledShare)
+	}
+	if q.Labelled > 0 {
+		fmt.Fprintf(&b, ", label delay %s", time.Duration(q.LabelDelayMedianSeconds*float64(time.Second)).Round(time.Millisecond))
+	}
+	figure := func(name string, live, gate *float64) {
+		if live == nil && gate == nil {
+			return
+		}
+		fmt.Fprintf(&b, "; %s %s live, %s gate", name, figureText(live), figureText(gate))
+	}
+	figure("accuracy", q.Live.Accuracy, q.Offline.Accuracy)
+	figure("auc", q.Live.AUC, q.Offline.AUC)
+	figure("rmse", q.Live.RMSE, q.Offline.RMSE)
+	figure("mae", q.Live.MAE, q.Offline.MAE)
+	if e := q.Estimated; e != nil {
+		fmt.Fprintf(&b, "; estimated accuracy %.3f, auc %s", e.Accuracy, figureText(e.AUC))
+	}
+	if len(q.Alarms) > 0 {
+		b.WriteString("; ALARM " + strings.Join(q.Alarms, ", "))
+	}
+	return b.String()
+}
+
+// figureText writes a figure to three places, or "-".
+func figureText(x *float64) string {
+	if x == nil {
+		return "-"
+	}
+	return strconv.FormatFloat(*x, 'f', 3, 64)
 }
 
 // newest returns the number of m's newest version, or 0.

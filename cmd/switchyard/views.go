@@ -9,6 +9,7 @@ import (
 
 	"github.com/switchyard-ml/switchyard/gate"
 	"github.com/switchyard-ml/switchyard/modelstore"
+	"github.com/switchyard-ml/switchyard/quality"
 	"github.com/switchyard-ml/switchyard/rollout"
 	"github.com/switchyard-ml/switchyard/tracking"
 )
@@ -40,6 +41,27 @@ type versionView struct {
 	// Gate is the gate's latest verdict on the version; nil when it has
 	// not judged it.
 	Gate *gate.Verdict `json:"gate"`
+	// Quality is the version's live quality from the labels fed back,
+	// beside the gate's figures; nil on disk or before the server's
+	// quality monitor has seen the version.
+	Quality *qualityView `json:"quality"`
+}
+
+// qualityView is a version's live quality, as GET /admin/models/{m}
+// gives it.
+type qualityView struct {
+	Status                  string          `json:"status"`
+	Reason                  string          `json:"reason"`
+	Live                    quality.Metrics `json:"live"`
+	Offline                 quality.Metrics `json:"offline"`
+	Labelled                int             `json:"labelled"`
+	LabelledShare           *float64        `json:"labelled_share"`
+	LabelDelayMedianSeconds float64         `json:"label_delay_median_seconds"`
+	Estimated               *struct {
+		Accuracy float64  `json:"accuracy"`
+		AUC      *float64 `json:"auc"`
+	} `json:"estimated"`
+	Alarms []string `json:"alarms"`
 }
 
 type runView struct {

@@ -180,12 +180,17 @@ const (
 // A linear model on the encoded fields learns much of it but not all; a
 // network with a hidden layer learns more.
 func Generate(seed uint64, n int) *Dataset {
-	rng := rand.New(rand.NewPCG(seed, 0x66726175640a))
+	return generate(rand.New(rand.NewPCG(seed, 0x66726175640a)), n, fraudProbability)
+}
+
+// generate draws n transactions from rng and labels each by rule, which
+// gives its probability of fraud.
+func generate(rng *rand.Rand, n int, rule func(*rand.Rand, []float64) float64) *Dataset {
 	d := &Dataset{X: make([]float64, n*NumFeatures), Y: make([]int, n)}
 	for i := range n {
 		row := d.Row(i)
 		transaction(rng, row)
-		if rng.Float64() < fraudProbability(rng, row) {
+		if rng.Float64() < rule(rng, row) {
 			d.Y[i] = 1
 		}
 	}
@@ -241,6 +246,12 @@ func transaction(rng *rand.Rand, row []float64) {
 // fraudProbability is the hidden rule: the probability that the
 // transaction in row is fraud, with per-transaction noise on the log-odds.
 func fraudProbability(rng *rand.Rand, row []float64) float64 {
+	return sigmoid(fraudLogOdds(rng, row))
+}
+
+// fraudLogOdds is the hidden rule's log-odds of fraud for the
+// transaction in row, noise included.
+func fraudLogOdds(rng *rand.Rand, row []float64) float64 {
 	present := row[CardPresent] == 1
 	z := fraudOffset + categoryRisk[int(row[MerchantCategory])] +
 		4.0*math.Max(math.Log(row[Amount]/row[AvgAmount30d])-spikeOver, 0) +
@@ -258,7 +269,7 @@ func fraudProbability(rng *rand.Rand, row []float64) float64 {
 	if row[CardAgeDays] < youngCard {
 		z += 3.0
 	}
-	return 1 / (1 + math.Exp(-z))
+	return z
 }
 
 // either returns a if c holds, else b.

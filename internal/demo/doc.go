@@ -27,6 +27,18 @@
 //     old), so BuildFraudNet's model, the demo's second version, scores a
 //     clearly higher AUC and a lower log loss on the same held-out rows.
 //
+// The world can change under the models, as it does in production:
+// GenerateShifted draws transactions from the same distributions but
+// labels them by a rule where fraud has moved (small online purchases of
+// digital goods from French merchants become fraud; foreign purchases
+// without the card stop being a sign of it), so the second version's
+// accuracy falls by about 0.06 while a drift monitor sees nothing.
+// ReadCSV reads labelled rows back from WriteCSV's files or from an
+// export of logged predictions (switchyard export), HoldOut keeps every
+// fifth for evaluation, and BuildRetrained trains the network again on
+// the original training set plus the recent rows, weighted twice as
+// much, which wins the accuracy back (world_test.go has the figures).
+//
 // Both models take InputName, FP32 [N,InputWidth], and output LabelName,
 // INT64 [N], and ProbabilitiesName, FP32 [N,2], whose classes Classes
 // names ([P(legit), P(fraud)]). WriteCSV writes held-out rows for

@@ -83,6 +83,9 @@ type Config struct {
 	// Drift gives the drift monitor's reports; nil answers
 	// /admin/models/{m}/drift with 503.
 	Drift DriftReports
+	// Quality gives the live quality monitor's reports, shown per version
+	// in /admin/models/{m}; nil shows none.
+	Quality QualityReports
 	// Logger receives the API's warnings. Nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -197,7 +200,8 @@ func (s *Server) adminModelOf(ctx context.Context, m *modelstore.Model, rt *roll
 		}
 	}
 	for _, v := range m.Versions {
-		vj := adminVersionJSON{Version: v.Number, State: v.State().String(), Reason: v.Reason(), TrafficBP: weights[v.Number], Gate: v.Verdict()}
+		vj := adminVersionJSON{Version: v.Number, State: v.State().String(), Reason: v.Reason(), TrafficBP: weights[v.Number], Gate: v.Verdict(),
+			Quality: s.qualityOf(m.Name, v.Number)}
 		switch v.State() {
 		case modelstore.Ready, modelstore.Draining:
 			st := v.Stats.Snapshot()

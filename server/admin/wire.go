@@ -64,6 +64,10 @@ type adminVersionJSON struct {
 	// Stats counts what this load of the version answered since it
 	// loaded; absent for a version not in memory.
 	Stats *adminStatsJSON `json:"stats,omitempty"`
+	// Quality is the version's live quality from the labels fed back,
+	// beside the gate's offline figures; absent without a quality
+	// monitor or before it has seen the version.
+	Quality *adminQualityJSON `json:"quality,omitempty"`
 }
 
 // adminStatsJSON is a version's live figures, as the rollout controller
