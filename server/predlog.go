@@ -24,7 +24,7 @@ func (s *Server) offerLog(v *modelstore.Version, id []byte, in, out []engine.Ten
 	if r == nil {
 		return
 	}
-	r.Set(v.Model, v.Number, "", time.Now())
+	r.Set(v.Number, "", time.Now())
 	for i := range in {
 		r.AppendInputs(in[i].Data)
 	}
@@ -62,7 +62,7 @@ func (s *Server) offerLogRow(l *tracking.PredictionLog, v *modelstore.Version, f
 	if r == nil {
 		return
 	}
-	r.Set(v.Model, v.Number, "", at)
+	r.Set(v.Number, "", at)
 	for i := range in {
 		if n := len(in[i].Data) / rows; n*rows == len(in[i].Data) {
 			r.AppendInputs(in[i].Data[row*n : (row+1)*n])

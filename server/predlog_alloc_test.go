@@ -9,7 +9,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -39,16 +38,23 @@ func TestOfferLogAllocs(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	newLog := func(queue int) *tracking.PredictionLog {
-		l, err := tracking.NewPredictionLog(st, tracking.LogConfig{Queue: queue, Logger: slog.New(slog.DiscardHandler)}, prometheus.NewPedanticRegistry())
+	newLog := func(maxBuffer int) *tracking.PredictionLog {
+		l, err := tracking.NewPredictionLog(st, tracking.LogConfig{MaxBuffer: maxBuffer, Logger: slog.New(slog.DiscardHandler)}, prometheus.NewPedanticRegistry())
 		if err != nil {
 			t.Fatal(err)
 		}
 		return l
 	}
 	id := []byte("3f9a1c0b5e7d2a48-000000000000002a")
+	// flush runs the writer once: it writes what the buffers hold and
+	// returns, swapping in the buffer it wrote last.
+	flush := func(l *tracking.PredictionLog) {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		l.Run(ctx)
+	}
 
-	// Stalled: the one record is queued, every later prediction dropped.
+	// Full: the buffer past its bound, every prediction dropped.
 	s := &Server{cfg: Config{PredictionLog: newLog(1)}, ids: newPredictionIDs()}
 	s.offerLog(v, id, in, out)
 	if n := testing.AllocsPerRun(100, func() { s.offerLog(v, id, in, out) }); n != 0 {
@@ -58,28 +64,21 @@ func TestOfferLogAllocs(t *testing.T) {
 		t.Errorf("offerLogRows to a full log: %v allocations; want 0", n)
 	}
 
-	// Free: the one record of a log, grown by a first use, taken again
-	// and filled. A record's buffers are reset only by Take, so the first
-	// use grows them past what the count's runs append.
-	l := newLog(1)
-	r := l.Take(v.Model, id)
-	for range 101 {
-		r.AppendInputs(in[0].Data[:12])
-		v.EachScore(out, func(x float64) bool { r.AddScore(x); return true })
+	// Warm: the buffers grown by two rounds of traffic and writes, then
+	// less traffic than they hold.
+	l := newLog(0)
+	s = &Server{cfg: Config{PredictionLog: l}, ids: newPredictionIDs()}
+	for range 2 {
+		for range 300 {
+			s.offerLog(v, id, in, out)
+			s.offerLogRows(v, 0, 8, in, out)
+		}
+		flush(l)
 	}
-	l.Offer(r)
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	l.Run(ctx) // a writer told to stop at once: it writes the queue, returning the record to the pool
-	if r = l.Take(v.Model, id); r == nil {
-		t.Fatal("no free record")
+	if n := testing.AllocsPerRun(100, func() { s.offerLog(v, id, in, out) }); n != 0 {
+		t.Errorf("offerLog to a warm log: %v allocations; want 0", n)
 	}
-	n := testing.AllocsPerRun(100, func() {
-		r.Set(v.Model, v.Number, "", time.Now())
-		r.AppendInputs(in[0].Data[:12])
-		v.EachScore(out, func(x float64) bool { r.AddScore(x); return true })
-	})
-	if n != 0 {
-		t.Errorf("filling a warm record: %v allocations; want 0", n)
+	if n := testing.AllocsPerRun(100, func() { s.offerLogRows(v, 0, 8, in, out) }); n != 0 {
+		t.Errorf("offerLogRows to a warm log: %v allocations; want 0", n)
 	}
 }

@@ -14,6 +14,14 @@
 // reproducibility record (code revision, seed, data hashes, environment)
 // a run carries as tags named switchyard.*.
 //
+// The prediction log is kept beside the database, in append-only segment
+// files a directory per model (predictions/, predlog_store.go): the
+// request path encodes each prediction into its model's buffer and
+// PredictionLog's one writer appends the buffers whole (predlog_queue.go);
+// the labels that feedback joins to them go to the database (Feedback),
+// committed before the answer. A written prediction survives the
+// process's death; an acknowledged label survives SIGKILL and power loss.
+//
 // Concurrency and durability: reads run on any goroutine. Every write goes
 // to one writer goroutine, which commits the writes waiting for it in one
 // transaction (each in its own savepoint, so one failing write does not

@@ -103,7 +103,7 @@ func TestFeedbackDurabilityChild(t *testing.T) {
 		for i := 0; ; i++ {
 			id := fmt.Sprintf("r%s-%d", round, i)
 			if r := l.Take("m", []byte(id)); r != nil {
-				r.Set("m", 1, "", time.Now())
+				r.Set(1, "", time.Now())
 				r.AddScore(0.5)
 				l.Offer(r)
 			}

@@ -34,7 +34,7 @@ func BenchmarkPredictionLog(b *testing.B) {
 		n++
 		for {
 			if r := l.Take("small", id); r != nil {
-				r.Set("small", 1, "", time.Now())
+				r.Set(1, "", time.Now())
 				r.AppendInputs(in)
 				r.AddScore(0.25)
 				l.Offer(r)

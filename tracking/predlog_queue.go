@@ -2,8 +2,11 @@ package tracking
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
+	"hash/crc32"
 	"log/slog"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -13,19 +16,21 @@ import (
 	"github.com/switchyard-ml/switchyard/internal/sampling"
 )
 
-// This file is the prediction log's queue: the request path takes a
-// pooled record (Take), fills it and hands it over (Offer) without
-// waiting or allocating; one writer goroutine (Run) commits the records
-// in batches, at most LogConfig.MaxBatch records or LogConfig.FlushEvery
-// after the first of a batch arrived, whichever comes first. SIGKILL so
-// loses at most the records not yet committed: the queue's records and
-// the batch being gathered, at most FlushEvery (100 ms by default) of
-// traffic, and never more than Queue records.
+// This file is the prediction log's hand-off. A request encodes its
+// prediction straight into its model's buffer, in the segment files'
+// record format, holding the buffer's lock for the few hundred
+// nanoseconds that takes (Take, then the LogRecord's setters, then
+// Offer); one writer goroutine (Run) swaps each model's buffer every
+// FlushEvery and appends it whole to the model's open segment. So the
+// request path neither waits on I/O nor allocates, and the writer
+// neither copies nor re-encodes: a batch is one write. A buffer past
+// MaxBuffer drops predictions and counts them. SIGKILL loses at most
+// what the buffers hold: FlushEvery (100 ms by default) of traffic, and
+// never more than MaxBuffer a model.
 
 // Defaults of LogConfig and LogPolicy.
 const (
-	DefaultLogQueue       = 4096
-	DefaultLogBatch       = 1024
+	DefaultLogBuffer      = 8 << 20
 	DefaultLogFlushEvery  = 100 * time.Millisecond
 	DefaultLogRetention   = 7 * 24 * time.Hour
 	DefaultLogMaxBytes    = 1 << 30
@@ -60,13 +65,12 @@ type LogConfig struct {
 	// keeps the policy in force (at first, DefaultLogPolicy). Nil means
 	// DefaultLogPolicy for every model.
 	Policy func(model string) (LogPolicy, error)
-	// Queue is the number of pooled records, hence the most waiting for
-	// the writer; past it records are dropped and counted. 0 means
-	// DefaultLogQueue.
-	Queue int
-	// MaxBatch and FlushEvery bound a batch by records and by time. 0
-	// means DefaultLogBatch and DefaultLogFlushEvery.
-	MaxBatch   int
+	// MaxBuffer bounds a model's records waiting for the writer, in
+	// bytes; past it predictions are dropped and counted. 0 means
+	// DefaultLogBuffer.
+	MaxBuffer int
+	// FlushEvery is how often the writer writes what the buffers hold.
+	// 0 means DefaultLogFlushEvery.
 	FlushEvery time.Duration
 	// PruneEvery is how often the retention is enforced, and PolicyEvery
 	// how often the policies are read again. 0 means the defaults.
@@ -75,64 +79,92 @@ type LogConfig struct {
 	// Logger receives the writer's errors. Nil means slog.Default().
 	Logger *slog.Logger
 	// OnWrite, when set, is called by the writer with each batch once it
-	// is written, for a sidecar such as the live quality monitor. It must
-	// not block and must not keep the slice or its elements' slices.
+	// is written, for a sidecar of live figures such as the live quality
+	// monitor: each prediction's Model, Version, Time and Scores, its ID,
+	// Arm and Inputs left empty (decoding them would cost every
+	// prediction an allocation). It must not block and must not keep the
+	// slice or its elements' slices.
 	OnWrite func([]Prediction)
-}
-
-// LogRecord is a prediction on its way to the log, in a pooled buffer.
-// Fill it after Take and hand it to Offer; do not keep it after.
-type LogRecord struct {
-	id      []byte
-	at      time.Time
-	model   string
-	version int
-	arm     string
-	inputs  []byte
-	scores  []float64
-	// overflow is set once the inputs passed maxLogInputs.
-	overflow bool
 }
 
 // maxLogInputs caps the input bytes kept of one prediction.
 const maxLogInputs = 64 << 10
 
-// Set sets what answered the prediction and when. The strings are kept,
-// not copied: pass ones that live on (a version's model name and label).
-func (r *LogRecord) Set(model string, version int, arm string, at time.Time) {
-	r.model, r.version, r.arm, r.at = model, version, arm, at
+// modelBuffer is one model's records waiting for the writer.
+type modelBuffer struct {
+	model string
+	// limit is the sampling bound of the model's policy: the writer sets
+	// it, Take reads it; sampling.All until the writer has read the
+	// policy.
+	limit atomic.Uint64
+	mu    sync.Mutex
+	buf   []byte    // under mu: the records, whole but for the one rec holds
+	rec   LogRecord // under mu, between Take and Offer
+	// spare is the writer's: the buffer it last wrote, handed back to
+	// the requests at the next swap.
+	spare []byte
 }
 
-// AppendInputs appends a copy of input bytes b to the record's inputs;
-// past 64 KiB in all the record keeps none, so that one large request
-// cannot grow a pooled buffer without bound.
-func (r *LogRecord) AppendInputs(b []byte) {
-	if len(r.inputs)+len(b) > maxLogInputs {
-		r.inputs = r.inputs[:0]
-		r.overflow = true
+// LogRecord is a prediction being encoded into its model's buffer,
+// whose lock is held from Take to Offer. Call Set, then AppendInputs and
+// AddScore as need be, then Offer, always, and nothing after.
+type LogRecord struct {
+	b        *modelBuffer
+	start    int // where the record's header is in b.buf
+	inputsAt int // where the inputs' length is, once Set
+	scoresAt int // where the scores' count is, once the first score came
+	scores   int
+	overflow bool
+}
+
+// Set encodes when the prediction was answered and by what.
+func (r *LogRecord) Set(version int, arm string, at time.Time) {
+	b := r.b.buf
+	b = binary.AppendVarint(b, at.UnixNano())
+	b = binary.AppendVarint(b, int64(version))
+	b = binary.AppendUvarint(b, uint64(len(arm)))
+	b = append(b, arm...)
+	r.inputsAt = len(b)
+	r.b.buf = append(b, 0, 0, 0, 0)
+}
+
+// AppendInputs appends input bytes p to the record's inputs; past 64
+// KiB in all the record keeps none, so that one large request cannot
+// grow the buffer without bound.
+func (r *LogRecord) AppendInputs(p []byte) {
+	if r.overflow {
 		return
 	}
-	if !r.overflow {
-		r.inputs = append(r.inputs, b...)
+	if len(r.b.buf)-(r.inputsAt+4)+len(p) > maxLogInputs {
+		r.b.buf, r.overflow = r.b.buf[:r.inputsAt+4], true
+		return
+	}
+	r.b.buf = append(r.b.buf, p...)
+}
+
+// AddScore appends an output score; past maxLogScores they are dropped.
+func (r *LogRecord) AddScore(x float64) {
+	if r.scoresAt < 0 {
+		r.scoresAt = len(r.b.buf)
+		r.b.buf = append(r.b.buf, 0, 0, 0, 0)
+	}
+	if r.scores < maxLogScores {
+		r.b.buf = binary.LittleEndian.AppendUint64(r.b.buf, math.Float64bits(x))
+		r.scores++
 	}
 }
 
-// AddScore appends an output score.
-func (r *LogRecord) AddScore(x float64) { r.scores = append(r.scores, x) }
-
-// PredictionLog is the prediction log's queue and writer. Take and Offer
-// are safe for concurrent use and nil-safe; Run is called once.
+// PredictionLog is the prediction log's hand-off and writer. Take and
+// Offer are safe for concurrent use and nil-safe; Run is called once.
 type PredictionLog struct {
 	store *Store
 	cfg   LogConfig
 	log   *slog.Logger
-	// limits holds, by model name, a *atomic.Uint64: the sampling bound
-	// of the model's policy, which the writer sets and Take reads.
-	limits sync.Map
-	// policies is the writer's copy of each model's policy.
+	// buffers holds a *modelBuffer by model name.
+	buffers sync.Map
+	// The writer's own: each model's policy, and the batch OnWrite gets.
 	policies map[string]LogPolicy
-	free     chan *LogRecord
-	queue    chan *LogRecord
+	batch    []Prediction
 	dropped  prometheus.Counter
 	written  prometheus.Counter
 }
@@ -140,11 +172,8 @@ type PredictionLog struct {
 // NewPredictionLog returns the log writing to store, with its counters
 // registered on reg.
 func NewPredictionLog(store *Store, cfg LogConfig, reg prometheus.Registerer) (*PredictionLog, error) {
-	if cfg.Queue <= 0 {
-		cfg.Queue = DefaultLogQueue
-	}
-	if cfg.MaxBatch <= 0 {
-		cfg.MaxBatch = DefaultLogBatch
+	if cfg.MaxBuffer <= 0 {
+		cfg.MaxBuffer = DefaultLogBuffer
 	}
 	if cfg.FlushEvery <= 0 {
 		cfg.FlushEvery = DefaultLogFlushEvery
@@ -159,17 +188,13 @@ func NewPredictionLog(store *Store, cfg LogConfig, reg prometheus.Registerer) (*
 		cfg.Policy = func(string) (LogPolicy, error) { return DefaultLogPolicy(), nil }
 	}
 	l := &PredictionLog{store: store, cfg: cfg, log: cfg.Logger, policies: map[string]LogPolicy{},
-		free: make(chan *LogRecord, cfg.Queue), queue: make(chan *LogRecord, cfg.Queue),
 		dropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "switchyard_prediction_log_dropped_total",
-			Help: "Predictions not logged because the prediction log's queue was full."}),
+			Help: "Predictions not logged because their model's buffer was full or the writer failed."}),
 		written: prometheus.NewCounter(prometheus.CounterOpts{Name: "switchyard_prediction_log_written_total",
 			Help: "Predictions written to the prediction log."}),
 	}
 	if l.log == nil {
 		l.log = slog.Default()
-	}
-	for range cfg.Queue {
-		l.free <- &LogRecord{}
 	}
 	for _, c := range []prometheus.Collector{l.dropped, l.written} {
 		if err := reg.Register(c); err != nil {
@@ -179,61 +204,82 @@ func NewPredictionLog(store *Store, cfg LogConfig, reg prometheus.Registerer) (*
 	return l, nil
 }
 
-// Take returns an empty record for prediction id of model, or nil when
-// the model's sampling share leaves id out or every record is in use
-// (the drop is counted). A model the writer has not seen yet is logged
-// whole until it has read its policy. It allocates nothing once the
-// pool's buffers have grown.
+// buffer returns model's buffer, made on its first prediction.
+func (l *PredictionLog) buffer(model string) *modelBuffer {
+	if b, ok := l.buffers.Load(model); ok {
+		return b.(*modelBuffer)
+	}
+	nb := &modelBuffer{model: model}
+	nb.limit.Store(sampling.All)
+	nb.rec.b = nb
+	b, _ := l.buffers.LoadOrStore(model, nb)
+	return b.(*modelBuffer)
+}
+
+// Take begins the record of prediction id of model in the model's
+// buffer, whose lock it takes, or returns nil when the model's sampling
+// share leaves id out or the buffer is full (the drop is counted). A
+// model the writer has not seen yet is logged whole until it has read
+// its policy. It allocates nothing once the model's buffer has grown.
 func (l *PredictionLog) Take(model string, id []byte) *LogRecord {
 	if l == nil {
 		return nil
 	}
-	if b, ok := l.limits.Load(model); ok && !sampling.Keep(id, b.(*atomic.Uint64).Load()) {
+	b := l.buffer(model)
+	if !sampling.Keep(id, b.limit.Load()) {
 		return nil
 	}
-	select {
-	case r := <-l.free:
-		r.id, r.inputs, r.scores, r.overflow = append(r.id[:0], id...), r.inputs[:0], r.scores[:0], false
-		return r
-	default:
+	b.mu.Lock()
+	if len(b.buf) >= l.cfg.MaxBuffer {
+		b.mu.Unlock()
 		l.dropped.Inc()
 		return nil
 	}
+	r := &b.rec
+	r.start, r.inputsAt, r.scoresAt, r.scores, r.overflow = len(b.buf), -1, -1, 0, false
+	buf := append(b.buf, 0, 0, 0, 0, 0, 0, 0, 0)
+	buf = binary.AppendUvarint(buf, uint64(len(id)))
+	b.buf = append(buf, id...)
+	return r
 }
 
-// Offer hands r, from Take, to the writer. It never waits: the queue
-// holds every record of the pool.
+// Offer ends r, from Take: it completes the record's lengths and
+// checksum and releases the buffer for the writer.
 func (l *PredictionLog) Offer(r *LogRecord) {
 	if l == nil || r == nil {
 		return
 	}
-	l.queue <- r
+	b := r.b
+	if r.inputsAt < 0 { // Set was not called: an unknown time, version 0
+		r.Set(0, "", time.Time{})
+	}
+	if r.scoresAt < 0 {
+		r.scoresAt = len(b.buf)
+		b.buf = append(b.buf, 0, 0, 0, 0)
+	}
+	le := binary.LittleEndian
+	le.PutUint32(b.buf[r.inputsAt:], uint32(r.scoresAt-r.inputsAt-4))
+	le.PutUint32(b.buf[r.scoresAt:], uint32(r.scores))
+	payload := b.buf[r.start+recordHeader:]
+	le.PutUint32(b.buf[r.start:], uint32(len(payload)))
+	le.PutUint32(b.buf[r.start+4:], crc32.Checksum(payload, castagnoli))
+	b.mu.Unlock()
 }
 
-// Run writes the offered records in batches and enforces the retention
-// until ctx is done, then commits what is queued and returns.
+// Run writes what the buffers hold every FlushEvery and enforces the
+// retention until ctx is done, then writes what is left and returns.
 func (l *PredictionLog) Run(ctx context.Context) {
-	batch := make([]Prediction, 0, l.cfg.MaxBatch)
+	flush := time.NewTicker(l.cfg.FlushEvery)
+	defer flush.Stop()
 	prune := time.NewTicker(l.cfg.PruneEvery)
 	defer prune.Stop()
 	policies := time.NewTicker(l.cfg.PolicyEvery)
 	defer policies.Stop()
-	flush := time.NewTimer(l.cfg.FlushEvery)
-	flush.Stop()
 	l.prune()
 	for {
 		select {
-		case r := <-l.queue:
-			if len(batch) == 0 {
-				flush.Reset(l.cfg.FlushEvery)
-			}
-			batch = l.add(batch, r)
-			if len(batch) >= l.cfg.MaxBatch {
-				flush.Stop()
-				batch = l.write(batch)
-			}
 		case <-flush.C:
-			batch = l.write(batch)
+			l.flush()
 		case <-prune.C:
 			l.prune()
 		case <-policies.C:
@@ -241,58 +287,56 @@ func (l *PredictionLog) Run(ctx context.Context) {
 				l.readPolicy(model)
 			}
 		case <-ctx.Done():
-			for {
-				select {
-				case r := <-l.queue:
-					batch = l.add(batch, r)
-					if len(batch) >= l.cfg.MaxBatch {
-						batch = l.write(batch)
-					}
-				default:
-					l.write(batch)
-					return
-				}
-			}
+			l.flush()
+			return
 		}
 	}
 }
 
-// add copies r into batch and returns r to the pool. The batch's
-// elements keep their buffers from one batch to the next (write empties
-// it without clearing), so that copying a record allocates only its id.
-func (l *PredictionLog) add(batch []Prediction, r *LogRecord) []Prediction {
-	if _, ok := l.policies[r.model]; !ok {
-		l.readPolicy(r.model)
-	}
-	if len(batch) < cap(batch) {
-		batch = batch[:len(batch)+1]
-	} else {
-		batch = append(batch, Prediction{})
-	}
-	p := &batch[len(batch)-1]
-	p.ID, p.Time, p.Model, p.Version, p.Arm = string(r.id), r.at, r.model, r.version, r.arm
-	p.Inputs = append(p.Inputs[:0], r.inputs...)
-	p.Scores = append(p.Scores[:0], r.scores...)
-	r.model, r.arm = "", ""
-	l.free <- r
-	return batch
+// flush swaps every model's buffer and writes what it held.
+func (l *PredictionLog) flush() {
+	l.buffers.Range(func(_, v any) bool {
+		b := v.(*modelBuffer)
+		if _, ok := l.policies[b.model]; !ok {
+			l.readPolicy(b.model)
+		}
+		b.mu.Lock()
+		data := b.buf
+		b.buf, b.spare = b.spare[:0], nil
+		b.mu.Unlock()
+		if len(data) > 0 {
+			l.write(b.model, data)
+		}
+		b.spare = data
+		return true
+	})
 }
 
-// write commits batch and returns it emptied; a failure is logged and
-// the batch lost.
-func (l *PredictionLog) write(batch []Prediction) []Prediction {
-	if len(batch) == 0 {
-		return batch
+// write appends the records of data, model's, to its segment, and
+// hands them to OnWrite; a failure is logged and the records counted as
+// dropped.
+func (l *PredictionLog) write(model string, data []byte) {
+	n, err := l.store.preds.appendRecords(model, data, time.Now())
+	if err != nil {
+		l.dropped.Add(float64(n))
+		l.log.Error("prediction log: records were lost", "model", model, "predictions", n, "error", err)
+		return
 	}
-	if err := l.store.LogPredictions(context.Background(), batch); err != nil {
-		l.log.Error("prediction log: a batch was lost", "predictions", len(batch), "error", err)
-	} else {
-		l.written.Add(float64(len(batch)))
-		if l.cfg.OnWrite != nil {
-			l.cfg.OnWrite(batch)
+	l.written.Add(float64(n))
+	if l.cfg.OnWrite == nil {
+		return
+	}
+	l.batch = l.batch[:0]
+	for off := 0; off+recordHeader <= len(data); {
+		size := int(binary.LittleEndian.Uint32(data[off:]))
+		l.batch = append(l.batch, Prediction{})
+		p := &l.batch[len(l.batch)-1]
+		if err := decodeSummaryInto(p, data[off+recordHeader:off+recordHeader+size], model); err != nil {
+			l.batch = l.batch[:len(l.batch)-1]
 		}
+		off += recordHeader + size
 	}
-	return batch[:0]
+	l.cfg.OnWrite(l.batch)
 }
 
 // readPolicy reads model's log policy and publishes its sampling bound
@@ -307,8 +351,7 @@ func (l *PredictionLog) readPolicy(model string) {
 		return
 	}
 	l.policies[model] = p
-	b, _ := l.limits.LoadOrStore(model, new(atomic.Uint64))
-	b.(*atomic.Uint64).Store(sampling.Bound(p.Sample))
+	l.buffer(model).limit.Store(sampling.Bound(p.Sample))
 }
 
 // prune enforces each model's retention by age and by size, and seals

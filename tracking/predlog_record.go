@@ -15,8 +15,11 @@ import (
 //	u32 payload length, little-endian
 //	u32 CRC-32C of the payload
 //	payload: uvarint-prefixed id, varint time (Unix ns), varint version,
-//	         uvarint-prefixed arm, uvarint-prefixed inputs,
-//	         uvarint count of scores, then each as a little-endian float64
+//	         uvarint-prefixed arm, u32-prefixed inputs,
+//	         u32 count of scores, then each as a little-endian float64
+//
+// (The inputs' length and the scores' count are fixed-width so that a
+// request can encode its record in place, before it knows them.)
 //
 // The model is the segment's directory. A record whose length or CRC does
 // not check is where the segment's valid data ends: what a crash cut.
@@ -46,10 +49,14 @@ func appendRecord(b []byte, p *Prediction) []byte {
 	b = binary.AppendVarint(b, int64(p.Version))
 	b = binary.AppendUvarint(b, uint64(len(p.Arm)))
 	b = append(b, p.Arm...)
-	b = binary.AppendUvarint(b, uint64(len(p.Inputs)))
-	b = append(b, p.Inputs...)
+	in := p.Inputs
+	if len(in) > maxLogInputs {
+		in = nil
+	}
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(in)))
+	b = append(b, in...)
 	scores := p.Scores[:min(len(p.Scores), maxLogScores)]
-	b = binary.AppendUvarint(b, uint64(len(scores)))
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(scores)))
 	for _, x := range scores {
 		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(x))
 	}
@@ -68,32 +75,72 @@ func recordID(payload []byte) ([]byte, error) {
 	return payload[k : k+int(n)], nil
 }
 
+// recordKey returns the id and the time (Unix ns) of a payload, what a
+// segment's index holds of it.
+func recordKey(payload []byte) ([]byte, int64, error) {
+	d := recordDecoder{b: payload}
+	id := d.bytes()
+	t := d.varint()
+	return id, t, d.err
+}
+
 // decodeRecord decodes a payload of model's segment.
 func decodeRecord(payload []byte, model string) (Prediction, error) {
+	var p Prediction
+	err := decodeRecordInto(&p, payload, model)
+	return p, err
+}
+
+// decodeRecordInto decodes a payload of model's segment into p, reusing
+// the capacity of p's Inputs and Scores (nil Inputs when there are none).
+func decodeRecordInto(p *Prediction, payload []byte, model string) error {
 	d := recordDecoder{b: payload}
-	p := Prediction{Model: model}
+	p.Model, p.Label, p.LabelTime = model, nil, time.Time{}
 	p.ID = string(d.bytes())
 	p.Time = time.Unix(0, d.varint())
 	p.Version = int(d.varint())
 	p.Arm = string(d.bytes())
-	if in := d.bytes(); len(in) > 0 {
-		p.Inputs = append([]byte(nil), in...)
+	in := d.fixed()
+	if len(in) > 0 {
+		p.Inputs = append(p.Inputs[:0], in...)
+	} else {
+		p.Inputs = nil
 	}
-	n := d.uvarint()
-	if d.err == nil && n > uint64(len(d.b))/8 {
+	n := d.u32()
+	if d.err == nil && uint64(n)*8 != uint64(len(d.b)) {
 		d.err = errTorn
 	}
 	if d.err != nil {
-		return p, d.err
+		return d.err
 	}
-	p.Scores = make([]float64, n)
-	for i := range p.Scores {
-		p.Scores[i] = math.Float64frombits(binary.LittleEndian.Uint64(d.b[8*i:]))
+	p.Scores = p.Scores[:0]
+	for i := range int(n) {
+		p.Scores = append(p.Scores, math.Float64frombits(binary.LittleEndian.Uint64(d.b[8*i:])))
 	}
-	if len(d.b) != 8*int(n) {
-		return p, errTorn
+	return nil
+}
+
+// decodeSummaryInto decodes what a sidecar of live figures reads of a
+// payload of model's segment into p: the version, the time and the
+// scores (reusing p.Scores), leaving the id, the arm and the inputs
+// empty. It allocates nothing once p.Scores has grown.
+func decodeSummaryInto(p *Prediction, payload []byte, model string) error {
+	d := recordDecoder{b: payload}
+	d.bytes() // the id
+	*p = Prediction{Model: model, Scores: p.Scores[:0], Time: time.Unix(0, d.varint()), Version: int(d.varint())}
+	d.bytes() // the arm
+	d.fixed() // the inputs
+	n := d.u32()
+	if d.err == nil && uint64(n)*8 != uint64(len(d.b)) {
+		d.err = errTorn
 	}
-	return p, nil
+	if d.err != nil {
+		return d.err
+	}
+	for i := range int(n) {
+		p.Scores = append(p.Scores, math.Float64frombits(binary.LittleEndian.Uint64(d.b[8*i:])))
+	}
+	return nil
 }
 
 // recordDecoder reads a payload's fields in order; the first problem
@@ -127,6 +174,28 @@ func (d *recordDecoder) varint() int64 {
 	}
 	d.b = d.b[k:]
 	return x
+}
+
+func (d *recordDecoder) u32() uint32 {
+	if d.err != nil || len(d.b) < 4 {
+		d.err = errTorn
+		return 0
+	}
+	x := binary.LittleEndian.Uint32(d.b)
+	d.b = d.b[4:]
+	return x
+}
+
+// fixed reads u32-prefixed bytes.
+func (d *recordDecoder) fixed() []byte {
+	n := d.u32()
+	if d.err != nil || uint64(n) > uint64(len(d.b)) {
+		d.err = errTorn
+		return nil
+	}
+	b := d.b[:n]
+	d.b = d.b[n:]
+	return b
 }
 
 func (d *recordDecoder) bytes() []byte {

@@ -32,7 +32,7 @@ import (
 const (
 	segExt   = ".seg"
 	idxExt   = ".idx"
-	segMagic = "SYPLOG1\n"
+	segMagic = "SYPLOG2\n"
 	idxMagic = "SYPIDX1\n"
 )
 
@@ -124,23 +124,39 @@ func createSegment(dir, name string, created int64) (*openSegment, error) {
 		info: segInfo{name: name, size: int64(len(segMagic))}}, nil
 }
 
-// append writes the records of buf, which hold the predictions ps in
-// order, at the end of the segment and indexes them. A failed write
-// leaves the segment's valid length where it was.
-func (o *openSegment) append(buf []byte, ps []Prediction) error {
+// append writes buf, whole records, at the end of the segment and
+// indexes them, returning how many; a buffer whose records do not check
+// is refused whole. A failed write leaves the segment's valid length
+// where it was.
+func (o *openSegment) append(buf []byte) (int, error) {
+	n, entries := 0, len(o.entries)
+	info := o.info
+	for off := 0; off < len(buf); n++ {
+		if off+recordHeader > len(buf) {
+			o.entries = o.entries[:entries]
+			return 0, fmt.Errorf("%w: a cut record header at %d", errTorn, off)
+		}
+		size := int(binary.LittleEndian.Uint32(buf[off:]))
+		if size > maxRecordPayload || off+recordHeader+size > len(buf) {
+			o.entries = o.entries[:entries]
+			return 0, fmt.Errorf("%w: a record of %d bytes at %d", errTorn, size, off)
+		}
+		id, t, err := recordKey(buf[off+recordHeader : off+recordHeader+size])
+		if err != nil {
+			o.entries = o.entries[:entries]
+			return 0, fmt.Errorf("record at %d: %w", off, err)
+		}
+		o.entries = append(o.entries, idxEntry{sampling.Hash(id), o.info.size + int64(off)})
+		info.note(string(id), t)
+		off += recordHeader + size
+	}
 	if _, err := o.f.WriteAt(buf, o.info.size); err != nil {
-		return fmt.Errorf("write %s: %w", o.path, err)
+		o.entries = o.entries[:entries]
+		return 0, fmt.Errorf("write %s: %w", o.path, err)
 	}
-	off := o.info.size
-	for i := range ps {
-		p := &ps[i]
-		n := int64(recordHeader) + int64(binary.LittleEndian.Uint32(buf[off-o.info.size:]))
-		o.entries = append(o.entries, idxEntry{hashID(p.ID), off})
-		o.info.note(p.ID, p.Time.UnixNano())
-		off += n
-	}
-	o.info.size = off
-	return nil
+	info.size += int64(len(buf))
+	o.info = info
+	return n, nil
 }
 
 // seal writes the segment's index and closes it, releasing its lock.

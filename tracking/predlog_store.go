@@ -97,10 +97,32 @@ func (l *segmentLog) append(ps []Prediction, now time.Time) error {
 
 // appendModel appends ps, all of model, to its open segment.
 func (l *segmentLog) appendModel(model string, ps []Prediction, now time.Time) error {
+	l.buf = l.buf[:0]
+	for i := range ps {
+		l.buf = appendRecord(l.buf, &ps[i])
+	}
+	_, err := l.appendLocked(model, l.buf, now)
+	return err
+}
+
+// appendRecords appends data, whole records of model, to its open
+// segment, rotating segments past their bounds, and returns how many
+// records it held.
+func (l *segmentLog) appendRecords(model string, data []byte, now time.Time) (int, error) {
+	if !validLogModel(model) {
+		return 0, fmt.Errorf("%w: %q is not a model name", ErrInvalid, model)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.appendLocked(model, data, now)
+}
+
+// appendLocked appends data to model's open segment; l.mu is held.
+func (l *segmentLog) appendLocked(model string, data []byte, now time.Time) (int, error) {
 	o := l.open[model]
 	if o != nil && (o.info.size >= l.maxBytes || now.UnixNano()-o.created >= int64(l.maxAge)) {
 		if err := l.sealLocked(model); err != nil {
-			return err
+			return 0, err
 		}
 		o = nil
 	}
@@ -110,15 +132,11 @@ func (l *segmentLog) appendModel(model string, ps []Prediction, now time.Time) e
 		name := fmt.Sprintf("%016x-%s", now.UnixNano(), hex.EncodeToString(suffix[:]))
 		var err error
 		if o, err = createSegment(filepath.Join(l.dir, model), name, now.UnixNano()); err != nil {
-			return fmt.Errorf("new segment: %w", err)
+			return 0, fmt.Errorf("new segment: %w", err)
 		}
 		l.open[model] = o
 	}
-	l.buf = l.buf[:0]
-	for i := range ps {
-		l.buf = appendRecord(l.buf, &ps[i])
-	}
-	return o.append(l.buf, ps)
+	return o.append(data)
 }
 
 // sealLocked seals model's open segment; l.mu is held.

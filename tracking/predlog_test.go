@@ -142,7 +142,7 @@ func newTestLog(t *testing.T, cfg LogConfig) (*Store, *PredictionLog) {
 }
 
 func TestPredictionLogWritesOfferedRecords(t *testing.T) {
-	s, l := newTestLog(t, LogConfig{FlushEvery: 10 * time.Millisecond, MaxBatch: 7})
+	s, l := newTestLog(t, LogConfig{FlushEvery: 10 * time.Millisecond})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); l.Run(ctx) }()
@@ -151,7 +151,7 @@ func TestPredictionLogWritesOfferedRecords(t *testing.T) {
 		if r == nil {
 			t.Fatalf("Take %d = nil", i)
 		}
-		r.Set("m", 3, "stable", time.Now())
+		r.Set(3, "stable", time.Now())
 		r.AppendInputs([]byte{byte(i)})
 		r.AddScore(float64(i))
 		l.Offer(r)
@@ -172,16 +172,56 @@ func TestPredictionLogWritesOfferedRecords(t *testing.T) {
 	}
 }
 
-func TestPredictionLogFullQueueDropsWithoutBlocking(t *testing.T) {
-	_, l := newTestLog(t, LogConfig{Queue: 4})
-	// No writer runs: the pool's four records fill the queue.
+func TestPredictionLogFullBufferDropsWithoutBlocking(t *testing.T) {
+	_, l := newTestLog(t, LogConfig{MaxBuffer: 200})
+	// No writer runs: the buffer fills after a few records.
+	kept := 0
 	for i := range 10 {
 		if r := l.Take("m", []byte{byte(i)}); r != nil {
+			r.Set(1, "", time.Now())
+			r.AppendInputs(make([]byte, 40))
 			l.Offer(r)
+			kept++
 		}
 	}
-	if n := testutil.ToFloat64(l.dropped); n != 6 {
-		t.Errorf("dropped = %v; want 6", n)
+	if n := testutil.ToFloat64(l.dropped); kept == 0 || n != float64(10-kept) || kept > 5 {
+		t.Errorf("kept %d, dropped %v; want a few kept, the rest of 10 dropped", kept, n)
+	}
+}
+
+// TestPredictionLogRecordsRoundTrip encodes records through the request
+// path's setters, with inputs past the cap and no scores, and reads them
+// back through the segment files.
+func TestPredictionLogRecordsRoundTrip(t *testing.T) {
+	var seen []string
+	s, l := newTestLog(t, LogConfig{OnWrite: func(ps []Prediction) {
+		for _, p := range ps {
+			seen = append(seen, fmt.Sprintf("%s/%d@%d %v %q %d", p.Model, p.Version, p.Time.Unix(), p.Scores, p.ID, len(p.Inputs)))
+		}
+	}})
+	r := l.Take("m", []byte("big"))
+	r.Set(2, "canary", time.Unix(1_800_000_000, 7))
+	r.AppendInputs(make([]byte, maxLogInputs-10))
+	r.AppendInputs(make([]byte, 20)) // past the cap: no inputs kept
+	r.AppendInputs([]byte{1})
+	l.Offer(r)
+	r = l.Take("m", []byte("plain"))
+	r.Set(3, "", time.Unix(1_800_000_001, 0))
+	r.AppendInputs([]byte{9, 8})
+	r.AddScore(0.25)
+	r.AddScore(0.75)
+	l.Offer(r)
+	l.flush()
+	p, err := s.Prediction(context.Background(), "big")
+	if err != nil || p.Version != 2 || p.Arm != "canary" || p.Inputs != nil || len(p.Scores) != 0 || p.Time.UnixNano() != 1_800_000_000_000_000_007 {
+		t.Errorf("Prediction(big) = %+v, %v", p, err)
+	}
+	p, err = s.Prediction(context.Background(), "plain")
+	if err != nil || p.Version != 3 || string(p.Inputs) != "\x09\x08" || fmt.Sprint(p.Scores) != "[0.25 0.75]" {
+		t.Errorf("Prediction(plain) = %+v, %v", p, err)
+	}
+	if fmt.Sprint(seen) != `[m/2@1800000000 [] "" 0 m/3@1800000001 [0.25 0.75] "" 0]` {
+		t.Errorf("OnWrite saw %v", seen)
 	}
 }
 
@@ -196,8 +236,8 @@ func TestPredictionLogSamplesByID(t *testing.T) {
 		}
 		return p, nil
 	}
-	_, l := newTestLog(t, LogConfig{Policy: policy, Queue: 10000})
-	_, l2 := newTestLog(t, LogConfig{Policy: policy, Queue: 10000})
+	_, l := newTestLog(t, LogConfig{Policy: policy})
+	_, l2 := newTestLog(t, LogConfig{Policy: policy})
 	for _, m := range []string{"quarter", "none"} {
 		l.readPolicy(m)
 		l2.readPolicy(m)
@@ -212,14 +252,19 @@ func TestPredictionLogSamplesByID(t *testing.T) {
 		if r != nil {
 			kept++
 		}
+		l.Offer(r) // a taken record holds its buffer's lock until offered
+		l2.Offer(r2)
 	}
 	if kept < 850 || kept > 1150 {
 		t.Errorf("sample 0.25 kept %d of 4000", kept)
 	}
-	if l.Take("none", []byte("x")) != nil {
+	if r := l.Take("none", []byte("x")); r != nil {
+		l.Offer(r)
 		t.Error("a sample of 0 logged a prediction")
 	}
-	if l.Take("unseen", []byte("x")) == nil {
+	r := l.Take("unseen", []byte("x"))
+	if r == nil {
 		t.Error("a model whose policy the writer has not read yet was not logged")
 	}
+	l.Offer(r)
 }

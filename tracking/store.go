@@ -46,7 +46,9 @@ type Config struct {
 	SegmentAge   time.Duration
 }
 
-// Store is the embedded tracking store: one SQLite file in WAL mode.
+// Store is the embedded tracking store: one SQLite file in WAL mode, and
+// beside it the prediction log's segment files (PredictionsDir), which
+// Close seals.
 //
 // Reads run on any goroutine, concurrently. Writes go through one writer
 // goroutine, started by Open and ended by Close, which gathers the writes
