@@ -2,7 +2,6 @@ package tracking
 
 import (
 	"bufio"
-	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -23,7 +22,7 @@ import (
 //
 // NAME.idx holds idxMagic, the segment's valid length, its record count,
 // its first and last answer times, its smallest and largest id, then an
-// entry per record, (hash of the id, offset), sorted, so that a lookup
+// entry per record, (a prefix of the hash of its id, its offset) in a uint64, sorted, so that a lookup
 // by id reads O(log n) entries. A segment without an index whose flock
 // is free was cut by a crash: recoverSegment finds where its valid
 // records end, truncates it there and seals it.
@@ -33,18 +32,24 @@ const (
 	segExt   = ".seg"
 	idxExt   = ".idx"
 	segMagic = "SYPLOG2\n"
-	idxMagic = "SYPIDX1\n"
+	idxMagic = "SYPIDX2\n"
 )
 
 // idxFixed is the bytes of an index's header before its two ids: magic,
 // length, count, first and last time, and the two ids' lengths.
 const idxFixed = 8 + 8 + 8 + 8 + 8 + 2 + 2
 
-// idxEntry is one record of an index: the hash of its id and its offset.
-type idxEntry struct {
-	hash uint64
-	off  int64
-}
+// An index entry is one uint64: the top 32 bits of the hash of a
+// record's id above the record's offset, so that a plain sort of the
+// entries orders them by hash, and records of the same hash prefix by
+// offset. A lookup reads the records its prefix finds and compares their
+// ids: with 32 bits, another id shares a prefix once in about four
+// billion.
+func idxEntry(hash uint64, off int64) uint64 { return hash&^0xffffffff | uint64(uint32(off)) }
+
+// maxSegmentBytes bounds a segment's length, so that an offset fits an
+// index entry.
+const maxSegmentBytes = 1<<32 - 1
 
 // segInfo is what a segment's index header says of it.
 type segInfo struct {
@@ -88,7 +93,7 @@ type openSegment struct {
 	// entries index the records written: appended as they are, sorted
 	// by a lookup when it finds more than sorted of them sorted, so that
 	// writing costs an append and a batch of lookups one sort.
-	entries []idxEntry
+	entries []uint64
 	sorted  int
 }
 
@@ -146,9 +151,13 @@ func (o *openSegment) append(buf []byte) (int, error) {
 			o.entries = o.entries[:entries]
 			return 0, fmt.Errorf("record at %d: %w", off, err)
 		}
-		o.entries = append(o.entries, idxEntry{sampling.Hash(id), o.info.size + int64(off)})
+		o.entries = append(o.entries, idxEntry(sampling.Hash(id), o.info.size+int64(off)))
 		info.note(string(id), t)
 		off += recordHeader + size
+	}
+	if o.info.size+int64(len(buf)) > maxSegmentBytes {
+		o.entries = o.entries[:entries]
+		return 0, fmt.Errorf("%w: a batch of %d bytes would take segment %s past 4 GiB", ErrInvalid, len(buf), o.path)
 	}
 	if _, err := o.f.WriteAt(buf, o.info.size); err != nil {
 		o.entries = o.entries[:entries]
@@ -170,9 +179,9 @@ func (o *openSegment) seal() error {
 
 // writeIndex writes the index of a segment with info and entries, to a
 // temporary file renamed into place.
-func writeIndex(path string, info *segInfo, entries []idxEntry) error {
-	sortEntries(entries)
-	b := make([]byte, 0, idxFixed+len(info.minID)+len(info.maxID)+16*len(entries))
+func writeIndex(path string, info *segInfo, entries []uint64) error {
+	slices.Sort(entries)
+	b := make([]byte, 0, idxFixed+len(info.minID)+len(info.maxID)+8*len(entries))
 	b = append(b, idxMagic...)
 	b = binary.LittleEndian.AppendUint64(b, uint64(info.size))
 	b = binary.LittleEndian.AppendUint64(b, uint64(info.count))
@@ -183,8 +192,7 @@ func writeIndex(path string, info *segInfo, entries []idxEntry) error {
 	b = append(b, info.minID...)
 	b = append(b, info.maxID...)
 	for _, e := range entries {
-		b = binary.LittleEndian.AppendUint64(b, e.hash)
-		b = binary.LittleEndian.AppendUint64(b, uint64(e.off))
+		b = binary.LittleEndian.AppendUint64(b, e)
 	}
 	tmp := path + ".new"
 	if err := os.WriteFile(tmp, b, 0o644); err != nil {
@@ -194,13 +202,6 @@ func writeIndex(path string, info *segInfo, entries []idxEntry) error {
 		return fmt.Errorf("write index %s: %w", path, err)
 	}
 	return nil
-}
-
-// sortEntries sorts index entries by hash, then offset.
-func sortEntries(entries []idxEntry) {
-	slices.SortFunc(entries, func(a, b idxEntry) int {
-		return cmp.Or(cmp.Compare(a.hash, b.hash), cmp.Compare(a.off, b.off))
-	})
 }
 
 // readIndexHeader reads the header of the index at path.
@@ -232,30 +233,30 @@ func readIndexHeader(path, name string) (segInfo, error) {
 }
 
 // findSealed returns the offsets in the sealed segment of dir with info
-// of the records whose id hashes as id does, by a binary search of its
-// index file.
+// of the records whose id's hash has the prefix id's has, by a binary
+// search of its index file.
 func findSealed(dir string, info *segInfo, id string) ([]int64, error) {
 	f, err := os.Open(dir + "/" + info.name + idxExt)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	h := hashID(id)
-	var e [16]byte
-	entry := func(i int64) (uint64, int64, error) {
-		if _, err := f.ReadAt(e[:], info.entriesAt+16*i); err != nil {
-			return 0, 0, fmt.Errorf("read index %s: %w", info.name, err)
+	want := idxEntry(hashID(id), 0)
+	var e [8]byte
+	entry := func(i int64) (uint64, error) {
+		if _, err := f.ReadAt(e[:], info.entriesAt+8*i); err != nil {
+			return 0, fmt.Errorf("read index %s: %w", info.name, err)
 		}
-		return binary.LittleEndian.Uint64(e[:]), int64(binary.LittleEndian.Uint64(e[8:])), nil
+		return binary.LittleEndian.Uint64(e[:]), nil
 	}
 	lo, hi := int64(0), info.count
 	for lo < hi {
 		mid := lo + (hi-lo)/2
-		mh, _, err := entry(mid)
+		v, err := entry(mid)
 		if err != nil {
 			return nil, err
 		}
-		if mh < h {
+		if v < want {
 			lo = mid + 1
 		} else {
 			hi = mid
@@ -263,14 +264,14 @@ func findSealed(dir string, info *segInfo, id string) ([]int64, error) {
 	}
 	var offs []int64
 	for i := lo; i < info.count; i++ {
-		eh, off, err := entry(i)
+		v, err := entry(i)
 		if err != nil {
 			return nil, err
 		}
-		if eh != h {
+		if v>>32 != want>>32 {
 			break
 		}
-		offs = append(offs, off)
+		offs = append(offs, int64(uint32(v)))
 	}
 	return offs, nil
 }
@@ -329,14 +330,14 @@ func scanSegment(f *os.File, limit int64, fn func(off int64, payload []byte) boo
 // record and writes its index.
 func recoverSegment(dir, name string, f *os.File) (segInfo, error) {
 	info := segInfo{name: name}
-	var entries []idxEntry
+	var entries []uint64
 	end, err := scanSegment(f, -1, func(off int64, payload []byte) bool {
 		p, err := decodeRecord(payload, "")
 		if err != nil {
 			return false
 		}
 		info.note(p.ID, p.Time.UnixNano())
-		entries = append(entries, idxEntry{hashID(p.ID), off})
+		entries = append(entries, idxEntry(hashID(p.ID), off))
 		return true
 	})
 	if err != nil {

@@ -209,3 +209,41 @@ func TestPredictionsLabelledJoinsInputs(t *testing.T) {
 		}
 	}
 }
+
+// TestIndexPrefixCollision logs two ids whose hashes share the 32 bits
+// an index entry keeps, in an open and then a sealed segment: each is
+// found as itself.
+func TestIndexPrefixCollision(t *testing.T) {
+	seen := map[uint64]string{}
+	var a, b string
+	for i := 0; a == ""; i++ {
+		id := fmt.Sprintf("c-%d", i)
+		p := hashID(id) >> 32
+		if other, ok := seen[p]; ok {
+			a, b = other, id
+		}
+		seen[p] = id
+	}
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := Open(ctx, dir, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := []Prediction{{ID: a, Model: "m", Version: 1}, {ID: "x", Model: "m", Version: 3}, {ID: b, Model: "m", Version: 2}}
+	if err := s.LogPredictions(ctx, ps); err != nil {
+		t.Fatal(err)
+	}
+	check := func(s *Store, when string) {
+		for id, v := range map[string]int{a: 1, b: 2} {
+			if p, err := s.Prediction(ctx, id); err != nil || p.ID != id || p.Version != v {
+				t.Errorf("%s: Prediction(%s) = %+v, %v; want version %d", when, id, p, err, v)
+			}
+		}
+	}
+	check(s, "open segment")
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	check(openAt(t, dir), "sealed segment")
+}

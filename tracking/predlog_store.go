@@ -1,7 +1,6 @@
 package tracking
 
 import (
-	"cmp"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -392,14 +391,14 @@ func (o *openSegment) lookup(id string, mu *sync.Mutex) ([]int64, int64) {
 	mu.Lock()
 	defer mu.Unlock()
 	if o.sorted < len(o.entries) {
-		sortEntries(o.entries)
+		slices.Sort(o.entries)
 		o.sorted = len(o.entries)
 	}
-	h := hashID(id)
-	i, _ := slices.BinarySearchFunc(o.entries, h, func(e idxEntry, h uint64) int { return cmp.Compare(e.hash, h) })
+	want := idxEntry(hashID(id), 0)
+	i, _ := slices.BinarySearch(o.entries, want)
 	var offs []int64
-	for ; i < len(o.entries) && o.entries[i].hash == h; i++ {
-		offs = append(offs, o.entries[i].off)
+	for ; i < len(o.entries) && o.entries[i]>>32 == want>>32; i++ {
+		offs = append(offs, int64(uint32(o.entries[i])))
 	}
 	return offs, o.info.size
 }
