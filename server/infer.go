@@ -199,7 +199,7 @@ func (s *Server) runInfer(ctx *fasthttp.RequestCtx, v *modelstore.Version, sc *s
 		return v, writeVersionError(ctx, v, err)
 	}
 	s.offerDrift(v, id, sc.req.inputs, sc.run.Out)
-	s.offerLog(v, id, sc.req.inputs, sc.run.Out)
+	s.offerLog(v, id, ctx.Time(), sc.req.inputs, sc.run.Out) // fasthttp read the clock as the request arrived
 	if len(sc.req.binary) == 0 {
 		ctx.SetContentType(httpapi.ContentTypeJSON)
 	} else {

@@ -16,15 +16,15 @@ import (
 // counted. Nothing here waits on the log's writer or allocates once the
 // pool is warm.
 
-// offerLog offers the log a V2 request of version v answered as
-// prediction id: its input tensors' bytes, one after another, and the
-// score of each of its rows.
-func (s *Server) offerLog(v *modelstore.Version, id []byte, in, out []engine.Tensor) {
+// offerLog offers the log a V2 request of version v, which arrived at
+// at, answered as prediction id: its input tensors' bytes, one after
+// another, and the score of each of its rows.
+func (s *Server) offerLog(v *modelstore.Version, id []byte, at time.Time, in, out []engine.Tensor) {
 	r := s.cfg.PredictionLog.Take(v.Model, id)
 	if r == nil {
 		return
 	}
-	r.Set(v.Number, "", time.Now())
+	r.Set(v.Number, "", at)
 	for i := range in {
 		r.AppendInputs(in[i].Data)
 	}

@@ -9,6 +9,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -46,6 +47,7 @@ func TestOfferLogAllocs(t *testing.T) {
 		return l
 	}
 	id := []byte("3f9a1c0b5e7d2a48-000000000000002a")
+	at := time.Now()
 	// flush runs the writer once: it writes what the buffers hold and
 	// returns, swapping in the buffer it wrote last.
 	flush := func(l *tracking.PredictionLog) {
@@ -56,8 +58,8 @@ func TestOfferLogAllocs(t *testing.T) {
 
 	// Full: the buffer past its bound, every prediction dropped.
 	s := &Server{cfg: Config{PredictionLog: newLog(1)}, ids: newPredictionIDs()}
-	s.offerLog(v, id, in, out)
-	if n := testing.AllocsPerRun(100, func() { s.offerLog(v, id, in, out) }); n != 0 {
+	s.offerLog(v, id, at, in, out)
+	if n := testing.AllocsPerRun(100, func() { s.offerLog(v, id, at, in, out) }); n != 0 {
 		t.Errorf("offerLog to a full log: %v allocations; want 0", n)
 	}
 	if n := testing.AllocsPerRun(100, func() { s.offerLogRows(v, 0, 8, in, out) }); n != 0 {
@@ -70,12 +72,12 @@ func TestOfferLogAllocs(t *testing.T) {
 	s = &Server{cfg: Config{PredictionLog: l}, ids: newPredictionIDs()}
 	for range 2 {
 		for range 300 {
-			s.offerLog(v, id, in, out)
+			s.offerLog(v, id, at, in, out)
 			s.offerLogRows(v, 0, 8, in, out)
 		}
 		flush(l)
 	}
-	if n := testing.AllocsPerRun(100, func() { s.offerLog(v, id, in, out) }); n != 0 {
+	if n := testing.AllocsPerRun(100, func() { s.offerLog(v, id, at, in, out) }); n != 0 {
 		t.Errorf("offerLog to a warm log: %v allocations; want 0", n)
 	}
 	if n := testing.AllocsPerRun(100, func() { s.offerLogRows(v, 0, 8, in, out) }); n != 0 {

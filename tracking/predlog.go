@@ -27,7 +27,8 @@ import (
 type Prediction struct {
 	// ID is the prediction id the server answered with.
 	ID string
-	// Time is when it was answered; zero means now.
+	// Time is when it was asked for (the request's arrival, for the
+	// server); zero means now.
 	Time time.Time
 	// Model, Version and Arm say what answered it; Arm is empty when the
 	// rollout did not name one.
