@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+
+	"github.com/switchyard-ml/switchyard/internal/modelname"
 )
 
 // The file names of a version directory.
@@ -25,21 +27,7 @@ const (
 // ValidName reports whether name can be a model name: 1 to 64 characters
 // from [A-Za-z0-9_.-], starting with a letter or digit, so that it is a safe
 // URL path segment and directory name.
-func ValidName(name string) bool {
-	if len(name) == 0 || len(name) > 64 {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		case i > 0 && (c == '_' || c == '.' || c == '-'):
-		default:
-			return false
-		}
-	}
-	return true
-}
+func ValidName(name string) bool { return modelname.Valid(name) }
 
 // parseVersion returns the version number a directory name stands for, or
 // false when it is not a positive decimal integer without leading zeros.

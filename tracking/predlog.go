@@ -12,6 +12,8 @@ import (
 	"math"
 	"slices"
 	"time"
+
+	"github.com/switchyard-ml/switchyard/internal/modelname"
 )
 
 // The prediction log is kept in two places. The predictions themselves
@@ -52,7 +54,7 @@ type Prediction struct {
 // prediction lacks an id or has no valid model name.
 func (s *Store) LogPredictions(ctx context.Context, ps []Prediction) error {
 	for i := range ps {
-		if ps[i].ID == "" || !validLogModel(ps[i].Model) {
+		if ps[i].ID == "" || !modelname.Valid(ps[i].Model) {
 			return fmt.Errorf("%w: prediction %d needs an id and a valid model name, not %q", ErrInvalid, i, ps[i].Model)
 		}
 	}
@@ -213,7 +215,7 @@ type PredictionQuery struct {
 // without its inputs. It stops at the first error, which it yields.
 func (s *Store) Predictions(ctx context.Context, q PredictionQuery) iter.Seq2[Prediction, error] {
 	return func(yield func(Prediction, error) bool) {
-		if !validLogModel(q.Model) {
+		if !modelname.Valid(q.Model) {
 			yield(Prediction{}, fmt.Errorf("%w: a prediction query needs a valid model name, not %q", ErrInvalid, q.Model))
 			return
 		}

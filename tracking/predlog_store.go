@@ -14,6 +14,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/switchyard-ml/switchyard/internal/modelname"
 )
 
 // segmentLog is the prediction log on disk: under PredictionsDir, a
@@ -56,24 +58,6 @@ func newSegmentLog(dir string, maxBytes int64, maxAge time.Duration) *segmentLog
 		open: map[string]*openSegment{}, infos: map[string]segInfo{}}
 }
 
-// validLogModel reports whether model can name a directory of the log:
-// the registry's rule for model names.
-func validLogModel(model string) bool {
-	if len(model) == 0 || len(model) > 64 {
-		return false
-	}
-	for i := 0; i < len(model); i++ {
-		c := model[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		case i > 0 && (c == '_' || c == '.' || c == '-'):
-		default:
-			return false
-		}
-	}
-	return true
-}
-
 // append writes ps, grouped by model, each group at the end of its
 // model's open segment, rotating segments past their bounds.
 func (l *segmentLog) append(ps []Prediction, now time.Time) error {
@@ -108,7 +92,7 @@ func (l *segmentLog) appendModel(model string, ps []Prediction, now time.Time) e
 // segment, rotating segments past their bounds, and returns how many
 // records it held.
 func (l *segmentLog) appendRecords(model string, data []byte, now time.Time) (int, error) {
-	if !validLogModel(model) {
+	if !modelname.Valid(model) {
 		return 0, fmt.Errorf("%w: %q is not a model name", ErrInvalid, model)
 	}
 	l.mu.Lock()
@@ -187,7 +171,7 @@ func (l *segmentLog) models() ([]string, error) {
 	}
 	var out []string
 	for _, e := range ents {
-		if e.IsDir() && validLogModel(e.Name()) {
+		if e.IsDir() && modelname.Valid(e.Name()) {
 			out = append(out, e.Name())
 		}
 	}
