@@ -1,8 +1,7 @@
 package drift
 
 import (
-	"encoding/binary"
-	"math"
+	"unsafe"
 
 	"github.com/switchyard-ml/switchyard/internal/sampling"
 )
@@ -99,8 +98,9 @@ func (m *Monitor) sampled(src Source, id []byte) bool {
 	return sampling.Keep(id, limit)
 }
 
-// SetRowsFP32 copies the rows of data, little-endian float32 values of
-// width columns each, into s (at most maxSampleRows rows).
+// SetRowsFP32 copies the rows of data, float32 values in the machine's
+// byte order (a tensor's Data) of width columns each, into s (at most
+// maxSampleRows rows).
 func (s *Sample) SetRowsFP32(data []byte, width int) {
 	if width <= 0 || len(data) < 4*width {
 		return
@@ -111,9 +111,9 @@ func (s *Sample) SetRowsFP32(data []byte, width int) {
 		s.rows = make([]float32, 0, maxSampleRows*width)
 	}
 	s.rows = s.rows[:n]
-	for i := range s.rows {
-		s.rows[i] = math.Float32frombits(binary.LittleEndian.Uint32(data[4*i:]))
-	}
+	// Tensor data is in the machine's byte order (onnxruntime's and
+	// package engine's), so the rows are copied as they lie.
+	copy(unsafe.Slice((*byte)(unsafe.Pointer(&s.rows[0])), 4*n), data)
 }
 
 // AddScore appends the score of the next row; scores beyond the rows kept

@@ -3,12 +3,14 @@ package server
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/valyala/fasthttp"
 
 	"github.com/switchyard-ml/switchyard/batcher"
+	"github.com/switchyard-ml/switchyard/drift"
 	"github.com/switchyard-ml/switchyard/internal/testenv"
 	"github.com/switchyard-ml/switchyard/modelstore"
 	"github.com/switchyard-ml/switchyard/tracking"
@@ -105,4 +107,30 @@ func BenchmarkInferLogged(b *testing.B) {
 	go func() { defer close(done); l.Run(ctx) }()
 	b.Cleanup(func() { cancel(); <-done })
 	benchmarkInferOn(b, newBenchServerWith(b, Config{PredictionLog: l}), 1, false)
+}
+
+// BenchmarkInferSidecars is BenchmarkInferLogged with the drift monitor
+// on as well, both sampling every prediction, as bench --log-cost runs
+// them: what the two sidecars cost the hot path and their goroutines.
+func BenchmarkInferSidecars(b *testing.B) {
+	st, err := tracking.Open(context.Background(), b.TempDir(), tracking.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	quiet := slog.New(slog.DiscardHandler)
+	l, err := tracking.NewPredictionLog(st, tracking.LogConfig{Logger: quiet}, prometheus.NewRegistry())
+	if err != nil {
+		b.Fatal(err)
+	}
+	m, err := drift.New(drift.Config{Logger: quiet}, prometheus.NewRegistry())
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { l.Run(ctx) })
+	wg.Go(func() { m.Run(ctx) })
+	b.Cleanup(func() { cancel(); wg.Wait() })
+	benchmarkInferOn(b, newBenchServerWith(b, Config{PredictionLog: l, Drift: m}), 1, false)
 }

@@ -2,6 +2,7 @@ package tracking
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -66,21 +67,25 @@ func (s *segInfo) covers(id string) bool {
 	return s.count > 0 && id >= s.minID && id <= s.maxID
 }
 
-// note widens s to a record of id answered at t.
-func (s *segInfo) note(id string, t int64) {
-	if s.count == 0 || t < s.minTime {
-		s.minTime = t
+// widen widens s to n more records whose ids lie within lo..hi and
+// whose times lie within tlo..thi.
+func (s *segInfo) widen(lo, hi string, tlo, thi, n int64) {
+	if n <= 0 {
+		return
 	}
-	if s.count == 0 || t > s.maxTime {
-		s.maxTime = t
+	if s.count == 0 || tlo < s.minTime {
+		s.minTime = tlo
 	}
-	if s.count == 0 || id < s.minID {
-		s.minID = id
+	if s.count == 0 || thi > s.maxTime {
+		s.maxTime = thi
 	}
-	if s.count == 0 || id > s.maxID {
-		s.maxID = id
+	if s.count == 0 || lo < s.minID {
+		s.minID = lo
 	}
-	s.count++
+	if s.count == 0 || hi > s.maxID {
+		s.maxID = hi
+	}
+	s.count += n
 }
 
 // openSegment is the segment a process is writing for one model: the
@@ -135,7 +140,11 @@ func createSegment(dir, name string, created int64) (*openSegment, error) {
 // where it was.
 func (o *openSegment) append(buf []byte) (int, error) {
 	n, entries := 0, len(o.entries)
-	info := o.info
+	// The batch's least and greatest ids and times widen the segment's
+	// once it is written, so that an id becomes a string twice a batch,
+	// not once a record.
+	var lo, hi []byte
+	var tlo, thi int64
 	for off := 0; off < len(buf); n++ {
 		if off+recordHeader > len(buf) {
 			o.entries = o.entries[:entries]
@@ -152,7 +161,18 @@ func (o *openSegment) append(buf []byte) (int, error) {
 			return 0, fmt.Errorf("record at %d: %w", off, err)
 		}
 		o.entries = append(o.entries, idxEntry(sampling.Hash(id), o.info.size+int64(off)))
-		info.note(string(id), t)
+		if n == 0 || bytes.Compare(id, lo) < 0 {
+			lo = id
+		}
+		if n == 0 || bytes.Compare(id, hi) > 0 {
+			hi = id
+		}
+		if n == 0 || t < tlo {
+			tlo = t
+		}
+		if n == 0 || t > thi {
+			thi = t
+		}
 		off += recordHeader + size
 	}
 	if o.info.size+int64(len(buf)) > maxSegmentBytes {
@@ -163,8 +183,8 @@ func (o *openSegment) append(buf []byte) (int, error) {
 		o.entries = o.entries[:entries]
 		return 0, fmt.Errorf("write %s: %w", o.path, err)
 	}
-	info.size += int64(len(buf))
-	o.info = info
+	o.info.size += int64(len(buf))
+	o.info.widen(string(lo), string(hi), tlo, thi, int64(n))
 	return n, nil
 }
 
@@ -336,7 +356,7 @@ func recoverSegment(dir, name string, f *os.File) (segInfo, error) {
 		if err != nil {
 			return false
 		}
-		info.note(p.ID, p.Time.UnixNano())
+		info.widen(p.ID, p.ID, p.Time.UnixNano(), p.Time.UnixNano(), 1)
 		entries = append(entries, idxEntry(hashID(p.ID), off))
 		return true
 	})
