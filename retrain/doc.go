@@ -18,7 +18,8 @@
 // retention) before the trigger, as CSV, into
 // DATA_DIR/retrain/MODEL-TIME.csv; then it runs the command: no shell, in
 // a process group of its own, in the server's working directory, with
-// the server's environment and
+// the server's environment (less the variables Config.Withhold names:
+// serve withholds its access tokens) and
 //
 //	SWITCHYARD_EXPORT         the export's path
 //	SWITCHYARD_EXPORT_SHA256  its sha256, the dataset digest to record

@@ -7,7 +7,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -109,6 +111,15 @@ func (r *Runner) export(ctx context.Context, opts ops.ExportOptions, version int
 	return opts, sum, err
 }
 
+// environ is the server's environment without the variables
+// Config.Withhold names.
+func (r *Runner) environ() []string {
+	return slices.DeleteFunc(os.Environ(), func(kv string) bool {
+		name, _, _ := strings.Cut(kv, "=")
+		return slices.Contains(r.cfg.Withhold, name)
+	})
+}
+
 // command runs p's command for t, its output into out, and returns its
 // exit status once it and its process group are gone. The error is
 // context.DeadlineExceeded when it was killed at the timeout, ctx's error
@@ -122,7 +133,7 @@ func (r *Runner) command(ctx context.Context, t Trigger, p *modelstore.RetrainPo
 	cmd.Cancel = func() error { return killGroup(cmd.Process) }
 	cmd.WaitDelay = waitDelay
 	cmd.Stdout, cmd.Stderr = out, out
-	cmd.Env = append(os.Environ(),
+	cmd.Env = append(r.environ(),
 		"SWITCHYARD_EXPORT="+path,
 		"SWITCHYARD_EXPORT_SHA256="+sum.SHA256,
 		"SWITCHYARD_EXPORT_ROWS="+strconv.FormatInt(sum.Rows, 10),

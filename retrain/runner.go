@@ -77,6 +77,10 @@ type Config struct {
 	// OutputLimit is how many bytes of the command's output, the last
 	// ones, are kept for the audit entry. 0 means DefaultOutputLimit.
 	OutputLimit int
+	// Withhold names environment variables the command does not inherit
+	// from the server, such as its access tokens: a retraining script
+	// publishes through the registry directory and needs none of them.
+	Withhold []string
 	// Logger receives each run's start and end and the Runner's problems;
 	// nil means slog.Default().
 	Logger *slog.Logger

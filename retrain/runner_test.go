@@ -170,7 +170,9 @@ while [ $i -lt 2000 ]; do echo "line $i of the retraining's output"; i=$((i+1));
 echo "the end" >&2
 `)
 	f.policy(t, "drift, accuracy_drop", sc, []string{out}, "")
-	r, reg, _ := f.start(t, retrain.Config{OutputLimit: 1000})
+	t.Setenv("SWITCHYARD_TOKENS", "ci write s3cret") // the server's tokens stay with it
+	t.Setenv("SWITCHYARD_KEPT", "yes")
+	r, reg, _ := f.start(t, retrain.Config{OutputLimit: 1000, Withhold: []string{"SWITCHYARD_TOKENS"}})
 	if !r.Fire(drift) {
 		t.Fatal("Fire on an empty queue = false")
 	}
@@ -192,11 +194,14 @@ echo "the end" >&2
 	sum := sha256.Sum256(export)
 	want := map[string]string{"SWITCHYARD_EXPORT_SHA256": hex.EncodeToString(sum[:]), "SWITCHYARD_EXPORT_ROWS": "4",
 		"SWITCHYARD_REGISTRY": f.reg, "SWITCHYARD_DATA_DIR": f.data, "SWITCHYARD_MODEL": "m", "SWITCHYARD_VERSION": "1",
-		"SWITCHYARD_REASON": "drift", "PATH": os.Getenv("PATH")}
+		"SWITCHYARD_REASON": "drift", "PATH": os.Getenv("PATH"), "SWITCHYARD_KEPT": "yes"}
 	for k, v := range want {
 		if env[k] != v {
 			t.Errorf("the command's %s = %q; want %q", k, env[k], v)
 		}
+	}
+	if v, ok := env["SWITCHYARD_TOKENS"]; ok {
+		t.Errorf("the command inherited SWITCHYARD_TOKENS=%q, which Withhold names", v)
 	}
 	if dir, name := filepath.Split(env["SWITCHYARD_EXPORT"]); filepath.Clean(dir) != filepath.Join(f.data, retrain.ExportDir) ||
 		!strings.HasPrefix(name, "m-") || !strings.HasSuffix(name, ".csv") {

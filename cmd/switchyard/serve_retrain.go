@@ -22,7 +22,8 @@ import (
 // ended; serve calls it before the tracking store closes.
 func startRetrainer(registry, dataDir string, tr *tracking.Store, log *slog.Logger, reg prometheus.Registerer) (*retrain.Runner, func(), error) {
 	r, err := retrain.New(retrain.Config{Registry: registry, DataDir: dataDir, Log: tr,
-		Policies: retrain.RegistryPolicies(registry), Auditor: tr, Logger: log}, reg)
+		Policies: retrain.RegistryPolicies(registry), Auditor: tr, Logger: log,
+		Withhold: []string{envTokens, envAdminToken, "SWITCHYARD_TOKEN"}}, reg)
 	if err != nil {
 		return nil, nil, err
 	}
