@@ -16,7 +16,9 @@
 // their input columns, which one CSV cannot hold) answered within
 // Config.Lookback (default 7 days, the prediction log's default
 // retention) before the trigger, as CSV, into
-// DATA_DIR/retrain/MODEL-TIME.csv; then it runs the command: no shell, in
+// DATA_DIR/retrain/MODEL-TIME.csv (once a run ends, the model's newest
+// KeepExports exports stay and older ones are removed); then it runs the
+// command: no shell, in
 // a process group of its own, in the server's working directory, with
 // the server's environment (less the variables Config.Withhold names:
 // serve withholds its access tokens) and

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -97,6 +99,10 @@ const (
 // written to.
 const ExportDir = "retrain"
 
+// KeepExports is how many exports of a model stay in ExportDir once a
+// run ends: the newest ones.
+const KeepExports = 5
+
 // auditTimeout bounds one audit write.
 const auditTimeout = 5 * time.Second
 
@@ -184,6 +190,7 @@ func (r *Runner) Run(ctx context.Context) {
 			r.metrics.running.Inc()
 			wg.Go(func() {
 				end := r.execute(ctx, t, p, now)
+				r.pruneExports(t.Model)
 				r.done <- t.Model // the model is free before the trail says so
 				r.audit(ctx, t, end.action, end.reason, end.details)
 			})
@@ -256,5 +263,34 @@ func (r *Runner) audit(ctx context.Context, t Trigger, action, reason string, de
 // exportPath is where the export of a run of model started at start is
 // written.
 func (r *Runner) exportPath(model string, start time.Time) string {
-	return filepath.Join(r.cfg.DataDir, ExportDir, model+"-"+start.UTC().Format("20060102T150405.000000000Z")+".csv")
+	return filepath.Join(r.cfg.DataDir, ExportDir, model+"-"+start.UTC().Format(exportTime)+".csv")
+}
+
+// exportTime is the layout of the time in an export's name.
+const exportTime = "20060102T150405.000000000Z"
+
+// pruneExports removes model's exports but the newest KeepExports, once
+// a run has ended, so that the data directory does not fill with them;
+// the audit trail keeps each one's sha256.
+func (r *Runner) pruneExports(model string) {
+	dir := filepath.Join(r.cfg.DataDir, ExportDir)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		r.log.Error("retrain: the old exports could not be listed", "model", model, "error", err)
+		return
+	}
+	var mine []string // ReadDir sorts by name, so oldest first
+	for _, e := range entries {
+		stamp, ok := strings.CutPrefix(e.Name(), model+"-")
+		if stamp, ok2 := strings.CutSuffix(stamp, ".csv"); ok && ok2 && e.Type().IsRegular() {
+			if _, err := time.Parse(exportTime, stamp); err == nil {
+				mine = append(mine, e.Name())
+			}
+		}
+	}
+	for _, name := range mine[:max(0, len(mine)-KeepExports)] {
+		if err := os.Remove(filepath.Join(dir, name)); err != nil {
+			r.log.Error("retrain: an old export could not be removed", "model", model, "export", name, "error", err)
+		}
+	}
 }

@@ -454,3 +454,41 @@ func TestRunnerExportsTheAlarmedVersionWhenColumnsDiffer(t *testing.T) {
 		t.Errorf("run over versions with different columns: started %+v, finished %+v; want version 1's export", es[0].Details, es[1].Details)
 	}
 }
+
+// TestRunnerKeepsTheNewestExports: once a run ends, the model's exports
+// but the newest retrain.KeepExports are gone; other files stay.
+func TestRunnerKeepsTheNewestExports(t *testing.T) {
+	f := newFixture(t)
+	dir := filepath.Join(f.data, retrain.ExportDir)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var old []string
+	for i := range retrain.KeepExports + 2 {
+		old = append(old, fmt.Sprintf("m-2020010%dT000000.000000000Z.csv", i+1))
+	}
+	others := []string{"m2-20200101T000000.000000000Z.csv", "m-notes.csv", "m-x-20200101T000000.000000000Z.csv"}
+	for _, name := range append(slices.Clone(old), others...) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("x\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.policy(t, "drift", script(t, "exit 0\n"), nil, "")
+	r, _, _ := f.start(t, retrain.Config{})
+	r.Fire(drift)
+	es := f.waitFor(t, "retrain_started", "retrain_finished")
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range entries {
+		got = append(got, e.Name())
+	}
+	want := append(slices.Clone(old[3:]), filepath.Base(es[0].Details["export"].(string)))
+	want = append(want, others...)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("the export directory holds %q; want %q", got, want)
+	}
+}
