@@ -23,9 +23,8 @@ import (
 // PolicyFile is the optional per-model settings file.
 const PolicyFile = "policy.yaml"
 
-// Policy is a model's policy.yaml. The cache block, which another issue
-// will define, is accepted and not yet read; unknown keys are refused,
-// so that a typo does not silently leave a default in force.
+// Policy is a model's policy.yaml. Unknown keys are refused, so that a
+// typo does not silently leave a default in force.
 type Policy struct {
 	// Batching overrides the server's batching defaults for this model.
 	Batching BatchingPolicy `yaml:"batching"`
@@ -36,7 +35,9 @@ type Policy struct {
 	// it may take traffic (see gate.Policy).
 	Gate gate.Policy `yaml:"gate"`
 
-	Cache yaml.Node `yaml:"cache"`
+	// Cache turns the response cache on and bounds it (see CachePolicy);
+	// nil when the block is absent: nothing is cached.
+	Cache *CachePolicy `yaml:"cache"`
 	// Drift configures the drift monitor (see DriftPolicy).
 	Drift DriftPolicy `yaml:"drift"`
 	// Log configures the prediction log (see LogPolicy).
@@ -314,6 +315,11 @@ func ParsePolicy(data []byte) (*Policy, error) {
 	}
 	if err := p.Log.validate(); err != nil {
 		return nil, fmt.Errorf("%w: log: %w", ErrPolicy, err)
+	}
+	if p.Cache != nil {
+		if err := p.Cache.validate(); err != nil {
+			return nil, fmt.Errorf("%w: cache: %w", ErrPolicy, err)
+		}
 	}
 	if err := p.Quality.Apply(quality.DefaultPolicy()).Validate(); err != nil {
 		return nil, fmt.Errorf("%w: quality: %w", ErrPolicy, err)

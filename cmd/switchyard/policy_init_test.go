@@ -71,7 +71,7 @@ func TestPolicyInitWritesEveryKey(t *testing.T) {
 		for i := range tp.NumField() {
 			sf := tp.Field(i)
 			key, _, _ := strings.Cut(sf.Tag.Get("yaml"), ",")
-			if key == "" || key == "-" || key == "cache" || key == "drift" {
+			if key == "" || key == "-" || key == "drift" {
 				continue
 			}
 			full := path + key
