@@ -26,6 +26,13 @@
 // another caller's goroutine; the caller must not touch it. When Do
 // returns, nothing in the batcher refers to the item.
 //
+// Cost: each queue counts what its batches cost (Queue.Cost): the wall
+// time of its model runs, its requests and predictions, with three atomic
+// adds per batch. A server runs Metrics.ShareCPU, which every few seconds
+// gives out the rest of the process's CPU time to the queues that ran
+// requests, by their requests; the Metrics export each live queue's cost
+// and, with a price set by SetPrice, dollars per 1,000 predictions.
+//
 // Usage:
 //
 //	q, err := batcher.New(cfg, runner, metrics, "fraud", "2")

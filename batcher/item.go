@@ -52,4 +52,9 @@ type Batch[P any] struct {
 	Items []*Item[P]
 	// Rows is the sum of the items' Rows.
 	Rows int
+	// RunTime is the time the model's run took, which the Runner sets for
+	// cost accounting (Cost.ModelSeconds) when it can tell it apart from
+	// gathering and scattering rows. Left zero, the whole call to Run is
+	// charged. The batcher zeroes it before each Run.
+	RunTime time.Duration
 }

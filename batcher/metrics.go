@@ -1,10 +1,16 @@
 package batcher
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
 
 // Metrics are the batcher's Prometheus series for every queue of a server,
-// labelled by model and version. Build them once with NewMetrics and pass
-// them to each New.
+// labelled by model and version, and the cost accounting of its queues.
+// Build them once with NewMetrics, pass them to each New, and run
+// ShareCPU on a goroutine of the server's. Metrics are safe for
+// concurrent use.
 type Metrics struct {
 	batchRows   *prometheus.HistogramVec
 	queueTime   *prometheus.HistogramVec
@@ -13,12 +19,20 @@ type Metrics struct {
 	rejected    *prometheus.CounterVec
 	timedOut    *prometheus.CounterVec
 	panics      *prometheus.CounterVec
+
+	// mu guards live and the sampler's state (see cost_share.go).
+	mu sync.Mutex
+	// live holds the usage of every queue not yet closed; the cost
+	// series are read from it at each scrape.
+	live  map[*usage]struct{}
+	share cpuShare
 }
 
 // NewMetrics creates the batcher's series and registers them with reg.
 func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	m := newMetrics()
-	for _, c := range []prometheus.Collector{m.batchRows, m.queueTime, m.computeTime, m.depth, m.rejected, m.timedOut, m.panics} {
+	for _, c := range []prometheus.Collector{m.batchRows, m.queueTime, m.computeTime, m.depth, m.rejected, m.timedOut, m.panics,
+		(*costCollector)(m)} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -30,6 +44,7 @@ func newMetrics() *Metrics {
 	labels := []string{"model", "version"}
 	latency := prometheus.ExponentialBuckets(10e-6, 2, 20) // 10µs .. 5s
 	return &Metrics{
+		live: map[*usage]struct{}{},
 		batchRows: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "switchyard_batch_rows",
 			Help:    "Rows per batch run by onnxruntime.",
@@ -71,15 +86,21 @@ type versionMetrics struct {
 	batchRows, queueTime, computeTime prometheus.Observer
 	depth                             prometheus.Gauge
 	rejected, timedOut, panics        prometheus.Counter
+	usage                             *usage
 }
 
-// forVersion resolves the children for one queue. A nil m gives series
-// that are recorded nowhere.
+// forVersion resolves the children for one queue and starts accounting
+// for its cost. A nil m gives series that are recorded nowhere.
 func (m *Metrics) forVersion(model, version string) *versionMetrics {
 	if m == nil {
 		m = newMetrics()
 	}
+	u := &usage{model: model, version: version}
+	m.mu.Lock()
+	m.live[u] = struct{}{}
+	m.mu.Unlock()
 	return &versionMetrics{
+		usage:  u,
 		parent: m, model: model, version: version,
 		batchRows:   m.batchRows.WithLabelValues(model, version),
 		queueTime:   m.queueTime.WithLabelValues(model, version),
@@ -95,6 +116,7 @@ func (m *Metrics) forVersion(model, version string) *versionMetrics {
 // version stops being reported.
 func (v *versionMetrics) delete() {
 	m := v.parent
+	m.forget(v.usage)
 	m.batchRows.DeleteLabelValues(v.model, v.version)
 	m.queueTime.DeleteLabelValues(v.model, v.version)
 	m.computeTime.DeleteLabelValues(v.model, v.version)

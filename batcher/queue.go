@@ -34,7 +34,10 @@ type Queue[P any] struct {
 	cfg     Config
 	runner  Runner[P]
 	metrics *versionMetrics
-	log     *slog.Logger
+	// usage accumulates the queue's cost; its Metrics shares the
+	// process's CPU time out to it.
+	usage *usage
+	log   *slog.Logger
 
 	items chan *Item[P]
 	// rows counts the rows queued and not yet taken for a batch.
@@ -82,10 +85,12 @@ func New[P any](cfg Config, r Runner[P], m *Metrics, model, version string) (*Qu
 	if log == nil {
 		log = slog.Default()
 	}
+	vm := m.forVersion(model, version)
 	return &Queue[P]{
 		cfg:     cfg,
 		runner:  r,
-		metrics: m.forVersion(model, version),
+		metrics: vm,
+		usage:   vm.usage,
 		log:     log.With("model", model, "version", version),
 		idle:    make(chan struct{}),
 		// Every item carries at least one row, so a channel with room for
@@ -406,9 +411,17 @@ func (q *Queue[P]) run(b *Batch[P], start time.Time) (err error) {
 			err = fmt.Errorf("%w: %v", ErrPanic, p)
 		}
 	}()
+	b.RunTime = 0
+	called := time.Now()
 	err = q.runner.Run(q.ctx, b)
-	d := time.Since(start)
+	end := time.Now()
+	d := end.Sub(start)
 	q.metrics.computeTime.Observe(d.Seconds())
+	ran := b.RunTime
+	if ran <= 0 {
+		ran = end.Sub(called)
+	}
+	q.usage.ran(ran, len(b.Items), b.Rows, err)
 	q.runTime.Store((7*q.runTime.Load() + int64(d)) / 8)
 	return err
 }
