@@ -159,7 +159,10 @@ func (r *runner) Run(_ context.Context, b *batcher.Batch[*Request]) error {
 			dst = append(dst, in.Data...)
 		}
 	}
-	if err := bind.Run(); err != nil {
+	start := time.Now()
+	err = bind.Run()
+	b.RunTime = time.Since(start)
+	if err != nil {
 		return err
 	}
 	for j := range bind.Out {

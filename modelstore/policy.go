@@ -38,6 +38,9 @@ type Policy struct {
 	// Cache turns the response cache on and bounds it (see CachePolicy);
 	// nil when the block is absent: nothing is cached.
 	Cache *CachePolicy `yaml:"cache"`
+	// Cost sets the price per core-hour of the model's compute (see
+	// CostPolicy).
+	Cost CostPolicy `yaml:"cost"`
 	// Drift configures the drift monitor (see DriftPolicy).
 	Drift DriftPolicy `yaml:"drift"`
 	// Log configures the prediction log (see LogPolicy).
@@ -321,6 +324,9 @@ func ParsePolicy(data []byte) (*Policy, error) {
 			return nil, fmt.Errorf("%w: cache: %w", ErrPolicy, err)
 		}
 	}
+	if err := p.Cost.validate(); err != nil {
+		return nil, fmt.Errorf("%w: cost: %w", ErrPolicy, err)
+	}
 	if err := p.Quality.Apply(quality.DefaultPolicy()).Validate(); err != nil {
 		return nil, fmt.Errorf("%w: quality: %w", ErrPolicy, err)
 	}
@@ -400,6 +406,9 @@ type policyState struct {
 	batching Batching
 	keep     int
 	rollout  rollout.Policy
+	// price is the price per core-hour in force: lastGood's cost block
+	// over the server's.
+	price float64
 }
 
 // readPolicy reads the model's policy.yaml if it changed since the last
@@ -441,9 +450,15 @@ func (s *Store) readPolicy(m *model) {
 		m.policy.keep = *k
 	}
 	m.policy.rollout = p.Rollout.Apply(s.cfg.Rollout)
+	m.policy.price = p.Cost.Price(s.cfg.CostPerCoreHour)
 	m.live.timeout.Store(int64(m.policy.batching.Timeout))
+	for _, v := range m.versions {
+		if v.loaded() {
+			v.queue.SetPrice(m.policy.price)
+		}
+	}
 	if !first {
-		s.log.Info("policy.yaml applied: timeout and keep_previous take effect now, batching for versions loaded from now on",
+		s.log.Info("policy.yaml applied: timeout, keep_previous and cost take effect now, batching for versions loaded from now on",
 			"model", m.name, "keep_previous", m.policy.keep, "timeout", m.policy.batching.Timeout)
 	}
 	for _, v := range m.versions {

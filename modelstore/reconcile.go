@@ -246,6 +246,7 @@ func (s *Store) newModel(name string) *model {
 	m.policy.batching = s.cfg.Batching
 	m.policy.keep = s.cfg.KeepPrevious
 	m.policy.rollout = s.cfg.Rollout
+	m.policy.price = s.cfg.CostPerCoreHour
 	m.live.timeout.Store(int64(s.cfg.Batching.Timeout))
 	s.models[name] = m
 	return m
@@ -263,6 +264,9 @@ func (s *Store) apply(ctx context.Context, o outcome) {
 			break
 		}
 		v.reserved = v.Cost
+		if m := s.models[v.Model]; m != nil {
+			v.queue.SetPrice(m.policy.price)
+		}
 		s.transition(v, Gating, fmt.Sprintf("loaded in %v (warm-up run %v), %s resident", v.loadTook.Round(time.Millisecond), v.WarmUp.Round(time.Microsecond), mib(v.Cost)))
 		// The pass below starts its gate once its baseline is ready.
 	case phaseGated:

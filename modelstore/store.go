@@ -83,6 +83,11 @@ type Config struct {
 	// be written is written again; it doubles with each failure, up to a
 	// minute (or PersistRetry, when longer). 0 means DefaultPersistRetry.
 	PersistRetry time.Duration
+	// CostPerCoreHour is the price of a core-hour of compute in dollars,
+	// which gives each version's dollars per 1,000 predictions (see
+	// batcher.Cost) unless a model's policy.yaml cost block says
+	// otherwise. 0 means no price.
+	CostPerCoreHour float64
 	// Metrics receives the store's series; BatchMetrics the batch queues'.
 	// Nil records them nowhere.
 	Metrics      *Metrics
@@ -185,6 +190,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	if cfg.MemoryBudget < 0 || cfg.MaxModelBytes < 0 {
 		return nil, fmt.Errorf("%w: negative memory budget %d or model size limit %d", ErrConfig, cfg.MemoryBudget, cfg.MaxModelBytes)
+	}
+	if !validPrice(cfg.CostPerCoreHour) {
+		return nil, fmt.Errorf("%w: price per core-hour %v; want dollars, 0 or more", ErrConfig, cfg.CostPerCoreHour)
 	}
 	if cfg.KeepPrevious == 0 {
 		cfg.KeepPrevious = DefaultKeepPrevious

@@ -165,6 +165,28 @@ func (v *Version) Release() {
 
 func (v *Version) markIdle() { v.idleOnce.Do(func() { close(v.idle) }) }
 
+// loaded reports whether v holds its session and batch queue, settled by
+// its loader: it is Gating, Ready or Draining.
+func (v *Version) loaded() bool {
+	switch v.State() {
+	case Gating, Ready, Draining:
+		return true
+	}
+	return false
+}
+
+// ComputeCost returns what this load of the version has cost since it
+// loaded (see batcher.Cost: the gate's run on its evaluation set counts
+// too), with the price per core-hour in force for its model. ok is false
+// when the version is not loaded (Gating, Ready or Draining). It is safe
+// for concurrent use.
+func (v *Version) ComputeCost() (c batcher.Cost, ok bool) {
+	if !v.loaded() {
+		return batcher.Cost{}, false
+	}
+	return v.queue.Cost(), true
+}
+
 // Run runs the version's model directly, outside the batch queue; see
 // engine.Session.Run for the contract on in and out. It returns an error
 // wrapping ErrNotReady when the version holds no session.
