@@ -402,6 +402,7 @@ func TestServerOpenAPIDescribesAnswers(t *testing.T) {
 		{"GET", "/v1/models/plain/openapi.json", ""},
 		{"GET", "/openapi.json", ""},
 		{"GET", "/admin/models", ""},
+		{"GET", "/admin/models/plain", ""},
 		{"GET", "/admin/audit", ""},
 		{"GET", "/healthz", ""},
 		{"GET", "/readyz", ""},

@@ -50,6 +50,12 @@ func TestPolicyInitDefaults(t *testing.T) {
 		b.Executors != nil || b.PreferredBatchSizes != nil {
 		t.Errorf("the batching block is %+v; want serve's defaults", b)
 	}
+	if p.Cost.PerCoreHour != nil {
+		t.Errorf("the cost block sets per_core_hour %v; want it commented out, serve's --cost-per-core-hour in force", *p.Cost.PerCoreHour)
+	}
+	if c, err := modelstore.ParsePolicy([]byte(strings.Replace(text, "# per_core_hour: 0.048", "per_core_hour: 0.048", 1))); err != nil || c.Cost.Price(0) != 0.048 {
+		t.Errorf("policy init's cost block, uncommented, = %v; want per_core_hour 0.048", err)
+	}
 }
 
 // TestPolicyInitWritesEveryKey checks that every key policy.yaml reads is
@@ -65,6 +71,7 @@ func TestPolicyInitWritesEveryKey(t *testing.T) {
 	optional := map[string]bool{ // defaults that are no value: commented out
 		"gate.label": true, "gate.require_eval": true, "gate.slices": true, "gate.metrics": true,
 		"batching.preferred_batch_sizes": true, "batching.executors": true,
+		"cost.per_core_hour": true,
 	}
 	var walk func(tp reflect.Type, path string)
 	walk = func(tp reflect.Type, path string) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"os"
 	"path/filepath"
@@ -71,6 +72,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	strict := fs.Bool("strict-readiness", false, "report not ready while any model on disk has no serving version, even one whose every version failed")
 	predLog := fs.Bool("prediction-log", true, "log answered predictions (each model's policy.yaml log block: share, retention) beside the tracking store, for POST /v1/feedback to join labels to and switchyard export to read")
 	driftOn := fs.Bool("drift", true, "run the drift monitor: sample each version's inputs and scores and judge them against its profile.json")
+	price := fs.Float64("cost-per-core-hour", 0, "price of a core-hour of compute in `DOLLARS`, for each version's dollars per 1,000 predictions (a model's policy.yaml cost.per_core_hour wins; 0: none)")
 	webhook := fs.String("alert-webhook", "", "a `URL` that receives each drift alert as a JSON POST (timeout 5s, 3 retries with backoff)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -80,6 +82,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if *keepPrevious == 0 {
 		*keepPrevious = -1
+	}
+	if *price < 0 || math.IsInf(*price, 0) || math.IsNaN(*price) {
+		return usageError(fs, "--cost-per-core-hour %v: want dollars, 0 or more", *price)
 	}
 	if *webhook != "" && !*driftOn {
 		return usageError(fs, "--alert-webhook needs the drift monitor, which --drift=false turns off")
@@ -111,6 +116,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	// The sampler that shares the process's CPU time out to the versions
+	// by their requests; it ends when serve returns.
+	shareCtx, stopShare := context.WithCancel(context.Background())
+	var shareDone sync.WaitGroup
+	shareDone.Go(func() { bm.ShareCPU(shareCtx, batcher.DefaultShareInterval) })
+	defer func() { stopShare(); shareDone.Wait() }()
 	if _, err := os.ReadDir(*registry); err != nil {
 		return fmt.Errorf("registry: %w", err) // before the data directory inside it is made
 	}
@@ -138,17 +149,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	scfg.RegistryDir, scfg.PublishEngine = *registry, ef.cfg
 	scfg.AllowSourceRoots, scfg.MaxModelBytes, scfg.MaxArtifactBytes = sourceRoots, int64(maxModel), int64(maxArtifact)
 	mcfg := modelstore.Config{
-		Dir:            *registry,
-		Engine:         ef.cfg,
-		Batching:       batching,
-		KeepPrevious:   *keepPrevious,
-		Rollout:        rolloutDefaults,
-		MemoryBudget:   int64(budget),
-		MaxModelBytes:  int64(maxModel),
-		RescanInterval: *rescan,
-		Metrics:        sm,
-		BatchMetrics:   bm,
-		Logger:         log,
+		Dir:             *registry,
+		Engine:          ef.cfg,
+		Batching:        batching,
+		KeepPrevious:    *keepPrevious,
+		Rollout:         rolloutDefaults,
+		MemoryBudget:    int64(budget),
+		MaxModelBytes:   int64(maxModel),
+		RescanInterval:  *rescan,
+		CostPerCoreHour: *price,
+		Metrics:         sm,
+		BatchMetrics:    bm,
+		Logger:          log,
 	}
 	if !*noTracking {
 		if tr, err = tracking.Open(ctx, *dataDir, tracking.Config{Logger: log}); err != nil {

@@ -68,6 +68,9 @@ func TestServeRefusesBadFlags(t *testing.T) {
 		{"--on-publish", "yolo"},
 		{"--rollout-steps", "ten%"},
 		{"--prediction-log", "--no-tracking"},
+		{"--cost-per-core-hour", "-0.5"},
+		{"--cost-per-core-hour", "NaN"},
+		{"--cost-per-core-hour", "cheap"},
 	} {
 		out, err := runCmd(t, append([]string{"serve", "--registry", t.TempDir()}, args...)...)
 		if !errors.Is(err, errUsage) || !strings.Contains(out, args[0][2:]) {

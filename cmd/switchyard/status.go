@@ -54,8 +54,10 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 }
 
 // printStatus writes each version of each model: its state, its share of
-// traffic, the gate's verdict and the run it came from. On disk, with no server, versions
-// have no state but "on disk" and no traffic.
+// traffic, the gate's verdict and the run it came from, then the gate's
+// reasons, live quality and cost of the versions that have them. On disk,
+// with no server, versions have no state but "on disk", no traffic and
+// no cost.
 func printStatus(w io.Writer, models []modelView, live bool) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "MODEL\tVERSION\tSTATE\tTRAFFIC\tGATE\tRUN\tREASON")
@@ -93,6 +95,11 @@ func printStatus(w io.Writer, models []modelView, live bool) {
 		for _, v := range m.Versions {
 			if v.Quality != nil {
 				fmt.Fprintf(w, "quality of %s version %d: %s\n", m.Name, v.Version, qualityLine(v.Quality))
+			}
+		}
+		for _, v := range m.Versions {
+			if v.Cost != nil {
+				fmt.Fprintf(w, "cost of %s version %d: %s\n", m.Name, v.Version, costLine(v.Cost))
 			}
 		}
 		if a := m.Analysis; a != nil {
@@ -134,6 +141,18 @@ func qualityLine(q *qualityView) string {
 		b.WriteString("; ALARM " + strings.Join(q.Alarms, ", "))
 	}
 	return b.String()
+}
+
+// costLine says a version's cost in one line: its predictions, compute
+// seconds, seconds per prediction and, with a price, dollars per 1,000
+// predictions.
+func costLine(c *costView) string {
+	line := fmt.Sprintf("%d predictions, %.3fs compute, %s a prediction", c.Predictions, c.ComputeSeconds,
+		time.Duration(c.SecondsPerPrediction*float64(time.Second)).Round(time.Microsecond/10))
+	if c.DollarsPer1k != nil {
+		line += fmt.Sprintf(", $%.6f per 1,000", *c.DollarsPer1k)
+	}
+	return line
 }
 
 // figureText writes a figure to three places, or "-".

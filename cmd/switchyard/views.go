@@ -45,6 +45,17 @@ type versionView struct {
 	// beside the gate's figures; nil on disk or before the server's
 	// quality monitor has seen the version.
 	Quality *qualityView `json:"quality"`
+	// Cost is what this load of the version has cost; nil on disk or
+	// for a version not in memory.
+	Cost *costView `json:"cost"`
+}
+
+// costView is a version's cost, as GET /admin/models/{m} gives it.
+type costView struct {
+	ComputeSeconds       float64  `json:"compute_seconds"`
+	Predictions          int64    `json:"predictions"`
+	SecondsPerPrediction float64  `json:"seconds_per_prediction"`
+	DollarsPer1k         *float64 `json:"dollars_per_1k"`
 }
 
 // qualityView is a version's live quality, as GET /admin/models/{m}

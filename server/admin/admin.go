@@ -208,6 +208,9 @@ func (s *Server) adminModelOf(ctx context.Context, m *modelstore.Model, rt *roll
 			vj.Stats = &adminStatsJSON{Requests: st.Requests, Errors: st.Errors, ErrorRate: st.ErrorRate(),
 				P99Seconds: st.P99().Seconds(), Scores: st.Scores.Total()}
 		}
+		if c, ok := v.ComputeCost(); ok {
+			vj.Cost = costJSONOf(c)
+		}
 		if mf := manifestOf(v); mf != nil {
 			vj.SHA256, vj.CreatedAt, vj.CreatedBy, vj.Description, vj.EvalLabel = mf.SHA256, mf.CreatedAt, mf.CreatedBy, mf.Description, mf.EvalLabel
 			if mf.Lineage != nil {

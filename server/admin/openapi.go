@@ -25,13 +25,38 @@ func addComponents(c *openapi.Components) {
 		openapi.Prop("reason", openapi.Str("Why, for the audit trail.")),
 		openapi.Prop("actor", openapi.Str("Who, for the audit trail; admin-api when absent.")),
 		openapi.Prop("force", &openapi.Schema{Type: openapi.TypeBoolean, Description: "Route the version although it failed its gate (promote only)."})))
+	num := func(desc string) *openapi.Schema {
+		return &openapi.Schema{Type: openapi.TypeNumber, Minimum: openapi.Bound(0), Description: desc}
+	}
+	cost := openapi.Object("What this load of the version has cost since it loaded (docs/operating.md#cost-per-prediction); absent for a version not in memory.",
+		[]string{"compute_seconds", "predictions", "seconds_per_prediction"},
+		openapi.Prop("compute_seconds", num("The wall time of the version's model runs plus its share, by requests, of the rest of the process's CPU time.")),
+		openapi.Prop("predictions", &openapi.Schema{Type: openapi.TypeInteger, Minimum: openapi.Bound(0), Description: "Rows of the batches that succeeded."}),
+		openapi.Prop("seconds_per_prediction", num("compute_seconds over predictions; 0 before the first.")),
+		openapi.Prop("dollars_per_1k", num("What 1,000 predictions cost at the price per core-hour; absent without a price or before the first prediction.")))
+	cost.AdditionalProperties = false
+	c.Schemas.Add("VersionCost", cost)
+	c.Schemas.Add("AdminModel", openapi.Object("A model: its versions with state, reason, traffic share, gate verdict, lineage, live figures and cost, its rollout state and the controller's last analysis.",
+		[]string{"name", "versions"},
+		openapi.Prop("name", openapi.Str("The model's name.")),
+		openapi.Prop("versions", openapi.ArrayOf(openapi.Object("", []string{"version", "state", "traffic_bp"},
+			openapi.Prop("version", &openapi.Schema{Type: openapi.TypeInteger, Minimum: openapi.Bound(1)}),
+			openapi.Prop("state", openapi.Str("LOADING, GATING, READY, DRAINING, UNLOADED or FAILED.")),
+			openapi.Prop("traffic_bp", &openapi.Schema{Type: openapi.TypeInteger, Minimum: openapi.Bound(0), Maximum: openapi.Bound(10000),
+				Description: "The version's share of the requests that name no version, in basis points."}),
+			openapi.Prop("cost", openapi.Ref("VersionCost")))))))
 }
 
 // op returns an operation of the API: its answer is a JSON object
 // described by desc, and it takes either no token (the server has none)
 // or the bearer token.
 func op(id, summary, desc string, params ...openapi.Parameter) *openapi.Operation {
-	o := openapi.Op(tagAdmin, id, summary, openapi.JSONOK(desc, &openapi.Schema{Type: openapi.TypeObject}), "BadRequest", "Unauthorized", "NotFound", "Unavailable")
+	return opOf(id, summary, desc, &openapi.Schema{Type: openapi.TypeObject}, params...)
+}
+
+// opOf is op with the answer's schema.
+func opOf(id, summary, desc string, answer *openapi.Schema, params ...openapi.Parameter) *openapi.Operation {
+	o := openapi.Op(tagAdmin, id, summary, openapi.JSONOK(desc, answer), "BadRequest", "Unauthorized", "NotFound", "Unavailable")
 	o.Parameters, o.Security = params, []map[string][]string{{}, {"adminToken": {}}}
 	return o
 }
@@ -42,12 +67,13 @@ func query(name, desc string, s *openapi.Schema) openapi.Parameter {
 }
 
 func modelsOp() *openapi.Operation {
-	return op("adminModels", "Every model with its versions and rollout",
-		"models: each model's versions with state, reason, traffic share, gate verdict and lineage, its rollout state and the controller's last analysis.")
+	return opOf("adminModels", "Every model with its versions and rollout",
+		"models: each model's versions with state, reason, traffic share, gate verdict, lineage and cost, its rollout state and the controller's last analysis.",
+		openapi.Object("", []string{"models"}, openapi.Prop("models", openapi.ArrayOf(openapi.Ref("AdminModel")))))
 }
 
 func modelOp() *openapi.Operation {
-	return op("adminModel", "One model with its versions and rollout", "The model as /admin/models lists it.", openapi.ModelParam)
+	return opOf("adminModel", "One model with its versions and rollout", "The model as /admin/models lists it.", openapi.Ref("AdminModel"), openapi.ModelParam)
 }
 
 // actionOp is the operation of POST /admin/models/{model}/VERB.

@@ -3,6 +3,7 @@ package admin
 import (
 	"time"
 
+	"github.com/switchyard-ml/switchyard/batcher"
 	"github.com/switchyard-ml/switchyard/gate"
 	"github.com/switchyard-ml/switchyard/modelstore"
 	"github.com/switchyard-ml/switchyard/rollout"
@@ -67,7 +68,28 @@ type adminVersionJSON struct {
 	// Quality is the version's live quality from the labels fed back,
 	// beside the gate's offline figures; absent without a quality
 	// monitor or before it has seen the version.
-	Quality *adminQualityJSON `json:"quality,omitempty"`
+	Quality *adminQualityJSON `json:"quality,omitempty"` // Cost is what this load of the version has cost since it loaded;
+	// absent for a version not in memory.
+	Cost *adminCostJSON `json:"cost,omitempty"`
+}
+
+// adminCostJSON is a version's cost (batcher.Cost): compute seconds,
+// predictions and, with a price per core-hour, dollars per 1,000
+// predictions. The status page reads this shape.
+type adminCostJSON struct {
+	ComputeSeconds       float64  `json:"compute_seconds"`
+	Predictions          int64    `json:"predictions"`
+	SecondsPerPrediction float64  `json:"seconds_per_prediction"`
+	DollarsPer1k         *float64 `json:"dollars_per_1k,omitempty"`
+}
+
+// costJSONOf returns c as the operations API writes it.
+func costJSONOf(c batcher.Cost) *adminCostJSON {
+	out := &adminCostJSON{ComputeSeconds: c.ComputeSeconds(), Predictions: c.Predictions, SecondsPerPrediction: c.SecondsPerPrediction()}
+	if d, ok := c.DollarsPer1k(); ok {
+		out.DollarsPer1k = &d
+	}
+	return out
 }
 
 // adminStatsJSON is a version's live figures, as the rollout controller
