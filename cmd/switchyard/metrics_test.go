@@ -104,9 +104,24 @@ func TestMetricsLintClean(t *testing.T) {
 	if got := seriesValue(text, "switchyard_cost_per_1k_predictions_dollars", "1"); !(got > 0.99*want && got < 1.01*want) {
 		t.Errorf("switchyard_cost_per_1k_predictions_dollars of version 1 = %v; want about %v", got, want)
 	}
+	costLine := regexp.MustCompile(`cost of fraud version 1: [1-9]\d* predictions, \d+\.\d{3}s compute, \S+ a prediction, \$\d\S* per 1,000`)
 	status, err := runCmd(t, "status", "fraud", "--server", addr)
-	if err != nil || !regexp.MustCompile(`cost of fraud version 1: [1-9]\d* predictions, \d+\.\d{3}s compute, \S+ a prediction, \$\d+\.\d{6} per 1,000`).MatchString(status) {
+	if err != nil || !costLine.MatchString(status) {
 		t.Errorf("status = %v; want version 1's cost with its dollars\n%s", err, status)
+	}
+	// docs/operating.md lists every series the server exports, and shows
+	// status's cost line as it is.
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "operating.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range regexp.MustCompile(`(?m)^# TYPE (switchyard_\w+) `).FindAllStringSubmatch(text, -1) {
+		if !strings.Contains(string(doc), "| `"+name[1]+"` |") {
+			t.Errorf("docs/operating.md's Metrics table lacks %s", name[1])
+		}
+	}
+	if !costLine.Match(doc) {
+		t.Errorf("docs/operating.md shows no cost line as switchyard status prints it")
 	}
 }
 

@@ -150,7 +150,7 @@ func costLine(c *costView) string {
 	line := fmt.Sprintf("%d predictions, %.3fs compute, %s a prediction", c.Predictions, c.ComputeSeconds,
 		time.Duration(c.SecondsPerPrediction*float64(time.Second)).Round(time.Microsecond/10))
 	if c.DollarsPer1k != nil {
-		line += fmt.Sprintf(", $%.6f per 1,000", *c.DollarsPer1k)
+		line += ", $" + strconv.FormatFloat(*c.DollarsPer1k, 'g', 3, 64) + " per 1,000"
 	}
 	return line
 }
