@@ -152,4 +152,3 @@ func seriesValue(text, name, version string) float64 {
 	}
 	return 0
 }
-
