@@ -15,6 +15,7 @@ import (
 
 	"github.com/switchyard-ml/switchyard/batcher"
 	"github.com/switchyard-ml/switchyard/engine"
+	"github.com/switchyard-ml/switchyard/respcache"
 	"github.com/switchyard-ml/switchyard/rollout"
 )
 
@@ -83,10 +84,11 @@ type Config struct {
 	// be written is written again; it doubles with each failure, up to a
 	// minute (or PersistRetry, when longer). 0 means DefaultPersistRetry.
 	PersistRetry time.Duration
-	// Metrics receives the store's series; BatchMetrics the batch queues'.
-	// Nil records them nowhere.
+	// Metrics receives the store's series; BatchMetrics the batch queues';
+	// CacheMetrics the response caches'. Nil records them nowhere.
 	Metrics      *Metrics
 	BatchMetrics *batcher.Metrics
+	CacheMetrics *respcache.Metrics
 	// Logger receives lifecycle events. Nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -161,6 +163,8 @@ type Store struct {
 	// has ended.
 	models  map[string]*model
 	loading *Version
+	// loads counts the loads started, numbering each (Version.loadID).
+	loads   uint64
 	waiters []waiter
 	// busy counts the load, gate and drain goroutines whose outcome the
 	// reconciler has not received yet.
@@ -382,6 +386,9 @@ func (s *Store) Close() {
 	s.cancel()
 	<-s.done
 	s.work.Wait()
+	for _, m := range s.models {
+		s.applyCache(m, nil)
+	}
 	s.models = map[string]*model{}
 	s.events.close()
 }

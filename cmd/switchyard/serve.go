@@ -21,6 +21,7 @@ import (
 	"github.com/switchyard-ml/switchyard/modelstore"
 	"github.com/switchyard-ml/switchyard/ops"
 	"github.com/switchyard-ml/switchyard/quality"
+	"github.com/switchyard-ml/switchyard/respcache"
 	"github.com/switchyard-ml/switchyard/retrain"
 	"github.com/switchyard-ml/switchyard/rollout"
 	"github.com/switchyard-ml/switchyard/server"
@@ -111,6 +112,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	cm, err := respcache.NewMetrics(reg)
+	if err != nil {
+		return err
+	}
 	if _, err := os.ReadDir(*registry); err != nil {
 		return fmt.Errorf("registry: %w", err) // before the data directory inside it is made
 	}
@@ -148,6 +153,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		RescanInterval: *rescan,
 		Metrics:        sm,
 		BatchMetrics:   bm,
+		CacheMetrics:   cm,
 		Logger:         log,
 	}
 	if !*noTracking {
