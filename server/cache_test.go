@@ -106,8 +106,8 @@ func (ts *testServer) postUntilHit(t *testing.T, model string, send func() respo
 // anyPredictionID matches prediction ids; the two models' names, which are as long.
 var (
 	anyPredictionID = regexp.MustCompile(`[0-9a-f]{16}-[0-9a-f]{16}`)
-	cachedName    = []byte(`"cached"`)
-	directName    = []byte(`"direct"`)
+	cachedName      = []byte(`"cached"`)
+	directName      = []byte(`"direct"`)
 )
 
 // TestCacheSharedAcrossProtocols checks that a records request and V2
