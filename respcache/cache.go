@@ -39,6 +39,12 @@ const (
 	maxCounters = 1 << 24
 	// bufferItems is ristretto's advised size of its read buffers.
 	bufferItems = 64
+	// bytesPerSeen sets the doorkeeper's slots: one per this many bytes
+	// of MaxBytes, a power of two between minSeen and maxSeen. Each takes
+	// 8 bytes: a little under 1% of MaxBytes.
+	bytesPerSeen = 1024
+	minSeen      = 1 << 10
+	maxSeen      = 1 << 18
 )
 
 // Cache is one model's response cache. Lookup and Put are safe for
@@ -48,6 +54,12 @@ type Cache struct {
 	seed maphash.Seed
 	ttl  atomic.Int64 // time.Duration, for entries stored from now on
 	m    *modelMetrics
+	// seen is the doorkeeper: the hash of the latest question that missed
+	// in each slot (hash & (len-1)). An answer is stored only when its
+	// question missed before, so that questions asked once (all of them,
+	// for traffic without repeats) cost a lookup and nothing more. Lossy
+	// by design: a slot keeps one hash.
+	seen []atomic.Uint64
 
 	// users counts the Lookups and Puts in progress; once closing is set
 	// none starts, and the last to end closes idle, which Close waits
@@ -65,7 +77,8 @@ func New(cfg Config) (*Cache, error) {
 	if cfg.MaxBytes <= 0 || cfg.TTL <= 0 {
 		return nil, fmt.Errorf("%w: model %q: max bytes %d and ttl %v must be positive", ErrConfig, cfg.Model, cfg.MaxBytes, cfg.TTL)
 	}
-	c := &Cache{seed: maphash.MakeSeed(), idle: make(chan struct{})}
+	c := &Cache{seed: maphash.MakeSeed(), idle: make(chan struct{}),
+		seen: make([]atomic.Uint64, seenSlots(cfg.MaxBytes))}
 	c.ttl.Store(int64(cfg.TTL))
 	c.m = cfg.Metrics.forModel(cfg.Model)
 	rc, err := ristretto.NewCache(&ristretto.Config[uint64, *entry]{
@@ -86,17 +99,28 @@ func New(cfg Config) (*Cache, error) {
 
 // Key is where an answer is filed: the load of the version that answers
 // and the hash of its inputs. Lookup returns it for the Put that follows
-// a miss.
+// a miss, saying whether the answer is worth storing.
 type Key struct {
 	load, hash uint64
+	store      bool
+}
+
+// seenSlots returns the doorkeeper's size for a cache of maxBytes.
+func seenSlots(maxBytes int64) int {
+	n := minSeen
+	for n < maxSeen && int64(n)*bytesPerSeen < maxBytes {
+		n <<= 1
+	}
+	return n
 }
 
 // Lookup looks for the answer that the version load gave to inputs in,
 // and on a hit copies its outputs into out, reusing the capacity of each
 // tensor's Shape and Data; out must have one tensor per output of the
-// version. It returns the key to Put the answer under after a miss. It
-// allocates nothing once out has the room, but for ristretto's buffer of
-// the keys read, renewed once every 64 lookups or so.
+// version. It returns the key to Put the answer under after a miss:
+// the answer is stored only if the same question missed before, not long
+// ago. It allocates nothing once out has the room, but for ristretto's
+// buffer of the keys read, renewed once every 64 lookups or so.
 func (c *Cache) Lookup(load uint64, in, out []engine.Tensor) (Key, bool) {
 	k := Key{load: load, hash: hashInputs(c.seed, load, in)}
 	if !c.enter() {
@@ -106,6 +130,10 @@ func (c *Cache) Lookup(load uint64, in, out []engine.Tensor) (Key, bool) {
 	c.leave()
 	if !ok || !e.answers(load, in) || len(e.out) != len(out) {
 		c.m.misses.Inc()
+		slot := &c.seen[k.hash&uint64(len(c.seen)-1)]
+		if k.store = slot.Load() == k.hash; !k.store {
+			slot.Store(k.hash)
+		}
 		return k, false
 	}
 	for i := range e.out {
@@ -115,11 +143,14 @@ func (c *Cache) Lookup(load uint64, in, out []engine.Tensor) (Key, bool) {
 	return k, true
 }
 
-// Put stores out, the answer to in, under k from Lookup. It copies in and
-// out, which the caller keeps. An answer larger than the cache is not
-// stored; the cache may also decline one that it values less than what
-// it would have to evict.
+// Put stores out, the answer to in, under k from Lookup, if k says it is
+// worth storing. It copies in and out, which the caller keeps. An answer
+// larger than the cache is not stored; the cache may also decline one
+// that it values less than what it would have to evict.
 func (c *Cache) Put(k Key, in, out []engine.Tensor) {
+	if !k.store {
+		return
+	}
 	e := newEntry(k.load, in, out)
 	if e.cost > c.rc.MaxCost() || !c.enter() {
 		return

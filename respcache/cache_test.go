@@ -77,10 +77,14 @@ func metric(t *testing.T, reg *prometheus.Registry, name string) (float64, bool)
 	return 0, false
 }
 
-// put stores the answer to in for load and waits until lookups see it.
+// put stores the answer to in for load, asking twice as the cache stores
+// an answer the second time its question misses, and waits until lookups
+// see it.
 func put(c *Cache, load uint64, in, out []engine.Tensor) {
-	k, _ := c.Lookup(load, in, make([]engine.Tensor, len(out)))
-	c.Put(k, in, out)
+	for range 2 {
+		k, _ := c.Lookup(load, in, make([]engine.Tensor, len(out)))
+		c.Put(k, in, out)
+	}
 	c.rc.Wait()
 }
 
@@ -108,7 +112,7 @@ func TestHitCopiesTheAnswer(t *testing.T) {
 	if _, hit := c.Lookup(1, in2, out); !hit || !slices.Equal(out[0].Data, stored[0].Data) {
 		t.Errorf("second hit = %v %v; want the stored answer %v", hit, out[0].Data, stored[0].Data)
 	}
-	for name, want := range map[string]float64{"switchyard_cache_hits_total": 2, "switchyard_cache_misses_total": 2} {
+	for name, want := range map[string]float64{"switchyard_cache_hits_total": 2, "switchyard_cache_misses_total": 3} {
 		if got, _ := metric(t, reg, name); got != want {
 			t.Errorf("%s = %v; want %v", name, got, want)
 		}
@@ -146,10 +150,34 @@ func TestOnlyTheSameQuestionHits(t *testing.T) {
 	// A collision: the answer to one question filed under another's
 	// hash is never given for that other.
 	other := question(0.125)
+	c.Lookup(7, other, out)
 	k, _ := c.Lookup(7, other, out)
 	c.Put(k, in, answer(0.5))
 	c.rc.Wait()
 	f("a question whose hash files another's answer", 7, other)
+}
+
+// TestStoredOnSecondMiss checks the doorkeeper: an answer is stored only
+// when its question missed before, so questions asked once store nothing.
+func TestStoredOnSecondMiss(t *testing.T) {
+	c, reg := newTestCache(t, 1<<20, time.Hour)
+	out := make([]engine.Tensor, 2)
+	for i := range 100 {
+		in := question(float32(i))
+		k, _ := c.Lookup(1, in, out)
+		c.Put(k, in, answer(float32(i)))
+	}
+	c.rc.Wait()
+	if b, _ := metric(t, reg, "switchyard_cache_bytes"); b != 0 {
+		t.Errorf("100 questions asked once take %v bytes; want none stored", b)
+	}
+	in := question(0)
+	k, _ := c.Lookup(1, in, out)
+	c.Put(k, in, answer(0))
+	c.rc.Wait()
+	if _, hit := c.Lookup(1, in, out); !hit {
+		t.Error("a question that missed twice was not stored")
+	}
 }
 
 func TestEvictionsCounted(t *testing.T) {
