@@ -37,7 +37,8 @@ func (s *Store) dispatch(ctx context.Context) {
 			}
 		}
 		nv := newVersion(m.name, v.Number, v.Dir, m.live)
-		nv.reserved = need
+		s.loads++
+		nv.reserved, nv.loadID = need, s.loads
 		m.versions[v.Number] = nv
 		s.transition(nv, Loading, "")
 		s.loading = nv

@@ -23,6 +23,13 @@ type Request struct {
 	// Deadline, when not zero, is when the request must have started
 	// running; past it Infer fails with batcher.ErrDeadline.
 	Deadline time.Time
+	// SkipCache makes Infer run the request without reading or filling
+	// the model's response cache, as shadow copies do: they must not take
+	// the room of what clients ask.
+	SkipCache bool
+	// Cached is set by Infer when the answer came from the model's
+	// response cache: nothing ran.
+	Cached bool
 
 	item batcher.Item[*Request]
 }
@@ -33,16 +40,47 @@ type Request struct {
 // It fails with ErrNotReady when the version is not Ready or Draining (the
 // caller should hold it with Acquire), and with batcher.ErrQueueFull or
 // batcher.ErrDeadline under overload.
+//
+// When the model's policy.yaml turns the response cache on (and r does
+// not skip it), the answer this load of the version gave to the same
+// inputs, if the cache holds it, is copied into r.Out at once, whatever
+// the deadline, and r.Cached is set; otherwise the answer computed is
+// stored.
 func (v *Version) Infer(r *Request) error {
+	r.Cached = false
 	if st := v.State(); st != Ready && st != Draining {
 		return fmt.Errorf("%s/%d is %s: %w", v.Model, v.Number, st, ErrNotReady)
 	}
-	return v.infer(r)
+	c := v.live.cache.Load()
+	if c == nil || r.SkipCache {
+		return v.infer(r)
+	}
+	if err := v.prepare(r); err != nil {
+		return err
+	}
+	key, hit := c.Lookup(v.loadID, r.In, r.Out)
+	if hit {
+		r.Cached = true
+		return nil
+	}
+	if err := v.enqueue(r); err != nil {
+		return err
+	}
+	c.Put(key, r.In, r.Out)
+	return nil
 }
 
-// infer is Infer without the check of the version's state, for the gate,
-// which runs a version while it is Gating.
+// infer is Infer without the check of the version's state or the cache,
+// for the gate, which runs a version while it is Gating.
 func (v *Version) infer(r *Request) error {
+	if err := v.prepare(r); err != nil {
+		return err
+	}
+	return v.enqueue(r)
+}
+
+// prepare checks r's inputs against the signature and sizes r.Out.
+func (v *Version) prepare(r *Request) error {
 	if err := v.session.Check(r.In); err != nil {
 		return err
 	}
@@ -51,6 +89,11 @@ func (v *Version) infer(r *Request) error {
 		r.Out = slices.Grow(r.Out[:0], n)
 	}
 	r.Out = r.Out[:n]
+	return nil
+}
+
+// enqueue runs r, prepared, through the batch queue.
+func (v *Version) enqueue(r *Request) error {
 	it := &r.item
 	it.Payload, it.Rows, it.Key, it.Deadline = r, 1, 0, r.Deadline
 	if v.batchable {

@@ -78,6 +78,7 @@ func (s *Store) pass(ctx context.Context, name string) {
 	}
 	s.pinManual(m)
 	if len(m.versions) == 0 && onDisk == nil {
+		s.applyCache(m, nil)
 		delete(s.models, name)
 		s.metrics.forget(name)
 		next := maps.Clone(*s.snap.Load())

@@ -413,8 +413,8 @@ type policyState struct {
 
 // readPolicy reads the model's policy.yaml if it changed since the last
 // pass. A valid edit takes effect: settings read per request or per pass
-// (timeout, keep_previous) at once, batching for versions loaded from now
-// on. An invalid edit is refused with a message naming the key, and the
+// (timeout, keep_previous, cache) at once, batching for versions loaded
+// from now on. An invalid edit is refused with a message naming the key, and the
 // last good policy stays in force; a model that never had a valid one
 // cannot load its versions.
 func (s *Store) readPolicy(m *model) {
@@ -457,8 +457,9 @@ func (s *Store) readPolicy(m *model) {
 			v.queue.SetPrice(m.policy.price)
 		}
 	}
+	s.applyCache(m, p.Cache)
 	if !first {
-		s.log.Info("policy.yaml applied: timeout, keep_previous and cost take effect now, batching for versions loaded from now on",
+		s.log.Info("policy.yaml applied: timeout, keep_previous, cost and cache take effect now, batching for versions loaded from now on",
 			"model", m.name, "keep_previous", m.policy.keep, "timeout", m.policy.batching.Timeout)
 	}
 	for _, v := range m.versions {

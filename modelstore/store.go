@@ -15,6 +15,7 @@ import (
 
 	"github.com/switchyard-ml/switchyard/batcher"
 	"github.com/switchyard-ml/switchyard/engine"
+	"github.com/switchyard-ml/switchyard/respcache"
 	"github.com/switchyard-ml/switchyard/rollout"
 )
 
@@ -88,10 +89,11 @@ type Config struct {
 	// batcher.Cost) unless a model's policy.yaml cost block says
 	// otherwise. 0 means no price.
 	CostPerCoreHour float64
-	// Metrics receives the store's series; BatchMetrics the batch queues'.
-	// Nil records them nowhere.
+	// Metrics receives the store's series; BatchMetrics the batch queues';
+	// CacheMetrics the response caches'. Nil records them nowhere.
 	Metrics      *Metrics
 	BatchMetrics *batcher.Metrics
+	CacheMetrics *respcache.Metrics
 	// Logger receives lifecycle events. Nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -166,6 +168,8 @@ type Store struct {
 	// has ended.
 	models  map[string]*model
 	loading *Version
+	// loads counts the loads started, numbering each (Version.loadID).
+	loads   uint64
 	waiters []waiter
 	// busy counts the load, gate and drain goroutines whose outcome the
 	// reconciler has not received yet.
@@ -390,6 +394,9 @@ func (s *Store) Close() {
 	s.cancel()
 	<-s.done
 	s.work.Wait()
+	for _, m := range s.models {
+		s.applyCache(m, nil)
+	}
 	s.models = map[string]*model{}
 	s.events.close()
 }

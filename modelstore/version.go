@@ -12,6 +12,7 @@ import (
 	"github.com/switchyard-ml/switchyard/batcher"
 	"github.com/switchyard-ml/switchyard/engine"
 	"github.com/switchyard-ml/switchyard/gate"
+	"github.com/switchyard-ml/switchyard/respcache"
 	"github.com/switchyard-ml/switchyard/rollout"
 )
 
@@ -71,6 +72,10 @@ type Version struct {
 	score scoreRule
 	// live holds the model's settings that apply per request.
 	live *liveSettings
+	// loadID tells this load apart from every other load of any version
+	// in the process, for the response cache's key; set by the reconciler
+	// before the load starts, 0 for a Version that never loads.
+	loadID uint64
 
 	// inflight counts the requests holding the version (Acquire).
 	inflight atomic.Int64
@@ -109,6 +114,9 @@ type status struct {
 // its versions: a policy.yaml edit changes them at once.
 type liveSettings struct {
 	timeout atomic.Int64 // time.Duration
+	// cache is the model's response cache, nil while policy.yaml has no
+	// cache block. The reconciler sets and closes it (applyCache).
+	cache atomic.Pointer[respcache.Cache]
 }
 
 func newVersion(model string, number int, dir string, live *liveSettings) *Version {

@@ -49,7 +49,7 @@ func (s *Server) putScratch(sc *scratch) {
 	}
 	sc.req.reset()
 	sc.rec.reset()
-	sc.run.In = nil
+	sc.run.In, sc.run.Cached = nil, false
 	s.scratch.Put(sc)
 }
 
@@ -69,7 +69,7 @@ func (s *Server) infer(ctx *fasthttp.RequestCtx, p httpapi.Params) {
 		shadow = nil // the request's id moved it off the stable arm
 	}
 	d := time.Since(start)
-	recordOutcome(v, status, start.Add(d), d, sc.run.Out)
+	recordOutcome(v, status, start.Add(d), d, &sc.run)
 	if status == fasthttp.StatusOK && shadow != nil {
 		s.offerShadow(shadow, v, sc.req.inputs, sc.run.Out)
 	}
@@ -80,12 +80,15 @@ func (s *Server) infer(ctx *fasthttp.RequestCtx, p httpapi.Params) {
 
 // recordOutcome records the outcome of a request version v answered
 // with status after d, ending at end, for the rollout controller: a
-// success with the scores of out, its outputs, or an error when the fault
-// was the model's or the server's, not the client's.
-func recordOutcome(v *modelstore.Version, status int, end time.Time, d time.Duration, out []engine.Tensor) {
+// success with the scores of run's outputs, or an error when the fault
+// was the model's or the server's, not the client's. An answer from the
+// response cache is not recorded: the version ran nothing, and a hit's
+// latency would flatter the arm whose cache is warmer.
+func recordOutcome(v *modelstore.Version, status int, end time.Time, d time.Duration, run *modelstore.Request) {
 	switch {
+	case run.Cached:
 	case status == fasthttp.StatusOK:
-		v.RecordSuccess(end, d, out)
+		v.RecordSuccess(end, d, run.Out)
 	case status >= fasthttp.StatusInternalServerError:
 		v.RecordError(end, d)
 	}

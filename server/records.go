@@ -42,7 +42,7 @@ func (s *Server) predict(ctx *fasthttp.RequestCtx, p httpapi.Params) {
 	sc := s.getScratch()
 	status := s.runPredict(ctx, v, sc, start)
 	d := time.Since(start)
-	recordOutcome(v, status, start.Add(d), d, sc.run.Out)
+	recordOutcome(v, status, start.Add(d), d, &sc.run)
 	if status == fasthttp.StatusOK && shadow != nil {
 		s.offerRecordsShadow(shadow, v, ctx.PostBody(), sc)
 	}

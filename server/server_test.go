@@ -63,6 +63,13 @@ func serveRegistry(t *testing.T, dir string, cfg Config) *testServer {
 // serves it on a loopback port until the test ends.
 func serveStore(t *testing.T, scfg modelstore.Config, cfg Config) *testServer {
 	t.Helper()
+	return serveStoreOn(t, scfg, cfg, prometheus.NewPedanticRegistry())
+}
+
+// serveStoreOn is serveStore with the server's metrics in reg, which
+// GET /metrics serves.
+func serveStoreOn(t *testing.T, scfg modelstore.Config, cfg Config, reg *prometheus.Registry) *testServer {
+	t.Helper()
 	quiet := slog.New(slog.DiscardHandler)
 	dir := scfg.Dir
 	scfg.Logger, scfg.Debounce = quiet, 5*time.Millisecond
@@ -80,7 +87,7 @@ func serveStore(t *testing.T, scfg modelstore.Config, cfg Config) *testServer {
 			t.Fatal(err)
 		}
 	}
-	srv, err := New(cfg, store, prometheus.NewPedanticRegistry())
+	srv, err := New(cfg, store, reg)
 	if err != nil {
 		t.Fatal(err)
 	}

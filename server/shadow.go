@@ -47,7 +47,7 @@ func (s *Server) offerShadow(shadow, stable *modelstore.Version, in, out []engin
 // records how each agreed with stable, until done is closed. It is the
 // one shadow worker, owned by Serve.
 func (s *Server) runShadows(done <-chan struct{}) {
-	var req modelstore.Request
+	req := modelstore.Request{SkipCache: true} // see Request.SkipCache
 	for {
 		select {
 		case <-done:

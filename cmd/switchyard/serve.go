@@ -22,6 +22,7 @@ import (
 	"github.com/switchyard-ml/switchyard/modelstore"
 	"github.com/switchyard-ml/switchyard/ops"
 	"github.com/switchyard-ml/switchyard/quality"
+	"github.com/switchyard-ml/switchyard/respcache"
 	"github.com/switchyard-ml/switchyard/retrain"
 	"github.com/switchyard-ml/switchyard/rollout"
 	"github.com/switchyard-ml/switchyard/server"
@@ -122,6 +123,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var shareDone sync.WaitGroup
 	shareDone.Go(func() { bm.ShareCPU(shareCtx, batcher.DefaultShareInterval) })
 	defer func() { stopShare(); shareDone.Wait() }()
+	cm, err := respcache.NewMetrics(reg)
+	if err != nil {
+		return err
+	}
 	if _, err := os.ReadDir(*registry); err != nil {
 		return fmt.Errorf("registry: %w", err) // before the data directory inside it is made
 	}
@@ -160,6 +165,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		CostPerCoreHour: *price,
 		Metrics:         sm,
 		BatchMetrics:    bm,
+		CacheMetrics:    cm,
 		Logger:          log,
 	}
 	if !*noTracking {
