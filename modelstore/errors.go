@@ -45,6 +45,10 @@ var (
 	// read-only or failing filesystem, a permission): the model itself was
 	// not refused, and the same publish may succeed later.
 	ErrRegistryWrite = errors.New("modelstore: registry not writable")
+	// ErrCard is wrapped by CheckCard, Publish and Stage when a card text
+	// (PublishOptions.Card) is empty, too large or not UTF-8 text, and by
+	// ReadCard when a version's card.md is not.
+	ErrCard = errors.New("modelstore: invalid card text")
 	// ErrConfig is wrapped by Open when its Config is invalid: no
 	// registry directory, a negative memory budget.
 	ErrConfig = errors.New("modelstore: invalid config")

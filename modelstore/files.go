@@ -24,12 +24,12 @@ type FileSum struct {
 
 // ownFileNames are the files a version directory holds for the registry
 // itself; an extra file may not take one of their names.
-var ownFileNames = []string{ModelFile, ManifestFile, EvalFile, ProfileFile}
+var ownFileNames = []string{ModelFile, ManifestFile, EvalFile, ProfileFile, CardFile}
 
 // CheckFileName reports, wrapping ErrFileName, why name cannot name an
 // extra file of a version: it must be a plain file name (no directory,
-// not "." or ".."), and none of model.onnx, manifest.json, eval.csv and
-// profile.json. Subdirectories are not supported.
+// not "." or ".."), and none of model.onnx, manifest.json, eval.csv,
+// profile.json and card.md. Subdirectories are not supported.
 func CheckFileName(name string) error {
 	switch {
 	case name == "":

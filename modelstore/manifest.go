@@ -30,8 +30,12 @@ type Manifest struct {
 	CreatedAt time.Time `json:"created_at,omitzero"`
 	// CreatedBy names who or what published it.
 	CreatedBy string `json:"created_by,omitempty"`
-	// Description is free text: the model card.
+	// Description is free text: the publisher's note for the model card
+	// (publish --note).
 	Description string `json:"description,omitempty"`
+	// Card records the version's card.md (CardFile), the card text its
+	// publisher wrote, by sha256 and size; nil when it has none.
+	Card *FileSum `json:"card,omitempty"`
 	// Signature lists the model's inputs and outputs. Optional; when absent
 	// it is introspected from the model, and when present it must agree.
 	Signature *ManifestSignature `json:"signature,omitempty"`
@@ -118,6 +122,9 @@ func ParseManifest(data []byte) (*Manifest, error) {
 		}
 	}
 	problems = append(problems, checkFileSums(m.Files)...)
+	if m.Card != nil && (!isSHA256(m.Card.SHA256) || m.Card.Size <= 0 || m.Card.Size > MaxCardBytes) {
+		problems = append(problems, fmt.Sprintf("card: sha256 %q and size %d are not those of a card text", m.Card.SHA256, m.Card.Size))
+	}
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("%w: %s", ErrManifest, strings.Join(problems, "; "))
 	}

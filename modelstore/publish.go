@@ -20,8 +20,13 @@ import (
 
 // PublishOptions describes a version being published.
 type PublishOptions struct {
-	// Description is the model card's free text.
+	// Description is the publisher's note for the model card.
 	Description string
+	// Card, when not nil, is the version's card text, markdown its
+	// publisher wrote (intended use, limitations), written into the
+	// version as card.md and recorded in the manifest. It must pass
+	// CheckCard: UTF-8 text of at most MaxCardBytes.
+	Card []byte
 	// CreatedBy names the publisher.
 	CreatedBy string
 	// Features, Classes and UnknownFields are the optional records schema
@@ -65,9 +70,9 @@ const maxPublishAttempts = 20
 //
 // The model is opened with onnxruntime first, so a file that does not load
 // is refused, and its signature is recorded in the manifest; a records
-// schema in opts must fit that signature (Schema.Check). The version
-// (model.onnx, eval.csv and profile.json when opts has them, its extra
-// files, then the manifest) is
+// schema in opts must fit that signature (Schema.Check), a card text must
+// pass CheckCard. The version (model.onnx, eval.csv, card.md and
+// profile.json when opts has them, its extra files, then the manifest) is
 // written into a temporary directory beside the versions, manifest last,
 // synced, and renamed into place: a reader sees all of it or none of it.
 // Concurrent publishers get distinct numbers. Init must have been called.
@@ -104,6 +109,10 @@ func Stage(dir, name string, model []byte, opts PublishOptions) (*Staged, error)
 	if err != nil {
 		return nil, fmt.Errorf("publish %s: %w", name, err)
 	}
+	card, err := cardSum(opts.Card)
+	if err != nil {
+		return nil, fmt.Errorf("publish %s: %w", name, err)
+	}
 	var sig *ManifestSignature
 	if len(files) == 0 {
 		// A model on its own is checked before anything is written.
@@ -131,6 +140,7 @@ func Stage(dir, name string, model []byte, opts PublishOptions) (*Staged, error)
 		CreatedAt:     time.Now().UTC().Truncate(time.Millisecond),
 		CreatedBy:     opts.CreatedBy,
 		Description:   opts.Description,
+		Card:          card,
 		Features:      opts.Features,
 		Classes:       opts.Classes,
 		UnknownFields: opts.UnknownFields,
@@ -141,6 +151,9 @@ func Stage(dir, name string, model []byte, opts PublishOptions) (*Staged, error)
 	err = writeFileSync(filepath.Join(s.tmp, ModelFile), model)
 	if err == nil && opts.EvalCSV != nil {
 		err = writeFileSync(filepath.Join(s.tmp, EvalFile), opts.EvalCSV)
+	}
+	if err == nil && opts.Card != nil {
+		err = writeFileSync(filepath.Join(s.tmp, CardFile), opts.Card)
 	}
 	if err == nil && opts.Profile != nil {
 		err = writeFileSync(filepath.Join(s.tmp, ProfileFile), opts.Profile)

@@ -222,6 +222,14 @@ func TestDocsPageInBrowser(t *testing.T) {
 			t.Fatalf("the page shows %q where it should show %q", other[i], want)
 		}
 	}
+	// Each serving version links its model card, which the server serves.
+	cards, err := chromedp.Run(tab, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#model-fraud a.card')].map((a) => a.getAttribute("href"))`))
+	if err != nil || !slices.Equal(cards, []string{"/v1/models/fraud/versions/1/card"}) {
+		t.Fatalf("the card links of fraud = %q, %v; want version 1's", cards, err)
+	}
+	if r := ts.do(t, "GET", cards[0], ""); r.status != 200 || !strings.Contains(string(r.body), "# Model card: fraud version 1\n") {
+		t.Fatalf("GET %s = %d\n%s", cards[0], r.status, r.body)
+	}
 
 	// A record typed into the form gets the answer the same request gets
 	// when sent directly.

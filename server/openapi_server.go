@@ -49,7 +49,7 @@ var rootTags = []openapi.Tag{
 	{Name: tagV2, Description: "The Open Inference Protocol (KServe V2), with the binary tensor data extension."},
 	{Name: tagRepository, Description: "The model repository extension of the V2 protocol."},
 	{Name: tagRecords, Description: "Named features as JSON, validated against the model's feature schema."},
-	{Name: tagDocs, Description: "These documents and the page that renders them."},
+	{Name: tagDocs, Description: "These documents, the page that renders them, and each version's model card."},
 	{Name: tagProbes, Description: "For load balancers and Prometheus."},
 }
 

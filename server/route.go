@@ -54,6 +54,7 @@ func (s *Server) api() *httpapi.API {
 		{get, "/openapi.json", read, plain(s.serverOpenAPI), openapi.Op(tagDocs, "serverOpenAPI", "This document",
 			openapi.JSONOK("An OpenAPI 3.1 document.", &openapi.Schema{Type: openapi.TypeObject}))},
 		{get, "/docs", read, plain(s.docs), docsOp()},
+		{get, "/v1/models/{model}/versions/{version}/card", read, s.modelCard, modelCardOp()},
 
 		{get, "/metrics", public, plain(s.promh), openapi.Op(tagProbes, "metrics", "Prometheus metrics",
 			openapi.TextOK("The metrics in Prometheus' text format."))},
@@ -61,7 +62,7 @@ func (s *Server) api() *httpapi.API {
 			openapi.Op(tagProbes, "healthz", "Whether the process is up", openapi.TextOK("ok"))},
 		{get, "/readyz", public, func(ctx *fasthttp.RequestCtx, _ httpapi.Params) { s.ready(ctx, true) }, readyzOp()},
 	}
-	a := &httpapi.API{Tags: rootTags}
+	a := &httpapi.API{Tags: rootTags, Components: addCardSchemas}
 	for _, l := range lines {
 		a.Endpoints = append(a.Endpoints, httpapi.Endpoint{Method: l.method, Path: l.path, Access: l.access, Handler: l.handle, Op: l.op})
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/valyala/fasthttp/fasthttpadaptor"
 
 	"github.com/switchyard-ml/switchyard/access"
+	"github.com/switchyard-ml/switchyard/card"
 	"github.com/switchyard-ml/switchyard/drift"
 	"github.com/switchyard-ml/switchyard/engine"
 	"github.com/switchyard-ml/switchyard/modelstore"
@@ -96,6 +97,11 @@ type Config struct {
 	// open. A token's name is kept on the request's context for the audit
 	// trail (access.Name).
 	Access *access.Policy
+	// Cards gives the model cards of GET /v1/models/{m}/versions/{v}/card
+	// their gate verdicts, runs and audit trail (a *tracking.Store); nil
+	// makes them from the registry and the verdicts in memory alone, and
+	// each card says what is missing.
+	Cards card.Store
 	// Analyses gives the operations API the rollout controller's latest
 	// analysis of each model; nil shows none.
 	Analyses admin.Analyses

@@ -78,8 +78,12 @@ type AuditQuery struct {
 	// Model, when set, keeps only that model's entries.
 	Model string
 	// Actions, when not empty, keeps only entries with one of these
-	// actions.
-	Actions []string
+	// actions; ExceptActions, when not empty, drops entries with one of
+	// those.
+	Actions, ExceptActions []string
+	// Version, when positive, keeps only entries that name that version
+	// (Entry.Versions holds it).
+	Version int
 	// Since, when not zero, keeps entries at or after it.
 	Since time.Time
 	// Limit bounds the entries returned, the newest (see AuditLog);
@@ -103,6 +107,15 @@ func (s *Store) AuditLog(ctx context.Context, q AuditQuery) ([]Entry, error) {
 		for _, a := range q.Actions {
 			args = append(args, a)
 		}
+	}
+	if len(q.ExceptActions) > 0 {
+		cond = append(cond, "action NOT IN (?"+strings.Repeat(", ?", len(q.ExceptActions)-1)+")")
+		for _, a := range q.ExceptActions {
+			args = append(args, a)
+		}
+	}
+	if q.Version > 0 {
+		cond, args = append(cond, "EXISTS (SELECT 1 FROM json_each(audit.versions) WHERE json_each.value = ?)"), append(args, q.Version)
 	}
 	if !q.Since.IsZero() {
 		cond, args = append(cond, "time >= ?"), append(args, q.Since.UnixMilli())

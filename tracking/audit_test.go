@@ -2,6 +2,8 @@ package tracking
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -46,4 +48,39 @@ func TestAuditNewestFirst(t *testing.T) {
 	if len(log) != 2 || log[0].Action != "advance" || log[1].Action != "promote" {
 		t.Fatalf("AuditLog limit 2 = %+v; want advance, promote", log)
 	}
+}
+
+// TestAuditOfVersion: Version keeps the entries that name the version
+// among others (a promote names stable and candidate), and ExceptActions
+// drops the actions named.
+func TestAuditOfVersion(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	for _, e := range []Entry{
+		{Actor: "ana", Action: "publish", Model: "m", Versions: []int{2}},
+		{Actor: "ana", Action: "publish", Model: "m", Versions: []int{12}},
+		{Actor: "lifecycle", Action: "loaded", Model: "m", Versions: []int{2}},
+		{Actor: "ana", Action: "promote", Model: "m", Versions: []int{1, 2}},
+		{Actor: "ana", Action: "publish", Model: "other", Versions: []int{2}},
+		{Actor: "ana", Action: "delete", Model: "m"},
+	} {
+		if err := s.Audit(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f := func(q AuditQuery, want string) {
+		t.Helper()
+		log, err := s.AuditLog(ctx, q)
+		var got []string
+		for _, e := range log {
+			got = append(got, fmt.Sprint(e.Action, e.Versions))
+		}
+		if err != nil || strings.Join(got, " ") != want {
+			t.Fatalf("AuditLog(%+v) = %q, %v; want %s", q, got, err, want)
+		}
+	}
+	f(AuditQuery{Model: "m", Version: 2}, "promote[1 2] loaded[2] publish[2]")
+	f(AuditQuery{Model: "m", Version: 2, ExceptActions: []string{"loaded", "drained"}}, "promote[1 2] publish[2]")
+	f(AuditQuery{Model: "m", Version: 1}, "promote[1 2]")
+	f(AuditQuery{Model: "m", Version: 3}, "")
 }

@@ -12,6 +12,7 @@
 //	switchyard rollback MODEL --reason TEXT          drop the candidate, or go back one version
 //	switchyard pause|resume MODEL --reason TEXT      hold a rollout, or let it go on
 //	switchyard status  [MODEL] [--lineage]           versions, states, traffic, lineage
+//	switchyard card    MODEL [VERSION] [--json]      a version's model card
 //	switchyard runs    [list | show ID]              tracking runs
 //	switchyard audit   [MODEL] [--since 24h]         the audit trail
 //	switchyard drift   MODEL [--version V] [--server URL]  a running server's drift report
@@ -21,7 +22,7 @@
 //	switchyard profile MODEL [VERSION] [--data CSV]  write a version's drift profile (profile.json)
 //	switchyard bench   --url URL | --compare         drive load; compare with the machine's limits
 //
-// promote, rollback, pause, resume, status, runs and audit ask a running server (--server URL) or, without
+// promote, rollback, pause, resume, status, card, runs and audit ask a running server (--server URL) or, without
 // it, read the registry and data directory. Run `switchyard VERB --help`
 // for each verb's flags. Exit status: 0 on success, 1 on failure (for
 // repro --check: the file is not bit-exact; for eval: the gate failed), 2
@@ -85,6 +86,7 @@ func verbs() []verb {
 		{"pause", "stop a rollout where it stands", runPause},
 		{"resume", "let a paused rollout go on", runResume},
 		{"status", "show models, their versions' states and traffic, and lineage", runStatus},
+		{"card", "print a version's model card, markdown or JSON", runCard},
 		{"runs", "list tracking runs or show one", runRuns},
 		{"audit", "show the audit trail", runAudit},
 		{"drift", "show a running server's drift report of a model", runDrift},

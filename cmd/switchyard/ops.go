@@ -38,6 +38,8 @@ type opsSource interface {
 	// Audit returns audit entries, newest first; since is a duration back
 	// from now or an RFC 3339 time, already checked by parseSince.
 	Audit(ctx context.Context, model, since string, limit int) ([]entryView, error)
+	// Card returns the model card of a version, as markdown or JSON.
+	Card(ctx context.Context, model string, version int, asJSON bool) ([]byte, error)
 	// Live reports whether the source is a running server, whose versions
 	// have states and traffic; on disk they have neither.
 	Live() bool
@@ -120,38 +122,50 @@ type remoteSource struct {
 	client      *http.Client
 }
 
+// get decodes the JSON answer to GET path?q into out.
 func (r *remoteSource) get(ctx context.Context, path string, q url.Values, out any) error {
+	body, err := r.fetch(ctx, path, q, "application/json")
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(body, out); err != nil {
+		return fmt.Errorf("GET %s: %w", r.base+path, err)
+	}
+	return nil
+}
+
+// fetch returns the body of the answer to GET path?q, asked for as
+// accept; an answer other than 200 is a *remoteError.
+func (r *remoteSource) fetch(ctx context.Context, path string, q url.Values, accept string) ([]byte, error) {
 	u := r.base + path
 	if len(q) > 0 {
 		u += "?" + q.Encode()
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	req.Header.Set("Accept", accept)
 	if r.token != "" {
 		req.Header.Set("Authorization", "Bearer "+r.token)
 	}
 	resp, err := r.client.Do(req)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	if err != nil {
-		return fmt.Errorf("GET %s: %w", u, err)
+		return nil, fmt.Errorf("GET %s: %w", u, err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		var e struct{ Error string }
 		if json.Unmarshal(body, &e) != nil || e.Error == "" {
 			e.Error = strings.TrimSpace(string(body))
 		}
-		return &remoteError{server: r.base, status: resp.StatusCode, msg: e.Error}
+		return nil, &remoteError{server: r.base, status: resp.StatusCode, msg: e.Error}
 	}
-	if err := json.Unmarshal(body, out); err != nil {
-		return fmt.Errorf("GET %s: %w", u, err)
-	}
-	return nil
+	return body, nil
 }
 
 // remoteError is a server's answer other than 200.

@@ -23,7 +23,7 @@ import (
 )
 
 const publishSynopsis = `--registry DIR --model NAME --onnx FILE [--schema FILE] [--eval CSV --label COL] [--train-data CSV [--train-label COL]]
-       [--run ID | [--experiment NAME] [--param k=v]... [--metric k=v]...] [--code-rev REV] [--seed N] [--note TEXT]
+       [--run ID | [--experiment NAME] [--param k=v]... [--metric k=v]...] [--code-rev REV] [--seed N] [--note TEXT] [--card FILE]
 
 Publishes FILE as the next version of NAME and prints its number. The version is
 linked to a tracking run: the run --run names, or one created in --experiment
@@ -34,9 +34,10 @@ classes, unknown_fields; JSON or YAML), checked against the model first. The
 version's drift profile (profile.json) is made from --train-data (its label
 column --train-label, default --label), else from --eval. Bad input, a bad
 schema or data that do not fit the model included, publishes nothing and records
-nothing. Every file must be a regular file (not a FIFO or a device) within its
-size limit: FILE --max-model-bytes (default 2GiB), the schema 4 MiB, the
-evaluation set and the training data profiled 1 GiB.`
+nothing. --note and --card FILE (markdown: intended use, limitations; kept as
+the version's card.md) go into the version's model card (switchyard card). Every file must be a regular file (not a FIFO or a device) within its
+size limit: FILE --max-model-bytes (default 2GiB), the schema 4 MiB, the card
+text 64 KiB (UTF-8), the evaluation set and the training data profiled 1 GiB.`
 
 func runPublish(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("publish", publishSynopsis, stderr)
@@ -59,6 +60,7 @@ func runPublish(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	label := fs.String("label", "", "the label column of --eval")
 	codeRev := fs.String("code-rev", "", "revision of the training code (default: git rev-parse HEAD in the current directory, if it is a repository)")
 	seedFlag := fs.String("seed", "", "the seed training ran with, an integer")
+	cardPath := fs.String("card", "", "the model card's text, a markdown `FILE` (intended use, limitations), kept as the version's card.md: UTF-8, at most 64 KiB")
 	schemaPath := fs.String("schema", "", "the records schema, a JSON or YAML `FILE` of features, classes and unknown_fields")
 	maxModel := byteSize(modelstore.DefaultMaxModelBytes)
 	fs.Var(&maxModel, "max-model-bytes", "refuse an --onnx FILE larger than this `SIZE` (such as 4GiB)")
@@ -105,6 +107,15 @@ func runPublish(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 		if schema, err = modelstore.ParseSchema(raw); err != nil {
 			return fmt.Errorf("--schema %s: %w", *schemaPath, err)
+		}
+	}
+	var cardText []byte
+	if *cardPath != "" {
+		if cardText, err = modelstore.ReadCardFile(*cardPath); err == nil {
+			err = modelstore.CheckCard(cardText)
+		}
+		if err != nil {
+			return fmt.Errorf("--card %s: %w", *cardPath, err)
 		}
 	}
 	var uses []tracking.DatasetUse
@@ -227,6 +238,7 @@ func runPublish(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	opts := modelstore.PublishOptions{
 		Description: *note,
+		Card:        cardText,
 		CreatedBy:   *createdBy,
 		Lineage:     lin,
 		EvalCSV:     evalCSV,

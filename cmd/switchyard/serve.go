@@ -178,7 +178,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 		defer arts.Close()
-		scfg.Tracking, scfg.Registry, scfg.Artifacts, scfg.Admin = tr, tr, arts, tr
+		scfg.Tracking, scfg.Registry, scfg.Artifacts, scfg.Admin, scfg.Cards = tr, tr, arts, tr, tr
 		trail := ops.NewTrail(tr)
 		lifecycle = tr
 		ccfg.Auditor = trail

@@ -104,6 +104,26 @@
     return text;
   }
 
+  // cardLinks links the model card of each version that serves a model,
+  // or its shadow, to GET /v1/models/{model}/versions/{version}/card.
+  function cardLinks(name, m) {
+    const versions = m && Array.isArray(m.arms) ? m.arms.map((a) => String(a.version)) : [];
+    if (m && m.shadow) versions.push(String(m.shadow));
+    if (versions.length === 0) return undefined;
+    const links = [];
+    for (const v of [...new Set(versions)]) {
+      if (links.length > 0) links.push(", ");
+      links.push(
+        el("a", {
+          class: "card",
+          href: `/v1/models/${encodeURIComponent(name)}/versions/${encodeURIComponent(v)}/card`,
+          text: "version " + v,
+        }),
+      );
+    }
+    return el("p", { class: "cards muted" }, "Model card: ", ...links, ".");
+  }
+
   async function main() {
     const serving = servingData();
     const [server, index] = await Promise.all([
@@ -195,6 +215,8 @@
   function renderModel(section, name, docPath, res, serving) {
     const title = el("h3", {}, el("code", { text: name }));
     section.append(title, el("p", { class: "serving", text: servingText(serving) }));
+    const cards = cardLinks(name, serving);
+    if (cards) section.append(cards);
     if (res.status === 404) {
       section.append(
         el("p", { class: "muted", text: `No feature schema: this model takes V2 requests, POST /v2/models/${name}/infer.` }),
