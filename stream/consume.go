@@ -18,7 +18,8 @@ import (
 const retryEvery = time.Second
 
 // Consume applies the stream to this replica until ctx is done, then
-// returns nil; it fails only when it cannot start. It reads the stream
+// returns nil; it fails only when it cannot open its position in
+// Config.Dir. While NATS is unreachable it waits for it. It reads the stream
 // in order through an ordered consumer (no state on the server: the
 // position lives in Config.Dir beside the log it describes, so a fresh
 // data directory replays the stream), from the sequence after the last
@@ -41,13 +42,23 @@ func (c *Conn) Consume(ctx context.Context) error {
 	if pos.seq > 0 {
 		occ.DeliverPolicy, occ.OptStartSeq = jetstream.DeliverByStartSequencePolicy, pos.seq+1
 	}
-	cons, err := c.js.OrderedConsumer(ctx, c.cfg.Name, occ)
-	if err != nil {
-		return fmt.Errorf("stream: consume %s: %w", c.cfg.Name, err)
-	}
-	it, err := cons.Messages()
-	if err != nil {
-		return fmt.Errorf("stream: consume %s: %w", c.cfg.Name, err)
+	var it jetstream.MessagesContext
+	for { // NATS may be down now: try until it is back or ctx is done
+		cons, err := c.js.OrderedConsumer(ctx, c.cfg.Name, occ)
+		if err == nil {
+			if it, err = cons.Messages(); err == nil {
+				break
+			}
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		c.cfg.Logger.Warn("stream: cannot consume the stream yet; trying again", "stream", c.cfg.Name, "error", err)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(retryEvery):
+		}
 	}
 	stop := context.AfterFunc(ctx, it.Stop)
 	defer stop()
