@@ -68,6 +68,9 @@ func TestServeRefusesBadFlags(t *testing.T) {
 		{"--on-publish", "yolo"},
 		{"--rollout-steps", "ten%"},
 		{"--prediction-log", "--no-tracking"},
+		{"--stream", "http://127.0.0.1:4222"},
+		{"--stream", "nats://127.0.0.1"},
+		{"--stream", "nats://127.0.0.1:4222", "--no-tracking"},
 	} {
 		out, err := runCmd(t, append([]string{"serve", "--registry", t.TempDir()}, args...)...)
 		if !errors.Is(err, errUsage) || !strings.Contains(out, args[0][2:]) {
