@@ -42,7 +42,9 @@ type feedbackAnswer struct {
 // duplicate, 207 when some were refused (a conflict or an unknown id;
 // the others are taken), and 400, writing nothing, for a malformed body.
 // The accepted labels' predictions go on to the live quality monitor
-// (Config.Quality), by a hand-off that never waits.
+// (Config.Quality), by a hand-off that never waits. With a fleet's
+// stream (Config.Labels) the answer also waits for the stream to store
+// the labels, and is 503 when it does not (shareLabels).
 func (s *Server) feedback(ctx *fasthttp.RequestCtx, _ httpapi.Params) {
 	if s.cfg.Feedback == nil {
 		httpapi.WriteError(ctx, httpapi.Classify(httpapi.ErrUnavailable, "feedback needs the tracking store: serve with a data directory"))
@@ -81,6 +83,12 @@ func (s *Server) feedback(ctx *fasthttp.RequestCtx, _ httpapi.Params) {
 		// The labels are durable; the live quality monitor takes a copy
 		// without blocking, or drops and counts it.
 		s.cfg.Quality.Labelled(joined)
+	}
+	if s.cfg.Labels != nil {
+		if err := s.shareLabels(ctx, res); err != nil {
+			httpapi.WriteError(ctx, err)
+			return
+		}
 	}
 	httpapi.WriteJSON(ctx, status, ans)
 }

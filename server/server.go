@@ -115,6 +115,10 @@ type Config struct {
 	// Feedback joins labels to logged predictions for POST /v1/feedback;
 	// nil answers that endpoint with 503.
 	Feedback Feedback
+	// Labels, when set, shares the labels feedback joined with the other
+	// replicas of a fleet: POST /v1/feedback answers once they are
+	// committed here and stored by the stream. Nil keeps them here.
+	Labels LabelStream
 	// Quality, when set, receives the predictions whose label feedback
 	// joined, and shows each version's live quality in
 	// GET /admin/models/{m}; nil measures nothing.

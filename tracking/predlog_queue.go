@@ -85,6 +85,11 @@ type LogConfig struct {
 	// prediction an allocation). It must not block and must not keep the
 	// slice or its elements' slices.
 	OnWrite func([]Prediction)
+	// OnBatch, when set, is called by the writer with each batch of a
+	// model's records once it is written, as written (the segment format
+	// AppendBatch takes), for a replica that shares its log with a fleet
+	// (package stream). It must not block and must not keep records.
+	OnBatch func(model string, records []byte)
 }
 
 // maxLogInputs caps the input bytes kept of one prediction.
@@ -323,6 +328,9 @@ func (l *PredictionLog) write(model string, data []byte) {
 		return
 	}
 	l.written.Add(float64(n))
+	if l.cfg.OnBatch != nil {
+		l.cfg.OnBatch(model, data)
+	}
 	if l.cfg.OnWrite == nil {
 		return
 	}

@@ -27,6 +27,7 @@ import (
 	"github.com/switchyard-ml/switchyard/rollout"
 	"github.com/switchyard-ml/switchyard/server"
 	"github.com/switchyard-ml/switchyard/server/mlflow"
+	"github.com/switchyard-ml/switchyard/stream"
 	"github.com/switchyard-ml/switchyard/tracking"
 )
 
@@ -74,6 +75,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	predLog := fs.Bool("prediction-log", true, "log answered predictions (each model's policy.yaml log block: share, retention) beside the tracking store, for POST /v1/feedback to join labels to and switchyard export to read")
 	driftOn := fs.Bool("drift", true, "run the drift monitor: sample each version's inputs and scores and judge them against its profile.json")
 	price := fs.Float64("cost-per-core-hour", 0, "price of a core-hour of compute in `DOLLARS`, for each version's dollars per 1,000 predictions (a model's policy.yaml cost.per_core_hour wins; 0: none)")
+	streamURL := fs.String("stream", "", "share the prediction log and feedback with a fleet of replicas through NATS JetStream at this `URL` (nats://host:port); each replica needs its own --data-dir")
 	webhook := fs.String("alert-webhook", "", "a `URL` that receives each drift alert as a JSON POST (timeout 5s, 3 retries with backoff)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -93,6 +95,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *webhook != "" {
 		if err := drift.CheckWebhook(*webhook); err != nil {
 			return usageError(fs, "--alert-webhook: %v", err)
+		}
+	}
+	if *streamURL != "" {
+		if err := stream.CheckURL(*streamURL); err != nil {
+			return usageError(fs, "--stream: %v", err)
 		}
 	}
 	rolloutDefaults, err := rf.policy()
@@ -201,6 +208,20 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		*predLog = false
 	}
+	if *streamURL != "" && !*predLog {
+		return usageError(fs, "--stream shares the prediction log, which --no-tracking or --prediction-log=false turns off")
+	}
+	// The fleet's stream: its publisher ends after the log's writer, whose
+	// last batches it publishes; its consumer starts once the server
+	// exists, below.
+	var fleet *fleetStream
+	if *streamURL != "" {
+		if fleet, err = openStream(ctx, *streamURL, *dataDir, tr, log, reg); err != nil {
+			return err
+		}
+		defer fleet.close()
+		scfg.Labels = fleet.conn
+	}
 	// The live quality monitor, on with the prediction log: fed by the
 	// log's writer (OnWrite) and by POST /v1/feedback, read by the rollout
 	// controller (live accuracy) and GET /admin/models/{m}. Its goroutine
@@ -227,6 +248,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return p.Log.Apply(tracking.DefaultLogPolicy()), nil
 		}}
 		lcfg.OnWrite = qmon.Predicted // the live quality monitor's feed
+		if fleet != nil {
+			lcfg.OnBatch = fleet.conn.Offer
+		}
 		if scfg.PredictionLog, err = tracking.NewPredictionLog(tr, lcfg, reg); err != nil {
 			return err
 		}
@@ -311,6 +335,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	srv, err := server.New(scfg, store, reg)
 	if err != nil {
 		return err
+	}
+	if fleet != nil { // ends before the monitors and the stores it feeds
+		fleet.consume(qmon, srv)
+		defer fleet.stopConsumer()
 	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {

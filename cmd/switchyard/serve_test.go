@@ -71,6 +71,9 @@ func TestServeRefusesBadFlags(t *testing.T) {
 		{"--cost-per-core-hour", "-0.5"},
 		{"--cost-per-core-hour", "NaN"},
 		{"--cost-per-core-hour", "cheap"},
+		{"--stream", "http://127.0.0.1:4222"},
+		{"--stream", "nats://127.0.0.1"},
+		{"--stream", "nats://127.0.0.1:4222", "--no-tracking"},
 	} {
 		out, err := runCmd(t, append([]string{"serve", "--registry", t.TempDir()}, args...)...)
 		if !errors.Is(err, errUsage) || !strings.Contains(out, args[0][2:]) {
