@@ -65,6 +65,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.Var(&budget, "memory-budget", "resident memory loaded versions may take, such as 2GiB or 512MiB (0: unlimited); a version that would not fit fails")
 	dataDir := fs.String("data-dir", "", "tracking database and artifacts (default REGISTRY/.switchyard)")
 	noTracking := fs.Bool("no-tracking", false, "open no tracking store: the MLflow API answers 503 (to measure what tracking costs)")
+	trackingDSN := fs.String("tracking-dsn", os.Getenv(envTrackingDSN), "a PostgreSQL `URL` (postgres://USER@HOST/DB) holding the tracking store, which replicas share, in place of DATA_DIR/tracking.db; the prediction log and artifacts stay in the data directory (default $"+envTrackingDSN+", which the other verbs read too)")
 	tokensFile := fs.String("tokens", "", "a `FILE` of bearer tokens, a line each: NAME ROLE SECRET, ROLE infer, read or write (also $SWITCHYARD_TOKENS, and $SWITCHYARD_ADMIN_TOKEN as the write token admin)")
 	auth := fs.String("auth", "", "the endpoint classes that need a token, such as read,write or infer,read,write (default write once tokens are configured)")
 	tick := fs.Duration("controller-tick", time.Second, "how often the rollout controller judges every rollout")
@@ -80,6 +81,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if *keepPrevious == 0 {
 		*keepPrevious = -1
+	}
+	if *noTracking && isSet(fs, "tracking-dsn") {
+		return usageError(fs, "--tracking-dsn names the tracking store, which --no-tracking turns off")
 	}
 	if *webhook != "" && !*driftOn {
 		return usageError(fs, "--alert-webhook needs the drift monitor, which --drift=false turns off")
@@ -151,7 +155,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Logger:         log,
 	}
 	if !*noTracking {
-		if tr, err = tracking.Open(ctx, *dataDir, tracking.Config{Logger: log}); err != nil {
+		if tr, err = openTrackingStore(ctx, *trackingDSN, *dataDir, tracking.Config{Logger: log}); err != nil {
 			return err
 		}
 		defer tr.Close()

@@ -68,6 +68,7 @@ func TestServeRefusesBadFlags(t *testing.T) {
 		{"--on-publish", "yolo"},
 		{"--rollout-steps", "ten%"},
 		{"--prediction-log", "--no-tracking"},
+		{"--tracking-dsn", "postgres://x@127.0.0.1/db", "--no-tracking"},
 	} {
 		out, err := runCmd(t, append([]string{"serve", "--registry", t.TempDir()}, args...)...)
 		if !errors.Is(err, errUsage) || !strings.Contains(out, args[0][2:]) {

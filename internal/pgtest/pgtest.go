@@ -91,6 +91,33 @@ func (c *Cluster) start() error {
 	return c.serverStart()
 }
 
+// New starts a cluster for one test, stopped and removed when it ends.
+// Where PostgreSQL cannot be started it skips the test saying why, or
+// fails it with CI=true.
+func New(t testing.TB) *Cluster {
+	t.Helper()
+	c := Start()
+	t.Cleanup(func() {
+		if err := c.Stop(); err != nil {
+			t.Error(err)
+		}
+	})
+	c.need(t)
+	return c
+}
+
+// need skips t (fails it with CI=true) when c has no server.
+func (c *Cluster) need(t testing.TB) {
+	t.Helper()
+	if c.err == nil {
+		return
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("PostgreSQL is required on CI: %v", c.err)
+	}
+	t.Skipf("no PostgreSQL to test against: %v", c.err)
+}
+
 // version is the major version in a path /usr/lib/postgresql/N/bin/initdb.
 func version(initdb string) int {
 	n, _ := strconv.Atoi(filepath.Base(filepath.Dir(filepath.Dir(initdb))))
@@ -167,12 +194,7 @@ func (c *Cluster) Restart(t testing.TB) {
 // fails it with CI=true.
 func (c *Cluster) DSN(t testing.TB) string {
 	t.Helper()
-	if c.err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("PostgreSQL is required on CI: %v", c.err)
-		}
-		t.Skipf("no PostgreSQL to test against: %v", c.err)
-	}
+	c.need(t)
 	name := fmt.Sprintf("t%d", c.dbs.Add(1))
 	if err := c.run("createdb", "-h", "127.0.0.1", "-p", strconv.Itoa(c.port), "-U", superuser, name); err != nil {
 		t.Fatal(err)
