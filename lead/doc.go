@@ -30,7 +30,7 @@
 //
 // Usage:
 //
-//	l, err := lead.New(lead.Config{DSN: dsn})
+//	l, err := lead.New(lead.Config{DSN: dsn}, reg)
 //	if err != nil { ... }
 //	defer l.Close()
 //	go l.Run(ctx)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Defaults of Config.
@@ -55,14 +56,15 @@ type Leader struct {
 	pool  *pgxpool.Pool   // claims
 	key   int64           // the advisory lock's key
 	log   *slog.Logger
+	m     *metrics
 	term  atomic.Int64  // the term held; 0 while following. Set by Run, cleared by Run or a fenced Claim
 	lost  chan struct{} // a fenced Claim tells Run to drop the session
 	ready atomic.Bool   // the tables exist
 }
 
 // New validates cfg and returns a Leader, following until Run takes the
-// role. It does not connect yet.
-func New(cfg Config) (*Leader, error) {
+// role, with its metrics registered with reg. It does not connect yet.
+func New(cfg Config, reg prometheus.Registerer) (*Leader, error) {
 	if cfg.DSN == "" {
 		return nil, errors.New("lead: no DSN")
 	}
@@ -87,6 +89,10 @@ func New(cfg Config) (*Leader, error) {
 			conn.RuntimeParams[k] = v
 		}
 	}
+	m, err := newMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
 	pool, err := pgxpool.New(context.Background(), cfg.DSN)
 	if err != nil {
 		return nil, fmt.Errorf("lead: PostgreSQL DSN: %w", err)
@@ -97,7 +103,7 @@ func New(cfg Config) (*Leader, error) {
 	}
 	h := fnv.New64a()
 	h.Write([]byte("switchyard/lead/" + cfg.Group))
-	return &Leader{cfg: cfg, conn: conn, pool: pool, key: int64(h.Sum64()), log: log.With("group", cfg.Group),
+	return &Leader{cfg: cfg, conn: conn, pool: pool, key: int64(h.Sum64()), log: log.With("group", cfg.Group), m: m,
 		lost: make(chan struct{}, 1)}, nil
 }
 
@@ -231,7 +237,15 @@ func (l *Leader) hold(ctx context.Context, conn *pgx.Conn, term int64) {
 
 // set records the term held (0: none) and reports a change.
 func (l *Leader) set(term int64) {
-	if l.term.Swap(term) != term && l.cfg.OnChange != nil {
+	if l.term.Swap(term) != term {
+		l.changed(term)
+	}
+}
+
+// changed reports a change of role.
+func (l *Leader) changed(term int64) {
+	l.m.set(term)
+	if l.cfg.OnChange != nil {
 		l.cfg.OnChange(term)
 	}
 }
@@ -262,9 +276,7 @@ func (l *Leader) Claim(ctx context.Context, model, action, reason string) error 
 	if errors.Is(err, ErrFenced) {
 		if l.term.CompareAndSwap(term, 0) {
 			l.log.Warn("lead: a later term fenced this replica's claim; the role is lost", "term", term, "model", model, "action", action)
-			if l.cfg.OnChange != nil {
-				l.cfg.OnChange(0)
-			}
+			l.changed(0)
 		}
 		select {
 		case l.lost <- struct{}{}:

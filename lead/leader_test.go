@@ -10,6 +10,8 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/switchyard-ml/switchyard/internal/pgtest"
 )
@@ -26,7 +28,8 @@ type replica struct {
 func start(t *testing.T, dsn string, ping time.Duration) *replica {
 	t.Helper()
 	r := &replica{changes: make(chan int64, 16)}
-	l, err := New(Config{DSN: dsn, Retry: 20 * time.Millisecond, Ping: ping, OnChange: func(term int64) { r.changes <- term }})
+	l, err := New(Config{DSN: dsn, Retry: 20 * time.Millisecond, Ping: ping, OnChange: func(term int64) { r.changes <- term }},
+		prometheus.NewPedanticRegistry())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,6 +117,9 @@ func TestOneLeaderAndHandover(t *testing.T) {
 	if b.IsLeader() || b.Term() != 0 {
 		t.Fatalf("both replicas lead: the second has term %d", b.Term())
 	}
+	if got := [2]float64{testutil.ToFloat64(a.m.leader), testutil.ToFloat64(b.m.leader)}; got != [2]float64{1, 0} {
+		t.Errorf("switchyard_lead_leader of the two = %v; want [1 0]", got)
+	}
 	if err := b.Claim(context.Background(), "m", "promote", "r"); !errors.Is(err, ErrNotLeader) {
 		t.Fatalf("a follower's Claim = %v; want ErrNotLeader", err)
 	}
@@ -195,7 +201,7 @@ func TestStaleLeaderIsFenced(t *testing.T) {
 
 func TestNewRefusesBadConfig(t *testing.T) {
 	for _, dsn := range []string{"", "postgres://%zz"} {
-		if _, err := New(Config{DSN: dsn}); err == nil {
+		if _, err := New(Config{DSN: dsn}, prometheus.NewPedanticRegistry()); err == nil {
 			t.Errorf("New(%q) = nil error; want one", dsn)
 		}
 	}
@@ -204,7 +210,8 @@ func TestNewRefusesBadConfig(t *testing.T) {
 // TestNoServerNoRole runs a Leader against a port where nothing listens:
 // it never leads, and its claims are refused.
 func TestNoServerNoRole(t *testing.T) {
-	l, err := New(Config{DSN: "postgres://nobody@127.0.0.1:1/none?connect_timeout=1", Retry: 10 * time.Millisecond})
+	l, err := New(Config{DSN: "postgres://nobody@127.0.0.1:1/none?connect_timeout=1", Retry: 10 * time.Millisecond},
+		prometheus.NewPedanticRegistry())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/switchyard-ml/switchyard/batcher"
 	"github.com/switchyard-ml/switchyard/drift"
+	"github.com/switchyard-ml/switchyard/lead"
 	"github.com/switchyard-ml/switchyard/modelstore"
 	"github.com/switchyard-ml/switchyard/ops"
 	"github.com/switchyard-ml/switchyard/quality"
@@ -171,12 +172,30 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		mcfg.Auditor, mcfg.PendingWrites, mcfg.Verdicts = trail, trail, trail
 		scfg.Feedback = tr
 	}
+	// With a shared database, one replica leads: only its rollout
+	// controller and retrain trigger act. Its goroutine ends after
+	// theirs, which claim each decision from it.
+	var leadership *lead.Leader
+	if tr != nil && *trackingDSN != "" {
+		if leadership, err = lead.New(lead.Config{DSN: *trackingDSN, Logger: log}, reg); err != nil {
+			return err
+		}
+		leadCtx, stopLead := context.WithCancel(context.Background())
+		var leadDone sync.WaitGroup
+		leadDone.Go(func() { leadership.Run(leadCtx) })
+		defer func() {
+			stopLead()
+			leadDone.Wait()
+			leadership.Close()
+		}()
+		ccfg.Leadership = leadership
+	}
 	// The retraining runner, with the tracking store: drift and quality
 	// alarms fire it, and its commands end before the store closes.
 	var retrainer *retrain.Runner
 	if tr != nil {
 		var stopRetrainer func()
-		if retrainer, stopRetrainer, err = startRetrainer(*registry, *dataDir, tr, log, reg); err != nil {
+		if retrainer, stopRetrainer, err = startRetrainer(*registry, *dataDir, tr, leadership, log, reg); err != nil {
 			return err
 		}
 		defer stopRetrainer()
