@@ -143,10 +143,11 @@ func (c *Cluster) serverStart() error {
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("pgtest: postgres: %w", err)
 	}
-	c.server, c.exited = cmd, make(chan error, 1)
+	exited := make(chan error, 1)
+	c.server, c.exited = cmd, exited
 	go func() { // ends when the postmaster does
-		c.exited <- cmd.Wait()
-		close(c.exited)
+		exited <- cmd.Wait()
+		close(exited)
 	}()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
