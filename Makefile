@@ -9,7 +9,7 @@ BIN     := bin/switchyard
 ARCH := $(if $(filter aarch64 arm64,$(shell uname -m)),arm64,x64)
 export SWITCHYARD_ORT_LIB ?= $(CURDIR)/.cache/ort/1.24.1/linux-$(ARCH)/libonnxruntime.so.1
 
-.PHONY: all build ort chromium nats mlflow-npm run test vet bench bench-smoke fuzz fuzz-smoke soak loop
+.PHONY: all build ort chromium nats postgres mlflow-npm run test vet bench bench-smoke fuzz fuzz-smoke soak loop
 
 all: build
 
@@ -44,6 +44,13 @@ chromium:
 nats:
 	@scripts/install-nats.sh
 
+# PostgreSQL from Debian's packages, for the tracking suite's PostgreSQL
+# run (internal/pgtest starts a throwaway cluster): installed when it is
+# missing and this is root with apt-get; elsewhere the PostgreSQL tests
+# skip, saying why. On CI (CI=true) a failed install fails here.
+postgres:
+	@scripts/install-postgres.sh
+
 # The third-party npm mlflow client, for TestMLflowNPMClient, pinned by
 # its package-lock.json: installed once with npm. Without npm the test
 # skips off CI; on CI (CI=true) a failed install fails here.
@@ -65,7 +72,7 @@ vet:
 # make fuzz-smoke and make fuzz mutate them.
 # The allocation tests are built without the race detector, which
 # allocates: they run on their own first.
-test: ort chromium nats mlflow-npm vet bench-smoke
+test: ort chromium nats postgres mlflow-npm vet bench-smoke
 	$(GO) test -count=1 -run Alloc ./server ./tracking ./drift ./rollout ./internal/onnx
 	$(GO) test -race -count=1 ./...
 

@@ -10,7 +10,10 @@
 // ignores an alarm the policy does not list. It skips the trigger, and
 // audits and counts why, while a run of the same model is in progress or
 // less than the policy's cooldown has passed since the last run started,
-// so that at most one command runs per model at a time. Otherwise it
+// so that at most one command runs per model at a time. With a
+// Config.Leadership (replicas sharing a PostgreSQL store), only the
+// leader starts a run, after claiming it in its term; the others count
+// the alarm as not_leader. Otherwise it
 // exports, with ops.ExportFile, the labelled predictions of the model's
 // every version (of the version that alarmed when versions differ in
 // their input columns, which one CSV cannot hold) answered within

@@ -16,7 +16,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		runs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "switchyard_retrain_runs_total",
 			Help: "Retraining runs that ended, by result: succeeded, failed, timeout, stopped."}, []string{"result"}),
 		skipped: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "switchyard_retrain_skipped_total",
-			Help: "Alarms that started no retraining, by why: running, cooldown, not_configured (the policy does not list the alarm), policy_error."},
+			Help: "Alarms that started no retraining, by why: running, cooldown, not_configured (the policy does not list the alarm), policy_error, not_leader (another replica leads)."},
 			[]string{"reason"}),
 		dropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "switchyard_retrain_dropped_total",
 			Help: "Alarms dropped because the retraining runner's queue was full."}),

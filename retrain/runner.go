@@ -47,6 +47,14 @@ type Policies interface {
 	RetrainPolicy(model string) (*modelstore.RetrainPolicy, error)
 }
 
+// Leadership says whether this replica may start a retraining when
+// several share a registry: a run is claimed first, and started only if
+// the claim succeeds; the claim is fenced by the leader's term, so a
+// replica that has lost the role is refused. lead.Leader provides it.
+type Leadership interface {
+	Claim(ctx context.Context, model, action, reason string) error
+}
+
 // Auditor records the runs in the audit trail: *tracking.Store
 // implements it.
 type Auditor interface {
@@ -70,6 +78,11 @@ type Config struct {
 	// Auditor receives the audit entries (actor "retrain"); nil audits
 	// nothing.
 	Auditor Auditor
+	// Leadership, when set, lets only the leader among replicas start a
+	// run: on the others an alarm is counted as skipped (not_leader),
+	// neither logged above debug nor audited, since the leader sees the
+	// same alarms. Nil (one replica) always starts.
+	Leadership Leadership
 	// Lookback is how far back from the trigger the export reaches. 0
 	// means DefaultLookback.
 	Lookback time.Duration
@@ -103,8 +116,12 @@ const ExportDir = "retrain"
 // run ends: the newest ones.
 const KeepExports = 5
 
-// auditTimeout bounds one audit write.
-const auditTimeout = 5 * time.Second
+// auditTimeout bounds one audit write, and claimTimeout one claim of
+// the leadership.
+const (
+	auditTimeout = 5 * time.Second
+	claimTimeout = 5 * time.Second
+)
 
 // Runner fires a model's retraining command on the alarms its policy
 // lists; see the package documentation. Fire is safe for concurrent use;
@@ -227,6 +244,16 @@ func (r *Runner) admit(ctx context.Context, t Trigger) (*modelstore.RetrainPolic
 		if since := time.Since(last); since < p.Cooldown {
 			r.skip(ctx, t, "cooldown", fmt.Sprintf("the last retraining started %v ago, within the cooldown of %v",
 				since.Round(time.Second), p.Cooldown), map[string]any{"last_start": last.UTC(), "cooldown": p.Cooldown.String()})
+			return nil, false
+		}
+	}
+	if r.cfg.Leadership != nil {
+		cctx, cancel := context.WithTimeout(ctx, claimTimeout)
+		err := r.cfg.Leadership.Claim(cctx, t.Model, "retrain_started", t.Reason+" alarm")
+		cancel()
+		if err != nil {
+			r.metrics.skipped.WithLabelValues("not_leader").Inc()
+			r.log.Debug("retrain: not the leader; the leader retrains", "trigger", t, "error", err)
 			return nil, false
 		}
 	}

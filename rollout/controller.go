@@ -56,6 +56,15 @@ type Auditor interface {
 	AuditDecision(ctx context.Context, model, action string, versions []int, reason string, details map[string]any) error
 }
 
+// Leadership says whether this replica's controller may act when several
+// replicas share a registry: each decision is claimed first, and applied
+// only if the claim succeeds. The claim is written fenced by the
+// leader's term, so a replica that has lost the role (even before it
+// knows) is refused. lead.Leader provides it.
+type Leadership interface {
+	Claim(ctx context.Context, model, action, reason string) error
+}
+
 // Accuracy supplies a version's live accuracy from ground-truth feedback,
 // as a fraction, and false while it is unknown. The controller declares
 // it; the feedback store provides it.
@@ -71,6 +80,11 @@ type ControllerConfig struct {
 	// Auditor receives each decision that changes a rollout. Nil audits
 	// nowhere (the log still says).
 	Auditor Auditor
+	// Leadership, when set, gates every change the controller makes: a
+	// replica that is not the leader judges but applies nothing, and
+	// follows rollout.json as the leader writes it. Nil (one replica)
+	// always acts.
+	Leadership Leadership
 	// Accuracy supplies live accuracy per version, for max_accuracy_drop.
 	// Nil leaves accuracy unknown, and that bound unused.
 	Accuracy Accuracy
@@ -306,6 +320,10 @@ func (c *Controller) look(ctx context.Context, l Live, now time.Time) (Decision,
 		return d, true
 	}
 	reason := strings.Join(d.Reasons, "; ")
+	if err := c.claim(ctx, l.Model, d.Action.String(), reason); err != nil {
+		c.notApplied(l.Model, "rollout decision not applied: not the leader", err, "decision", d)
+		return d, true
+	}
 	plan := func(cur *State, serving, previous int) (*State, error) {
 		if cur == nil || !cur.UpdatedAt.Equal(st.UpdatedAt) {
 			return nil, fmt.Errorf("%w: the state changed while the controller decided", ErrState)
@@ -355,6 +373,10 @@ func (c *Controller) start(ctx context.Context, l Live, now time.Time, supersede
 	if superseded != 0 {
 		reason += fmt.Sprintf(", superseding the rollout of version %d", superseded)
 	}
+	if err := c.claim(ctx, l.Model, "start", reason); err != nil {
+		c.notApplied(l.Model, "rollout not started: not the leader", err, "version", l.Newest)
+		return
+	}
 	plan := func(cur *State, serving, _ int) (*State, error) {
 		ch := Change{Actor: "controller", Reason: reason, Now: now.UTC()}
 		switch l.Policy.OnPublish {
@@ -374,6 +396,19 @@ func (c *Controller) start(ctx context.Context, l Live, now time.Time, supersede
 	c.applied(l.Model)
 	c.log.Info("rollout started", "model", l.Model, "version", l.Newest, "strategy", next.Strategy)
 	c.audit(ctx, l.Model, "start", next, reason, nil)
+}
+
+// claimTimeout bounds a claim's round trip to the leadership's database.
+const claimTimeout = 5 * time.Second
+
+// claim asks the leadership, if any, for the right to apply a decision.
+func (c *Controller) claim(ctx context.Context, model, action, reason string) error {
+	if c.cfg.Leadership == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, claimTimeout)
+	defer cancel()
+	return c.cfg.Leadership.Claim(ctx, model, action, reason)
 }
 
 // notApplied logs that the Fleet refused a change to model, once for

@@ -36,7 +36,11 @@
 // the analyses' count from one Decide to the next (Progress). The
 // Controller's goroutine (Run) feeds Decide and applies its decisions
 // through a Fleet, on each tick and at once when woken (Wake) by a
-// version becoming Ready or Failed.
+// version becoming Ready or Failed. Among replicas that share a registry
+// and a PostgreSQL tracking store, only the leader applies anything: each
+// decision is first claimed from ControllerConfig.Leadership (lead.Leader),
+// a write fenced by the leader's term; the others judge, apply nothing,
+// and follow rollout.json as the leader writes it.
 //
 // rollout imports no other switchyard package: a table's targets are of
 // any type V the caller chooses (modelstore routes to *modelstore.Version).

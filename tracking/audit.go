@@ -98,7 +98,7 @@ type AuditQuery struct {
 // publish is stamped when it begins and recorded when it ends, after the
 // gate verdict it caused.
 func (s *Store) AuditLog(ctx context.Context, q AuditQuery) ([]Entry, error) {
-	cond, args := []string{"1"}, []any{}
+	cond, args := []string{"TRUE"}, []any{}
 	if q.Model != "" {
 		cond, args = append(cond, "model = ?"), append(args, q.Model)
 	}

@@ -1,6 +1,10 @@
 // Package tracking is switchyard's embedded store of experiments, runs,
 // datasets, lineage and the audit trail: one SQLite file (tracking.db, WAL
-// mode) in the data directory, with nothing else to run.
+// mode) in the data directory, with nothing else to run (Open), or a
+// PostgreSQL database that several replicas share (OpenPostgres). Both
+// run the same statements, written once with "?" placeholders (numbered
+// for PostgreSQL by its connector, postgres_conn.go), and their own
+// migrations (migrations/ and migrations/postgres/) to the same schema.
 //
 // Its records are shaped as MLflow's tracking server keeps them
 // (experiments with the default experiment "0", runs with params, tags and
@@ -25,14 +29,13 @@
 // Concurrency and durability: reads run on any goroutine. Every write goes
 // to one writer goroutine, which commits the writes waiting for it in one
 // transaction (each in its own savepoint, so one failing write does not
-// undo the others) with synchronous=FULL, and only then answers their
-// callers. A write that returned nil survives SIGKILL at any moment.
+// undo the others) with synchronous=FULL (on PostgreSQL, its default
+// synchronous commit), and only then answers their callers. A write that returned nil survives SIGKILL at any moment.
 //
 // Errors wrap the sentinels of errors.go (ErrNotFound, ErrExists,
 // ErrInvalid, ErrClosed), for the server to map to MLflow's error codes.
 // No SQL lives outside this package; consumers declare the interface
-// they need of a Store, so that another implementation (PostgreSQL) can
-// replace it.
+// they need of a Store.
 //
 // Usage:
 //

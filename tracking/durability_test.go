@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -29,12 +28,12 @@ func TestSIGKILLLosesNoAcknowledgedWrite(t *testing.T) {
 	if os.Getenv(childEnv) != "" {
 		t.Skip("this is the child's process")
 	}
-	dir := t.TempDir()
+	db := newTestDB(t)
 	r := rand.New(rand.NewPCG(1, 2))
 	const rounds = 12
 	for round := range rounds {
-		acked := killChildAfter(t, dir, round, time.Duration(20+r.IntN(200))*time.Millisecond)
-		s, err := Open(context.Background(), dir, Config{})
+		acked := killChildAfter(t, db, round, time.Duration(20+r.IntN(200))*time.Millisecond)
+		s, err := db.open(Config{})
 		if err != nil {
 			t.Fatalf("round %d: reopen after SIGKILL: %v", round, err)
 		}
@@ -62,13 +61,12 @@ func TestSIGKILLLosesNoAcknowledgedWrite(t *testing.T) {
 	}
 }
 
-// killChildAfter runs the child writing round's entries into dir, kills it
+// killChildAfter runs the child writing round's entries into db, kills it
 // with SIGKILL after d (once it has acknowledged a first write), and
 // returns the writes it acknowledged.
-func killChildAfter(t *testing.T, dir string, round int, d time.Duration) map[string]bool {
+func killChildAfter(t *testing.T, db testDB, round int, d time.Duration) map[string]bool {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestDurabilityChild$", "-test.count=1")
-	cmd.Env = append(os.Environ(), childEnv+"="+dir, "SWITCHYARD_TRACKING_ROUND="+strconv.Itoa(round))
+	cmd := childCommand(db, "TestDurabilityChild", childEnv+"="+db.dir, "SWITCHYARD_TRACKING_ROUND="+strconv.Itoa(round))
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -118,12 +116,11 @@ func killChildAfter(t *testing.T, dir string, round int, d time.Duration) map[st
 // TestDurabilityChild is the child: it writes audit entries from four
 // goroutines until it is killed, printing each acknowledged one.
 func TestDurabilityChild(t *testing.T) {
-	dir := os.Getenv(childEnv)
-	if dir == "" {
+	if os.Getenv(childEnv) == "" {
 		t.Skip("run by TestSIGKILLLosesNoAcknowledgedWrite only")
 	}
 	round := os.Getenv("SWITCHYARD_TRACKING_ROUND")
-	s, err := Open(context.Background(), dir, Config{})
+	s, err := childDB(childEnv).open(Config{})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "child:", err)
 		os.Exit(1)

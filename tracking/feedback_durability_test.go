@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
@@ -28,10 +27,9 @@ func TestSIGKILLLosesNoAcknowledgedFeedback(t *testing.T) {
 	if os.Getenv(feedbackChildEnv) != "" {
 		t.Skip("this is the child's process")
 	}
-	dir := t.TempDir()
+	db := newTestDB(t)
 	for round := range 4 {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestFeedbackDurabilityChild$", "-test.count=1")
-		cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%s", feedbackChildEnv, dir), fmt.Sprint("SWITCHYARD_FEEDBACK_ROUND=", round))
+		cmd := childCommand(db, "TestFeedbackDurabilityChild", feedbackChildEnv+"="+db.dir, fmt.Sprint("SWITCHYARD_FEEDBACK_ROUND=", round))
 		cmd.Stderr = os.Stderr
 		out, err := cmd.StdoutPipe()
 		if err != nil {
@@ -60,7 +58,7 @@ func TestSIGKILLLosesNoAcknowledgedFeedback(t *testing.T) {
 		if len(acked) == 0 {
 			t.Fatalf("round %d: the child acknowledged no label", round)
 		}
-		s, err := Open(context.Background(), dir, Config{})
+		s, err := db.open(Config{})
 		if err != nil {
 			t.Fatalf("round %d: reopen after SIGKILL: %v", round, err)
 		}
@@ -81,8 +79,7 @@ func TestSIGKILLLosesNoAcknowledgedFeedback(t *testing.T) {
 // TestFeedbackDurabilityChild is the child: it offers predictions to the
 // log and labels each one once it is committed, until it is killed.
 func TestFeedbackDurabilityChild(t *testing.T) {
-	dir := os.Getenv(feedbackChildEnv)
-	if dir == "" {
+	if os.Getenv(feedbackChildEnv) == "" {
 		t.Skip("run by TestSIGKILLLosesNoAcknowledgedFeedback only")
 	}
 	round := os.Getenv("SWITCHYARD_FEEDBACK_ROUND")
@@ -90,7 +87,7 @@ func TestFeedbackDurabilityChild(t *testing.T) {
 		fmt.Fprintln(os.Stderr, "child:", err)
 		os.Exit(1)
 	}
-	s, err := Open(context.Background(), dir, Config{})
+	s, err := childDB(feedbackChildEnv).open(Config{})
 	if err != nil {
 		fail(err)
 	}

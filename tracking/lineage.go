@@ -52,7 +52,7 @@ func (s *Store) UseDataset(ctx context.Context, runID, role string, d Dataset) e
 		case rows != d.Rows || oldCols != string(cols):
 			return fmt.Errorf("%w: dataset %s was recorded with %d rows and columns %s, not %d rows and %s", ErrInvalid, d.SHA256, rows, oldCols, d.Rows, cols)
 		}
-		_, err = tx.ExecContext(ctx, `INSERT OR IGNORE INTO run_datasets (run_id, dataset_id, role) VALUES (?, ?, ?)`, runID, id, role)
+		_, err = tx.ExecContext(ctx, `INSERT INTO run_datasets (run_id, dataset_id, role) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`, runID, id, role)
 		return err
 	})
 }

@@ -13,10 +13,10 @@ import (
 // fail at once with SQLITE_BUSY instead of waiting its turn.
 func TestTwoStoresWriteOneDatabase(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
+	db := newTestDB(t)
 	var stores [2]*Store
 	for i := range stores {
-		s, err := Open(ctx, dir, Config{})
+		s, err := db.open(Config{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -41,8 +41,8 @@ func checkFound(t *testing.T, s *Store, id string, j int) {
 
 func TestSegmentsSealIndexAndFind(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	s, err := Open(ctx, dir, Config{SegmentBytes: 64 << 10})
+	db := newTestDB(t)
+	s, err := db.open(Config{SegmentBytes: 64 << 10})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,13 +51,13 @@ func TestSegmentsSealIndexAndFind(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	idx, _ := filepath.Glob(filepath.Join(dir, PredictionsDir, "m", "*"+idxExt))
-	segs, _ := filepath.Glob(filepath.Join(dir, PredictionsDir, "m", "*"+segExt))
+	idx, _ := filepath.Glob(filepath.Join(db.dir, PredictionsDir, "m", "*"+idxExt))
+	segs, _ := filepath.Glob(filepath.Join(db.dir, PredictionsDir, "m", "*"+segExt))
 	if len(idx) < 5 || len(idx) != len(segs) {
 		t.Fatalf("%d indexes for %d segments; want one each, several", len(idx), len(segs))
 	}
 	// Reopened: every prediction is found through the indexes.
-	s = openAt(t, dir)
+	s = openAt(t, db, Config{})
 	for _, j := range []int{0, 1, 499, 500, 7777, 19999} {
 		checkFound(t, s, fmt.Sprintf("a-%06d", j), j)
 	}
@@ -83,21 +83,10 @@ func TestSegmentsSealIndexAndFind(t *testing.T) {
 	}
 }
 
-// openAt opens the store in dir, closed at the test's end.
-func openAt(t *testing.T, dir string) *Store {
-	t.Helper()
-	s, err := Open(context.Background(), dir, Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
-}
-
 func TestSegmentCutByACrashIsRecovered(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	s, err := Open(ctx, dir, Config{})
+	db := newTestDB(t)
+	s, err := db.open(Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +102,7 @@ func TestSegmentCutByACrashIsRecovered(t *testing.T) {
 	if err := os.Truncate(path, st.Size()-5); err != nil {
 		t.Fatal(err)
 	}
-	s = openAt(t, dir)
+	s = openAt(t, db, Config{})
 	for j := range 99 {
 		checkFound(t, s, fmt.Sprintf("c-%06d", j), j)
 	}
@@ -140,13 +129,13 @@ func TestSegmentCutByACrashIsRecovered(t *testing.T) {
 
 func TestSegmentOfAnotherWriterIsRead(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	writer := openAt(t, dir)
+	db := newTestDB(t)
+	writer := openAt(t, db, Config{})
 	logSeries(t, writer, "m", "w", 300, 100, time.Now())
 	// Another process (here another store on the same directory) sees
 	// the segment being written, locked, and reads it to its end without
 	// taking it for a crashed one.
-	reader := openAt(t, dir)
+	reader := openAt(t, db, Config{})
 	checkFound(t, reader, "w-000299", 299)
 	var ids []string
 	for p, err := range reader.Predictions(ctx, PredictionQuery{Model: "m"}) {
@@ -158,7 +147,7 @@ func TestSegmentOfAnotherWriterIsRead(t *testing.T) {
 	if len(ids) != 300 || !slices.IsSorted(ids) {
 		t.Errorf("reader saw %d predictions (sorted %v); want 300 in order", len(ids), slices.IsSorted(ids))
 	}
-	if m, _ := filepath.Glob(filepath.Join(dir, PredictionsDir, "m", "*"+idxExt)); len(m) != 0 {
+	if m, _ := filepath.Glob(filepath.Join(db.dir, PredictionsDir, "m", "*"+idxExt)); len(m) != 0 {
 		t.Errorf("the reader sealed the writer's segment: %v", m)
 	}
 	// The writer goes on in the same segment.
@@ -225,8 +214,8 @@ func TestIndexPrefixCollision(t *testing.T) {
 		seen[p] = id
 	}
 	ctx := context.Background()
-	dir := t.TempDir()
-	s, err := Open(ctx, dir, Config{})
+	db := newTestDB(t)
+	s, err := db.open(Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -245,5 +234,5 @@ func TestIndexPrefixCollision(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	check(openAt(t, dir), "sealed segment")
+	check(openAt(t, db, Config{}), "sealed segment")
 }

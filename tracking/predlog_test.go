@@ -58,11 +58,7 @@ func TestLogPredictionsRefusesBadRecords(t *testing.T) {
 func TestPrunePredictions(t *testing.T) {
 	ctx := context.Background()
 	// A segment a prediction: each batch begins a new one.
-	s, err := Open(ctx, t.TempDir(), Config{SegmentBytes: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := openAt(t, newTestDB(t), Config{SegmentBytes: 1})
 	now := time.Now()
 	for i := range 10 {
 		p := Prediction{ID: fmt.Sprintf("p-%02d", i), Time: now.Add(time.Duration(i-10) * time.Hour), Model: "m", Version: 1,

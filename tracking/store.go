@@ -46,9 +46,9 @@ type Config struct {
 	SegmentAge   time.Duration
 }
 
-// Store is the embedded tracking store: one SQLite file in WAL mode, and
-// beside it the prediction log's segment files (PredictionsDir), which
-// Close seals.
+// Store is the tracking store: one SQLite file in WAL mode (Open) or a
+// PostgreSQL database (OpenPostgres), and in the data directory the
+// prediction log's segment files (PredictionsDir), which Close seals.
 //
 // Reads run on any goroutine, concurrently. Writes go through one writer
 // goroutine, started by Open and ended by Close, which gathers the writes
@@ -67,6 +67,7 @@ type Store struct {
 	stop   chan struct{}
 	done   chan struct{}
 	once   sync.Once
+	pg     bool // the database is PostgreSQL (OpenPostgres)
 }
 
 // write is one unit of work for the writer goroutine.
@@ -103,14 +104,26 @@ func Open(ctx context.Context, dir string, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tracking: open %s: %w", path, err)
 	}
-	s := &Store{db: db, preds: newSegmentLog(dir, cfg.SegmentBytes, cfg.SegmentAge), cfg: cfg, log: cfg.Logger, writes: make(chan write, cfg.QueueDepth),
+	return start(ctx, db, false, dir, path, cfg)
+}
+
+// start migrates db and starts the writer; where names the database in
+// errors.
+func start(ctx context.Context, db *sql.DB, pg bool, dir, where string, cfg Config) (*Store, error) {
+	s := &Store{db: db, pg: pg, preds: newSegmentLog(dir, cfg.SegmentBytes, cfg.SegmentAge), cfg: cfg, log: cfg.Logger, writes: make(chan write, cfg.QueueDepth),
 		stop: make(chan struct{}), done: make(chan struct{})}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
-	if err := s.migrate(ctx); err != nil {
+	var err error
+	if pg {
+		err = s.migratePostgres(ctx)
+	} else {
+		err = s.migrate(ctx)
+	}
+	if err != nil {
 		db.Close()
-		return nil, fmt.Errorf("tracking: %s: %w", path, err)
+		return nil, fmt.Errorf("tracking: %s: %w", where, err)
 	}
 	go s.writer()
 	return s, nil
@@ -172,8 +185,12 @@ func (s *Store) Close() error {
 }
 
 // IntegrityCheck runs SQLite's PRAGMA integrity_check and returns an error
-// naming the first problems it reports, if any.
+// naming the first problems it reports, if any. On PostgreSQL, which
+// checks its own pages and has no such pragma, it returns nil.
 func (s *Store) IntegrityCheck(ctx context.Context) error {
+	if s.pg {
+		return nil // PostgreSQL checks its pages itself; SQLite's pragma has no counterpart
+	}
 	rows, err := s.db.QueryContext(ctx, "PRAGMA integrity_check")
 	if err != nil {
 		return fmt.Errorf("tracking: integrity check: %w", err)

@@ -11,20 +11,6 @@ import (
 	"time"
 )
 
-func openTest(t *testing.T) *Store {
-	t.Helper()
-	s, err := Open(context.Background(), t.TempDir(), Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			t.Error(err)
-		}
-	})
-	return s
-}
-
 func TestExperiments(t *testing.T) {
 	ctx := context.Background()
 	s := openTest(t)
@@ -449,7 +435,7 @@ func TestConcurrentWritesBatch(t *testing.T) {
 }
 
 func TestClosedStore(t *testing.T) {
-	s, err := Open(context.Background(), t.TempDir(), Config{})
+	s, err := newTestDB(t).open(Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

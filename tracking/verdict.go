@@ -69,7 +69,7 @@ type VerdictQuery struct {
 
 // Verdicts returns the verdicts matching q, newest first.
 func (s *Store) Verdicts(ctx context.Context, q VerdictQuery) ([]Verdict, error) {
-	cond, args := []string{"1"}, []any{}
+	cond, args := []string{"TRUE"}, []any{}
 	if q.Model != "" {
 		cond, args = append(cond, "model = ?"), append(args, q.Model)
 	}

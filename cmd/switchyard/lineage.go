@@ -31,16 +31,33 @@ func dataDirOf(dir, registry string) string {
 	return filepath.Join(registry, ".switchyard")
 }
 
-// openTracking opens the tracking store in the data directory, creating
-// it when create is set. Without create, a data directory with no
-// database is errNoDatabase, so that reading verbs leave no file behind.
+// envTrackingDSN names the PostgreSQL database that holds the tracking
+// store, for serve (--tracking-dsn) and every verb that opens the store.
+const envTrackingDSN = "SWITCHYARD_TRACKING_DSN"
+
+// openTracking opens the tracking store: the PostgreSQL database of
+// $SWITCHYARD_TRACKING_DSN when it is set, else the one in the data
+// directory, created when create is set. Without create, a data
+// directory with no database is errNoDatabase, so that reading verbs
+// leave no file behind.
 func openTracking(ctx context.Context, dataDir string, create bool) (*tracking.Store, error) {
-	if !create {
+	dsn := os.Getenv(envTrackingDSN)
+	if !create && dsn == "" {
 		if _, err := os.Stat(filepath.Join(dataDir, tracking.FileName)); errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("%w in %s", errNoDatabase, dataDir)
 		}
 	}
-	return tracking.Open(ctx, dataDir, tracking.Config{})
+	return openTrackingStore(ctx, dsn, dataDir, tracking.Config{})
+}
+
+// openTrackingStore opens the tracking store on the PostgreSQL database
+// dsn, or when dsn is empty on the SQLite file in dataDir; the
+// prediction log stays in dataDir either way.
+func openTrackingStore(ctx context.Context, dsn, dataDir string, cfg tracking.Config) (*tracking.Store, error) {
+	if dsn != "" {
+		return tracking.OpenPostgres(ctx, dsn, dataDir, cfg)
+	}
+	return tracking.Open(ctx, dataDir, cfg)
 }
 
 // errNoDatabase is returned by openTracking when there is no database to

@@ -19,6 +19,7 @@ import (
 
 	"github.com/switchyard-ml/switchyard/batcher"
 	"github.com/switchyard-ml/switchyard/drift"
+	"github.com/switchyard-ml/switchyard/lead"
 	"github.com/switchyard-ml/switchyard/modelstore"
 	"github.com/switchyard-ml/switchyard/ops"
 	"github.com/switchyard-ml/switchyard/quality"
@@ -68,6 +69,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.Var(&budget, "memory-budget", "resident memory loaded versions may take, such as 2GiB or 512MiB (0: unlimited); a version that would not fit fails")
 	dataDir := fs.String("data-dir", "", "tracking database and artifacts (default REGISTRY/.switchyard)")
 	noTracking := fs.Bool("no-tracking", false, "open no tracking store: the MLflow API answers 503 (to measure what tracking costs)")
+	trackingDSN := fs.String("tracking-dsn", os.Getenv(envTrackingDSN), "a PostgreSQL `URL` (postgres://USER@HOST/DB) holding the tracking store, which replicas share, in place of DATA_DIR/tracking.db; the prediction log and artifacts stay in the data directory (default $"+envTrackingDSN+", which the other verbs read too)")
 	tokensFile := fs.String("tokens", "", "a `FILE` of bearer tokens, a line each: NAME ROLE SECRET, ROLE infer, read or write (also $SWITCHYARD_TOKENS, and $SWITCHYARD_ADMIN_TOKEN as the write token admin)")
 	auth := fs.String("auth", "", "the endpoint classes that need a token, such as read,write or infer,read,write (default write once tokens are configured)")
 	tick := fs.Duration("controller-tick", time.Second, "how often the rollout controller judges every rollout")
@@ -88,6 +90,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if *price < 0 || math.IsInf(*price, 0) || math.IsNaN(*price) {
 		return usageError(fs, "--cost-per-core-hour %v: want dollars, 0 or more", *price)
+	}
+	if *noTracking && isSet(fs, "tracking-dsn") {
+		return usageError(fs, "--tracking-dsn names the tracking store, which --no-tracking turns off")
 	}
 	if *webhook != "" && !*driftOn {
 		return usageError(fs, "--alert-webhook needs the drift monitor, which --drift=false turns off")
@@ -176,7 +181,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Logger:          log,
 	}
 	if !*noTracking {
-		if tr, err = tracking.Open(ctx, *dataDir, tracking.Config{Logger: log}); err != nil {
+		if tr, err = openTrackingStore(ctx, *trackingDSN, *dataDir, tracking.Config{Logger: log}); err != nil {
 			return err
 		}
 		defer tr.Close()
@@ -192,12 +197,30 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		mcfg.Auditor, mcfg.PendingWrites, mcfg.Verdicts = trail, trail, trail
 		scfg.Feedback = tr
 	}
+	// With a shared database, one replica leads: only its rollout
+	// controller and retrain trigger act. Its goroutine ends after
+	// theirs, which claim each decision from it.
+	var leadership *lead.Leader
+	if tr != nil && *trackingDSN != "" {
+		if leadership, err = lead.New(lead.Config{DSN: *trackingDSN, Logger: log}, reg); err != nil {
+			return err
+		}
+		leadCtx, stopLead := context.WithCancel(context.Background())
+		var leadDone sync.WaitGroup
+		leadDone.Go(func() { leadership.Run(leadCtx) })
+		defer func() {
+			stopLead()
+			leadDone.Wait()
+			leadership.Close()
+		}()
+		ccfg.Leadership = leadership
+	}
 	// The retraining runner, with the tracking store: drift and quality
 	// alarms fire it, and its commands end before the store closes.
 	var retrainer *retrain.Runner
 	if tr != nil {
 		var stopRetrainer func()
-		if retrainer, stopRetrainer, err = startRetrainer(*registry, *dataDir, tr, log, reg); err != nil {
+		if retrainer, stopRetrainer, err = startRetrainer(*registry, *dataDir, tr, leadership, log, reg); err != nil {
 			return err
 		}
 		defer stopRetrainer()

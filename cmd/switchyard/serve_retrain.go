@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/switchyard-ml/switchyard/drift"
+	"github.com/switchyard-ml/switchyard/lead"
 	"github.com/switchyard-ml/switchyard/modelstore"
 	"github.com/switchyard-ml/switchyard/quality"
 	"github.com/switchyard-ml/switchyard/retrain"
@@ -17,13 +18,17 @@ import (
 
 // startRetrainer starts serve's retraining runner on the registry and
 // tr: it runs a model's retrain: command when an alarm its policy lists
-// fires. It returns the runner and stop, which kills the commands still
+// fires, if this replica leads (leader nil: it is the only one). It returns the runner and stop, which kills the commands still
 // running, audits them and returns once the runner's goroutine has
 // ended; serve calls it before the tracking store closes.
-func startRetrainer(registry, dataDir string, tr *tracking.Store, log *slog.Logger, reg prometheus.Registerer) (*retrain.Runner, func(), error) {
-	r, err := retrain.New(retrain.Config{Registry: registry, DataDir: dataDir, Log: tr,
+func startRetrainer(registry, dataDir string, tr *tracking.Store, leader *lead.Leader, log *slog.Logger, reg prometheus.Registerer) (*retrain.Runner, func(), error) {
+	cfg := retrain.Config{Registry: registry, DataDir: dataDir, Log: tr,
 		Policies: retrain.RegistryPolicies(registry), Auditor: tr, Logger: log,
-		Withhold: []string{envTokens, envAdminToken, "SWITCHYARD_TOKEN"}}, reg)
+		Withhold: []string{envTokens, envAdminToken, "SWITCHYARD_TOKEN"}}
+	if leader != nil { // a nil *lead.Leader is not a nil interface
+		cfg.Leadership = leader
+	}
+	r, err := retrain.New(cfg, reg)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -74,6 +74,7 @@ func TestServeRefusesBadFlags(t *testing.T) {
 		{"--stream", "http://127.0.0.1:4222"},
 		{"--stream", "nats://127.0.0.1"},
 		{"--stream", "nats://127.0.0.1:4222", "--no-tracking"},
+		{"--tracking-dsn", "postgres://x@127.0.0.1/db", "--no-tracking"},
 	} {
 		out, err := runCmd(t, append([]string{"serve", "--registry", t.TempDir()}, args...)...)
 		if !errors.Is(err, errUsage) || !strings.Contains(out, args[0][2:]) {
