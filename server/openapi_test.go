@@ -403,6 +403,7 @@ func TestServerOpenAPIDescribesAnswers(t *testing.T) {
 		{"GET", "/openapi.json", ""},
 		{"GET", "/admin/models", ""},
 		{"GET", "/admin/audit", ""},
+		{"GET", "/admin/history", ""},
 		{"GET", "/healthz", ""},
 		{"GET", "/readyz", ""},
 	} {
