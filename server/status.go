@@ -27,9 +27,10 @@ var (
 var statusPage, statusCSP = buildDocsPage(statusHTML, statusCSS, statusJS)
 
 // status serves GET /: the status page. What it shows (models, versions,
-// traffic split, rollouts, gate verdicts, audit events, drift and the
-// short history of each version's traffic) its script fetches from the
-// admin API every few seconds, with the token it asks for on a 401.
+// traffic split, rollouts, gate verdicts, live quality, cost, drift,
+// audit events, and charts of each version's traffic from
+// GET /admin/history) its script reads from the admin API every few
+// seconds, with the token it asks for on a 401.
 func (s *Server) status(ctx *fasthttp.RequestCtx) {
 	h := &ctx.Response.Header
 	h.Set("Content-Security-Policy", statusCSP)
