@@ -136,9 +136,12 @@ func (h *history) add(now time.Time, totals map[historyKey]historyTotals) {
 		}
 	}
 	for k, t := range totals {
-		prev, ok := h.last[k]
-		if !ok || dt <= 0 || t.requests < prev.requests {
-			continue // new, or restarted: no interval to measure yet
+		// A version without series at the previous sample answered all
+		// its requests since: prev is zero. Before a first sample there
+		// is no interval, and counts that went down were restarted.
+		prev := h.last[k]
+		if h.at.IsZero() || dt <= 0 || t.requests < prev.requests {
+			continue
 		}
 		p := historyPoint{At: now, RPS: (t.requests - prev.requests) / dt}
 		if n := t.requests - prev.requests; n > 0 {

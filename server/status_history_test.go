@@ -62,15 +62,22 @@ func TestHistoryDeltas(t *testing.T) {
 	if p[0].RPS != 10 || p[0].ErrorRate != 0.05 || math.Abs(p[0].P50-0.15) > 1e-9 {
 		t.Errorf("point %+v; want 10 req/s, 5%% errors (the 500, not the 400), p50 0.15", p[0])
 	}
+	serve("2", "200", 4, 0.3) // a version whose series are new: all of it is in the interval
+	h.add(t0.Add(3*time.Second), readTotals(reqs, lat))
+	if p := h.ring[historyKey{"m", "2"}]; len(p) != 1 || p[0].RPS != 4 || p[0].P50 <= 0.2 || p[0].P50 > 0.4 {
+		t.Errorf("new version's points %+v; want one of 4 req/s with p50 in (0.2, 0.4]", p)
+	}
 	for i := range 5 {
 		serve("1", "200", 1, 0.05)
-		h.add(t0.Add(time.Duration(3+i)*time.Second), readTotals(reqs, lat))
+		h.add(t0.Add(time.Duration(4+i)*time.Second), readTotals(reqs, lat))
 	}
 	if n := len(h.ring[historyKey{"m", "1"}]); n != 3 {
 		t.Errorf("%d points kept; want the limit, 3", n)
 	}
-	reqs.DeletePartialMatch(prometheus.Labels{"version": "1"})
-	lat.DeletePartialMatch(prometheus.Labels{"version": "1"})
+	for _, v := range []string{"1", "2"} {
+		reqs.DeletePartialMatch(prometheus.Labels{"version": v})
+		lat.DeletePartialMatch(prometheus.Labels{"version": v})
+	}
 	h.add(t0.Add(time.Minute), readTotals(reqs, lat))
 	if len(h.ring) != 0 {
 		t.Errorf("history %v after the version's series went; want none", h.ring)
