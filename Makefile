@@ -9,7 +9,7 @@ BIN     := bin/switchyard
 ARCH := $(if $(filter aarch64 arm64,$(shell uname -m)),arm64,x64)
 export SWITCHYARD_ORT_LIB ?= $(CURDIR)/.cache/ort/1.24.1/linux-$(ARCH)/libonnxruntime.so.1
 
-.PHONY: all build ort chromium nats postgres mlflow-npm run test vet bench bench-smoke fuzz fuzz-smoke soak loop
+.PHONY: all build ort chromium nats postgres mlflow-npm run test vet bench bench-smoke fuzz fuzz-smoke soak loop screenshot
 
 all: build
 
@@ -81,6 +81,12 @@ test: ort chromium nats postgres mlflow-npm vet bench-smoke
 # retrain hook starts again (about two minutes).
 loop: build ort
 	SWITCHYARD_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -run '^TestClosedLoop$$' -v ./cmd/switchyard
+
+# docs/status.png, the README's picture of the status page: headless
+# Chromium against a served registry with a canary, drift and live
+# quality under traffic (about twenty seconds); not in make test.
+screenshot: ort chromium
+	SWITCHYARD_STATUS_SCREENSHOT=$(CURDIR)/docs/status.png $(GO) test -count=1 -run '^TestStatusPageScreenshot$$' ./server
 
 # docs/benchmarks.md: switchyard against the HTTP floor and
 # onnxruntime in-process (about seven minutes), hot swaps, tracking's cost,

@@ -3,7 +3,9 @@
 // validated against each version's feature schema, POST
 // /v1/models/{m}:predict, with a 422 that lists every problem), the OpenAPI
 // documents generated from those schemas and the /docs page that renders
-// them, health checks for load balancers, the repository API, Prometheus
+// them, the status page (GET /, reading the operations API, with the short
+// history of each version's traffic it charts at GET /admin/history),
+// health checks for load balancers, the repository API, Prometheus
 // metrics. It also serves the other audiences, each its own package:
 // MLflow's tracking API (server/mlflow) and the operations API under
 // /admin (server/admin, behind a bearer token when Config.AdminToken is
@@ -32,6 +34,10 @@
 // Concurrency: a Server serves each connection on its own goroutine.
 // Nothing a handler keeps outlives the request: per-request scratch comes
 // from a pool and goes back before the handler returns.
+// Serve runs the server's own goroutines beside fasthttp's and waits for
+// them before it returns: the metrics cleanup, the shadow worker and the
+// history sampler, which reads the request metrics every
+// Config.HistoryInterval and never touches a request.
 //
 // Usage:
 //

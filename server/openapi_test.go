@@ -404,6 +404,7 @@ func TestServerOpenAPIDescribesAnswers(t *testing.T) {
 		{"GET", "/admin/models", ""},
 		{"GET", "/admin/models/plain", ""},
 		{"GET", "/admin/audit", ""},
+		{"GET", "/admin/history", ""},
 		{"GET", "/healthz", ""},
 		{"GET", "/readyz", ""},
 	} {

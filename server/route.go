@@ -10,8 +10,8 @@ import (
 )
 
 // api returns the root API's endpoint table: inference, probes, metrics,
-// metadata, the repository API and the documentation, one line per
-// endpoint. Adding an endpoint is adding its line: the router and
+// metadata, the repository API, the documentation, and the status page
+// with the traffic history it charts, one line per endpoint. Adding an endpoint is adding its line: the router and
 // /openapi.json both read the table.
 func (s *Server) api() *httpapi.API {
 	const (
@@ -55,6 +55,8 @@ func (s *Server) api() *httpapi.API {
 			openapi.JSONOK("An OpenAPI 3.1 document.", &openapi.Schema{Type: openapi.TypeObject}))},
 		{get, "/docs", read, plain(s.docs), docsOp()},
 		{get, "/v1/models/{model}/versions/{version}/card", read, s.modelCard, modelCardOp()},
+		{get, "/", public, plain(s.status), statusOp()},
+		{get, "/admin/history", read, plain(s.serveHistory), historyOp()},
 
 		{get, "/metrics", public, plain(s.promh), openapi.Op(tagProbes, "metrics", "Prometheus metrics",
 			openapi.TextOK("The metrics in Prometheus' text format."))},

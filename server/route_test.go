@@ -45,6 +45,8 @@ func TestRoute(t *testing.T) {
 	f("GET", "/admin/models/fraud", "/admin/models/{model}", "fraud", 0)
 	f("POST", "/admin/models/fraud/promote", "/admin/models/{model}/promote", "fraud", 0)
 	f("GET", "/admin/audit", "/admin/audit", "", 0)
+	f("GET", "/admin/history", "/admin/history", "", 0)
+	f("GET", "/", "/", "", 0)
 	f("GET", "/admin/runs", "/admin/runs", "", 0)
 	f("GET", "/admin/runs/abc123", "/admin/runs/{run_id}", "", 0)
 	f("GET", "/ajax-api/2.0/mlflow/runs/get", "/ajax-api/2.0/mlflow/runs/get", "", 0)
@@ -61,7 +63,7 @@ func TestRoute(t *testing.T) {
 		}
 	}
 	for _, path := range []string{"/admin", "/admin/", "/admin/models/m/x", "/admin/runs/a/b", "/administrator/models", "/v2/admin/models",
-		"/v2/models/m/versions", "/v1/models/:predict", "/v1/models/m/versions/1", "/", "/a/b/c/d/e/f/g/h/i"} {
+		"/v2/models/m/versions", "/v1/models/:predict", "/v1/models/m/versions/1", "/a/b/c/d/e/f/g/h/i"} {
 		refused("GET", path, httpapi.ErrNoRoute, "no such endpoint")
 	}
 	for _, v := range []string{"0", "01", "-1", "abc", "99999999999999999999"} {

@@ -126,6 +126,11 @@ type Config struct {
 	// ShadowQueue bounds the requests waiting for a shadow version; past
 	// it copies are dropped and counted. 0 means DefaultShadowQueue.
 	ShadowQueue int
+	// HistoryInterval is how often the server samples each version's
+	// requests per second, error rate and latency for GET /admin/history
+	// and the status page, which keep the last 150 samples (five minutes
+	// at the default). 0 means DefaultHistoryInterval.
+	HistoryInterval time.Duration
 	// Logger receives server events. Nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -174,6 +179,12 @@ type Server struct {
 	draining atomic.Bool
 	// ids hands out the prediction ids of V2 and records answers.
 	ids *predictionIDs
+	// history is each version's recent traffic, sampled every
+	// historyEvery by the one sampler Serve runs (sampling is set while
+	// it runs, so that a second Serve starts none).
+	history      *history
+	historyEvery time.Duration
+	sampling     atomic.Bool
 	// listeners are those Serve was given, and shut is set by Shutdown,
 	// both under lnMu: fasthttp's Shutdown closes only the listeners its
 	// Serve has registered, so one given to Serve just before Shutdown
@@ -204,8 +215,11 @@ func New(cfg Config, models Models, reg *prometheus.Registry) (*Server, error) {
 	if cfg.LoadTimeout <= 0 {
 		cfg.LoadTimeout = 5 * time.Minute
 	}
+	if cfg.HistoryInterval < 0 {
+		return nil, fmt.Errorf("server: negative HistoryInterval %v", cfg.HistoryInterval)
+	}
 	s := &Server{shadowJobs: make(chan *shadowJob, cfg.ShadowQueue), models: models, cfg: cfg, log: cfg.Logger,
-		ids: newPredictionIDs()}
+		ids: newPredictionIDs(), history: newHistory(historyPoints), historyEvery: orDefault(cfg.HistoryInterval, DefaultHistoryInterval)}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -269,8 +283,10 @@ func orDefault(d, def time.Duration) time.Duration {
 
 // Serve accepts connections on ln until Shutdown. It returns nil after a
 // Shutdown and the listener's error otherwise. While it runs, a goroutine
-// of its own drops the metrics of versions that leave memory, and another
-// answers the copies of requests meant for shadow versions.
+// of its own drops the metrics of versions that leave memory, another
+// answers the copies of requests meant for shadow versions, and, in the
+// first of concurrent Serves, another samples each version's traffic
+// for the status page (sampleHistory).
 func (s *Server) Serve(ln net.Listener) error {
 	s.lnMu.Lock()
 	if s.shut {
@@ -301,6 +317,18 @@ func (s *Server) Serve(ln net.Listener) error {
 		close(shadowStop)
 		<-shadowDone
 	}()
+	if s.sampling.CompareAndSwap(false, true) {
+		historyDone, historyStop := make(chan struct{}), make(chan struct{})
+		go func() {
+			defer close(historyDone)
+			s.sampleHistory(historyStop)
+		}()
+		defer func() {
+			close(historyStop)
+			<-historyDone
+			s.sampling.Store(false)
+		}()
+	}
 	err := s.http.Serve(ln)
 	s.lnMu.Lock()
 	shut := s.shut
