@@ -52,6 +52,10 @@ load() {
 derive() {
   local c mnt
   c=$("${bh[@]}" from --pull-never "$slim")
+  # The certificate authorities this machine adds to Debian's, which
+  # ca-certificates' install takes in: the stand-ins reach the package
+  # registries as this machine does.
+  "${bh[@]}" copy "$c" /usr/local/share/ca-certificates /usr/local/share/ca-certificates >/dev/null
   "${bh[@]}" run --isolation chroot "$c" -- sh -ec "$2"
   if [ $# -eq 4 ]; then
     "${bh[@]}" copy "$c" "$3" "$4" >/dev/null
@@ -79,10 +83,10 @@ if ! load "$slim" "$cache/debian-$suite-slim.tar"; then
   load "$slim" "$cache/debian-$suite-slim.tar"
 fi
 
-if ! load "$node" "$cache/node-$suite.tar"; then
+if ! load "$node" "$cache/node-$suite.tar" NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt; then
   echo "image-standins: $node from Debian's nodejs and npm" >&2
   derive "$cache/node-$suite.tar" "$apt nodejs npm ca-certificates >/dev/null && $clean"
-  load "$node" "$cache/node-$suite.tar"
+  load "$node" "$cache/node-$suite.tar" NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt
 fi
 
 if ! load "$golang" "$cache/golang-$suite.tar" "${go_env[@]}"; then
