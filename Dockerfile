@@ -27,8 +27,8 @@ RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache
 # The runtime: glibc and libstdc++ for onnxruntime, bash for the health
 # check, nothing else.
 FROM debian:bookworm-slim
-RUN groupadd --system --gid 10001 switchyard \
- && useradd --system --uid 10001 --gid switchyard --home-dir /var/lib/switchyard --no-create-home --shell /usr/sbin/nologin switchyard \
+RUN groupadd --gid 10001 switchyard \
+ && useradd --no-log-init --uid 10001 --gid switchyard --home-dir /var/lib/switchyard --no-create-home --shell /usr/sbin/nologin switchyard \
  && mkdir -p /var/lib/switchyard/registry /var/lib/switchyard/data \
  && chown -R switchyard:switchyard /var/lib/switchyard
 COPY --from=ort /libonnxruntime.so.1 /usr/local/lib/libonnxruntime.so.1
