@@ -9,7 +9,7 @@ BIN     := bin/switchyard
 ARCH := $(if $(filter aarch64 arm64,$(shell uname -m)),arm64,x64)
 export SWITCHYARD_ORT_LIB ?= $(CURDIR)/.cache/ort/1.24.1/linux-$(ARCH)/libonnxruntime.so.1
 
-.PHONY: all build ort chromium nats postgres mlflow-npm run test vet bench bench-smoke fuzz fuzz-smoke soak loop screenshot
+.PHONY: all build ort chromium nats postgres mlflow-npm promtool image-test run test vet bench bench-smoke fuzz fuzz-smoke soak loop screenshot
 
 all: build
 
@@ -61,6 +61,22 @@ mlflow-npm:
 	elif [ "$$CI" = true ]; then echo "mlflow-npm: npm is missing" >&2; exit 1; \
 	else echo "mlflow-npm: npm is missing; the npm client's test will skip" >&2; fi
 
+# promtool, for the deploy package's tests of the Prometheus configuration
+# and alert rules, from Debian's prometheus package, once, as `make
+# chromium` installs Chromium: without root and apt-get, or when the
+# install fails off CI, those tests skip; on CI (CI=true) it must install.
+promtool:
+	@scripts/install-prometheus.sh
+
+# docs/operating.md: the container image built for real by buildah from
+# the Dockerfile, on local stand-ins for its public base images made from
+# Debian's packages (scripts/image-standins.sh), then run and sent a
+# request (about twenty minutes the first time); not in make test.
+image-test:
+	@command -v buildah >/dev/null && command -v debootstrap >/dev/null || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends buildah debootstrap >/dev/null; }
+	SWITCHYARD_IMAGE_TEST=1 $(GO) test -count=1 -timeout 60m -run '^TestImage$$' -v ./deploy
+
 run: build ort
 	$(BIN) demo --serve --registry $(REGISTRY) --addr $(ADDR)
 
@@ -72,7 +88,7 @@ vet:
 # make fuzz-smoke and make fuzz mutate them.
 # The allocation tests are built without the race detector, which
 # allocates: they run on their own first.
-test: ort chromium nats postgres mlflow-npm vet bench-smoke
+test: ort chromium nats postgres promtool mlflow-npm vet bench-smoke
 	$(GO) test -count=1 -run Alloc ./server ./tracking ./drift ./rollout ./internal/onnx
 	$(GO) test -race -count=1 ./...
 
