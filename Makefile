@@ -107,7 +107,8 @@ screenshot: ort chromium
 # docs/benchmarks.md: switchyard against the HTTP floor and
 # onnxruntime in-process (about seven minutes), hot swaps, tracking's cost,
 # rollout cycles, a two-arm canary's cost and a gate's cost (about five
-# minutes together),
+# minutes together), records, drift's and the prediction log's costs, the
+# response cache's gain and cost (about a minute and a half),
 # then the Go benchmarks.
 bench: build ort
 	$(BIN) bench --compare --json bench.json
@@ -119,6 +120,7 @@ bench: build ort
 	$(BIN) bench --records-cost --json bench-records.json
 	$(BIN) bench --drift-cost --json bench-drift.json
 	$(BIN) bench --log-cost --json bench-log.json
+	$(BIN) bench --cache --json bench-cache.json
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./server ./batcher ./engine ./tracking
 
 # docs/benchmarks.md: ten minutes of mixed traffic while versions are

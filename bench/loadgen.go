@@ -19,12 +19,21 @@ type Config struct {
 	// URL is the only address the run sends requests to. It must be an
 	// http:// URL; a missing port means 80.
 	URL string
-	// Method is the request method. Empty means POST when Body is set and
-	// GET otherwise.
+	// Method is the request method. Empty means POST when Body or Vary
+	// is set and GET otherwise.
 	Method string
 	// Body is sent with every request. Run reads it from several
 	// goroutines; it must not be modified until Run returns.
 	Body []byte
+	// Vary, if not nil, makes each request's body instead of Body: it
+	// appends the body of request n to dst and returns the result. n is
+	// unique within the run, warm-up included: worker w of the
+	// Connections sends requests w, w+Connections, w+2*Connections and
+	// so on. Workers call Vary at once, each from its own goroutine with
+	// a dst of its own that it reuses from request to request (so a Vary
+	// that only appends allocates nothing once dst has grown); Vary must
+	// be safe for concurrent use and keep no reference to dst.
+	Vary func(dst []byte, n uint64) []byte
 	// ContentType is the request's Content-Type. Empty means
 	// application/json.
 	ContentType string
@@ -124,7 +133,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 	tallies := make([]*tally, g.cfg.Connections)
 	for i := range tallies {
-		tallies[i] = &tally{status: make(map[int]int64, 4)}
+		tallies[i] = &tally{status: make(map[int]int64, 4), seq: uint64(i)}
 		if g.cfg.Rate > 0 {
 			if tallies[i].sleeper, err = newSleeper(); err != nil {
 				closeSleepers(tallies)
@@ -182,7 +191,7 @@ func newGenerator(cfg Config) (*generator, error) {
 	g := &generator{cfg: cfg, method: cfg.Method}
 	if g.method == "" {
 		g.method = fasthttp.MethodGet
-		if cfg.Body != nil {
+		if cfg.Body != nil || cfg.Vary != nil {
 			g.method = fasthttp.MethodPost
 		}
 	}
@@ -217,6 +226,10 @@ type tally struct {
 	last time.Time
 	// sleeper waits for due times in an open-loop run.
 	sleeper *sleeper
+	// seq is the number of the worker's next request and body the buffer
+	// its bodies are made in, when Config.Vary makes them.
+	seq  uint64
+	body []byte
 }
 
 func closeSleepers(tallies []*tally) {
@@ -255,8 +268,10 @@ func (g *generator) work(ctx context.Context, t *tally) {
 	defer fasthttp.ReleaseResponse(resp)
 	req.SetRequestURI(g.cfg.URL)
 	req.Header.SetMethod(g.method)
-	if g.cfg.Body != nil {
+	if g.cfg.Body != nil || g.cfg.Vary != nil {
 		req.Header.SetContentType(g.cfg.ContentType)
+	}
+	if g.cfg.Body != nil && g.cfg.Vary == nil {
 		req.SetBodyRaw(g.cfg.Body) // read-only for the whole run
 	}
 	for name, value := range g.cfg.Header {
@@ -268,6 +283,18 @@ func (g *generator) work(ctx context.Context, t *tally) {
 	} else {
 		g.closedLoop(ctx, t, req, resp)
 	}
+}
+
+// vary makes req's body the next of t's worker, if Config.Vary makes
+// them. The body lives in t.body until the next call, after Do has
+// returned, so fasthttp never sees it change while it sends it.
+func (g *generator) vary(t *tally, req *fasthttp.Request) {
+	if g.cfg.Vary == nil {
+		return
+	}
+	t.body = g.cfg.Vary(t.body[:0], t.seq)
+	t.seq += uint64(g.cfg.Connections)
+	req.SetBodyRaw(t.body)
 }
 
 // claim reserves one measured request under MaxRequests and reports
@@ -286,6 +313,7 @@ func (g *generator) closedLoop(ctx context.Context, t *tally, req *fasthttp.Requ
 		if measured && !g.claim() {
 			return
 		}
+		g.vary(t, req)
 		err := g.client.Do(req, resp)
 		if measured {
 			t.record(sent, time.Now(), resp.StatusCode(), err)
@@ -324,6 +352,7 @@ func (g *generator) openLoop(ctx context.Context, t *tally, req *fasthttp.Reques
 			}
 			continue
 		}
+		g.vary(t, req)
 		err := g.client.Do(req, resp)
 		if measured {
 			t.lag = append(t.lag, sent.Sub(due))

@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"net"
+	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -225,4 +227,64 @@ func TestRunConfigFailure(t *testing.T) {
 	c = ok
 	c.Warmup = -time.Second
 	f(c)
+}
+
+// TestRunVary checks that with Config.Vary every request, warm-up
+// included, carries a body of its own, numbered uniquely, in a closed
+// and an open loop.
+func TestRunVary(t *testing.T) {
+	f := func(rate float64) {
+		t.Helper()
+		var mu sync.Mutex
+		seen := map[string]int{}
+		bad := 0
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := &fasthttp.Server{Handler: func(rc *fasthttp.RequestCtx) {
+			mu.Lock()
+			defer mu.Unlock()
+			seen[string(rc.PostBody())]++
+			if !rc.IsPost() || string(rc.Request.Header.ContentType()) != "application/json" ||
+				!bytes.HasPrefix(rc.PostBody(), []byte(`{"n":`)) {
+				bad++
+			}
+		}}
+		done := make(chan error, 1)
+		go func() { done <- srv.Serve(ln) }()
+		defer func() {
+			if err := srv.Shutdown(); err != nil {
+				t.Errorf("shutdown: %v", err)
+			}
+			if err := <-done; err != nil {
+				t.Errorf("serve: %v", err)
+			}
+		}()
+		vary := func(dst []byte, n uint64) []byte {
+			dst = append(dst, `{"n":`...)
+			dst = strconv.AppendUint(dst, n, 10)
+			return append(dst, '}')
+		}
+		r, err := Run(t.Context(), Config{URL: "http://" + ln.Addr().String() + "/", Vary: vary, Connections: 3, Rate: rate,
+			Warmup: 50 * time.Millisecond, Duration: 150 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		total := 0
+		for body, count := range seen {
+			total += count
+			if count != 1 {
+				t.Errorf("rate %v: body %s sent %d times; want once", rate, body, count)
+			}
+		}
+		if r.OK == 0 || int64(total) <= r.Requests || bad != 0 {
+			t.Errorf("rate %v: %d requests measured, %d ok; the server saw %d, %d not a POST of a numbered body",
+				rate, r.Requests, r.OK, total, bad)
+		}
+	}
+	f(0)
+	f(2000)
 }

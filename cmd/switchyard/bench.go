@@ -22,24 +22,26 @@ const (
 	smokeBatchDuration = 100 * time.Millisecond
 )
 
-// runBench is the bench verb. It has ten modes: a load run against a
+// runBench is the bench verb. It has thirteen modes: a load run against a
 // URL, the comparison suite (--compare), the HTTP floor (--serve-floor),
 // the hot-swap scenario (--swap-cycles, whole rollouts with
 // --rollout-cycles), the tracking-cost scenario (--tracking-cost), the
 // canary-cost scenario (--canary-cost), the gate-cost scenario
 // (--gate-cost), the records-cost scenario (--records-cost), the
-// drift-cost scenario (--drift-cost) and the sustained-load scenario
-// (--soak). It exits 0 whether or not the goals of the comparison or
-// the scenarios are met; only a harness failure is an error.
+// drift-cost scenario (--drift-cost), the log-cost scenario
+// (--log-cost), the response cache scenario (--cache), the judgment
+// scenario (--judgment) and the sustained-load scenario (--soak). It
+// exits 0 whether or not the goals of the comparison or the scenarios
+// are met; only a harness failure is an error.
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("bench", "--url URL [--body FILE] [-H 'Name: value'] [-c 64] [--duration 10s] [--rate R] | --compare [--rounds 3] [--smoke] | --serve-floor ADDR [--floor-model FILE] | --swap-cycles N [--rollout-cycles] [--duration 3s] | --tracking-cost [--rounds 3] [--mlflow-rate 50] | --canary-cost [--rounds 3] | --gate-cost [--rounds 3] [--gate-concurrency 1] | --records-cost [--rounds 3] | --drift-cost [--rounds 3] | --log-cost [--rounds 3] | --soak DURATION [-c 8] [--rate 1000] | --judgment [--trials 20]", stderr)
+	fs := newFlagSet("bench", "--url URL [--body FILE] [-H 'Name: value'] [-c 64] [--duration 10s] [--rate R] | --compare [--rounds 3] [--smoke] | --serve-floor ADDR [--floor-model FILE] | --swap-cycles N [--rollout-cycles] [--duration 3s] | --tracking-cost [--rounds 3] [--mlflow-rate 50] | --canary-cost [--rounds 3] | --gate-cost [--rounds 3] [--gate-concurrency 1] | --records-cost [--rounds 3] | --drift-cost [--rounds 3] | --log-cost [--rounds 3] | --cache [--rounds 3] | --soak DURATION [-c 8] [--rate 1000] | --judgment [--trials 20]", stderr)
 	target := fs.String("url", "", "drive load at this http:// URL, e.g. http://127.0.0.1:8080/v2/models/fraud/infer")
 	bodyFile := fs.String("body", "", "file holding the request body, POSTed as application/json (with --serve-floor: the answer)")
 	bodyJSON := fs.String("body-json", "", "the request body itself, instead of --body")
 	var conns int
 	fs.IntVar(&conns, "c", bench.DefaultConnections, "shorthand for --connections")
 	fs.IntVar(&conns, "connections", bench.DefaultConnections, "connections, each sending one request at a time")
-	duration := fs.Duration("duration", 0, "measured time of the run (default 10s), of each phase with --compare, --tracking-cost, --canary-cost, --records-cost or --drift-cost, of each phase with no gate with --gate-cost (default 5s), or of the load without swaps with --swap-cycles (default 3s)")
+	duration := fs.Duration("duration", 0, "measured time of the run (default 10s), of each phase with --compare, --tracking-cost, --canary-cost, --records-cost, --drift-cost or --cache, of each phase with no gate with --gate-cost (default 5s), or of the load without swaps with --swap-cycles (default 3s)")
 	warmup := fs.Duration("warmup", time.Second, "unmeasured load before the measured time")
 	rate := fs.Float64("rate", 0, "requests per second: open loop, latency counted from each request's due time (0: closed loop); with --soak: the inference traffic's total rate (default 1000)")
 	rows := fs.Int("rows", 1, "rows per request, to report rows/s")
@@ -48,8 +50,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	jsonPath := fs.String("json", "", "also write the results as JSON to this file")
 	compare := fs.Bool("compare", false, "compare switchyard with the HTTP floor and onnxruntime in-process, starting this binary as child processes on 127.0.0.1")
 	smoke := fs.Bool("smoke", false, "with --compare: very short phases and few batch sizes, to check that the harness works")
-	rounds := fs.Int("rounds", bench.DefaultRounds, "with --compare: run every phase this many times and report the median round; with --tracking-cost: this many rounds of tracking closed, then open; with --canary-cost: this many rounds of one version, then a two-arm canary; with --gate-cost: this many rounds of no gate, then a gate; with --records-cost: this many rounds of V2, then records requests; with --drift-cost: this many rounds with the drift monitor off, then on")
-	binary := fs.String("binary", "", "with --compare, --swap-cycles, --tracking-cost, --canary-cost, --gate-cost, --records-cost, --drift-cost or --soak: the switchyard binary to start (default: this executable)")
+	rounds := fs.Int("rounds", bench.DefaultRounds, "with --compare: run every phase this many times and report the median round; with --tracking-cost: this many rounds of tracking closed, then open; with --canary-cost: this many rounds of one version, then a two-arm canary; with --gate-cost: this many rounds of no gate, then a gate; with --records-cost: this many rounds of V2, then records requests; with --drift-cost: this many rounds with the drift monitor off, then on; with --cache: this many rounds of each comparison with the response cache off, then on")
+	binary := fs.String("binary", "", "with --compare, --swap-cycles, --tracking-cost, --canary-cost, --gate-cost, --records-cost, --drift-cost, --cache or --soak: the switchyard binary to start (default: this executable)")
 	floorAddr := fs.String("serve-floor", "", "serve on `ADDR` a bare fasthttp server answering a constant body, the HTTP floor the comparisons measure against, until SIGTERM")
 	swapCycles := fs.Int("swap-cycles", 0, "publish `N` versions of a small model, one after another, to a child switchyard serve on 127.0.0.1 under load, and measure each swap, the latency around it and the server's memory")
 	trackingCost := fs.Bool("tracking-cost", false, "measure a child switchyard serve on 127.0.0.1 serving a small model under load with the tracking store closed, then open beside a light MLflow load, in alternating rounds")
@@ -59,6 +61,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	recordsCost := fs.Bool("records-cost", false, "measure a child switchyard serve on 127.0.0.1 serving a small model with a feature schema under one-row V2 requests, then one-instance records requests with the same values, in alternating rounds")
 	logCost := fs.Bool("log-cost", false, "measure a child switchyard serve on 127.0.0.1 serving a small model under load with the prediction log and the drift monitor off, then both on and sampling every prediction, in alternating rounds, and the feedback ingest rate")
 	driftCost := fs.Bool("drift-cost", false, "measure a child switchyard serve on 127.0.0.1 serving a small model with a drift profile under load with the drift monitor off, then on and sampling every prediction, in alternating rounds")
+	cacheCost := fs.Bool("cache", false, "measure a child switchyard serve on 127.0.0.1 serving a small model with the response cache off, then on, in alternating rounds: under requests that repeat 64 rows, then under requests that all miss")
 	gateConcurrency := fs.Int("gate-concurrency", 0, "with --gate-cost: the gate's concurrency in policy.yaml, batches of the evaluation run at once (0: the gate's default, 1)")
 	mlflowRate := fs.Float64("mlflow-rate", bench.DefaultMLflowRate, "with --tracking-cost: log-metric requests per second of the MLflow load")
 	soak := fs.Duration("soak", 0, "run a child switchyard serve on 127.0.0.1 for `DURATION` under mixed traffic (V2, records, bad requests, MLflow writes) while versions are published, gated, rolled out by canary and swapped; report errors by kind and latency, RSS and goroutines over time")
@@ -76,13 +79,13 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 
 	modes := 0
-	for _, on := range []bool{*target != "", *compare, *floorAddr != "", set["swap-cycles"], *trackingCost, *canaryCost, *gateCost, *recordsCost, *driftCost, *logCost, set["soak"], *judgment} {
+	for _, on := range []bool{*target != "", *compare, *floorAddr != "", set["swap-cycles"], *trackingCost, *canaryCost, *gateCost, *recordsCost, *driftCost, *logCost, *cacheCost, set["soak"], *judgment} {
 		if on {
 			modes++
 		}
 	}
 	if modes != 1 {
-		fmt.Fprintln(stderr, "switchyard bench: give exactly one of --url, --compare, --serve-floor, --swap-cycles, --tracking-cost, --canary-cost, --gate-cost, --records-cost, --drift-cost, --log-cost, --soak and --judgment")
+		fmt.Fprintln(stderr, "switchyard bench: give exactly one of --url, --compare, --serve-floor, --swap-cycles, --tracking-cost, --canary-cost, --gate-cost, --records-cost, --drift-cost, --log-cost, --cache, --soak and --judgment")
 		fs.Usage()
 		return errUsage
 	}
@@ -108,6 +111,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if *logCost && *rounds <= 0 {
 		fmt.Fprintln(stderr, "switchyard bench: with --log-cost, --rounds must be positive")
+		return errUsage
+	}
+	if *cacheCost && *rounds <= 0 {
+		fmt.Fprintln(stderr, "switchyard bench: with --cache, --rounds must be positive")
 		return errUsage
 	}
 	if *gateCost && (*rounds <= 0 || *gateConcurrency < 0) {
@@ -223,6 +230,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	case *logCost:
 		cfg := bench.LogConfig{RoundsConfig: roundsConfig()}
 		return runScenario(&ef, stdout, *jsonPath, func() (report, error) { return bench.LogCost(ctx, cfg) })
+
+	case *cacheCost:
+		cfg := bench.CacheConfig{RoundsConfig: roundsConfig()}
+		return runScenario(&ef, stdout, *jsonPath, func() (report, error) { return bench.CacheCost(ctx, cfg) })
 
 	case *judgment:
 		if *trials <= 0 {

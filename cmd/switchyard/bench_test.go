@@ -41,6 +41,8 @@ func TestBenchUsage(t *testing.T) {
 	f("--drift-cost", "--gate-cost")
 	f("--log-cost", "--rounds", "0")
 	f("--log-cost", "--drift-cost")
+	f("--cache", "--rounds", "0")
+	f("--cache", "--log-cost")
 }
 
 // serveFloor runs `switchyard bench --serve-floor` in this process and
