@@ -37,6 +37,7 @@ const demoModel = "fraud"
 // about a minute at the demo's default traffic (25% of 20 requests a
 // second reach min_requests well within a step's bake). The drift
 // monitor judges short windows, often, so that demo --drift shows soon.
+// A price and the response cache show cost per prediction and the cache.
 const demoPolicy = `# Written by switchyard demo. A new version of fraud takes traffic only if,
 # on its eval.csv, it ranks fraud well, and no worse than the stable version
 # evaluated on the same rows in the same run.
@@ -59,6 +60,12 @@ rollout:
 drift:
   window_rows: 500
   interval: 5s
+# A core-hour of compute priced at 5 cents, for each version's dollars per
+# 1,000 predictions; and the response cache on, with its defaults, so that
+# a row asked for again is answered from memory.
+cost:
+  per_core_hour: 0.05
+cache: {}
 `
 
 // Limits of the demo's background traffic, in requests a second.
