@@ -9,7 +9,7 @@ BIN     := bin/switchyard
 ARCH := $(if $(filter aarch64 arm64,$(shell uname -m)),arm64,x64)
 export SWITCHYARD_ORT_LIB ?= $(CURDIR)/.cache/ort/1.24.1/linux-$(ARCH)/libonnxruntime.so.1
 
-.PHONY: all build ort chromium nats postgres mlflow-npm run test vet bench bench-smoke fuzz fuzz-smoke soak loop
+.PHONY: all build ort chromium nats postgres mlflow-npm run test vet bench bench-smoke fuzz fuzz-smoke soak loop fleet-test
 
 all: build
 
@@ -81,6 +81,12 @@ test: ort chromium nats postgres mlflow-npm vet bench-smoke
 # retrain hook starts again (about two minutes).
 loop: build ort
 	SWITCHYARD_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -run '^TestClosedLoop$$' -v ./cmd/switchyard
+
+# docs/operations.md, "Running a fleet": three serve processes of the
+# built binary on one registry, one throwaway PostgreSQL and one
+# nats-server, on loopback (issue 29; about two minutes).
+fleet-test: build ort postgres nats
+	SWITCHYARD_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -run '^TestFleet$$' -v ./cmd/switchyard
 
 # docs/benchmarks.md: switchyard against the HTTP floor and
 # onnxruntime in-process (about seven minutes), hot swaps, tracking's cost,
