@@ -9,7 +9,7 @@ BIN     := bin/switchyard
 ARCH := $(if $(filter aarch64 arm64,$(shell uname -m)),arm64,x64)
 export SWITCHYARD_ORT_LIB ?= $(CURDIR)/.cache/ort/1.24.1/linux-$(ARCH)/libonnxruntime.so.1
 
-.PHONY: all build ort chromium nats postgres mlflow-npm promtool image-test run test vet bench bench-smoke fuzz fuzz-smoke soak loop screenshot
+.PHONY: all build ort chromium nats postgres mlflow-npm promtool image-test run test vet bench bench-smoke fuzz fuzz-smoke soak loop screenshot fleet-test
 
 all: build
 
@@ -103,6 +103,12 @@ loop: build ort
 # quality under traffic (about twenty seconds); not in make test.
 screenshot: ort chromium
 	SWITCHYARD_STATUS_SCREENSHOT=$(CURDIR)/docs/status.png $(GO) test -count=1 -run '^TestStatusPageScreenshot$$' ./server
+
+# docs/operations.md, "Running a fleet": three serve processes of the
+# built binary on one registry, one throwaway PostgreSQL and one
+# nats-server, on loopback (issue 29; about two minutes).
+fleet-test: build ort postgres nats
+	SWITCHYARD_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -run '^TestFleet$$' -v ./cmd/switchyard
 
 # docs/benchmarks.md: switchyard against the HTTP floor and
 # onnxruntime in-process (about seven minutes), hot swaps, tracking's cost,

@@ -2,6 +2,7 @@ package stream
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"strings"
@@ -38,7 +39,12 @@ func (c *Conn) Consume(ctx context.Context) error {
 	if !ok {
 		c.cfg.Logger.Warn("stream: the recorded position does not check; applying the stream from its start, skipping batches already logged")
 	}
-	occ := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy, NamePrefix: "switchyard_" + c.replica[:8]}
+	// The consumer's name is this replica's and this run's: a process
+	// killed while it consumed leaves its consumer on the server for
+	// JetStream's inactivity threshold (five minutes), and the same name
+	// with another start sequence would be refused until then.
+	occ := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy,
+		NamePrefix: "switchyard_" + c.replica[:8] + "_" + rand.Text()[:8]}
 	if pos.seq > 0 {
 		occ.DeliverPolicy, occ.OptStartSeq = jetstream.DeliverByStartSequencePolicy, pos.seq+1
 	}

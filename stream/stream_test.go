@@ -292,6 +292,27 @@ func TestConsumerRestartAppendsNothingTwice(t *testing.T) {
 	}
 }
 
+// TestConsumerAfterCrash: a replica killed while it consumes leaves its
+// consumer on the server (until JetStream's inactivity threshold, five
+// minutes); the replica started again on the same data directory
+// consumes at once, from its recorded position.
+func TestConsumerAfterCrash(t *testing.T) {
+	srv := natstest.Start(t)
+	a := newReplica(t, srv.URL(), t.TempDir(), stream.Config{})
+	b := newReplica(t, srv.URL(), t.TempDir(), stream.Config{})
+	ids := a.predict("fraud", "a", 20)
+	eventually(t, "B holds A's predictions", func() (bool, string) { return b.findAll(ids) })
+	// The crash: B's connection ends before its consumer could be deleted.
+	b.conn.Close()
+	b.stopOther()
+	again := newReplica(t, srv.URL(), b.dir, stream.Config{})
+	more := a.predict("fraud", "a2", 5)
+	eventually(t, "B, started again, holds A's later predictions", func() (bool, string) { return again.findAll(more) })
+	if n := again.count(t, "fraud"); n != 25 {
+		t.Errorf("B holds %d predictions after its crash; want 25, each once", n)
+	}
+}
+
 // TestBadMessagesAreSkipped publishes what no replica wrote: B refuses
 // each, counted, with its log intact, and applies what follows.
 func TestBadMessagesAreSkipped(t *testing.T) {
