@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -115,7 +116,11 @@ func (s *Store) AuditLog(ctx context.Context, q AuditQuery) ([]Entry, error) {
 		}
 	}
 	if q.Version > 0 {
-		cond, args = append(cond, "EXISTS (SELECT 1 FROM json_each(audit.versions) WHERE json_each.value = ?)"), append(args, q.Version)
+		// versions is a JSON array of numbers without spaces ("[1,2]"): as
+		// ",1,2," it holds ",V," exactly when it names V, on SQLite and
+		// PostgreSQL alike.
+		cond = append(cond, "replace(replace(audit.versions, '[', ','), ']', ',') LIKE ?")
+		args = append(args, "%,"+strconv.Itoa(q.Version)+",%")
 	}
 	if !q.Since.IsZero() {
 		cond, args = append(cond, "time >= ?"), append(args, q.Since.UnixMilli())
