@@ -104,6 +104,7 @@ func (m *Monitor) take(ctx context.Context, b feedBatch) {
 	for _, s := range b.scored {
 		if st := m.stream(ctx, s.key); st != nil {
 			st.addScored(s)
+			m.metrics.countClass(st, s)
 		}
 	}
 	for _, l := range b.labelled {

@@ -1,6 +1,7 @@
 package quality
 
 import (
+	"math"
 	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -13,6 +14,9 @@ type metrics struct {
 	// gauges are the per-version figures, by name.
 	gauges                    map[string]*prometheus.GaugeVec
 	dropped, unusable, alarms prometheus.Counter
+	// byClass counts a classifier's logged predictions by the class
+	// predicted.
+	byClass *prometheus.CounterVec
 }
 
 // The per-version gauges, by the name they are kept under.
@@ -50,8 +54,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Labels the quality monitor could not measure (a label naming no class, a prediction of several rows)."}),
 		alarms: prometheus.NewCounter(prometheus.CounterOpts{Name: "switchyard_quality_alarms_total",
 			Help: "Quality alarms raised or cleared (changes of state)."}),
+		byClass: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "switchyard_predictions_by_class_total",
+			Help: "A classifier's logged predictions of one row, by the class predicted (the prediction log's sample)."},
+			[]string{"model", "version", "class"}),
 	}
-	cs := []prometheus.Collector{m.dropped, m.unusable, m.alarms}
+	cs := []prometheus.Collector{m.dropped, m.unusable, m.alarms, m.byClass}
 	for name, help := range gaugeHelp {
 		g := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: help}, []string{"model", "version"})
 		m.gauges[name] = g
@@ -105,4 +112,50 @@ func (m *metrics) remove(key streamKey) {
 	for _, g := range m.gauges {
 		g.DeletePartialMatch(labels)
 	}
+	m.byClass.DeletePartialMatch(labels)
+}
+
+// countClass counts s, a logged prediction of st's version, by the class
+// it predicted: for a binary classifier the positive class when its
+// probability is at least 0.5, for a multiclass one the class its score
+// names (modelstore's score rule). A prediction of several rows, a
+// regressor's and an unreadable score are not counted.
+func (m *metrics) countClass(st *stream, s scored) {
+	d := &st.desc
+	if s.rows != 1 || math.IsNaN(s.score) {
+		return
+	}
+	var class, k int
+	switch d.Kind {
+	case Binary:
+		k = 2
+		if s.score >= 0.5 {
+			class = 1
+		}
+	case Multiclass:
+		k = d.ClassCount
+		x := math.Round(s.score * float64(k-1))
+		if !(x >= 0 && x < float64(k)) {
+			return
+		}
+		class = int(x)
+	default:
+		return
+	}
+	if st.byClass == nil {
+		st.byClass = make([]prometheus.Counter, k)
+	}
+	if class >= len(st.byClass) {
+		return
+	}
+	c := st.byClass[class]
+	if c == nil {
+		name := strconv.Itoa(class)
+		if class < len(d.Classes) {
+			name = d.Classes[class]
+		}
+		c = m.byClass.WithLabelValues(st.key.model, strconv.Itoa(st.key.version), name)
+		st.byClass[class] = c
+	}
+	c.Inc()
 }

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"slices"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // stream is one version's state in the monitor, owned by Run.
@@ -34,6 +36,9 @@ type stream struct {
 	// share, since countingSince.
 	counts        []minuteCount
 	countingSince time.Time
+	// byClass are the version's series of predictions by class, by class
+	// index, made as each class is first predicted.
+	byClass []prometheus.Counter
 	// backfilled holds the ids read from History whose label was joined
 	// after the monitor started, which the feed may deliver again.
 	backfilled map[string]struct{}

@@ -206,6 +206,17 @@ func TestMonitorLiveExact(t *testing.T) {
 	if n := testutil.CollectAndCount(f.m.metrics.gauges[gaugeRMSE]); n != 0 {
 		t.Errorf("%s has %d series for a classifier", gaugeRMSE, n)
 	}
+	fraud := 0
+	for _, r := range rows {
+		if r.score >= 0.5 {
+			fraud++
+		}
+	}
+	for class, want := range map[string]int{"fraud": fraud, "legit": len(rows) - fraud} {
+		if got := testutil.ToFloat64(f.m.metrics.byClass.WithLabelValues("m", "1", class)); got != float64(want) {
+			t.Errorf("predictions of class %s = %v, want %d", class, got, want)
+		}
+	}
 	problems, err := testutil.GatherAndLint(f.reg)
 	if err != nil || len(problems) > 0 {
 		t.Fatalf("metrics lint: %v %v", problems, err)
@@ -221,6 +232,9 @@ func TestMonitorLiveExact(t *testing.T) {
 	}
 	if n := testutil.CollectAndCount(f.m.metrics.gauges[gaugeAccuracy]); n != 0 {
 		t.Fatalf("a version out of service still has %d accuracy series", n)
+	}
+	if n := testutil.CollectAndCount(f.m.metrics.byClass); n != 0 {
+		t.Fatalf("a version out of service still has %d series of predictions by class", n)
 	}
 }
 
