@@ -26,6 +26,7 @@ type composeService struct {
 		Context    string `json:"context"`
 		Dockerfile string `json:"dockerfile"`
 	} `json:"build"`
+	Profiles        []string          `json:"profiles"`
 	Image           string            `json:"image"`
 	Command         []string          `json:"command"`
 	Environment     map[string]string `json:"environment"`
@@ -183,4 +184,68 @@ func flagValue(args []string, name string) string {
 		}
 	}
 	return ""
+}
+
+// TestComposeFleet checks compose.yaml's fleet profile: three replicas
+// on one registry volume, each with a data volume and a host port of its
+// own, all on the profile's PostgreSQL and NATS, and each scraped by
+// Prometheus.
+func TestComposeFleet(t *testing.T) {
+	c := readCompose(t)
+	var prom prometheusConfig // promtool checks the whole file (TestPrometheusConfig)
+	if data, err := os.ReadFile("prometheus/prometheus.yml"); err != nil {
+		t.Fatal(err)
+	} else if err := yaml.Unmarshal(data, &prom); err != nil {
+		t.Fatalf("prometheus/prometheus.yml: %v", err)
+	}
+	scraped := map[string]bool{}
+	for _, sc := range prom.ScrapeConfigs {
+		for _, st := range sc.StaticConfigs {
+			for _, target := range st.Targets {
+				scraped[target] = sc.MetricsPath == "/metrics"
+			}
+		}
+	}
+	for _, name := range []string{"postgres", "nats"} {
+		if s, ok := c.Services[name]; !ok || !slices.Contains(s.Profiles, "fleet") {
+			t.Errorf("the fleet profile has no %s service", name)
+		}
+	}
+	registries, data, ports := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	replicas := 0
+	for name, s := range c.Services {
+		if !slices.Contains(s.Profiles, "fleet") || flagValue(s.Command, "addr") == "" {
+			continue
+		}
+		replicas++
+		dsn, stream := s.Environment["SWITCHYARD_TRACKING_DSN"], s.Environment["SWITCHYARD_STREAM"]
+		if !strings.Contains(dsn, "@postgres:5432/") || !strings.HasPrefix(stream, "nats://nats:4222") {
+			t.Errorf("replica %s: tracking %q and stream %q are not the profile's postgres and nats", name, dsn, stream)
+		}
+		for _, v := range s.Volumes {
+			source, _, _ := strings.Cut(v, ":")
+			switch mountTarget(v) {
+			case flagValue(s.Command, "registry"):
+				registries[source] = true
+			case flagValue(s.Command, "data-dir"):
+				if data[source] {
+					t.Errorf("replica %s shares its data volume %s: each replica needs its own", name, source)
+				}
+				data[source] = true
+			}
+		}
+		for _, p := range s.Ports {
+			if ports[p] {
+				t.Errorf("replica %s: port %s taken twice", name, p)
+			}
+			ports[p] = true
+		}
+		_, port, _ := net.SplitHostPort(flagValue(s.Command, "addr"))
+		if !scraped[net.JoinHostPort(name, port)] {
+			t.Errorf("prometheus.yml does not scrape replica %s:%s/metrics", name, port)
+		}
+	}
+	if replicas != 3 || len(registries) != 1 || len(data) != 3 {
+		t.Errorf("the fleet profile has %d replicas on %d registry volumes with %d data volumes; want 3 on 1 with 3", replicas, len(registries), len(data))
+	}
 }

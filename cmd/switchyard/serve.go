@@ -77,7 +77,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	predLog := fs.Bool("prediction-log", true, "log answered predictions (each model's policy.yaml log block: share, retention) beside the tracking store, for POST /v1/feedback to join labels to and switchyard export to read")
 	driftOn := fs.Bool("drift", true, "run the drift monitor: sample each version's inputs and scores and judge them against its profile.json")
 	price := fs.Float64("cost-per-core-hour", 0, "price of a core-hour of compute in `DOLLARS`, for each version's dollars per 1,000 predictions (a model's policy.yaml cost.per_core_hour wins; 0: none)")
-	streamURL := fs.String("stream", "", "share the prediction log and feedback with a fleet of replicas through NATS JetStream at this `URL` (nats://host:port); each replica needs its own --data-dir")
+	streamURL := fs.String("stream", os.Getenv(envStream), "share the prediction log and feedback with a fleet of replicas through NATS JetStream at this `URL` (nats://host:port); each replica needs its own --data-dir (default $"+envStream+")")
 	webhook := fs.String("alert-webhook", "", "a `URL` that receives each drift alert as a JSON POST (timeout 5s, 3 retries with backoff)")
 	if err := parseFlags(fs, args); err != nil {
 		return err

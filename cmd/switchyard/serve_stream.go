@@ -14,6 +14,10 @@ import (
 	"github.com/switchyard-ml/switchyard/tracking"
 )
 
+// envStream names serve's default --stream, so that a fleet's replicas
+// (a Kubernetes Deployment, say) can take it from their environment.
+const envStream = "SWITCHYARD_STREAM"
+
 // fleetStream is serve's side of --stream: the connection, its
 // publisher, started before the prediction log's writer so that it ends
 // after it (and publishes the writer's last batches), and its consumer,
