@@ -5,12 +5,7 @@ import (
 	"database/sql"
 	"embed"
 	"fmt"
-	"io/fs"
 	"os"
-	"path/filepath"
-	"slices"
-	"strconv"
-	"strings"
 )
 
 //go:embed migrations/postgres/*.sql
@@ -54,25 +49,9 @@ const migrationLock = 7413
 // the schema SQLite reaches with migration 7, and each later migration
 // comes in both directories under the same number.
 func (s *Store) migratePostgres(ctx context.Context) error {
-	names, err := fs.Glob(pgMigrations, "migrations/postgres/*.sql")
-	if err != nil {
-		return err
-	}
-	slices.Sort(names)
-	for _, name := range names {
-		n, err := strconv.Atoi(strings.SplitN(filepath.Base(name), "_", 2)[0])
-		if err != nil {
-			return fmt.Errorf("BUG: migration %s has no number", name)
-		}
-		body, err := pgMigrations.ReadFile(name)
-		if err != nil {
-			return err
-		}
-		if err := s.applyPostgres(ctx, name, n, string(body)); err != nil {
-			return err
-		}
-	}
-	return nil
+	return eachMigration(pgMigrations, "migrations/postgres/*.sql", func(name string, n int, body string) error {
+		return s.applyPostgres(ctx, name, n, body)
+	})
 }
 
 // applyPostgres applies migration n, named name, unless the database has

@@ -136,28 +136,15 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err := s.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&have); err != nil {
 		return fmt.Errorf("read schema version: %w", err)
 	}
-	names, err := fs.Glob(migrations, "migrations/*.sql")
-	if err != nil {
-		return err
-	}
-	slices.Sort(names)
-	for _, name := range names {
-		n, err := strconv.Atoi(strings.SplitN(filepath.Base(name), "_", 2)[0])
-		if err != nil {
-			return fmt.Errorf("BUG: migration %s has no number", name)
-		}
+	return eachMigration(migrations, "migrations/*.sql", func(name string, n int, body string) error {
 		if n <= have {
-			continue
-		}
-		body, err := migrations.ReadFile(name)
-		if err != nil {
-			return err
+			return nil
 		}
 		tx, err := s.db.BeginTx(ctx, nil)
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+		if _, err := tx.ExecContext(ctx, body); err != nil {
 			tx.Rollback()
 			return fmt.Errorf("migration %s: %w", name, err)
 		}
@@ -167,6 +154,31 @@ func (s *Store) migrate(ctx context.Context) error {
 		}
 		if err := tx.Commit(); err != nil {
 			return fmt.Errorf("migration %s: %w", name, err)
+		}
+		return nil
+	})
+}
+
+// eachMigration calls fn with each migration of fsys that pattern
+// matches, in the order of their numbers (the file name's prefix before
+// "_"), and stops at the first error.
+func eachMigration(fsys embed.FS, pattern string, fn func(name string, n int, body string) error) error {
+	names, err := fs.Glob(fsys, pattern)
+	if err != nil {
+		return err
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		n, err := strconv.Atoi(strings.SplitN(filepath.Base(name), "_", 2)[0])
+		if err != nil {
+			return fmt.Errorf("BUG: migration %s has no number", name)
+		}
+		body, err := fsys.ReadFile(name)
+		if err != nil {
+			return err
+		}
+		if err := fn(name, n, string(body)); err != nil {
+			return err
 		}
 	}
 	return nil
