@@ -32,6 +32,12 @@ type labelledLookup interface {
 // with Retry-After) when the stream does not take them: the labels are
 // durable on this replica, and sending them again publishes them again.
 func (s *Server) shareLabels(ctx context.Context, res []tracking.FeedbackResult) error {
+	// ctx is the request's fasthttp.RequestCtx, which fasthttp recycles
+	// once the handler returns; a deadline derived from it (the stream's
+	// wait for its ack) reads it as its timer fires, perhaps after that.
+	// The waits below keep its values but not its cancellation, and are
+	// bounded by the stream's own timeout.
+	ctx = context.WithoutCancel(ctx)
 	byModel := map[string][]tracking.Prediction{}
 	lookup, _ := s.cfg.Feedback.(labelledLookup)
 	for _, r := range res {
