@@ -143,7 +143,13 @@ func scrape(t *testing.T, addr string) string {
 // seriesValue returns the value of name{model="fraud",version=version} in
 // a scrape, or 0 when it is absent.
 func seriesValue(text, name, version string) float64 {
-	prefix := name + `{model="fraud",version="` + version + `"} `
+	return sampleValue(text, name+`{model="fraud",version="`+version+`"}`)
+}
+
+// sampleValue returns the value of series (a name with its labels, as
+// /metrics writes it) in a scrape, or 0 when it is absent.
+func sampleValue(text, series string) float64 {
+	prefix := series + " "
 	for line := range strings.Lines(text) {
 		if v, ok := strings.CutPrefix(strings.TrimSpace(line), prefix); ok {
 			f, _ := strconv.ParseFloat(v, 64)

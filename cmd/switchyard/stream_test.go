@@ -7,8 +7,6 @@ import (
 	"io"
 	"net/http"
 	"path/filepath"
-	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -132,18 +130,7 @@ func post(t *testing.T, addr, path, body string) (int, string) {
 // labels, as /metrics writes it) on the replica at addr, 0 when absent.
 func metric(t *testing.T, addr, series string) float64 {
 	t.Helper()
-	resp, err := http.Get("http://" + addr + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	out, _ := io.ReadAll(resp.Body)
-	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(series) + ` (\S+)$`).FindSubmatch(out)
-	if m == nil {
-		return 0
-	}
-	v, _ := strconv.ParseFloat(string(m[1]), 64)
-	return v
+	return sampleValue(scrape(t, addr), series)
 }
 
 // eventuallyHTTP waits up to 30 s for cond, which reports what it saw.
