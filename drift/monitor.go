@@ -129,7 +129,7 @@ func New(cfg Config, reg prometheus.Registerer) (*Monitor, error) {
 		samples: make(chan *Sample, cfg.Queue), free: make(chan *Sample, cfg.Queue),
 		streams: map[Source]*stream{}, reports: map[string]map[int]VersionReport{}}
 	for range cfg.Queue {
-		m.free <- &Sample{scores: make([]float64, 0, maxSampleRows)}
+		m.free <- &Sample{scores: make([]float64, 0, MaxSampleRows)}
 	}
 	if cfg.Webhook != "" {
 		m.hooks = make(chan Alert, cfg.WebhookQueue)
@@ -222,11 +222,14 @@ func (m *Monitor) add(s *Sample) {
 }
 
 // rotate makes the window being filled the newest full one, and starts
-// the next in the spare window's memory, or in new memory sized for the
-// policy's window.
+// the next in the spare window's memory, else in that of the full window
+// it replaces unjudged, else in new memory sized for the policy's window.
 func (st *stream) rotate() {
 	next := st.spare
 	st.spare = nil
+	if next == nil { // a full window not judged in time gives way: reuse it
+		next, st.full = st.full, nil
+	}
 	if next == nil {
 		next = newWindow(len(st.desc.Columns), st.policy.WindowRows)
 	}

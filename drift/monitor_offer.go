@@ -65,9 +65,10 @@ type Sample struct {
 	scores []float64
 }
 
-// maxSampleRows caps the rows kept from one request, so that one large
-// batch cannot fill a window alone or grow a pooled buffer without bound.
-const maxSampleRows = 64
+// MaxSampleRows caps the rows a sample holds: a request's rows past it
+// are not kept, so that one large batch cannot fill a window alone or
+// grow a pooled buffer without bound.
+const MaxSampleRows = 64
 
 // Take returns an empty sample for the prediction id of a version's
 // request, or nil when the version's sampling rate leaves the id out or
@@ -75,7 +76,20 @@ const maxSampleRows = 64
 // the pool's buffers have grown to the model's row size. Safe for
 // concurrent use; nil-safe.
 func (m *Monitor) Take(src Source, id []byte) *Sample {
-	if m == nil || !m.sampled(src, id) {
+	if m == nil || !m.Sampled(src, id) {
+		return nil
+	}
+	return m.Gather(src)
+}
+
+// Gather returns an empty sample of src for rows the caller chooses
+// itself, each prediction's by Sampled: a caller off the hot path that
+// offers many predictions at once (the prediction log's writer, a
+// fleet's stream) gathers their rows into as few samples as hold them.
+// It returns nil, and counts the drop, when every buffer is in use.
+// Safe for concurrent use; nil-safe.
+func (m *Monitor) Gather(src Source) *Sample {
+	if m == nil {
 		return nil
 	}
 	select {
@@ -88,9 +102,13 @@ func (m *Monitor) Take(src Source, id []byte) *Sample {
 	}
 }
 
-// sampled reports whether id falls within src's sampling rate: a hash of
-// the id against the rate, so that every replica keeps the same ids.
-func (m *Monitor) sampled(src Source, id []byte) bool {
+// Sampled reports whether the prediction id falls within src's sampling
+// rate: a hash of the id against the rate, so that every replica keeps
+// the same ids. Nil-safe.
+func (m *Monitor) Sampled(src Source, id []byte) bool {
+	if m == nil {
+		return false
+	}
 	limit := uint64(sampling.All) // rate 1 until the monitor learns the policy
 	if r, ok := m.rates.Load(src); ok {
 		limit = r.(*rate).limit.Load()
@@ -99,27 +117,41 @@ func (m *Monitor) sampled(src Source, id []byte) bool {
 }
 
 // SetRowsFP32 copies the rows of data, float32 values in the machine's
-// byte order (a tensor's Data) of width columns each, into s (at most
-// maxSampleRows rows).
+// byte order (a tensor's Data) of width columns each, into s in place of
+// the rows it holds (at most MaxSampleRows rows).
 func (s *Sample) SetRowsFP32(data []byte, width int) {
-	if width <= 0 || len(data) < 4*width {
-		return
+	s.width, s.rows = 0, s.rows[:0]
+	s.AddRowsFP32(data, width)
+}
+
+// AddRowsFP32 appends the rows of data, laid out as SetRowsFP32 takes
+// them, to the rows s holds, as many as fit within MaxSampleRows, and
+// returns how many it took: none once s is full, or when s holds rows of
+// another width.
+func (s *Sample) AddRowsFP32(data []byte, width int) int {
+	if width <= 0 || (s.width != 0 && s.width != width) {
+		return 0
 	}
-	n := min(len(data)/(4*width), maxSampleRows) * width
+	at := len(s.rows)
+	n := min(len(data)/(4*width), MaxSampleRows-at/width)
+	if n <= 0 {
+		return 0
+	}
+	if cap(s.rows) < MaxSampleRows*width {
+		s.rows = append(make([]float32, 0, MaxSampleRows*width), s.rows...)
+	}
 	s.width = width
-	if cap(s.rows) < n {
-		s.rows = make([]float32, 0, maxSampleRows*width)
-	}
-	s.rows = s.rows[:n]
+	s.rows = s.rows[:at+n*width]
 	// Tensor data is in the machine's byte order (onnxruntime's and
 	// package engine's), so the rows are copied as they lie.
-	copy(unsafe.Slice((*byte)(unsafe.Pointer(&s.rows[0])), 4*n), data)
+	copy(unsafe.Slice((*byte)(unsafe.Pointer(&s.rows[at])), 4*n*width), data)
+	return n
 }
 
 // AddScore appends the score of the next row; scores beyond the rows kept
 // are ignored.
 func (s *Sample) AddScore(v float64) {
-	if len(s.scores) < maxSampleRows {
+	if len(s.scores) < MaxSampleRows {
 		s.scores = append(s.scores, v)
 	}
 }

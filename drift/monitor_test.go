@@ -365,13 +365,49 @@ func TestFullBufferDropsWithoutBlocking(t *testing.T) {
 func TestSampleKeepsAtMostMaxRows(t *testing.T) {
 	m, _, _ := newTestMonitor(t, Config{Queue: 1})
 	s := m.Take(newSource("", testPolicy()), []byte("x"))
-	rows := make([][]float32, 3*maxSampleRows)
+	rows := make([][]float32, 3*MaxSampleRows)
 	for i := range rows {
 		rows[i] = []float32{float32(i), 0, 0}
 	}
 	s.SetRowsFP32(fp32(rows), 3)
-	if len(s.rows) != 3*maxSampleRows || s.rows[3] != 1 {
-		t.Errorf("kept %d values, row 1 = %v; want %d values, row 1 = 1", len(s.rows), s.rows[3], 3*maxSampleRows)
+	if len(s.rows) != 3*MaxSampleRows || s.rows[3] != 1 {
+		t.Errorf("kept %d values, row 1 = %v; want %d values, row 1 = 1", len(s.rows), s.rows[3], 3*MaxSampleRows)
+	}
+}
+
+// TestSampleGathersRows: a gathered sample takes rows from many calls
+// up to MaxSampleRows, refuses rows of another width, and SetRowsFP32
+// starts it over.
+func TestSampleGathersRows(t *testing.T) {
+	m, _, _ := newTestMonitor(t, Config{Queue: 1})
+	src := newSource("", testPolicy())
+	if !m.Sampled(src, []byte("any")) || (*Monitor)(nil).Sampled(src, []byte("any")) {
+		t.Error("Sampled: want every id at rate 1, and none of a nil monitor")
+	}
+	s := m.Gather(src)
+	row := func(v float32) []byte { return fp32([][]float32{{v, v, v}}) }
+	if n := s.AddRowsFP32(row(1), 3); n != 1 {
+		t.Fatalf("AddRowsFP32 = %d; want 1", n)
+	}
+	if n := s.AddRowsFP32(fp32([][]float32{{1, 1}}), 2); n != 0 {
+		t.Errorf("AddRowsFP32 of another width = %d; want 0", n)
+	}
+	many := make([][]float32, MaxSampleRows)
+	for i := range many {
+		many[i] = []float32{float32(i + 2), 0, 0}
+	}
+	if n := s.AddRowsFP32(fp32(many), 3); n != MaxSampleRows-1 {
+		t.Errorf("AddRowsFP32 of %d rows to a sample holding 1 = %d; want %d", MaxSampleRows, n, MaxSampleRows-1)
+	}
+	if n := s.AddRowsFP32(row(9), 3); n != 0 || len(s.rows) != 3*MaxSampleRows || s.rows[0] != 1 || s.rows[3] != 2 {
+		t.Errorf("a full sample took %d more, holds %d values (%v, %v...)", n, len(s.rows), s.rows[0], s.rows[3])
+	}
+	if m.Gather(src) != nil {
+		t.Error("Gather with every buffer in use: want nil")
+	}
+	s.SetRowsFP32(row(7), 3)
+	if len(s.rows) != 3 || s.rows[0] != 7 {
+		t.Errorf("SetRowsFP32 after gathering: %v; want the one row", s.rows)
 	}
 }
 

@@ -34,7 +34,7 @@ type Versions interface {
 // restarted server does not forget its windows: *tracking.Store
 // implements it.
 type History interface {
-	Labelled(ctx context.Context, model string, version int, since time.Time) iter.Seq2[tracking.Prediction, error]
+	Labelled(ctx context.Context, model string, version int, since time.Time, last int) iter.Seq2[tracking.Prediction, error]
 }
 
 // Description is what the monitor knows of a version.

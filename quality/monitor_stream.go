@@ -145,7 +145,7 @@ func (m *Monitor) fill(ctx context.Context, st *stream) {
 	}
 	now := m.cfg.now()
 	read := 0
-	for p, err := range m.cfg.History.Labelled(ctx, st.key.model, st.key.version, now.Add(-st.policy.MaxAge)) {
+	for p, err := range m.cfg.History.Labelled(ctx, st.key.model, st.key.version, now.Add(-st.policy.MaxAge), st.policy.Window) {
 		if err != nil {
 			m.log.Error("quality: the window was not filled from the log", "model", st.key.model, "version", st.key.version,
 				"read", read, "error", err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"iter"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -514,6 +515,60 @@ func TestMonitorBackfill(t *testing.T) {
 	// the share is unknown, not a guess.
 	if vr.Live.LabelledShare != nil {
 		t.Fatalf("labelled share %v after a restart", *vr.Live.LabelledShare)
+	}
+}
+
+// countingHistory is a History that counts the predictions it yields.
+type countingHistory struct {
+	History
+	read int
+}
+
+func (h *countingHistory) Labelled(ctx context.Context, model string, version int, since time.Time, last int) iter.Seq2[tracking.Prediction, error] {
+	return func(yield func(tracking.Prediction, error) bool) {
+		for p, err := range h.History.Labelled(ctx, model, version, since, last) {
+			h.read++
+			if !yield(p, err) {
+				return
+			}
+		}
+	}
+}
+
+// TestMonitorBackfillReadsOneWindow: a restarted monitor reads of the
+// log's labels no more than its window holds, so that its start does not
+// cost more as the history grows, and keeps the newest.
+func TestMonitorBackfillReadsOneWindow(t *testing.T) {
+	store := openStore(t)
+	ctx := context.Background()
+	rows := draw(rand.New(rand.NewPCG(7, 7)), 300)
+	at := time.Now().Add(-time.Second) // the predictions precede their labels
+	ps := make([]tracking.Prediction, len(rows))
+	labels := make([]tracking.Label, len(rows))
+	for i, r := range rows {
+		ps[i] = tracking.Prediction{ID: fmt.Sprint("p", i), Model: "m", Version: 1, Time: at.Add(time.Duration(i) * time.Millisecond), Scores: []float64{r.score}}
+		labels[i] = tracking.Label{PredictionID: ps[i].ID, Value: json.RawMessage(`"legit"`)}
+		if r.label == 1 {
+			labels[i].Value = json.RawMessage(`"fraud"`)
+		}
+	}
+	if err := store.LogPredictions(ctx, ps); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Feedback(ctx, labels); err != nil {
+		t.Fatal(err)
+	}
+	p := DefaultPolicy()
+	p.Window = 100
+	h := &countingHistory{History: store}
+	f := newFixture(t, p, MonitorConfig{History: h})
+	f.clock.t = at.Add(time.Minute)
+	f.m.Predicted([]tracking.Prediction{{Model: "m", Version: 1, Time: f.clock.now(), Scores: []float64{0.5}}}) // opens the stream
+	f.step()
+	acc, _ := realised(t, rows[200:])
+	vr := f.report(t)
+	if h.read != 100 || vr.Live.Labelled != 100 || *vr.Live.Accuracy != acc {
+		t.Fatalf("read %d labels, report %+v; want the newest 100 read, accuracy %v", h.read, vr.Live, acc)
 	}
 }
 

@@ -17,26 +17,45 @@ import (
 // row. The monitor chooses by the id whether to keep it (drift.sample),
 // and copies it into a pooled buffer; a full buffer drops and counts.
 // Nothing here waits on the monitor or allocates once the pool is warm.
+// With the prediction log on as well, a prediction the log took is left
+// to the log's writer, which offers the monitor what it wrote
+// (offerLoggedDrift): the hot path copies it once, into the log.
 
 // offerDrift offers the monitor an answered request of version v: the
-// prediction id id, its inputs in and its outputs out. Only a model with
-// a single FP32 input of shape [rows, columns] is monitored; the others'
-// drift reports say why (driftSource.Describe).
-func (s *Server) offerDrift(v *modelstore.Version, id []byte, in, out []engine.Tensor) {
+// prediction id id, its inputs in and its outputs out, unless the
+// prediction log took it (logged). Only a model with a single FP32 input
+// of shape [rows, columns] is monitored; the others' drift reports say
+// why (driftSource.Describe).
+func (s *Server) offerDrift(v *modelstore.Version, id []byte, in, out []engine.Tensor, logged bool) {
 	m := s.cfg.Drift
-	if m == nil || len(in) != 1 || in[0].DType != engine.FP32 || len(in[0].Shape) != 2 {
-		if m != nil { // let the report say why this version is not monitored
-			m.Offer(m.Take((*driftSource)(v), id))
-		}
+	if m == nil {
+		return
+	}
+	width := driftWidth(in)
+	if width == 0 { // let the report say why this version is not monitored
+		m.Offer(m.Take((*driftSource)(v), id))
+		return
+	}
+	if logged {
 		return
 	}
 	smp := m.Take((*driftSource)(v), id)
 	if smp == nil {
 		return
 	}
-	smp.SetRowsFP32(in[0].Data, int(in[0].Shape[1]))
+	smp.SetRowsFP32(in[0].Data, width)
 	v.EachScore(out, func(x float64) bool { smp.AddScore(x); return true })
 	m.Offer(smp)
+}
+
+// driftWidth returns the columns of a request's rows as the drift
+// monitor reads them: those of a single FP32 input of shape [rows,
+// columns], else 0.
+func driftWidth(in []engine.Tensor) int {
+	if len(in) != 1 || in[0].DType != engine.FP32 || len(in[0].Shape) != 2 || in[0].Shape[1] < 1 {
+		return 0
+	}
+	return int(in[0].Shape[1])
 }
 
 // driftSource is a modelstore.Version as the drift monitor sees it. A

@@ -38,8 +38,8 @@ func TestOfferDriftAllocs(t *testing.T) {
 	}
 	s := &Server{cfg: Config{Drift: m}}
 	id := []byte("3f9a1c0b5e7d2a48-000000000000002a")
-	s.offerDrift(v, id, in, out) // fills the stalled monitor's one buffer
-	if n := testing.AllocsPerRun(100, func() { s.offerDrift(v, id, in, out) }); n != 0 {
+	s.offerDrift(v, id, in, out, false) // fills the stalled monitor's one buffer
+	if n := testing.AllocsPerRun(100, func() { s.offerDrift(v, id, in, out, false) }); n != 0 {
 		t.Errorf("offerDrift to a full monitor: %v allocations; want 0", n)
 	}
 

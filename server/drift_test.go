@@ -274,8 +274,12 @@ func TestDriftSourceDescribe(t *testing.T) {
 // TestDriftRecords sends records whose category's frequencies changed:
 // the monitor reads the features by their schema names and flags that
 // one alone.
-func TestDriftRecords(t *testing.T) {
-	dir := t.TempDir()
+// publishDriftRecords publishes driftMLP into dir as the model "recs"
+// with a feature schema (numbers a and b, and kind, one of x, y and z),
+// a profile of 1000 rows with kind x, y and z in shares 0.5, 0.3 and
+// 0.2, and policy as its policy.yaml.
+func publishDriftRecords(t *testing.T, dir, policy string, rng *rand.Rand) {
+	t.Helper()
 	features := []modelstore.Feature{
 		{Name: "a", Type: modelstore.TypeNumber, Position: 0},
 		{Name: "b", Type: modelstore.TypeNumber, Position: 1},
@@ -285,24 +289,8 @@ func TestDriftRecords(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rng := rand.New(rand.NewPCG(5, 5))
-	kinds := func(n int, shares [3]float64) []string {
-		out := make([]string, n)
-		for i := range out {
-			u := rng.Float64()
-			switch {
-			case u < shares[0]:
-				out[i] = "x"
-			case u < shares[0]+shares[1]:
-				out[i] = "y"
-			default:
-				out[i] = "z"
-			}
-		}
-		return out
-	}
 	ref := []drift.Column{{Name: "a", Kind: drift.Numeric}, {Name: "b", Kind: drift.Numeric},
-		{Name: "kind", Kind: drift.Categorical, Categories: kinds(1000, [3]float64{0.5, 0.3, 0.2})}}
+		{Name: "kind", Kind: drift.Categorical, Categories: kinds(rng, 1000, [3]float64{0.5, 0.3, 0.2})}}
 	for range 1000 {
 		ref[0].Numbers = append(ref[0].Numbers, rng.NormFloat64())
 		ref[1].Numbers = append(ref[1].Numbers, rng.NormFloat64())
@@ -315,9 +303,48 @@ func TestDriftRecords(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "recs", strconv.Itoa(v), drift.ProfileFile), b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "recs", "policy.yaml"), []byte("drift:\n  window_rows: 300\n  interval: 10ms\n"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "recs", "policy.yaml"), []byte(policy), 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// kinds returns n values of the records model's kind, x, y and z in
+// shares.
+func kinds(rng *rand.Rand, n int, shares [3]float64) []string {
+	out := make([]string, n)
+	for i := range out {
+		u := rng.Float64()
+		switch {
+		case u < shares[0]:
+			out[i] = "x"
+		case u < shares[0]+shares[1]:
+			out[i] = "y"
+		default:
+			out[i] = "z"
+		}
+	}
+	return out
+}
+
+// recordsBody returns a records request of the records model: n rows,
+// kind in shares.
+func recordsBody(rng *rand.Rand, n int, shares [3]float64) string {
+	var sb strings.Builder
+	sb.WriteString(`{"instances": [`)
+	for i, k := range kinds(rng, n, shares) {
+		if i > 0 {
+			sb.WriteString(",")
+		}
+		fmt.Fprintf(&sb, `{"a": %g, "b": %g, "kind": %q}`, rng.NormFloat64(), rng.NormFloat64(), k)
+	}
+	sb.WriteString("]}")
+	return sb.String()
+}
+
+func TestDriftRecords(t *testing.T) {
+	dir := t.TempDir()
+	rng := rand.New(rand.NewPCG(5, 5))
+	publishDriftRecords(t, dir, "drift:\n  window_rows: 300\n  interval: 10ms\n", rng)
 	m, err := drift.New(drift.Config{Tick: 5 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)}, prometheus.NewPedanticRegistry())
 	if err != nil {
 		t.Fatal(err)
@@ -329,16 +356,7 @@ func TestDriftRecords(t *testing.T) {
 	ts := serveRegistry(t, dir, Config{Drift: m})
 
 	for range 30 {
-		var sb strings.Builder
-		sb.WriteString(`{"instances": [`)
-		for i, k := range kinds(10, [3]float64{0.2, 0.3, 0.5}) {
-			if i > 0 {
-				sb.WriteString(",")
-			}
-			fmt.Fprintf(&sb, `{"a": %g, "b": %g, "kind": %q}`, rng.NormFloat64(), rng.NormFloat64(), k)
-		}
-		sb.WriteString("]}")
-		ts.predict(t, "/v1/models/recs:predict", sb.String())
+		ts.predict(t, "/v1/models/recs:predict", recordsBody(rng, 10, [3]float64{0.2, 0.3, 0.5}))
 	}
 	vr := driftReport(t, ts, "recs", drift.StatusOK)
 	if vr.Window == nil || vr.Window.Rows != 300 || len(vr.Window.Features) != 3 {

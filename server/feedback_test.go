@@ -109,7 +109,7 @@ func TestFeedbackJoinsLoggedPredictions(t *testing.T) {
 		t.Fatalf("feedback for 1,000 predictions = %d, accepted %d of %d", status, ans.Accepted, len(ans.Results))
 	}
 	n := 0
-	for p, err := range st.Labelled(context.Background(), "m", 1, time.Time{}) {
+	for p, err := range st.Labelled(context.Background(), "m", 1, time.Time{}, 0) {
 		if err != nil {
 			t.Fatal(err)
 		}

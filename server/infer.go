@@ -201,8 +201,8 @@ func (s *Server) runInfer(ctx *fasthttp.RequestCtx, v *modelstore.Version, sc *s
 	if err != nil {
 		return v, writeVersionError(ctx, v, err)
 	}
-	s.offerDrift(v, id, sc.req.inputs, sc.run.Out)
-	s.offerLog(v, id, ctx.Time(), sc.req.inputs, sc.run.Out) // fasthttp read the clock as the request arrived
+	logged := s.offerLog(v, id, ctx.Time(), sc.req.inputs, sc.run.Out) // fasthttp read the clock as the request arrived
+	s.offerDrift(v, id, sc.req.inputs, sc.run.Out, logged)
 	if len(sc.req.binary) == 0 {
 		ctx.SetContentType(httpapi.ContentTypeJSON)
 	} else {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/switchyard-ml/switchyard/drift"
 	"github.com/switchyard-ml/switchyard/engine"
 	"github.com/switchyard-ml/switchyard/tracking"
 )
@@ -20,7 +21,8 @@ import (
 // TestOfferLogAllocs pins that the hand-off to the prediction log
 // allocates nothing on the hot path: offering a V2 request and each row
 // of a records request to a log whose writer is stalled (which drops
-// them), and to one with a free record.
+// them, and leaves the records' rows to the drift monitor), and to one
+// with a free record.
 func TestOfferLogAllocs(t *testing.T) {
 	ts, _ := startDriftServer(t)
 	v, err := ts.store.Lookup("steady", 1)
@@ -56,14 +58,19 @@ func TestOfferLogAllocs(t *testing.T) {
 		l.Run(ctx)
 	}
 
-	// Full: the buffer past its bound, every prediction dropped.
-	s := &Server{cfg: Config{PredictionLog: newLog(1)}, ids: newPredictionIDs()}
+	// Full: the buffer past its bound, every prediction dropped, and the
+	// rows of a records request offered to the drift monitor instead.
+	m, err := drift.New(drift.Config{Queue: 1, Logger: slog.New(slog.DiscardHandler)}, prometheus.NewPedanticRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Server{cfg: Config{PredictionLog: newLog(1), Drift: m}, ids: newPredictionIDs()}
 	s.offerLog(v, id, at, in, out)
 	if n := testing.AllocsPerRun(100, func() { s.offerLog(v, id, at, in, out) }); n != 0 {
 		t.Errorf("offerLog to a full log: %v allocations; want 0", n)
 	}
-	if n := testing.AllocsPerRun(100, func() { s.offerLogRows(v, 0, 8, in, out) }); n != 0 {
-		t.Errorf("offerLogRows to a full log: %v allocations; want 0", n)
+	if n := testing.AllocsPerRun(100, func() { s.offerRecords(v, 0, 8, in, out) }); n != 0 {
+		t.Errorf("offerRecords to a full log: %v allocations; want 0", n)
 	}
 
 	// Warm: the buffers grown by two rounds of traffic and writes, then
@@ -73,14 +80,14 @@ func TestOfferLogAllocs(t *testing.T) {
 	for range 2 {
 		for range 300 {
 			s.offerLog(v, id, at, in, out)
-			s.offerLogRows(v, 0, 8, in, out)
+			s.offerRecords(v, 0, 8, in, out)
 		}
 		flush(l)
 	}
 	if n := testing.AllocsPerRun(100, func() { s.offerLog(v, id, at, in, out) }); n != 0 {
 		t.Errorf("offerLog to a warm log: %v allocations; want 0", n)
 	}
-	if n := testing.AllocsPerRun(100, func() { s.offerLogRows(v, 0, 8, in, out) }); n != 0 {
-		t.Errorf("offerLogRows to a warm log: %v allocations; want 0", n)
+	if n := testing.AllocsPerRun(100, func() { s.offerRecords(v, 0, 8, in, out) }); n != 0 {
+		t.Errorf("offerRecords to a warm log: %v allocations; want 0", n)
 	}
 }

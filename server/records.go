@@ -74,9 +74,7 @@ func (s *Server) runPredict(ctx *fasthttp.RequestCtx, v *modelstore.Version, sc 
 	if err != nil {
 		return writeVersionError(ctx, v, err)
 	}
-	var pid [predictionIDLen]byte
-	s.offerDrift(v, s.ids.appendID(pid[:0], first), sc.rec.inputs, sc.run.Out)
-	s.offerLogRows(v, first, rows, sc.rec.inputs, sc.run.Out)
+	s.offerRecords(v, first, rows, sc.rec.inputs, sc.run.Out)
 	ctx.SetContentType(httpapi.ContentTypeJSON)
 	// As runInfer does: no copy, the old body buffer is the next scratch.
 	sc.buf = ctx.Response.SwapBody(buf)

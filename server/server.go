@@ -110,7 +110,9 @@ type Config struct {
 	// nil monitors nothing and answers that endpoint with 503.
 	Drift *drift.Monitor
 	// PredictionLog, when set, receives a sample of the answered
-	// predictions (see offerLog); nil logs none.
+	// predictions (see offerLog); nil logs none. With Drift set as well,
+	// New makes the server the log's follower (tracking's Follow): the
+	// monitor is offered what the log wrote.
 	PredictionLog *tracking.PredictionLog
 	// Feedback joins labels to logged predictions for POST /v1/feedback;
 	// nil answers that endpoint with 503.
@@ -224,6 +226,11 @@ func New(cfg Config, models Models, reg *prometheus.Registry) (*Server, error) {
 		s.log = slog.Default()
 	}
 	s.bodyReads.New = newBodyRead
+	if cfg.PredictionLog != nil && cfg.Drift != nil {
+		// A request the log takes leaves its drift sample to the log's
+		// writer (offerDrift).
+		cfg.PredictionLog.Follow(s.offerLoggedDrift)
+	}
 	m, err := newMetrics(reg)
 	if err != nil {
 		return nil, err

@@ -251,7 +251,7 @@ func TestLabelsJoinOnEveryReplica(t *testing.T) {
 	}
 	eventually(t, "A joins the orphan label", func() (bool, string) {
 		n := 0
-		for p, err := range a.store.Labelled(ctx, "fraud", 1, time.Time{}) {
+		for p, err := range a.store.Labelled(ctx, "fraud", 1, time.Time{}, 0) {
 			if err != nil {
 				return false, err.Error()
 			}

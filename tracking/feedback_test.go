@@ -38,7 +38,7 @@ func TestFeedbackJoinsAThousandLabels(t *testing.T) {
 		}
 	}
 	n := 0
-	for p, err := range s.Labelled(ctx, "m", 1, time.Time{}) {
+	for p, err := range s.Labelled(ctx, "m", 1, time.Time{}, 0) {
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -152,15 +152,17 @@ func decodeScores(b []byte) ([]float64, error) {
 
 // Labelled yields, in the order they were answered, the predictions of
 // version of model answered at or after since that have a label, without
-// their inputs: the joined records the live quality windows read. It
-// stops at the first error, which it yields.
-func (s *Store) Labelled(ctx context.Context, model string, version int, since time.Time) iter.Seq2[Prediction, error] {
-	return s.labelled(ctx, PredictionQuery{Model: model, Version: version, Since: since, Labelled: true})
+// their inputs: the joined records the live quality windows read. With
+// last > 0 it yields only the last that many, which is what a window of
+// that many reads at start, at a cost that does not grow with the log's
+// history. It stops at the first error, which it yields.
+func (s *Store) Labelled(ctx context.Context, model string, version int, since time.Time, last int) iter.Seq2[Prediction, error] {
+	return s.labelled(ctx, PredictionQuery{Model: model, Version: version, Since: since, Labelled: true}, last)
 }
 
 // labelled yields the labelled predictions q selects, from the labels
-// table, without their inputs.
-func (s *Store) labelled(ctx context.Context, q PredictionQuery) iter.Seq2[Prediction, error] {
+// table, without their inputs; with last > 0, only the last that many.
+func (s *Store) labelled(ctx context.Context, q PredictionQuery, last int) iter.Seq2[Prediction, error] {
 	return func(yield func(Prediction, error) bool) {
 		query := `SELECT ` + labelColumns + ` FROM labels WHERE model = ? AND predicted_ns >= ?`
 		args := []any{q.Model, int64(math.MinInt64)}
@@ -170,6 +172,10 @@ func (s *Store) labelled(ctx context.Context, q PredictionQuery) iter.Seq2[Predi
 		if q.Version != 0 {
 			query += ` AND version = ?`
 			args = append(args, q.Version)
+		}
+		if last > 0 { // the newest, by the index, then put back in order
+			query = `SELECT ` + labelColumns + ` FROM (` + query + ` ORDER BY predicted_ns DESC, prediction_id DESC LIMIT ?) AS newest`
+			args = append(args, last)
 		}
 		rows, err := s.db.QueryContext(ctx, query+` ORDER BY predicted_ns, prediction_id`, args...)
 		if err != nil {
@@ -220,7 +226,7 @@ func (s *Store) Predictions(ctx context.Context, q PredictionQuery) iter.Seq2[Pr
 			return
 		}
 		if q.Labelled {
-			for p, err := range s.labelled(ctx, q) {
+			for p, err := range s.labelled(ctx, q, 0) {
 				if err == nil {
 					var rec Prediction
 					var ok bool

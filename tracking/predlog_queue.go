@@ -82,8 +82,9 @@ type LogConfig struct {
 	// is written, for a sidecar of live figures such as the live quality
 	// monitor: each prediction's Model, Version, Time and Scores, its ID,
 	// Arm and Inputs left empty (decoding them would cost every
-	// prediction an allocation). It must not block and must not keep the
-	// slice or its elements' slices.
+	// prediction an allocation; a follower, Follow, reads them in place).
+	// It must not block and must not keep the slice or its elements'
+	// slices.
 	OnWrite func([]Prediction)
 	// OnBatch, when set, is called by the writer with each batch of a
 	// model's records once it is written, as written (the segment format
@@ -167,9 +168,14 @@ type PredictionLog struct {
 	log   *slog.Logger
 	// buffers holds a *modelBuffer by model name.
 	buffers sync.Map
-	// The writer's own: each model's policy, and the batch OnWrite gets.
+	// follower, when set, is handed each batch once written (Follow).
+	follower atomic.Pointer[func(model string, batch []PredictionView)]
+	// The writer's own: each model's policy, the batch OnWrite gets, and
+	// the views a follower gets with the buffer of their scores.
 	policies map[string]LogPolicy
 	batch    []Prediction
+	views    []PredictionView
+	scores   []float64
 	dropped  prometheus.Counter
 	written  prometheus.Counter
 }
@@ -331,20 +337,55 @@ func (l *PredictionLog) write(model string, data []byte) {
 	if l.cfg.OnBatch != nil {
 		l.cfg.OnBatch(model, data)
 	}
-	if l.cfg.OnWrite == nil {
+	follow := l.follower.Load()
+	if l.cfg.OnWrite == nil && follow == nil {
 		return
 	}
-	l.batch = l.batch[:0]
+	l.views, l.scores = l.views[:0], l.scores[:0]
 	for off := 0; off+recordHeader <= len(data); {
 		size := int(binary.LittleEndian.Uint32(data[off:]))
-		l.batch = append(l.batch, Prediction{})
-		p := &l.batch[len(l.batch)-1]
-		if err := decodeSummaryInto(p, data[off+recordHeader:off+recordHeader+size], model); err != nil {
-			l.batch = l.batch[:len(l.batch)-1]
+		var v PredictionView
+		if l.scores, err = decodeViewInto(&v, data[off+recordHeader:off+recordHeader+size], l.scores); err == nil {
+			l.views = append(l.views, v)
 		}
 		off += recordHeader + size
 	}
-	l.cfg.OnWrite(l.batch)
+	if l.cfg.OnWrite != nil {
+		l.batch = l.batch[:0]
+		for _, v := range l.views {
+			l.batch = append(l.batch, Prediction{Model: model, Version: v.Version, Time: v.Time, Scores: v.Scores})
+		}
+		l.cfg.OnWrite(l.batch)
+	}
+	if follow != nil {
+		(*follow)(model, l.views)
+	}
+}
+
+// PredictionView is one prediction of a batch the log's writer has just
+// written, read in place for a follower (Follow): ID and Inputs alias the
+// batch, and Scores a buffer the writer reuses, so that reading them
+// costs no allocation, and none of them may be kept past the call that
+// hands the view over.
+type PredictionView struct {
+	ID      []byte
+	Time    time.Time
+	Version int
+	Inputs  []byte
+	Scores  []float64
+}
+
+// Follow has the writer hand fn each batch of a model's predictions once
+// it is written, read in place (PredictionView), from the next batch on,
+// in place of the follower before. fn is called from the writer's
+// goroutine: it must not block, and must not keep batch or what its
+// views hold. A batch the writer fails to write is not handed over. Safe
+// for concurrent use; nil-safe.
+func (l *PredictionLog) Follow(fn func(model string, batch []PredictionView)) {
+	if l == nil {
+		return
+	}
+	l.follower.Store(&fn)
 }
 
 // readPolicy reads model's log policy and publishes its sampling bound

@@ -120,27 +120,30 @@ func decodeRecordInto(p *Prediction, payload []byte, model string) error {
 	return nil
 }
 
-// decodeSummaryInto decodes what a sidecar of live figures reads of a
-// payload of model's segment into p: the version, the time and the
-// scores (reusing p.Scores), leaving the id, the arm and the inputs
-// empty. It allocates nothing once p.Scores has grown.
-func decodeSummaryInto(p *Prediction, payload []byte, model string) error {
+// decodeViewInto decodes a payload of a batch the writer wrote into v,
+// in place: v.ID and v.Inputs alias payload, and v.Scores are appended
+// to scores, which it returns grown. It allocates nothing once scores has
+// grown.
+func decodeViewInto(v *PredictionView, payload []byte, scores []float64) ([]float64, error) {
 	d := recordDecoder{b: payload}
-	d.bytes() // the id
-	*p = Prediction{Model: model, Scores: p.Scores[:0], Time: time.Unix(0, d.varint()), Version: int(d.varint())}
+	v.ID = d.bytes()
+	v.Time = time.Unix(0, d.varint())
+	v.Version = int(d.varint())
 	d.bytes() // the arm
-	d.fixed() // the inputs
+	v.Inputs = d.fixed()
 	n := d.u32()
 	if d.err == nil && uint64(n)*8 != uint64(len(d.b)) {
 		d.err = errTorn
 	}
 	if d.err != nil {
-		return d.err
+		return scores, d.err
 	}
+	start := len(scores)
 	for i := range int(n) {
-		p.Scores = append(p.Scores, math.Float64frombits(binary.LittleEndian.Uint64(d.b[8*i:])))
+		scores = append(scores, math.Float64frombits(binary.LittleEndian.Uint64(d.b[8*i:])))
 	}
-	return nil
+	v.Scores = scores[start:len(scores):len(scores)]
+	return scores, nil
 }
 
 // recordDecoder reads a payload's fields in order; the first problem

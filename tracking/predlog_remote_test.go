@@ -101,7 +101,7 @@ func TestJoinLabelsFirstWins(t *testing.T) {
 	f(`"fraud"`, FeedbackAccepted)
 	f(` "fraud" `, FeedbackDuplicate)
 	f(`"legit"`, FeedbackConflict)
-	for got, err := range s.Labelled(ctx, "fraud", 2, time.Time{}) {
+	for got, err := range s.Labelled(ctx, "fraud", 2, time.Time{}, 0) {
 		if err != nil || got.ID != "x-1" || string(got.Label) != `"fraud"` || !got.LabelTime.Equal(p.LabelTime) || got.Scores[0] != 0.8 {
 			t.Errorf("Labelled = %+v, %v", got, err)
 		}

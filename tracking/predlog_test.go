@@ -111,7 +111,7 @@ func TestLabelledYieldsJoinedRecords(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got []string
-	for p, err := range s.Labelled(ctx, "m", 1, now.Add(time.Second)) {
+	for p, err := range s.Labelled(ctx, "m", 1, now.Add(time.Second), 0) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -122,6 +122,16 @@ func TestLabelledYieldsJoinedRecords(t *testing.T) {
 	}
 	if fmt.Sprint(got) != `[l-2="fraud" l-4=0]` {
 		t.Errorf("Labelled(m, 1, since) = %v", got)
+	}
+	got = got[:0]
+	for p, err := range s.Labelled(ctx, "m", 1, time.Time{}, 2) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, p.ID)
+	}
+	if fmt.Sprint(got) != `[l-2 l-4]` {
+		t.Errorf("Labelled(m, 1, last 2) = %v; want the newest two, in order", got)
 	}
 }
 
@@ -187,14 +197,20 @@ func TestPredictionLogFullBufferDropsWithoutBlocking(t *testing.T) {
 
 // TestPredictionLogRecordsRoundTrip encodes records through the request
 // path's setters, with inputs past the cap and no scores, and reads them
-// back through the segment files.
+// back through the segment files, OnWrite and a follower.
 func TestPredictionLogRecordsRoundTrip(t *testing.T) {
-	var seen []string
+	var seen, followed []string
 	s, l := newTestLog(t, LogConfig{OnWrite: func(ps []Prediction) {
 		for _, p := range ps {
 			seen = append(seen, fmt.Sprintf("%s/%d@%d %v %q %d", p.Model, p.Version, p.Time.Unix(), p.Scores, p.ID, len(p.Inputs)))
 		}
 	}})
+	l.Follow(func(string, []PredictionView) { t.Error("a replaced follower was called") })
+	l.Follow(func(model string, batch []PredictionView) {
+		for _, v := range batch {
+			followed = append(followed, fmt.Sprintf("%s/%d@%d %v %q %q", model, v.Version, v.Time.Unix(), v.Scores, v.ID, v.Inputs))
+		}
+	})
 	r := l.Take("m", []byte("big"))
 	r.Set(2, "canary", time.Unix(1_800_000_000, 7))
 	r.AppendInputs(make([]byte, maxLogInputs-10))
@@ -218,6 +234,9 @@ func TestPredictionLogRecordsRoundTrip(t *testing.T) {
 	}
 	if fmt.Sprint(seen) != `[m/2@1800000000 [] "" 0 m/3@1800000001 [0.25 0.75] "" 0]` {
 		t.Errorf("OnWrite saw %v", seen)
+	}
+	if fmt.Sprint(followed) != `[m/2@1800000000 [] "big" "" m/3@1800000001 [0.25 0.75] "plain" "\t\b"]` {
+		t.Errorf("the follower saw %v", followed)
 	}
 }
 
