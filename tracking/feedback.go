@@ -73,8 +73,9 @@ func (s *Store) Feedback(ctx context.Context, labels []Label) ([]FeedbackResult,
 	// Find the predictions first, in the segment files, outside the
 	// transaction; then check and record each label in it.
 	found := make([]Prediction, len(labels))
+	preds := s.preds.finder("")
 	for i, l := range labels {
-		p, ok, err := s.preds.find("", l.PredictionID)
+		p, ok, err := preds.find(l.PredictionID)
 		if err != nil {
 			return nil, fmt.Errorf("tracking: feedback: find prediction %q: %w", l.PredictionID, err)
 		}

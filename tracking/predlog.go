@@ -226,11 +226,12 @@ func (s *Store) Predictions(ctx context.Context, q PredictionQuery) iter.Seq2[Pr
 			return
 		}
 		if q.Labelled {
+			preds := s.preds.finder(q.Model)
 			for p, err := range s.labelled(ctx, q, 0) {
 				if err == nil {
 					var rec Prediction
 					var ok bool
-					if rec, ok, err = s.preds.find(q.Model, p.ID); ok {
+					if rec, ok, err = preds.find(p.ID); ok {
 						p.Inputs = rec.Inputs
 					}
 				}

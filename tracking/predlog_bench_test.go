@@ -46,3 +46,35 @@ func BenchmarkPredictionLog(b *testing.B) {
 	cancel()
 	<-done
 }
+
+// BenchmarkFeedback measures a feedback request of 1,000 labels of
+// predictions spread over a log of many sealed segments (every label a
+// duplicate after the first round: the lookups, and the transaction that
+// checks each label).
+func BenchmarkFeedback(b *testing.B) {
+	s, err := Open(context.Background(), b.TempDir(), Config{SegmentBytes: 64 << 10})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	const n = 200_000
+	at := time.Now().Add(-time.Hour)
+	for i := 0; i < n; i += 1000 {
+		ps := make([]Prediction, 1000)
+		for j := range ps {
+			ps[j] = Prediction{ID: "p-" + strconv.Itoa(i+j), Time: at, Model: "small", Version: 1, Inputs: make([]byte, 120), Scores: []float64{0.5}}
+		}
+		if err := s.LogPredictions(context.Background(), ps); err != nil {
+			b.Fatal(err)
+		}
+	}
+	labels := make([]Label, 1000)
+	for j := range labels {
+		labels[j] = Label{PredictionID: "p-" + strconv.Itoa(n-1000+j), Value: []byte("1")}
+	}
+	for b.Loop() {
+		if _, err := s.Feedback(context.Background(), labels); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

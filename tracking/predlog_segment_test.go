@@ -236,3 +236,34 @@ func TestIndexPrefixCollision(t *testing.T) {
 	}
 	check(openAt(t, db, Config{}), "sealed segment")
 }
+
+// TestFinderKeepsItsSnapshotFresh: a finder lists the segments once for
+// many lookups, in old segments and new, and a lookup that misses its
+// snapshot looks again, finding what was written since.
+func TestFinderKeepsItsSnapshotFresh(t *testing.T) {
+	db := newTestDB(t)
+	s, err := db.open(Config{SegmentBytes: 64 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	at := time.Unix(1_800_000_000, 0)
+	logSeries(t, s, "m", "a", 5000, 500, at)
+	f := s.preds.finder("")
+	for _, j := range []int{0, 2500, 4999} {
+		if p, ok, err := f.find(fmt.Sprintf("a-%06d", j)); err != nil || !ok || p.Inputs[0] != byte(j) {
+			t.Fatalf("find(a-%06d) = %+v, %v, %v", j, p, ok, err)
+		}
+	}
+	listed := len(f.segs["m"])
+	logSeries(t, s, "m", "b", 5000, 500, at.Add(time.Hour))
+	if p, ok, err := f.find("b-004999"); err != nil || !ok || p.Scores[0] != 4999/1e6 {
+		t.Fatalf("find of a prediction written after the snapshot = %+v, %v, %v", p, ok, err)
+	}
+	if len(f.segs["m"]) <= listed {
+		t.Errorf("the snapshot holds %d segments after the miss, %d before; want more", len(f.segs["m"]), listed)
+	}
+	if _, ok, err := f.find("c-000000"); err != nil || ok {
+		t.Errorf("find of an unknown id = %v, %v; want false", ok, err)
+	}
+}

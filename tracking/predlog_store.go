@@ -287,23 +287,71 @@ func (l *segmentLog) file(s *segment) (*os.File, error) {
 }
 
 // find returns the prediction id of model (every model when model is
-// ""), or false. It searches the segments that may hold it: by their
-// range of ids, then by their index.
+// ""), or false: one lookup of a finder.
 func (l *segmentLog) find(model, id string) (Prediction, bool, error) {
-	models := []string{model}
-	if model == "" {
-		var err error
-		if models, err = l.models(); err != nil {
-			return Prediction{}, false, err
+	return l.finder(model).find(id)
+}
+
+// finder looks predictions of a model (every model when model is "") up
+// by id in a snapshot of the log's segments, taken at its first lookup
+// and kept for the next ones, so that a batch of lookups (the labels of
+// a feedback request, an export's) lists the segments, a directory read
+// each, once rather than once a lookup. The segments are searched newest
+// first, where the predictions that get labels mostly are: a check of
+// each one's range of ids, then a binary search in the index of one that
+// may hold it. A lookup that misses takes a fresh snapshot and searches
+// again, so that a prediction written since is found as a lone lookup
+// finds it. Not safe for concurrent use.
+type finder struct {
+	l      *segmentLog
+	model  string
+	models []string             // the models searched, in order
+	segs   map[string][]segment // nil until the first lookup
+}
+
+// finder returns a finder of model's predictions ("": every model's).
+func (l *segmentLog) finder(model string) *finder { return &finder{l: l, model: model} }
+
+// find returns the prediction id, or false.
+func (f *finder) find(id string) (Prediction, bool, error) {
+	if f.segs != nil {
+		if p, ok, err := f.search(id); ok || err != nil {
+			return p, ok, err
 		}
 	}
-	for _, m := range models {
-		segs, err := l.segments(m)
-		if err != nil {
-			return Prediction{}, false, err
+	if err := f.snapshot(); err != nil {
+		return Prediction{}, false, err
+	}
+	return f.search(id)
+}
+
+// snapshot lists the models' segments.
+func (f *finder) snapshot() error {
+	f.models = []string{f.model}
+	if f.model == "" {
+		var err error
+		if f.models, err = f.l.models(); err != nil {
+			return err
 		}
-		for i := range segs {
-			p, ok, err := l.findIn(&segs[i], id)
+	}
+	f.segs = make(map[string][]segment, len(f.models))
+	for _, m := range f.models {
+		segs, err := f.l.segments(m)
+		if err != nil {
+			return err
+		}
+		f.segs[m] = segs
+	}
+	return nil
+}
+
+// search looks for id in the snapshot, each model's segments newest
+// first.
+func (f *finder) search(id string) (Prediction, bool, error) {
+	for _, m := range f.models {
+		segs := f.segs[m]
+		for i := len(segs) - 1; i >= 0; i-- {
+			p, ok, err := f.l.findIn(&segs[i], id)
 			if err != nil || ok {
 				return p, ok, err
 			}
