@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -14,9 +15,36 @@ import (
 	"github.com/switchyard-ml/switchyard/tracking"
 )
 
-// retryEvery is how long the consumer waits before applying again a
-// message whose application failed for a local reason (a disk error).
+// retryEvery is how long the consumer waits before trying again: to
+// reach NATS, to read the stream, or to apply a message whose
+// application failed for a local reason (a disk error).
 const retryEvery = time.Second
+
+// retryLogEvery is how often a failure that keeps recurring is logged
+// again.
+const retryLogEvery = time.Minute
+
+// retryLog logs the failures of a retry loop: the first at once, then
+// at most one each retryLogEvery, with how many there were since, so
+// that an outage of NATS does not write a line a second. The zero value
+// is ready; a success resets it (ok).
+type retryLog struct {
+	logged time.Time
+	failed int
+}
+
+// failure logs a failure at level, as retryLog says.
+func (r *retryLog) failure(log *slog.Logger, level slog.Level, msg string, args ...any) {
+	r.failed++
+	if !r.logged.IsZero() && time.Since(r.logged) < retryLogEvery {
+		return
+	}
+	log.Log(context.Background(), level, msg, append(args, "failures", r.failed)...)
+	r.logged, r.failed = time.Now(), 0
+}
+
+// ok resets r after a success.
+func (r *retryLog) ok() { *r = retryLog{} }
 
 // Consume applies the stream to this replica until ctx is done, then
 // returns nil; it fails only when it cannot open its position in
@@ -49,6 +77,7 @@ func (c *Conn) Consume(ctx context.Context) error {
 		occ.DeliverPolicy, occ.OptStartSeq = jetstream.DeliverByStartSequencePolicy, pos.seq+1
 	}
 	var it jetstream.MessagesContext
+	var retries retryLog
 	for { // NATS may be down now: try until it is back or ctx is done
 		cons, err := c.js.OrderedConsumer(ctx, c.cfg.Name, occ)
 		if err == nil {
@@ -59,7 +88,7 @@ func (c *Conn) Consume(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		c.cfg.Logger.Warn("stream: cannot consume the stream yet; trying again", "stream", c.cfg.Name, "error", err)
+		retries.failure(c.cfg.Logger, slog.LevelWarn, "stream: cannot consume the stream yet; trying again", "stream", c.cfg.Name, "error", err)
 		select {
 		case <-ctx.Done():
 			return nil
@@ -73,13 +102,14 @@ func (c *Conn) Consume(ctx context.Context) error {
 	// position was recorded (a crash between the two); each is looked up
 	// by its first id until one is not found, after which none can be.
 	checking := true
+	retries.ok()
 	for {
 		msg, err := it.Next()
 		if err != nil {
 			if ctx.Err() != nil || errors.Is(err, jetstream.ErrMsgIteratorClosed) {
 				return nil
 			}
-			c.cfg.Logger.Warn("stream: reading the stream", "error", err)
+			retries.failure(c.cfg.Logger, slog.LevelWarn, "stream: reading the stream; trying again", "error", err)
 			select {
 			case <-ctx.Done():
 				return nil
@@ -87,6 +117,7 @@ func (c *Conn) Consume(ctx context.Context) error {
 			}
 			continue
 		}
+		retries.ok()
 		meta, err := msg.Metadata()
 		if err != nil {
 			c.refuse(msg.Subject(), err)
@@ -101,13 +132,14 @@ func (c *Conn) Consume(ctx context.Context) error {
 				appended, err := c.apply(ctx, msg.Subject(), msg.Data(), checking)
 				if err == nil {
 					checking = checking && !appended
+					retries.ok()
 					break
 				}
 				if errors.Is(err, errRefused) {
 					c.refuse(msg.Subject(), err)
 					break
 				}
-				c.cfg.Logger.Error("stream: applying a message failed; trying again", "subject", msg.Subject(), "sequence", seq, "error", err)
+				retries.failure(c.cfg.Logger, slog.LevelError, "stream: applying a message failed; trying again", "subject", msg.Subject(), "sequence", seq, "error", err)
 				select {
 				case <-ctx.Done():
 					return nil

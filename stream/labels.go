@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"math"
+	"strconv"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -23,9 +25,60 @@ type wireLabel struct {
 	Version      int             `json:"version"`
 	Arm          string          `json:"arm,omitempty"`
 	PredictedNS  int64           `json:"predicted_ns"`
-	Scores       []float64       `json:"scores"`
+	Scores       wireScores      `json:"scores"`
 	Label        json.RawMessage `json:"label"`
 	LabelledNS   int64           `json:"labelled_ns"`
+}
+
+// wireScores are a label's scores on the wire: JSON numbers, and a score
+// that is not finite (a model may answer NaN), which a JSON number
+// cannot carry, as the string "NaN", "+Inf" or "-Inf".
+type wireScores []float64
+
+// MarshalJSON implements json.Marshaler.
+func (s wireScores) MarshalJSON() ([]byte, error) {
+	b := []byte{'['}
+	for i, x := range s {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		switch {
+		case math.IsNaN(x):
+			b = append(b, `"NaN"`...)
+		case math.IsInf(x, 1):
+			b = append(b, `"+Inf"`...)
+		case math.IsInf(x, -1):
+			b = append(b, `"-Inf"`...)
+		default:
+			b = strconv.AppendFloat(b, x, 'g', -1, 64)
+		}
+	}
+	return append(b, ']'), nil
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (s *wireScores) UnmarshalJSON(data []byte) error {
+	var raw []json.RawMessage
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return fmt.Errorf("scores: %w", err)
+	}
+	out := make(wireScores, len(raw))
+	for i, r := range raw {
+		var text string
+		if json.Unmarshal(r, &text) == nil {
+			x, err := strconv.ParseFloat(text, 64)
+			if err != nil || !math.IsNaN(x) && !math.IsInf(x, 0) {
+				return fmt.Errorf("score %d: %s is a number or one of \"NaN\", \"+Inf\" and \"-Inf\"", i, r)
+			}
+			out[i] = x
+			continue
+		}
+		if err := json.Unmarshal(r, &out[i]); err != nil {
+			return fmt.Errorf("score %d: %w", i, err)
+		}
+	}
+	*s = out
+	return nil
 }
 
 // PublishLabels publishes labelled, predictions of model whose label

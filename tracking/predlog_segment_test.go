@@ -267,3 +267,46 @@ func TestFinderKeepsItsSnapshotFresh(t *testing.T) {
 		t.Errorf("find of an unknown id = %v, %v; want false", ok, err)
 	}
 }
+
+// TestPruneSweepsWhatACrashLeft: the retention pass removes the
+// temporary files and the index without data that a crash can leave, once
+// they are a minute old, and keeps the segments and a fresh temporary
+// file (a writer's, about to be renamed).
+func TestPruneSweepsWhatACrashLeft(t *testing.T) {
+	ctx := context.Background()
+	db := newTestDB(t)
+	s, err := db.open(Config{SegmentBytes: 64 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	at := time.Now().Add(-time.Hour)
+	logSeries(t, s, "m", "a", 5000, 500, at)
+	dir := filepath.Join(db.dir, PredictionsDir, "m")
+	old := time.Now().Add(-2 * time.Minute)
+	for _, n := range []string{"1-x.seg.new", "2-y.idx.new", "3-z.idx", "4-w.seg.new"} {
+		p := filepath.Join(dir, n)
+		if err := os.WriteFile(p, []byte("left"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if n != "4-w.seg.new" {
+			if err := os.Chtimes(p, old, old); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if _, err := s.PrunePredictions(ctx, "m", at.Add(-time.Hour), 0); err != nil {
+		t.Fatal(err)
+	}
+	left, _ := filepath.Glob(filepath.Join(dir, "*"))
+	var names []string
+	for _, p := range left {
+		if n := filepath.Base(p); !strings.HasSuffix(n, segExt) && !strings.HasSuffix(n, idxExt) || strings.HasPrefix(n, "3-") {
+			names = append(names, n)
+		}
+	}
+	if !slices.Equal(names, []string{"4-w.seg.new"}) {
+		t.Errorf("left besides the segments: %v; want only the fresh 4-w.seg.new", names)
+	}
+	checkFound(t, s, "a-004999", 4999)
+}

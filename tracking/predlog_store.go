@@ -502,6 +502,9 @@ func (l *segmentLog) prune(model string, before time.Time, maxBytes int64) (int6
 		}
 	}
 	l.mu.Unlock()
+	if err := l.sweep(model, time.Now().Add(-orphanAge)); err != nil {
+		return 0, err
+	}
 	segs, err := l.segments(model)
 	if err != nil {
 		return 0, err
@@ -527,6 +530,46 @@ func (l *segmentLog) prune(model string, before time.Time, maxBytes int64) (int6
 		removed += s.info.count
 	}
 	return removed, nil
+}
+
+// orphanAge is how old a file a crash may have left behind must be
+// before sweep removes it: far longer than a writer takes between
+// creating a temporary file and renaming it, or between removing a
+// segment's data and its index.
+const orphanAge = time.Minute
+
+// sweep removes what a crash left in model's directory before now: a
+// temporary file (a segment being created, an index being written) and
+// an index whose segment's data is gone (a removal cut in two). Readers
+// pass them over; this returns their space.
+func (l *segmentLog) sweep(model string, before time.Time) error {
+	dir := filepath.Join(l.dir, model)
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		n := e.Name()
+		base, isIdx := strings.CutSuffix(n, idxExt)
+		orphan := strings.HasSuffix(n, ".new")
+		if isIdx {
+			_, err := os.Stat(filepath.Join(dir, base+segExt))
+			orphan = errors.Is(err, fs.ErrNotExist)
+		}
+		if !orphan {
+			continue
+		}
+		if info, err := e.Info(); err != nil || !info.ModTime().Before(before) {
+			continue
+		}
+		if err := os.Remove(filepath.Join(dir, n)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("remove %s, left by a crash: %w", n, err)
+		}
+	}
+	return nil
 }
 
 // remove deletes a sealed segment: its data first, so that no reader
