@@ -15,7 +15,7 @@ import (
 // readmeMaxLines bounds README.md: it is the front door (the pitch, the
 // two commands, the walkthrough, the features and the packages), and the
 // rest lives in docs/.
-const readmeMaxLines = 250
+const readmeMaxLines = 220
 
 // TestDocsLinks checks README.md and docs/*.md: every relative link names
 // a file that exists and, with a #fragment, a heading of that file (as
