@@ -1,6 +1,13 @@
 package tracking
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
 
 var (
 	// ErrNotFound is wrapped when an experiment, run, dataset or other
@@ -19,3 +26,29 @@ var (
 	// user's quota) is full: the upload may succeed once space is freed.
 	ErrNoSpace = errors.New("tracking: no space left for artifacts")
 )
+
+// existsError wraps err with ErrExists when it is the database refusing
+// a row that a unique constraint already holds: a check-then-insert that
+// another writer (another replica, on PostgreSQL) overtook between the
+// two, which its caller tells apart from a failure as ErrExists.
+func existsError(err error) error {
+	if err == nil || errors.Is(err, ErrExists) || !uniqueViolation(err) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", ErrExists, err)
+}
+
+// uniqueViolation reports whether err is a unique constraint's refusal:
+// SQLite's SQLITE_CONSTRAINT_UNIQUE or _PRIMARYKEY, PostgreSQL's
+// unique_violation.
+func uniqueViolation(err error) bool {
+	var lite *sqlite.Error
+	if errors.As(err, &lite) {
+		return lite.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || lite.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	var pg *pgconn.PgError
+	return errors.As(err, &pg) && pg.Code == pgUniqueViolation
+}
+
+// pgUniqueViolation is PostgreSQL's SQLSTATE unique_violation.
+const pgUniqueViolation = "23505"

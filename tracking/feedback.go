@@ -129,30 +129,40 @@ func canonicalLabel(l Label) (string, error) {
 
 // joinLabel records the label value (canonical JSON) of prediction id,
 // found in the log as p (zero when not found), within tx, unless it has
-// one already.
+// one already. The insert goes first and yields to a label already there
+// (ON CONFLICT DO NOTHING), so that two replicas joining labels to the
+// same prediction at once both answer, the first label winning.
 func joinLabel(ctx context.Context, tx *sql.Tx, id, value string, p Prediction, now time.Time) (FeedbackResult, error) {
 	r := FeedbackResult{PredictionID: id}
+	if p.ID != "" {
+		res, err := tx.ExecContext(ctx, `INSERT INTO labels (`+labelColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (prediction_id) DO NOTHING`,
+			id, p.Model, p.Version, p.Arm, p.Time.UnixNano(), encodeScores(p.Scores), value, now.UnixNano())
+		if err != nil {
+			return r, fmt.Errorf("join label to %s: %w", id, err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return r, fmt.Errorf("join label to %s: %w", id, err)
+		}
+		if n == 1 {
+			p.Label, p.LabelTime = json.RawMessage(value), now
+			r.Status, r.Prediction = FeedbackAccepted, p
+			return r, nil
+		}
+	}
+	// The prediction has a label (which stays), or is not in the log.
 	var have string
 	err := tx.QueryRowContext(ctx, `SELECT label FROM labels WHERE prediction_id = ?`, id).Scan(&have)
 	switch {
 	case err == nil && have == value:
 		r.Status = FeedbackDuplicate
-		return r, nil
 	case err == nil:
 		r.Status, r.Message = FeedbackConflict, fmt.Sprintf("the prediction already has the label %s, which is kept", have)
-		return r, nil
 	case !errors.Is(err, sql.ErrNoRows):
 		return r, fmt.Errorf("join label to %s: %w", id, err)
-	case p.ID == "":
+	default:
 		r.Status, r.Message = FeedbackUnknown, "no such prediction in the log: never answered, not sampled (log.sample), not written yet (the log writes every 100 ms) or past retention"
-		return r, nil
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO labels (`+labelColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		id, p.Model, p.Version, p.Arm, p.Time.UnixNano(), encodeScores(p.Scores), value, now.UnixNano())
-	if err != nil {
-		return r, fmt.Errorf("join label to %s: %w", id, err)
-	}
-	p.Label, p.LabelTime = json.RawMessage(value), now
-	r.Status, r.Prediction = FeedbackAccepted, p
 	return r, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 )
@@ -121,5 +122,48 @@ func TestFeedbackAfterRetentionIsUnknown(t *testing.T) {
 	res, err := s.Feedback(ctx, []Label{{"old", []byte(`1`)}})
 	if err != nil || res[0].Status != FeedbackUnknown {
 		t.Errorf("feedback past retention = %+v, %v; want unknown", res, err)
+	}
+}
+
+// TestReplicasJoinTheSameLabels: two replicas on one PostgreSQL database
+// labelling the same predictions at once (each has them in its own log)
+// both answer every label, and each prediction keeps one label: the
+// first, which the other reports as a duplicate or a conflict.
+func TestReplicasJoinTheSameLabels(t *testing.T) {
+	if cluster == nil {
+		t.Skip("two replicas share a database on PostgreSQL; SQLite is one machine's")
+	}
+	db := newTestDB(t)
+	a, b := openAt(t, db, Config{}), openAt(t, testDB{dir: t.TempDir(), dsn: db.dsn}, Config{})
+	const n = 400
+	logN(t, a, n)
+	logN(t, b, n)
+	results := make([][]FeedbackResult, 2)
+	var wg sync.WaitGroup
+	for r, s := range []*Store{a, b} {
+		wg.Go(func() {
+			for first := 0; first < n; first += 20 {
+				var labels []Label
+				for i := first; i < first+20; i++ {
+					labels = append(labels, Label{PredictionID: fmt.Sprint("p-", i), Value: []byte(fmt.Sprint(r))})
+				}
+				res, err := s.Feedback(context.Background(), labels)
+				if err != nil {
+					t.Errorf("replica %d, labels from %d: %v", r, first, err)
+					return
+				}
+				results[r] = append(results[r], res...)
+			}
+		})
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	for i := range n {
+		ra, rb := results[0][i].Status, results[1][i].Status
+		if (ra == FeedbackAccepted) == (rb == FeedbackAccepted) || ra != FeedbackAccepted && ra != FeedbackConflict || rb != FeedbackAccepted && rb != FeedbackConflict {
+			t.Fatalf("p-%d: %s on one replica, %s on the other; want one accepted, one conflict", i, ra, rb)
+		}
 	}
 }

@@ -328,7 +328,7 @@ func (s *Store) inSavepoint(ctx context.Context, tx *sql.Tx, fn func(context.Con
 	if _, err := tx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
 		return err
 	}
-	if err := fn(ctx, tx); err != nil {
+	if err := existsError(fn(ctx, tx)); err != nil {
 		if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO w"); rerr != nil {
 			return errors.Join(err, rerr)
 		}

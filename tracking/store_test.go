@@ -2,6 +2,7 @@ package tracking
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"math"
@@ -442,5 +443,27 @@ func TestClosedStore(t *testing.T) {
 	s.Close()
 	if _, err := s.CreateRun(context.Background(), RunSpec{}); !errors.Is(err, ErrClosed) {
 		t.Fatalf("CreateRun after Close = %v; want ErrClosed", err)
+	}
+}
+
+// TestUniqueViolationIsErrExists: a write that a unique constraint
+// refuses, as a replica's check-then-insert that another replica
+// overtook is, fails with ErrExists, not a raw database error, and the
+// store goes on.
+func TestUniqueViolationIsErrExists(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	if _, err := s.CreateExperiment(ctx, "raced", "", nil); err != nil {
+		t.Fatal(err)
+	}
+	err := s.exec(ctx, func(ctx context.Context, tx *sql.Tx) error { // checked before the first committed
+		_, err := tx.ExecContext(ctx, `INSERT INTO experiments (name, artifact_location, creation_time, last_update_time) VALUES (?, '', 0, 0)`, "raced")
+		return err
+	})
+	if !errors.Is(err, ErrExists) {
+		t.Fatalf("a second experiment of the same name = %v; want ErrExists", err)
+	}
+	if _, err := s.CreateExperiment(ctx, "next", "", nil); err != nil {
+		t.Errorf("the store after the refusal: %v", err)
 	}
 }
