@@ -551,15 +551,14 @@ func (l *segmentLog) sweep(model string, before time.Time) error {
 	if err != nil {
 		return err
 	}
+	names := make(map[string]bool, len(ents))
+	for _, e := range ents {
+		names[e.Name()] = true
+	}
 	for _, e := range ents {
 		n := e.Name()
 		base, isIdx := strings.CutSuffix(n, idxExt)
-		orphan := strings.HasSuffix(n, ".new")
-		if isIdx {
-			_, err := os.Stat(filepath.Join(dir, base+segExt))
-			orphan = errors.Is(err, fs.ErrNotExist)
-		}
-		if !orphan {
+		if orphan := strings.HasSuffix(n, ".new") || isIdx && !names[base+segExt]; !orphan {
 			continue
 		}
 		if info, err := e.Info(); err != nil || !info.ModTime().Before(before) {
